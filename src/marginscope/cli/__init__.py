@@ -1,0 +1,61 @@
+"""The ``marginscope`` command: one entry point, one sub-command group per area.
+
+Bad input never shows a traceback: an :class:`~marginscope.errors.InputError` or a usage
+mistake prints one line on stderr and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer._click import exceptions as click_errors  # typer 0.29 vendors click
+
+from marginscope.errors import InputError
+
+app = typer.Typer(
+    name="marginscope",
+    help="Exchange-faithful leveraged-trading risk calculators and behavioural analytics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from marginscope.cli import calc, market, tiers, walkthrough
+
+    app.add_typer(calc.app, name="calc", help="Risk calculators (liquidation, margin call, P&L, …).")
+    app.add_typer(tiers.app, name="tiers", help="Shipped maintenance-margin tier tables.")
+    app.add_typer(market.app, name="market", help="Market context: prices, funding, events.")
+    app.command("walkthrough")(walkthrough.walkthrough)
+
+
+_register()
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line on stderr and exit (code 2: bad input)."""
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="marginscope", standalone_mode=False)
+    except InputError as exc:
+        fail(str(exc))
+    except click_errors.NoArgsIsHelpError:
+        sys.exit(0)  # the help was printed already
+    except click_errors.UsageError as exc:
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        fail(exc.format_message().replace("\n", " ") + where)
+    except click_errors.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click_errors.Abort:
+        fail("aborted", 130)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        fail(f"{exc.filename}: {exc.strerror}")
+    sys.exit(result if isinstance(result, int) else 0)
