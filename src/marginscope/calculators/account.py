@@ -1,0 +1,274 @@
+"""An account of one or more positions: liquidation and bankruptcy prices, margins, ratios.
+
+The request schema here is the one the library (:func:`evaluate_account`), the CLI
+(``marginscope calc account``) and the HTTP API (``POST /api/v1/account``) share.
+
+Cross margin follows Binance's rule (USDⓈ-M FAQ, exchange_formulas.md §1.6): for each
+position, the other cross positions' maintenance margin (TMM1) and unrealized P&L (UPNL1),
+at their marks, are taken from the wallet; legs of one symbol in hedge mode share one
+liquidation price. Wallet and P&L are in the settle currency (coin for inverse contracts), so
+one cross account holds positions of one settle currency.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from marginscope.calculators.base import (
+    Calculator,
+    FeeRate,
+    Leverage,
+    Money,
+    Price,
+    Quantity,
+    Rate,
+    Request,
+    parse,
+    plain,
+    register,
+)
+from marginscope.errors import InputError
+from marginscope.risk import solver
+from marginscope.risk.contracts import pnl
+from marginscope.risk.terms import Terms, resolve
+from marginscope.risk.venues import VENUES
+
+VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
+
+
+class Position(Request):
+    symbol: str = Field(min_length=1, max_length=40,
+                        description="Venue notation (BTCUSDT, BTCUSD_PERP, XBTUSD…) or ccxt's "
+                                    "(BTC/USDT:USDT)")
+    side: Literal["long", "short"]
+    qty: Quantity = Field(description="Base units (linear) or contracts (inverse)")
+    entry_price: Price
+    mark_price: Price | None = Field(None, description="Defaults to the entry price")
+    leverage: Leverage | None = None
+    margin: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] | None = Field(
+        None, description="Isolated margin incl. added margin; default qty·entry/leverage")
+    contract_size: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
+    mmr: Rate | None = Field(None, description="Override of the tier table's MMR")
+    maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
+    max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")
+    taker_fee: FeeRate | None = None
+
+
+class AccountRequest(Request):
+    venue: VenueName
+    margin_mode: Literal["isolated", "cross"] = "isolated"
+    position_mode: Literal["one-way", "hedge"] = "one-way"
+    wallet_balance: Money | None = Field(
+        None, description="Cross: wallet balance in the settle currency (coin for inverse)")
+    positions: list[Position] = Field(min_length=1, max_length=100)
+
+
+def _terms(request: AccountRequest, index: int, p: Position) -> Terms:
+    try:
+        return resolve(request.venue, symbol=p.symbol, contract_size=p.contract_size, mmr=p.mmr,
+                       maintenance_amount=p.maintenance_amount, max_leverage=p.max_leverage,
+                       taker_fee=p.taker_fee)
+    except InputError as exc:
+        raise InputError(f"positions[{index}].{exc.field}", exc.value, exc.allowed) from None
+
+
+def evaluate(request: AccountRequest) -> dict[str, Any]:
+    """Compute every position's and the account's margin figures."""
+    terms = [_terms(request, i, p) for i, p in enumerate(request.positions)]
+    _check_modes(request, terms)
+    rows = [_position_figures(request, i, p, t) for i, (p, t) in
+            enumerate(zip(request.positions, terms, strict=True))]
+    cross = request.margin_mode == "cross"
+    if cross:
+        wallet = request.wallet_balance
+        balance = wallet + sum(r["unrealized_pnl"] for r in rows)
+    else:
+        wallet = None
+        balance = sum(r["_margin"] + r["unrealized_pnl"] for r in rows)
+    maintenance = sum(r["maintenance_margin"] for r in rows)
+    for i, row in enumerate(rows):
+        if cross:
+            _cross_prices(request, terms, rows, i, wallet)
+            row["margin_ratio"] = row["maintenance_margin"] / balance if balance > 0 else None
+        else:
+            own = row["_margin"] + row["unrealized_pnl"]
+            row["margin_ratio"] = row["maintenance_margin"] / own if own > 0 else None
+    for row in rows:
+        row.pop("_margin")
+        row.pop("_side")
+    return plain({
+        "venue": request.venue,
+        "margin_mode": request.margin_mode,
+        "position_mode": request.position_mode,
+        "positions": rows,
+        "account": {
+            "wallet_balance": wallet,
+            "margin_balance": balance,
+            "maintenance_margin": maintenance,
+            "margin_ratio": maintenance / balance if balance > 0 else None,
+            "settle": terms[0].lookup.tables[0].settle if terms[0].lookup else None,
+        },
+    })
+
+
+def _check_modes(request: AccountRequest, terms: list[Terms]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for i, (p, t) in enumerate(zip(request.positions, terms, strict=True)):
+        key = (t.lookup.tables[0].symbol if t.lookup else p.symbol,
+               p.side if request.position_mode == "hedge" else "")
+        if key in seen:
+            allowed = ("one position per symbol and side in hedge mode"
+                       if request.position_mode == "hedge"
+                       else "one position per symbol in one-way mode (use position_mode hedge)")
+            raise InputError(f"positions[{i}].symbol", p.symbol, allowed)
+        seen[key] = i
+    if request.margin_mode == "cross":
+        if request.wallet_balance is None:
+            raise InputError("wallet_balance", None, "a number (the cross wallet balance)")
+        products = {t.product for t in terms}
+        if len(products) > 1:
+            raise InputError("positions", sorted(products),
+                             "positions of one settle currency per cross account")
+
+
+def _position_figures(request: AccountRequest, i: int, p: Position, t: Terms) -> dict[str, Any]:
+    side = 1.0 if p.side == "long" else -1.0
+    mark = p.mark_price or p.entry_price
+    value_entry = float(t.value(p.qty, p.entry_price))
+    if p.leverage is not None:
+        allowed = t.max_leverage_at(p.qty, p.entry_price)
+        if allowed is not None and p.leverage > float(allowed):
+            raise InputError(f"positions[{i}].leverage", p.leverage,
+                             f"1 … {float(allowed):g} for a notional of {value_entry:,.2f} "
+                             f"on {request.venue}")
+    if p.margin is not None:
+        margin = p.margin
+    elif p.leverage is not None:
+        margin = value_entry / p.leverage
+    elif request.margin_mode == "isolated":
+        raise InputError(f"positions[{i}].margin", None,
+                         "a number, or give leverage (margin = qty·entry/leverage)")
+    else:
+        margin = None
+    upnl = float(pnl(t.product, side, p.qty, p.entry_price, mark, t.contract_size))
+    mmr, cum = (np.asarray(x, dtype=float) for x in t.tier_at_size(p.qty, mark))
+    at = p.entry_price if t.basis == "entry" else mark
+    maintenance = float(t.maintenance_margin(p.qty, at) + t.fee * t.value(p.qty, mark))
+    row: dict[str, Any] = {
+        "symbol": p.symbol,
+        "side": p.side,
+        "qty": p.qty,
+        "entry_price": p.entry_price,
+        "mark_price": mark,
+        "notional": float(t.value(p.qty, mark)),
+        "mmr": float(mmr), "maintenance_amount": float(cum),
+        "initial_margin": (float(t.value(p.qty, mark if request.margin_mode == "cross"
+                                         else p.entry_price)) / p.leverage
+                           if p.leverage is not None else margin),
+        "maintenance_margin": maintenance,
+        "unrealized_pnl": upnl,
+        "liquidation_price": None,
+        "bankruptcy_price": None,
+        "_margin": margin or 0.0,
+        "_side": side,
+    }
+    if request.margin_mode == "isolated":
+        row["liquidation_price"] = float(t.liquidation_price(side, p.qty, p.entry_price, margin))
+        row["bankruptcy_price"] = _bankruptcy(t, side, p.qty, p.entry_price, margin)
+    return row
+
+
+def _bankruptcy(t: Terms, side, qty, entry, wallet) -> float:
+    return float(solver.solve_price(t.product, side, t.units(qty), entry, wallet, 0.0, 0.0))
+
+
+def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict], i: int,
+                  wallet: float) -> None:
+    """Liquidation and bankruptcy price of position ``i`` with the others held at their marks."""
+    row, t, p = rows[i], terms[i], request.positions[i]
+    legs = [j for j, q in enumerate(request.positions) if _same_symbol(terms, request, i, j)]
+    others = [j for j in range(len(rows)) if j not in legs]
+    available = wallet - sum(rows[j]["maintenance_margin"] - rows[j]["unrealized_pnl"]
+                             for j in others)
+    if len(legs) == 1:
+        row["liquidation_price"] = float(t.liquidation_price(row["_side"], p.qty, p.entry_price,
+                                                             available))
+        row["bankruptcy_price"] = _bankruptcy(t, row["_side"], p.qty, p.entry_price, available)
+        return
+    row["liquidation_price"] = _hedged_price(request, terms, rows, legs, available, fee=True)
+    row["bankruptcy_price"] = _hedged_price(request, terms, rows, legs, available, fee=False)
+
+
+def _same_symbol(terms: list[Terms], request: AccountRequest, i: int, j: int) -> bool:
+    def key(k: int) -> str:
+        return terms[k].lookup.tables[0].symbol if terms[k].lookup else request.positions[k].symbol
+    return key(i) == key(j)
+
+
+def _hedged_price(request, terms, rows, legs, available, fee: bool) -> float | None:
+    """Shared price of hedge-mode legs: ``W + Σ PnL_l(P) = Σ (rate_l·value_l(P) + const_l)``,
+    tiers iterated to self-consistency (Binance FAQ, L and S terms of the formula)."""
+    price = request.positions[legs[0]].mark_price or request.positions[legs[0]].entry_price
+    result = None
+    for _ in range(32):
+        num_lin = available
+        den_lin = 0.0
+        num_inv = 0.0
+        den_inv = available
+        for j in legs:
+            p, t, s = request.positions[j], terms[j], rows[j]["_side"]
+            units = float(t.units(p.qty))
+            if not fee:
+                rate, const = 0.0, 0.0
+            elif t.basis == "entry":
+                mmr, cum = t.tier_at_size(p.qty, p.entry_price)
+                rate, const = t.fee, float(t.value(p.qty, p.entry_price) * mmr - cum)
+            else:
+                mmr, cum = t.tier_at_size(p.qty, price)
+                rate, const = float(mmr) + t.fee, -float(cum)
+            num_lin += -const - s * units * p.entry_price
+            den_lin += units * (rate - s)
+            num_inv += units * (rate + s)
+            den_inv += -const + s * units / p.entry_price
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = num_inv / den_inv if terms[legs[0]].product == "inverse" else num_lin / den_lin
+        new = float(new) if np.isfinite(new) and 0 < new < solver.MAX_PRICE else None
+        if new is None or new == result:
+            return new
+        result = price = new
+    return result
+
+
+def evaluate_account(request: dict[str, Any] | AccountRequest) -> dict[str, Any]:
+    """Evaluate an account request (see :class:`AccountRequest`); returns a JSON-ready dict.
+
+    Each position has ``symbol, side, liquidation_price`` (None where there is none),
+    ``bankruptcy_price, initial_margin, maintenance_margin, unrealized_pnl, margin_ratio``;
+    the account has ``margin_balance, maintenance_margin, margin_ratio``.
+
+    Raises
+    ------
+    InputError
+        Naming the field and the allowed range.
+    """
+    return evaluate(request if isinstance(request, AccountRequest)
+                    else parse(AccountRequest, request))
+
+
+BINANCE_CROSS_EXAMPLE = {
+    "venue": "binance-usdm", "margin_mode": "cross", "wallet_balance": 1535443.01,
+    "positions": [
+        {"symbol": "BTCUSDT", "side": "long", "qty": 109.488, "entry_price": 32481.98,
+         "mark_price": 31967.27, "mmr": 0.025, "maintenance_amount": 16300.0},
+        {"symbol": "ETHUSDT", "side": "long", "qty": 3683.979, "entry_price": 1456.84,
+         "mark_price": 1335.18, "mmr": 0.1, "maintenance_amount": 135365.0},
+    ],
+}
+
+register(Calculator(
+    name="account", tool="liquidation_price", title="Account liquidation (cross or isolated)",
+    summary="Liquidation and bankruptcy prices, margins and ratios of one or more positions.",
+    model=AccountRequest, compute=evaluate, example=BINANCE_CROSS_EXAMPLE))

@@ -1,0 +1,105 @@
+"""One declaration per calculator: tool id, input model, compute function.
+
+The CLI sub-command, the API endpoint, the web form and the telemetry tool id are all generated
+from a :class:`Calculator`; adding one is one small module that calls :func:`register`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from marginscope.errors import InputError
+from marginscope.risk.venues import VENUES
+
+# Reusable field types: finite numbers with their ranges stated once.
+Price = Annotated[float, Field(gt=0, lt=1e12, allow_inf_nan=False)]
+Quantity = Annotated[float, Field(gt=0, lt=1e12, allow_inf_nan=False)]
+Money = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+PositiveMoney = Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
+Leverage = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+FeeRate = Annotated[float, Field(ge=0, lt=0.1, allow_inf_nan=False)]
+SignedRate = Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
+
+
+class Request(BaseModel):
+    """Base of every calculator's input: unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(frozen=True)
+class Calculator:
+    """A calculator as every surface sees it."""
+
+    name: str                                  # CLI sub-command and API path: "margin-call"
+    tool: str                                  # telemetry tool id: "margin_call"
+    title: str
+    summary: str
+    model: type[Request]
+    compute: Callable[[Any], dict[str, Any]]
+    example: dict[str, Any]
+
+    def run(self, payload: dict[str, Any] | Request) -> dict[str, Any]:
+        """Validate ``payload`` and compute; bad input raises :class:`InputError`."""
+        request = payload if isinstance(payload, self.model) else parse(self.model, payload)
+        return plain(self.compute(request))
+
+
+REGISTRY: dict[str, Calculator] = {}
+
+
+def register(calculator: Calculator) -> Calculator:
+    REGISTRY[calculator.name] = calculator
+    return calculator
+
+
+def venue_names() -> tuple[str, ...]:
+    return tuple(VENUES)
+
+
+def parse(model: type[BaseModel], payload: Any) -> Any:
+    """``model.model_validate`` with pydantic's first error turned into an :class:`InputError`."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise input_error(exc) from None
+
+
+def input_error(exc: ValidationError) -> InputError:
+    """The first validation error as an :class:`InputError` with a dotted field path."""
+    error = exc.errors(include_url=False)[0]
+    field = ""
+    for part in error["loc"]:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    ctx = error.get("ctx") or {}
+    bounds = [f"{symbol} {ctx[key]}" for key, symbol in
+              (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")) if key in ctx]
+    allowed = " and ".join(bounds) if bounds else error["msg"]
+    if "expected" in ctx:
+        allowed = f"one of {ctx['expected']}"
+    value = error.get("input")
+    if isinstance(value, dict | list):
+        value = type(value).__name__
+    return InputError(field or "request", value, allowed, None if bounds else None)
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy: NumPy scalars/arrays → floats/lists, NaN/inf → None."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist()) if value.ndim else plain(value.item())
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,253 @@
+"""Resolve what a calculation needs about each position: product, contract size, fee, and the
+maintenance-margin rate and amount — from the request's overrides or the venue's tier tables.
+
+Several tables are searched at once with one sorted search over composite keys
+``table·SPAN + key``: one pass over the positions whatever the number of symbols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from marginscope.errors import InputError
+from marginscope.risk import solver, validate
+from marginscope.risk.contracts import PRODUCTS, Product, position_value
+from marginscope.risk.tiers import TierTable, require_table
+from marginscope.risk.venues import Venue, get_venue
+
+SPAN = 2.0**40  # keys of one table live in [t·SPAN − SPAN/4, t·SPAN + SPAN/4]
+_CLIP = SPAN / 4
+
+
+@dataclass(frozen=True, eq=False)
+class TierLookup:
+    """Tier tables of several symbols, concatenated; positions refer to them by index."""
+
+    tables: tuple[TierTable, ...]
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        return np.cumsum([0] + [len(t.floor) for t in self.tables])[:-1]
+
+    def _column(self, name: str) -> np.ndarray:
+        return np.concatenate([getattr(t, name) for t in self.tables])
+
+    @cached_property
+    def floor(self) -> np.ndarray:
+        return self._column("floor")
+
+    @cached_property
+    def mmr(self) -> np.ndarray:
+        return self._column("mmr")
+
+    @cached_property
+    def cum(self) -> np.ndarray:
+        return self._column("cum")
+
+    @cached_property
+    def max_leverage(self) -> np.ndarray:
+        return self._column("max_leverage")
+
+    @cached_property
+    def quantity_based(self) -> np.ndarray:
+        return np.array([t.basis == "quantity" for t in self.tables])
+
+    def _composite(self, keys: Sequence[np.ndarray]) -> np.ndarray:
+        return np.concatenate([g * SPAN + np.clip(k, -_CLIP, _CLIP) for g, k in enumerate(keys)])
+
+    @cached_property
+    def _floor_keys(self) -> np.ndarray:
+        return self._composite([t.floor for t in self.tables])
+
+    def _search(self, composite: np.ndarray, group, value, offset) -> np.ndarray:
+        query = group * SPAN + np.clip(value, -_CLIP, _CLIP)
+        position = np.searchsorted(composite, query, side="right") - 1
+        return np.maximum(position, offset)
+
+    def index_by_size(self, table, size) -> np.ndarray:
+        """Flat tier index of the tier containing ``size`` in each position's table."""
+        return self._search(self._floor_keys, table, size, self.offsets[table])
+
+    def _liquidation_keys(self, fee: float) -> np.ndarray:
+        keys = []
+        for t in self.tables:
+            for sigma in (1.0, -1.0):
+                keys.append(solver.tier_key(t.floor, t.mmr, t.cum, fee, sigma))
+        return self._composite(keys)
+
+    def index_at_liquidation(self, table, sigma, intercept, fee: float) -> np.ndarray:
+        """Flat tier index of the self-consistent tier at the liquidation price (see
+        :func:`marginscope.risk.solver.tier_key`); ``sigma``/``intercept`` per position."""
+        cache = self.__dict__.setdefault("_liq_keys", {})
+        if fee not in cache:
+            cache[fee] = self._liquidation_keys(fee)
+        group = 2 * table + (sigma < 0)
+        per_group_offset = self.offsets[table]
+        # groups interleave a table's two key sets: rebase the offset to the group's block
+        index = self._search(cache[fee], group, -sigma * intercept,
+                             2 * per_group_offset + (sigma < 0) * self._sizes[table])
+        # composite layout: table t occupies [2·off_t, 2·off_t + 2·n_t), σ=+1 keys first;
+        # map back to the flat index off_t + k of the concatenated columns
+        return index - per_group_offset - (sigma < 0) * self._sizes[table]
+
+    @cached_property
+    def _sizes(self) -> np.ndarray:
+        return np.array([len(t.floor) for t in self.tables])
+
+
+@dataclass(frozen=True, eq=False)
+class Terms:
+    """Everything about the positions that is not their size, side, price or margin."""
+
+    venue: Venue
+    product: Product
+    contract_size: np.ndarray
+    fee: float | np.ndarray              # fee rate inside the liquidation condition
+    basis: str                           # "mark" | "entry"
+    mmr: np.ndarray | None = None        # fixed rates (overrides), or …
+    cum: np.ndarray | None = None
+    lookup: TierLookup | None = None     # … tier tables with a table index per position
+    table: np.ndarray | None = None
+    max_leverage: np.ndarray | None = None
+
+    def units(self, qty) -> np.ndarray:
+        return qty * self.contract_size
+
+    def value(self, qty, price) -> np.ndarray:
+        return position_value(self.product, qty, price, self.contract_size)
+
+    def tier_at_size(self, qty, price) -> tuple[np.ndarray, np.ndarray]:
+        """(MMR, cum) of the tier containing the position valued at ``price``."""
+        if self.lookup is None:
+            return self.mmr, self.cum
+        quantity = self.lookup.quantity_based[self.table]
+        size = np.where(quantity, qty, self.value(qty, price)) if quantity.any() else \
+            self.value(qty, price)
+        index = self.lookup.index_by_size(self.table, size)
+        return self.lookup.mmr[index], self.lookup.cum[index]
+
+    def maintenance_margin(self, qty, price) -> np.ndarray:
+        """``value(price)·MMR − cum`` with the tier of that value (no fee)."""
+        mmr, cum = self.tier_at_size(qty, price)
+        return self.value(qty, price) * mmr - cum
+
+    def max_leverage_at(self, qty, price) -> np.ndarray | None:
+        if self.lookup is None:
+            return self.max_leverage
+        quantity = self.lookup.quantity_based[self.table]
+        size = np.where(quantity, qty, self.value(qty, price))
+        return self.lookup.max_leverage[self.lookup.index_by_size(self.table, size)]
+
+    def condition(self, side, qty, entry, wallet) -> tuple[np.ndarray, np.ndarray]:
+        """(rate, const) of the liquidation condition for these positions."""
+        if self.basis == "entry":
+            mmr, cum = self.tier_at_size(qty, entry)
+            return self.fee + 0.0 * qty, self.value(qty, entry) * mmr - cum
+        if self.lookup is None or self.lookup.quantity_based[self.table].all():
+            mmr, cum = self.tier_at_size(qty, entry)
+            return mmr + self.fee, -cum
+        units = self.units(qty)
+        sigma = solver.value_slope(self.product, side)
+        intercept = solver.equity_intercept(self.product, side, units, entry, wallet)
+        fee = float(np.max(self.fee))
+        if np.ndim(self.fee) and not np.all(self.fee == fee):
+            return self._condition_by_scan(side, qty, entry, wallet)
+        flat = self.lookup.index_at_liquidation(self.table, sigma, intercept, fee)
+        return self.lookup.mmr[flat] + self.fee, -self.lookup.cum[flat]
+
+    def _condition_by_scan(self, side, qty, entry, wallet):
+        """Tier by fixed-point iteration (used when the fee differs between positions)."""
+        mmr, cum = self.tier_at_size(qty, entry)
+        for _ in range(len(self.lookup.floor) + 1):
+            price = solver.solve_price(self.product, side, self.units(qty), entry, wallet,
+                                       mmr + self.fee, -cum)
+            new_mmr, new_cum = self.tier_at_size(qty, np.where(np.isnan(price), entry, price))
+            if np.array_equal(new_mmr, mmr):
+                break
+            mmr, cum = new_mmr, new_cum
+        return mmr + self.fee, -cum
+
+    def liquidation_price(self, side, qty, entry, wallet) -> np.ndarray:
+        rate, const = self.condition(side, qty, entry, wallet)
+        return solver.solve_price(self.product, side, self.units(qty), entry, wallet, rate, const)
+
+
+def resolve(
+    venue: str | Venue,
+    *,
+    symbol=None,
+    symbol_index=None,
+    product: str | None = None,
+    contract_size=None,
+    mmr=None,
+    maintenance_amount=None,
+    max_leverage=None,
+    taker_fee=None,
+    maintenance_basis: str | None = None,
+) -> Terms:
+    """Terms for positions on ``venue``: overrides win, else the symbol's shipped tier table.
+
+    ``symbol`` is one symbol, an array of symbols, or — with ``symbol_index`` (integers) — the
+    list of distinct symbols the index refers to (fast for millions of positions).
+    """
+    v = get_venue(venue)
+    fee_rate = v.taker_fee if taker_fee is None else validate.rate("taker_fee", taker_fee, 0.1)
+    if v.close_fee == "none" and taker_fee is None:
+        fee_rate = 0.0
+    basis = validate.choice("maintenance_basis", maintenance_basis, ("mark", "entry")) \
+        if maintenance_basis is not None else None
+
+    tables, table_index = _tables(v, symbol, symbol_index, need=mmr is None and
+                                  not (v.mmr_from_max_leverage and max_leverage is not None))
+    if product is None:
+        kinds = {t.product for t in tables} or {v.default_product}
+        if len(kinds) > 1:
+            raise InputError("symbol", symbol, "symbols of one product kind per call "
+                             "(linear or inverse)")
+        product = kinds.pop()
+    product = validate.choice("product", product, tuple(p for p in PRODUCTS if p in v.products))
+    if contract_size is not None:
+        size = validate.positive("contract_size", contract_size)
+    elif tables:
+        size = np.array([t.contract_size for t in tables])[table_index]
+    else:
+        size = np.asarray(v.default_contract_size.get(product, 1.0))
+    common = dict(venue=v, product=product, contract_size=size, fee=fee_rate,
+                  basis=basis or v.maintenance_basis[product])
+
+    if mmr is not None or (v.mmr_from_max_leverage and max_leverage is not None):
+        if mmr is None:
+            max_leverage = validate.positive("max_leverage", max_leverage)
+            rates = 1.0 / (2.0 * max_leverage)
+        else:
+            rates = validate.rate("mmr", mmr)
+        amount = validate.number("maintenance_amount", 0.0 if maintenance_amount is None
+                                 else maintenance_amount, low=0.0, low_inclusive=True)
+        lev = None if max_leverage is None else validate.positive("max_leverage", max_leverage)
+        return Terms(**common, mmr=rates, cum=amount, max_leverage=lev)
+    return Terms(**common, lookup=TierLookup(tuple(tables)), table=table_index)
+
+
+def _tables(v: Venue, symbol, symbol_index, need: bool) -> tuple[list[TierTable], np.ndarray]:
+    if symbol is None:
+        if need:
+            raise InputError("symbol", None, f"a {v.name} symbol with a shipped tier table, "
+                             "or an explicit mmr")
+        return [], np.zeros((), dtype=np.intp)
+    if symbol_index is not None:
+        names = [symbol] if isinstance(symbol, str) else list(symbol)
+        index = np.asarray(symbol_index, dtype=np.intp)
+        if index.size and (index.min() < 0 or index.max() >= len(names)):
+            raise InputError("symbol_index", int(index.max()), f"0 … {len(names) - 1}")
+    elif isinstance(symbol, str):
+        names, index = [symbol], np.zeros((), dtype=np.intp)
+    else:
+        names_array, index = np.unique(np.asarray(symbol, dtype=str), return_inverse=True)
+        names = list(names_array)
+    if not need:
+        return [], index
+    return [require_table(v.name, name) for name in names], index

@@ -1,0 +1,68 @@
+"""What a venue is to the engine: contract conventions, how maintenance margin is measured,
+whether the fee to close enters the liquidation condition, and where its numbers come from.
+
+Every venue is solved by the same condition (exchange_formulas.md §0):
+
+    margin balance(P) = maintenance margin(P) [+ fee to close(P)]
+
+and differs only in the choices recorded here, so the engine never branches on venue names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from marginscope.risk.contracts import Product
+
+MaintenanceBasis = Literal["mark", "entry"]
+CloseFee = Literal["none", "mark"]
+
+
+@dataclass(frozen=True)
+class Venue:
+    """A venue's published liquidation rules, as parameters of the common solver.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (``"binance-usdm"``).
+    products : tuple
+        Contract kinds offered: ``"linear"`` and/or ``"inverse"``.
+    maintenance_basis : dict
+        Per product: ``"mark"`` — MM is charged on the position value at the liquidation price
+        (Binance, Hyperliquid, OKX, Gate, Bybit inverse 2026 text); ``"entry"`` — MM is charged
+        on the entry value (Bybit USDT contracts, BitMEX isolated).
+    close_fee : str
+        ``"mark"`` when the taker fee to close, at the liquidation price, is part of the
+        maintenance requirement (OKX, Gate); ``"none"`` otherwise.
+    taker_fee : float
+        Regular-tier taker fee rate, the default wherever a calculation includes fees.
+    mmr_from_max_leverage : bool
+        Hyperliquid: ``MMR = 1/(2·max_leverage)`` of the tier.
+    default_contract_size : dict
+        Per product, when the symbol has no table: base per contract (linear) or USD per
+        contract (inverse).
+    funding_interval_hours : float
+        Default funding interval.
+    sources : tuple
+        Where each rule above comes from.
+    """
+
+    name: str
+    title: str
+    products: tuple[Product, ...]
+    maintenance_basis: dict[Product, MaintenanceBasis]
+    close_fee: CloseFee
+    taker_fee: float
+    maker_fee: float
+    sources: tuple[str, ...]
+    mmr_from_max_leverage: bool = False
+    default_contract_size: dict[Product, float] = field(
+        default_factory=lambda: {"linear": 1.0, "inverse": 1.0})
+    funding_interval_hours: float = 8.0
+    notes: str = ""
+
+    @property
+    def default_product(self) -> Product:
+        return self.products[0]

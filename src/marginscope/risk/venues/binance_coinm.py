@@ -1,0 +1,29 @@
+"""Binance COIN-M futures (inverse, coin-margined; BTCUSD contract = 100 USD, others 10 USD).
+
+* Notional in coin ``Q·CS/M``; MM = notional × MMR − cum (coin), bracket by the coin notional
+  at the liquidation price; liquidation price
+  ``LP = (Q·MMR + s·Q) / ((WB + cum)/CS + s·Q/E)`` for one position (one-way); a short whose
+  denominator is ≤ 0 cannot be liquidated. Binance FAQ "How to Calculate Liquidation Price of
+  COIN-M Futures Contracts", https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46 .
+* Maintenance amounts differ between FAQ versions (11.605 vs 11.81 BTC for 300 BTC): the
+  tables are dated data, never constants.
+* Fees: regular tier maker 0.0200 %, taker 0.0500 % (Binance futures fee structure,
+  https://www.binance.com/en/support/faq/360033544231).
+"""
+
+from marginscope.risk.venues.base import Venue
+
+VENUE = Venue(
+    name="binance-coinm",
+    title="Binance COIN-M",
+    products=("inverse",),
+    maintenance_basis={"inverse": "mark"},
+    close_fee="none",
+    taker_fee=0.0005,
+    maker_fee=0.0002,
+    default_contract_size={"inverse": 10.0},
+    sources=(
+        "https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46",
+        "https://www.binance.com/en/support/faq/360033544231",
+    ),
+)

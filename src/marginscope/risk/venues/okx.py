@@ -1,0 +1,29 @@
+"""OKX perpetual swaps (USDT-margined linear, coin-margined inverse).
+
+* Forced liquidation when the margin ratio reaches 100 %: equity = MM + taker fee to close
+  (OKX "Tiered maintenance margin ratio rules"). Isolated liquidation price
+  ``LP = (E − s·Mg/(ctVal·n)) / (1 − s·(MMR + f))`` (linear),
+  ``LP = ctVal·n·(s + MMR + f)/(s·Mg + ctVal·n/E)``-equivalent for inverse — **derived** from
+  that condition and identical to freqtrade's OKX implementation (which cites the OKX isolated
+  mode article); exchange_formulas.md §4.2.
+* OKX tiers by position size in contracts (``minSz/maxSz``): tables use ``basis="quantity"``.
+* Fees: Lv1 regular user, perpetual swaps: maker 0.02 %, taker 0.05 % (https://www.okx.com/fees).
+"""
+
+from marginscope.risk.venues.base import Venue
+
+VENUE = Venue(
+    name="okx",
+    title="OKX",
+    products=("linear", "inverse"),
+    maintenance_basis={"linear": "mark", "inverse": "mark"},
+    close_fee="mark",
+    taker_fee=0.0005,
+    maker_fee=0.0002,
+    default_contract_size={"linear": 1.0, "inverse": 100.0},
+    sources=(
+        "https://www.okx.com/help-center/6997123251341",
+        "https://github.com/freqtrade/freqtrade/blob/develop/freqtrade/exchange/exchange.py",
+        "https://www.okx.com/fees",
+    ),
+)
