@@ -1,0 +1,16 @@
+"""Calculator declarations; importing this package registers them all (see :mod:`.base`)."""
+
+from marginscope.calculators import (  # noqa: F401  (registration on import)
+    account,
+    average,
+    funding,
+    leverage,
+    liquidation,
+    margin_call,
+    pnl,
+    position_size,
+    stops,
+)
+from marginscope.calculators.base import REGISTRY, Calculator
+
+__all__ = ["REGISTRY", "Calculator"]

@@ -39,10 +39,12 @@ from marginscope.risk.venues import VENUES
 VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
 
 
-class Position(Request):
-    symbol: str = Field(min_length=1, max_length=40,
-                        description="Venue notation (BTCUSDT, BTCUSD_PERP, XBTUSD…) or ccxt's "
-                                    "(BTC/USDT:USDT)")
+class PositionFields(Request):
+    """The fields describing one position, shared by every position-level calculator."""
+
+    symbol: str | None = Field(None, min_length=1, max_length=40,
+                               description="Venue notation (BTCUSDT, BTCUSD_PERP, XBTUSD…) or "
+                                           "ccxt's (BTC/USDT:USDT)")
     side: Literal["long", "short"]
     qty: Quantity = Field(description="Base units (linear) or contracts (inverse)")
     entry_price: Price
@@ -55,6 +57,12 @@ class Position(Request):
     maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
     max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")
     taker_fee: FeeRate | None = None
+
+
+class Position(PositionFields):
+    symbol: str = Field(min_length=1, max_length=40,
+                        description="Venue notation (BTCUSDT, BTCUSD_PERP, XBTUSD…) or ccxt's "
+                                    "(BTC/USDT:USDT)")
 
 
 class AccountRequest(Request):

@@ -87,7 +87,7 @@ def input_error(exc: ValidationError) -> InputError:
     value = error.get("input")
     if isinstance(value, dict | list):
         value = type(value).__name__
-    return InputError(field or "request", value, allowed, None if bounds else None)
+    return InputError(field or "request", value, allowed)
 
 
 def plain(value: Any) -> Any:

@@ -14,7 +14,6 @@ import numpy as np
 from marginscope.errors import InputError
 
 
-
 def _first_bad(values: np.ndarray, bad: np.ndarray) -> Any:
     return values[bad].flat[0].item() if values.ndim else values.item()
 
@@ -50,7 +49,7 @@ def _describe(low: float | None, high: float | None, low_inclusive: bool) -> str
         parts.append(f"{'≥' if low_inclusive else '>'} {low:g}")
     if high is not None:
         parts.append(f"≤ {high:g}")
-    return " and ".join(parts + ["finite"]) if parts else "a finite number"
+    return " and ".join([*parts, "finite"]) if parts else "a finite number"
 
 
 def positive(name: str, value: Any) -> np.ndarray:

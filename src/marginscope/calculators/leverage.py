@@ -1,0 +1,48 @@
+"""Leverage: effective leverage now, the most the tiers allow, and the largest open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from marginscope.calculators.account import VenueName
+from marginscope.calculators.base import (
+    Calculator,
+    Leverage,
+    PositiveMoney,
+    Price,
+    Request,
+    register,
+)
+from marginscope.risk import leverage as lev
+
+
+class LeverageRequest(Request):
+    venue: VenueName = "binance-usdm"
+    symbol: str | None = Field(None, max_length=40)
+    balance: PositiveMoney = Field(description="Available balance (settle currency)")
+    price: Price
+    leverage: Leverage
+    notional: PositiveMoney | None = Field(None, description="Position notional to check")
+    max_leverage: Leverage | None = None
+
+
+def compute(r: LeverageRequest) -> dict[str, Any]:
+    out = lev.max_open(r.venue, r.balance, r.leverage, r.price, symbol=r.symbol)
+    notional = r.notional or out["notional"]
+    result = {"max_open_qty": out["qty"], "max_open_notional": out["notional"],
+              "initial_margin": out["initial_margin"],
+              "effective_leverage": lev.effective_leverage(notional, r.balance)}
+    if r.symbol is not None or r.max_leverage is not None:
+        result["max_leverage_for_notional"] = lev.max_leverage(
+            r.venue, notional, symbol=r.symbol, max_leverage=r.max_leverage)
+    return result
+
+
+register(Calculator(
+    name="leverage", tool="leverage", title="Leverage and max open",
+    summary="Effective leverage, the venue's max leverage for a notional, and max open size.",
+    model=LeverageRequest, compute=compute,
+    example={"venue": "binance-usdm", "symbol": "BTCUSDT", "balance": 1000.0,
+             "price": 90000.0, "leverage": 20}))

@@ -1,0 +1,52 @@
+"""Readable tables for calculator results (rich), shared by every sub-command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.8g}"
+    return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.6f}"
+
+
+def label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def result_tables(title: str, result: dict[str, Any]) -> list[Table]:
+    """One key/value table for the scalars, one table per list of records."""
+    tables = []
+    main = Table(title=title, show_header=False, title_justify="left")
+    main.add_column(style="bold")
+    main.add_column(justify="right")
+    for key, value in result.items():
+        if isinstance(value, dict):
+            tables += result_tables(label(key), value)
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            table = Table(title=label(key), title_justify="left")
+            for column in value[0]:
+                table.add_column(label(column), justify="right")
+            for row in value:
+                table.add_row(*(number(cell) for cell in row.values()))
+            tables.append(table)
+        elif isinstance(value, list):
+            shown = ", ".join(number(v) for v in value[:6]) + (" …" if len(value) > 6 else "")
+            main.add_row(label(key), shown)
+        else:
+            main.add_row(label(key), number(value))
+    return [main, *tables] if main.row_count else tables
+
+
+def show(title: str, result: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    for table in result_tables(title, result):
+        console.print(table)
