@@ -55,10 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     except click_errors.UsageError as exc:
         where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         fail(exc.format_message().replace("\n", " ") + where)
-    except click_errors.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click_errors.Abort:
+    except typer.Abort:
         fail("aborted", 130)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         fail(f"{exc.filename}: {exc.strerror}")
+    except click_errors.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
     sys.exit(result if isinstance(result, int) else 0)

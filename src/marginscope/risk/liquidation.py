@@ -142,16 +142,15 @@ def solve_in_blocks(terms: Terms, side, qty, entry, wallet) -> np.ndarray:
     if np.ndim(terms.fee):
         per_row.append(terms.fee)
         names.append("fee")
-    arrays = np.broadcast_arrays(*per_row)
-    shape = arrays[0].shape
-    if arrays[0].size <= BLOCK:
-        block_terms = dataclasses.replace(terms, **dict(zip(names, arrays[4:], strict=True)))
-        return block_terms.liquidation_price(*arrays[:4])
-    flat = [a.reshape(-1) for a in arrays]
-    out = np.empty(flat[0].size)
-    for start in range(0, out.size, BLOCK):
+    shape = np.broadcast_shapes(*(np.shape(a) for a in per_row))
+    size = int(np.prod(shape))
+    # scalars stay scalars; arrays are flattened (a copy only where broadcasting needs one)
+    arrays = [np.asarray(a) if np.ndim(a) == 0 else np.broadcast_to(a, shape).reshape(-1)
+              for a in per_row]
+    out = np.empty(size)
+    for start in range(0, size, BLOCK):
         rows = slice(start, start + BLOCK)
-        part = [a[rows] for a in flat]
+        part = [a[rows] if a.ndim else a for a in arrays]
         block_terms = dataclasses.replace(terms, **dict(zip(names, part[4:], strict=True)))
         out[rows] = block_terms.liquidation_price(*part[:4])
     return out.reshape(shape)

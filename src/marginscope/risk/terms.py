@@ -1,8 +1,8 @@
 """Resolve what a calculation needs about each position: product, contract size, fee, and the
 maintenance-margin rate and amount — from the request's overrides or the venue's tier tables.
 
-Several tables are searched at once with one sorted search over composite keys
-``table·SPAN + key``: one pass over the positions whatever the number of symbols.
+Several tables are searched at once (:class:`KeyGroups`): one pass over the positions whatever
+the number of symbols.
 """
 
 from __future__ import annotations
@@ -19,8 +19,48 @@ from marginscope.risk.contracts import PRODUCTS, Product, position_value
 from marginscope.risk.tiers import TierTable, require_table
 from marginscope.risk.venues import Venue, get_venue
 
-SPAN = 2.0**40  # keys of one table live in [t·SPAN − SPAN/4, t·SPAN + SPAN/4]
-_CLIP = SPAN / 4
+BUCKETS = 66  # binary exponents of positive keys (frexp), plus one bucket for x < 1
+
+
+@dataclass(frozen=True, eq=False)
+class KeyGroups:
+    """Groups of increasing keys, searched for many values at once.
+
+    ``locate(group, x)`` is the index of the last key ``≤ x`` within each value's group (0 when
+    ``x`` is below them all), like ``searchsorted(keys[group], x, "right") − 1``, but with no
+    branchy binary search: the binary exponent of ``x`` picks a starting key from a lookup table
+    and a fixed, small number of vectorized comparisons finishes the job (as many as the most
+    keys any one octave holds; tier tables have one or two per octave).
+    """
+
+    keys: tuple[np.ndarray, ...]
+
+    @cached_property
+    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        flat, starts, table = [], [], []
+        lower = np.concatenate(([-np.inf], np.ldexp(1.0, np.arange(BUCKETS - 1))))
+        steps = 0
+        for keys in self.keys:
+            start = sum(len(k) for k in flat)  # each already holds its sentinel
+            starts.append(start)
+            first = start + np.maximum(np.searchsorted(keys, lower, side="right") - 1, 0)
+            upper = np.concatenate((lower[1:], [np.inf]))
+            inside = np.searchsorted(keys, upper, side="left") - np.searchsorted(
+                keys, lower, side="right")
+            steps = max(steps, int(inside.max()))
+            table.append(first)
+            flat.append(np.append(keys, np.inf))  # sentinel: never step into the next group
+        return (np.concatenate(flat), np.array(starts), np.concatenate(table), steps)
+
+    def locate(self, group, x) -> np.ndarray:
+        """Position within the group (0-based) of the last key ≤ x."""
+        flat, starts, table, steps = self._layout
+        _, exponent = np.frexp(x)  # x in [2^(e−1), 2^e)
+        bucket = np.where(x >= 1.0, np.minimum(exponent, BUCKETS - 1), 0)
+        position = table[group * BUCKETS + bucket]
+        for _ in range(steps):
+            position = position + (x >= flat[position + 1])
+        return position - starts[group]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,28 +96,17 @@ class TierLookup:
     def quantity_based(self) -> np.ndarray:
         return np.array([t.basis == "quantity" for t in self.tables])
 
-    def _composite(self, keys: Sequence[np.ndarray]) -> np.ndarray:
-        return np.concatenate([g * SPAN + np.clip(k, -_CLIP, _CLIP) for g, k in enumerate(keys)])
-
     @cached_property
-    def _floor_keys(self) -> np.ndarray:
-        return self._composite([t.floor for t in self.tables])
-
-    def _search(self, composite: np.ndarray, group, value, offset) -> np.ndarray:
-        query = group * SPAN + np.clip(value, -_CLIP, _CLIP)
-        position = np.searchsorted(composite, query, side="right") - 1
-        return np.maximum(position, offset)
+    def _floors(self) -> KeyGroups:
+        return KeyGroups(tuple(t.floor for t in self.tables))
 
     def index_by_size(self, table, size) -> np.ndarray:
         """Flat tier index of the tier containing ``size`` in each position's table."""
-        return self._search(self._floor_keys, table, size, self.offsets[table])
+        return self.offsets[table] + self._floors.locate(table, size)
 
-    def _liquidation_keys(self, fee: float) -> np.ndarray:
-        keys = []
-        for t in self.tables:
-            for sigma in (1.0, -1.0):
-                keys.append(solver.tier_key(t.floor, t.mmr, t.cum, fee, sigma))
-        return self._composite(keys)
+    def _liquidation_keys(self, fee: float) -> KeyGroups:
+        return KeyGroups(tuple(solver.tier_key(t.floor, t.mmr, t.cum, fee, sigma)
+                               for t in self.tables for sigma in (1.0, -1.0)))
 
     def index_at_liquidation(self, table, sigma, intercept, fee: float) -> np.ndarray:
         """Flat tier index of the self-consistent tier at the liquidation price (see
@@ -86,17 +115,7 @@ class TierLookup:
         if fee not in cache:
             cache[fee] = self._liquidation_keys(fee)
         group = 2 * table + (sigma < 0)
-        per_group_offset = self.offsets[table]
-        # groups interleave a table's two key sets: rebase the offset to the group's block
-        index = self._search(cache[fee], group, -sigma * intercept,
-                             2 * per_group_offset + (sigma < 0) * self._sizes[table])
-        # composite layout: table t occupies [2·off_t, 2·off_t + 2·n_t), σ=+1 keys first;
-        # map back to the flat index off_t + k of the concatenated columns
-        return index - per_group_offset - (sigma < 0) * self._sizes[table]
-
-    @cached_property
-    def _sizes(self) -> np.ndarray:
-        return np.array([len(t.floor) for t in self.tables])
+        return self.offsets[table] + cache[fee].locate(group, -sigma * intercept)
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,6 +231,8 @@ def resolve(
     product = validate.choice("product", product, tuple(p for p in PRODUCTS if p in v.products))
     if contract_size is not None:
         size = validate.positive("contract_size", contract_size)
+    elif len({t.contract_size for t in tables}) == 1:
+        size = np.asarray(tables[0].contract_size)
     elif tables:
         size = np.array([t.contract_size for t in tables])[table_index]
     else:
