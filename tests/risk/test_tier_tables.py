@@ -1,0 +1,196 @@
+"""The shipped tier tables: format, the properties every venue's table must have, values copied
+from the cited sources, and ``marginscope tiers list/show``."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import date
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from marginscope.cli import main
+from marginscope.market.leverage_tiers import VENUES
+from marginscope.risk.tiers import cum_from_rule, find_table, load_venue_tables
+
+DATA = resources.files("marginscope.risk") / "data" / "tiers"
+
+
+def _documents() -> dict[str, dict]:
+    return {venue: json.loads((DATA / f"{venue}.json").read_text(encoding="utf-8"))
+            for venue in VENUES}
+
+
+def _tables():
+    return [(venue, symbol, table) for venue in VENUES
+            for symbol, table in load_venue_tables(venue).items()]
+
+
+TABLES = _tables()
+IDS = [f"{venue}:{symbol}" for venue, symbol, _ in TABLES]
+
+
+def test_every_venue_has_a_schema_1_file_and_nothing_else_ships():
+    shipped = {path.name for path in DATA.iterdir() if path.name.endswith(".json")}
+    assert shipped == {f"{venue}.json" for venue in VENUES}
+    for venue, document in _documents().items():
+        assert document["venue"] == venue and document["schema"] == 1
+        # A venue without tables says why (docs/tiers.md lists the gaps).
+        assert document["tables"] or len(document.get("note", "")) > 40
+
+
+def test_the_expected_tables_ship():
+    assert {(v, s) for v, s, _ in TABLES} >= {
+        ("binance-usdm", "BTCUSDT"), ("binance-usdm", "ETHUSDT"), ("binance-usdm", "SOLUSDT"),
+        ("binance-usdm", "DOGEUSDT"), ("bybit", "BTCUSDT"), ("hyperliquid", "BTC"),
+        ("hyperliquid", "ETH"), ("hyperliquid", "SOL"), ("hyperliquid", "DOGE")}
+
+
+@pytest.mark.parametrize(("venue", "symbol", "table"), TABLES, ids=IDS)
+def test_metadata(venue, symbol, table):
+    assert date.fromisoformat(table.as_of) <= date.today()
+    assert len(table.source) > 40 and (re.search(r"[0-9a-f]{40}", table.source)
+                                       or "http" in table.source)
+    assert table.basis in ("notional", "quantity") and table.contract_size > 0
+    base, rest = table.ccxt_symbol.split("/")
+    quote, settle = rest.split(":")
+    assert settle == table.settle
+    assert settle == (base if table.product == "inverse" else quote)
+
+
+@pytest.mark.parametrize(("venue", "symbol", "table"), TABLES, ids=IDS)
+def test_bounds_sorted_and_contiguous(venue, symbol, table):
+    assert table.floor[0] == 0
+    assert np.all(table.cap > table.floor)
+    np.testing.assert_array_equal(table.cap[:-1], table.floor[1:])
+
+
+@pytest.mark.parametrize(("venue", "symbol", "table"), TABLES, ids=IDS)
+def test_rates_rise_and_leverage_falls_with_size(venue, symbol, table):
+    assert np.all(np.diff(table.mmr) > 0)
+    assert np.all(np.diff(table.max_leverage) < 0)
+    # A position at the tier's max leverage starts above maintenance: MMR < 1/L.
+    assert np.all(table.mmr < 1 / table.max_leverage)
+
+
+@pytest.mark.parametrize(("venue", "symbol", "table"), TABLES, ids=IDS)
+def test_published_cum_follows_the_rule_and_mm_is_continuous(venue, symbol, table):
+    raw = _documents()[venue]["tables"][symbol]["tiers"]
+    rule = cum_from_rule(table.floor, table.mmr)
+    published = [row["cum"] for row in raw if "cum" in row]
+    if published:  # the file's own numbers, not the loader's derivation
+        assert len(published) == len(raw)
+        np.testing.assert_allclose(published, rule, rtol=1e-12, atol=1e-6)
+    np.testing.assert_allclose(table.cum, rule, rtol=1e-12, atol=1e-6)
+    inner = table.floor[1:]
+    below = table.mmr[:-1] * inner - table.cum[:-1]
+    np.testing.assert_allclose(table.maintenance_margin(inner), below, rtol=1e-12)
+
+
+@pytest.mark.parametrize("coin", ["BTC", "ETH", "SOL", "DOGE"])
+def test_hyperliquid_mmr_is_half_the_initial_rate_at_max_leverage(coin):
+    table = load_venue_tables("hyperliquid")[coin]
+    np.testing.assert_allclose(table.mmr, 1 / (2 * table.max_leverage), rtol=1e-15)
+    assert math.isinf(table.cap[-1])
+
+
+# --- values copied from the sources ---------------------------------------------------------
+
+def test_binance_usdm_rows_from_freqtrade_snapshot():
+    tables = load_venue_tables("binance-usdm")
+    btc, sol, doge = tables["BTCUSDT"], tables["SOLUSDT"], tables["DOGEUSDT"]
+    assert len(btc.floor) == 12 and btc.cap[-1] == 1_800_000_000
+    assert (btc.floor[4], btc.cap[4], btc.mmr[4], btc.cum[4], btc.max_leverage[4]) == (
+        12_000_000, 70_000_000, 0.02, 131_450, 25)
+    assert (sol.floor[1], sol.cap[1], sol.mmr[1], sol.cum[1], sol.max_leverage[1]) == (
+        20_000, 100_000, 0.0065, 30, 75)
+    assert (doge.floor[-1], doge.cap[-1], doge.mmr[-1], doge.cum[-1], doge.max_leverage[-1]) == (
+        40_000_000, 80_000_000, 0.5, 13_351_670, 1)
+    # exchange_formulas.md §1.8: at 20x the largest allowed BTCUSDT notional is 100,000,000.
+    assert btc.max_size_at_leverage(20.0) == 100_000_000
+
+
+def test_bybit_btcusdt_rows_from_the_margin_parameters_page():
+    table = load_venue_tables("bybit")["BTCUSDT"]
+    assert len(table.floor) == 20
+    assert (table.cap[0], table.mmr[0], table.cum[0], table.max_leverage[0]) == (
+        2_000_000, 0.005, 0, 100)
+    assert (table.floor[7], table.cap[7], table.cum[7], table.max_leverage[7]) == (
+        5_600_000, 8_500_000, 20_500, 50)
+    assert table.mmr[7] == pytest.approx(0.01)
+    assert (table.cap[-1], table.cum[-1], table.max_leverage[-1]) == (80_000_000, 1_482_000, 14)
+
+
+def test_hyperliquid_tiers_from_the_docs():
+    tables = load_venue_tables("hyperliquid")
+    expected = {"BTC": (150e6, 40, 20), "ETH": (100e6, 25, 15), "SOL": (70e6, 20, 10),
+                "DOGE": (20e6, 10, 5)}
+    for coin, (bound, low, high) in expected.items():
+        table = tables[coin]
+        assert list(table.floor) == [0, bound] and list(table.max_leverage) == [low, high]
+    # Deduction by the rule: BTC above 150M, 150M·(2.5% − 1.25%).
+    assert tables["BTC"].cum[1] == pytest.approx(1_875_000)
+
+
+def test_symbols_resolve_in_both_notations():
+    assert find_table("binance-usdm", "SOL/USDT:USDT").symbol == "SOLUSDT"
+    assert find_table("hyperliquid", "ETH/USDC:USDC").symbol == "ETH"
+    assert find_table("bybit", "BTC/USDT:USDT").symbol == "BTCUSDT"
+
+
+# --- CLI: list and show ---------------------------------------------------------------------
+
+def _run(argv, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    out = capsys.readouterr()
+    return done.value.code, out.out, out.err
+
+
+def test_cli_list_json_names_every_table_with_its_source(capsys):
+    code, out, _ = _run(["tiers", "list", "--json"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    assert {r["venue"] for r in rows} == set(VENUES)
+    listed = {(r["venue"], r["symbol"]) for r in rows if r["symbol"]}
+    assert listed == {(v, s) for v, s, _ in TABLES}
+    assert all(r["source"] and r["as_of"] for r in rows if r["symbol"])
+
+
+def test_cli_list_table(capsys):
+    code, out, _ = _run(["tiers", "list", "--venue", "bybit"], capsys)
+    assert code == 0 and "BTCUSDT" in out and "bybit" in out and "binance-usdm" not in out
+
+
+def test_cli_show_json(capsys):
+    code, out, _ = _run(["tiers", "show", "--venue", "binance-usdm", "--symbol",
+                         "BTC/USDT:USDT", "--json"], capsys)
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["symbol"] == "BTCUSDT" and len(shown["tiers"]) == 12
+    assert shown["tiers"][4]["cum"] == 131_450
+
+
+def test_cli_show_open_top_tier_is_null_in_json(capsys):
+    code, out, _ = _run(["tiers", "show", "--venue", "hyperliquid", "--symbol", "BTC",
+                         "--json"], capsys)
+    assert code == 0 and json.loads(out)["tiers"][-1]["cap"] is None
+
+
+def test_cli_show_table(capsys):
+    code, out, _ = _run(["tiers", "show", "--venue", "bybit", "--symbol", "BTCUSDT"], capsys)
+    assert code == 0 and "1,482,000" in out and "80,000,000" in out
+
+
+@pytest.mark.parametrize(("argv", "field"), [
+    (["--venue", "nope", "--symbol", "BTCUSDT"], "venue"),
+    (["--venue", "binance-usdm", "--symbol", "NOPEUSDT"], "symbol"),
+    (["--venue", "okx", "--symbol", "BTC-USDT-SWAP"], "symbol"),
+])
+def test_cli_show_bad_input_is_one_line_exit_2(argv, field, capsys):
+    code, out, err = _run(["tiers", "show", *argv], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {field}: got ") and err.count("\n") == 1
