@@ -22,6 +22,17 @@ def label(key: str) -> str:
     return key.replace("_", " ")
 
 
+def _records(title: str, records: list[dict[str, Any]]) -> Table:
+    """Records as columns (one column per record, one row per field): reads on a phone."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("", style="bold")
+    for i, record in enumerate(records):
+        table.add_column(str(record.get("symbol", i + 1)), justify="right")
+    for field in records[0]:
+        table.add_row(label(field), *(number(record.get(field)) for record in records))
+    return table
+
+
 def result_tables(title: str, result: dict[str, Any]) -> list[Table]:
     """One key/value table for the scalars, one table per list of records."""
     tables = []
@@ -32,12 +43,7 @@ def result_tables(title: str, result: dict[str, Any]) -> list[Table]:
         if isinstance(value, dict):
             tables += result_tables(label(key), value)
         elif isinstance(value, list) and value and isinstance(value[0], dict):
-            table = Table(title=label(key), title_justify="left")
-            for column in value[0]:
-                table.add_column(label(column), justify="right")
-            for row in value:
-                table.add_row(*(number(cell) for cell in row.values()))
-            tables.append(table)
+            tables.append(_records(label(key), value))
         elif isinstance(value, list):
             shown = ", ".join(number(v) for v in value[:6]) + (" …" if len(value) > 6 else "")
             main.add_row(label(key), shown)
