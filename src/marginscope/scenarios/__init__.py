@@ -1,0 +1,75 @@
+"""What happens to a position if the move goes on: liquidation probability and stress paths.
+
+* :mod:`.probability` — first-passage probability of the liquidation price under GBM (closed
+  form), Monte Carlo with the Broadie–Glasserman–Kou correction, historical block bootstrap
+  with funding, volatility estimation.
+* :mod:`.paths` — the shipped November 2025 BTCUSDT bars and funding, any OHLC CSV, scripted
+  paths ("-10% in 4 hours, then sideways").
+* :mod:`.replay` — walk a path bar by bar: equity, margin ratio, funding, liquidation,
+  margin-defense plan.
+* :mod:`.plan` — the smallest top-up or cut that keeps the probability under a target.
+* :mod:`.position` — the :class:`MarginModel` protocol these use, and a minimal isolated
+  :class:`LinearPosition` (Binance USDⓈ-M formulas) until the risk engine provides one.
+
+NumPy only; method notes and benchmark figures in ``docs/scenarios.md``.
+"""
+
+from marginscope.scenarios.paths import (
+    FundingSeries,
+    PricePath,
+    as_path,
+    load_funding,
+    load_ohlc,
+    november_2025,
+    parse_legs,
+    scripted_path,
+)
+from marginscope.scenarios.plan import MarginPlan, margin_plan
+from marginscope.scenarios.position import LinearPosition, MarginModel
+from marginscope.scenarios.probability import (
+    BGK_BETA,
+    DAYS_PER_YEAR,
+    ProbabilityEstimate,
+    bootstrap_probability,
+    estimate_volatility,
+    first_passage_probability,
+    liquidation_probability,
+    monte_carlo_probability,
+)
+from marginscope.scenarios.replay import (
+    DefensePlan,
+    ReplayResult,
+    ReplaySeries,
+    ReplaySummary,
+    TopUp,
+    replay,
+)
+
+__all__ = [
+    "BGK_BETA",
+    "DAYS_PER_YEAR",
+    "DefensePlan",
+    "FundingSeries",
+    "LinearPosition",
+    "MarginModel",
+    "MarginPlan",
+    "PricePath",
+    "ProbabilityEstimate",
+    "ReplayResult",
+    "ReplaySeries",
+    "ReplaySummary",
+    "TopUp",
+    "as_path",
+    "bootstrap_probability",
+    "estimate_volatility",
+    "first_passage_probability",
+    "liquidation_probability",
+    "load_funding",
+    "load_ohlc",
+    "margin_plan",
+    "monte_carlo_probability",
+    "november_2025",
+    "parse_legs",
+    "replay",
+    "scripted_path",
+]
