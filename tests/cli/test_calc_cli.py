@@ -63,3 +63,13 @@ def test_flags_from_the_liquidation_command_give_the_engine_answer(capsys):
                        "0.005", "--json")
     assert code == 0
     assert json.loads(out)["liquidation_price"] == pytest.approx(8160.0)  # Bybit help page
+
+
+def test_liquidation_risk_monte_carlo_agrees_with_the_closed_form(capsys):
+    base = ["calc", "liquidation-risk", "--side", "long", "--price", "90000",
+            "--liquidation-price", "80000", "--volatility", "0.6", "--horizon-days", "7",
+            "--drift", "0", "--json", "--method"]
+    _, closed, _ = run(capsys, *base, "closed-form")
+    _, simulated, _ = run(capsys, *base, "monte-carlo")
+    closed, simulated = json.loads(closed), json.loads(simulated)
+    assert abs(simulated["probability"] - closed["probability"]) < 3 * simulated["standard_error"]

@@ -6,6 +6,7 @@ from marginscope.calculators import (  # noqa: F401  (registration on import)
     funding,
     leverage,
     liquidation,
+    liquidation_risk,
     margin_call,
     pnl,
     position_size,
