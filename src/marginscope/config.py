@@ -3,11 +3,26 @@
 | variable | meaning | default |
 |---|---|---|
 | ``MARGINSCOPE_DB`` | DuckDB file holding events and market context | ``./marginscope.duckdb`` |
+| ``MARGINSCOPE_COUNTRY_HEADER`` | trusted proxy header carrying the visitor's ISO country (e.g. ``CF-IPCountry``); honoured only when set | unset (ignored) |
+| ``MARGINSCOPE_GEOIP_DB`` | MaxMind-format country/city ``.mmdb`` file for IP → country | unset (no GeoIP) |
+| ``MARGINSCOPE_CLIENT_IP_HEADER`` | trusted proxy header carrying the client IP (e.g. ``X-Forwarded-For``, leftmost address used) | unset (socket peer) |
+| ``MARGINSCOPE_STATE_DIR`` | directory for the daily visitor-hash salts (0700, files 0600) | ``$XDG_STATE_HOME/marginscope`` or ``~/.local/state/marginscope`` |
+| ``MARGINSCOPE_SITE`` | site identifier mixed into the visitor hash | ``marginscope`` |
+| ``MARGINSCOPE_SINK`` | where live events go: ``duckdb`` or ``parquet`` | ``duckdb`` |
+| ``MARGINSCOPE_PARQUET_DIR`` | root of the Hive-partitioned Parquet dataset (``date=YYYY-MM-DD/…``) | ``./events`` |
+| ``MARGINSCOPE_WRITER_ID`` | name of this writer in Parquet part-file names | ``<host>-<pid>`` |
+| ``MARGINSCOPE_QUEUE_SIZE`` | bound of the in-memory event queue (overflow is counted and reported) | ``100000`` |
+| ``MARGINSCOPE_FLUSH_SECONDS`` | longest wait before a batch is made durable | ``0.5`` |
+| ``MARGINSCOPE_RETENTION_DAYS`` | days raw events are kept by ``retention run`` / the daily job | ``90`` |
+| ``MARGINSCOPE_RETENTION_AUTO`` | ``1`` makes the server run retention daily | ``0`` (off) |
+| ``MARGINSCOPE_MIN_CELL`` | k: aggregate cells under k events are suppressed or merged | ``10`` |
+| ``MARGINSCOPE_CLI_TELEMETRY`` | ``1`` records CLI calculations too | ``0`` (off) |
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 DEFAULT_DB = "marginscope.duckdb"
@@ -16,3 +31,107 @@ DEFAULT_DB = "marginscope.duckdb"
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The DuckDB file: ``--db`` if given, else ``MARGINSCOPE_DB``, else ``./marginscope.duckdb``."""
     return Path(explicit or os.environ.get("MARGINSCOPE_DB") or DEFAULT_DB)
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _env_flag(name: str) -> bool:
+    return (_env(name) or "0").lower() in {"1", "true", "yes", "on"}
+
+
+def _env_number(name: str, default: float, minimum: float) -> float:
+    from marginscope.errors import InputError
+
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(name, raw, f"a number >= {minimum:g}") from None
+    if not value >= minimum:
+        raise InputError(name, raw, f"a number >= {minimum:g}")
+    return value
+
+
+def country_header() -> str | None:
+    """Trusted proxy header with the ISO country (``MARGINSCOPE_COUNTRY_HEADER``); None: ignored."""
+    return _env("MARGINSCOPE_COUNTRY_HEADER")
+
+
+def geoip_db() -> Path | None:
+    """MaxMind-format ``.mmdb`` file for IP → country (``MARGINSCOPE_GEOIP_DB``); None: no GeoIP."""
+    value = _env("MARGINSCOPE_GEOIP_DB")
+    return Path(value) if value else None
+
+
+def client_ip_header() -> str | None:
+    """Trusted proxy header with the client IP (``MARGINSCOPE_CLIENT_IP_HEADER``); None: peer."""
+    return _env("MARGINSCOPE_CLIENT_IP_HEADER")
+
+
+def state_dir() -> Path:
+    """Directory for the daily salts (``MARGINSCOPE_STATE_DIR``, else the XDG state dir)."""
+    value = _env("MARGINSCOPE_STATE_DIR")
+    if value:
+        return Path(value)
+    base = _env("XDG_STATE_HOME")
+    return (Path(base) if base else Path.home() / ".local" / "state") / "marginscope"
+
+
+def site_id() -> str:
+    """Site identifier mixed into the visitor hash (``MARGINSCOPE_SITE``)."""
+    return _env("MARGINSCOPE_SITE") or "marginscope"
+
+
+def sink_kind() -> str:
+    """Live-event sink, ``duckdb`` or ``parquet`` (``MARGINSCOPE_SINK``)."""
+    from marginscope.errors import InputError
+
+    value = (_env("MARGINSCOPE_SINK") or "duckdb").lower()
+    if value not in {"duckdb", "parquet"}:
+        raise InputError("MARGINSCOPE_SINK", value, "duckdb | parquet")
+    return value
+
+
+def parquet_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Root of the Hive-partitioned Parquet dataset (``MARGINSCOPE_PARQUET_DIR``)."""
+    return Path(explicit or _env("MARGINSCOPE_PARQUET_DIR") or "events")
+
+
+def writer_id() -> str:
+    """This process's name in Parquet part files (``MARGINSCOPE_WRITER_ID``, else host-pid)."""
+    return _env("MARGINSCOPE_WRITER_ID") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def queue_size() -> int:
+    """Bound of the in-memory event queue (``MARGINSCOPE_QUEUE_SIZE``)."""
+    return int(_env_number("MARGINSCOPE_QUEUE_SIZE", 100_000, 1))
+
+
+def flush_seconds() -> float:
+    """Longest wait before a batch is written and made durable (``MARGINSCOPE_FLUSH_SECONDS``)."""
+    return _env_number("MARGINSCOPE_FLUSH_SECONDS", 0.5, 0.001)
+
+
+def retention_days() -> int:
+    """Days raw events are kept (``MARGINSCOPE_RETENTION_DAYS``)."""
+    return int(_env_number("MARGINSCOPE_RETENTION_DAYS", 90, 1))
+
+
+def retention_auto() -> bool:
+    """Whether the server runs retention daily (``MARGINSCOPE_RETENTION_AUTO``)."""
+    return _env_flag("MARGINSCOPE_RETENTION_AUTO")
+
+
+def min_cell() -> int:
+    """k for small-cell suppression of published aggregates (``MARGINSCOPE_MIN_CELL``)."""
+    return int(_env_number("MARGINSCOPE_MIN_CELL", 10, 1))
+
+
+def cli_telemetry() -> bool:
+    """Whether CLI calculations are recorded (``MARGINSCOPE_CLI_TELEMETRY``)."""
+    return _env_flag("MARGINSCOPE_CLI_TELEMETRY")
