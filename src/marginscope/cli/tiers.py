@@ -40,15 +40,8 @@ def _num(value: float) -> str:
     return f"{value:,.10g}" if value != int(value) else f"{int(value):,}"
 
 
-def _json_number(value: float) -> float | None:
-    return None if math.isinf(value) else float(value)
-
-
 def _table_json(table: TierTable) -> dict:
-    data = table.to_dict()
-    for row in data["tiers"]:
-        row["cap"] = _json_number(row["cap"])  # JSON has no Infinity: an open top tier is null
-    return {"venue": table.venue, "symbol": table.symbol, **data}
+    return {"venue": table.venue, "symbol": table.symbol, **table.to_dict()}
 
 
 @app.command("list")

@@ -358,11 +358,13 @@ def write_tables(venue: str, document: dict, path: str | os.PathLike[str] | None
     tables.update(document.get("tables", {}))
     for symbol, table in tables.items():
         try:
-            table_from_dict(venue, symbol, table)
+            # round-trip through the model: normalized rows, open top tier as null (strict JSON)
+            tables[symbol] = table_from_dict(venue, symbol, table).to_dict()
         except (KeyError, ValueError) as exc:
             raise RefreshError(f"{venue} {symbol}: not a valid tier table ({exc})") from exc
     out = {"venue": venue, "schema": 1, "tables": tables}
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    target.write_text(json.dumps(out, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
+                      encoding="utf-8")
     load_venue_tables.cache_clear()
     return target

@@ -92,6 +92,11 @@ class TierLookup:
         return self._column("max_leverage")
 
     @cached_property
+    def continuous(self) -> bool:
+        """True when every table's MM is continuous across tiers (the cum rule holds)."""
+        return all(t.continuous for t in self.tables)
+
+    @cached_property
     def quantity_based(self) -> np.ndarray:
         return np.array([t.basis == "quantity" for t in self.tables])
 
@@ -172,13 +177,15 @@ class Terms:
         sigma = solver.value_slope(self.product, side)
         intercept = solver.equity_intercept(self.product, side, units, entry, wallet)
         fee = float(np.max(self.fee))
-        if np.ndim(self.fee) and not np.all(self.fee == fee):
+        if not self.lookup.continuous or (np.ndim(self.fee) and not np.all(self.fee == fee)):
             return self._condition_by_scan(side, qty, entry, wallet)
         flat = self.lookup.index_at_liquidation(self.table, sigma, intercept, fee)
         return self.lookup.mmr[flat] + self.fee, -self.lookup.cum[flat]
 
     def _condition_by_scan(self, side, qty, entry, wallet):
-        """Tier by fixed-point iteration (used when the fee differs between positions)."""
+        """Tier by fixed-point iteration: for fees that differ between positions, and for
+        tables whose MM jumps at boundaries (no self-consistent tier need exist there; the
+        iteration stops at the last tier it reached)."""
         mmr, cum = self.tier_at_size(qty, entry)
         for _ in range(len(self.lookup.floor) + 1):
             price = solver.solve_price(self.product, side, self.units(qty), entry, wallet,

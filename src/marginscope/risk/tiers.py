@@ -24,7 +24,9 @@ File format (``schema: 1``)::
          "as_of": "2024-10-24", "source": "…",
          "tiers": [{"floor": 0, "cap": 50000, "mmr": 0.004, "cum": 0, "max_leverage": 125}, …]}}}
 
-``cum`` may be omitted: it is then derived with the rule above.
+``cum`` may be omitted: it is then derived with the rule above. A venue that applies the
+tier's rate to the whole position with no deduction (OKX) sets ``"deduction": false`` on the
+table: every ``cum`` is 0 and MM jumps at tier boundaries. An open top tier has ``"cap": null``.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class TierTable:
     mmr: np.ndarray
     cum: np.ndarray
     max_leverage: np.ndarray
+    continuous: bool = True  # False: no deduction, MM jumps at boundaries (OKX)
 
     @property
     def mm_at_floor(self) -> np.ndarray:
@@ -123,10 +126,11 @@ class TierTable:
             "settle": self.settle,
             "contract_size": self.contract_size,
             "basis": self.basis,
+            **({} if self.continuous else {"deduction": False}),
             "as_of": self.as_of,
             "source": self.source,
             "tiers": [
-                {"floor": float(f), "cap": float(c), "mmr": float(m), "cum": float(k),
+                {"floor": float(f), "cap": float(c) if np.isfinite(c) else None, "mmr": float(m), "cum": float(k),
                  "max_leverage": float(lev)}
                 for f, c, m, k, lev in zip(
                     self.floor, self.cap, self.mmr, self.cum, self.max_leverage, strict=True)
@@ -139,7 +143,8 @@ def table_from_dict(venue: str, symbol: str, data: dict) -> TierTable:
     rows = sorted(data["tiers"], key=lambda row: row["floor"])
     floor = np.array([row["floor"] for row in rows], dtype=float)
     mmr = np.array([row["mmr"] for row in rows], dtype=float)
-    derived = cum_from_rule(floor, mmr)
+    continuous = data.get("deduction", True)
+    derived = cum_from_rule(floor, mmr) if continuous else np.zeros_like(floor)
     cum = np.array([row.get("cum", d) for row, d in zip(rows, derived, strict=True)], dtype=float)
     if not np.allclose(cum, derived, rtol=1e-9, atol=1e-6):
         raise ValueError(f"{venue} {symbol}: maintenance amounts break the cum rule")
@@ -154,10 +159,11 @@ def table_from_dict(venue: str, symbol: str, data: dict) -> TierTable:
         as_of=data.get("as_of", ""),
         source=data.get("source", ""),
         floor=floor,
-        cap=np.array([row["cap"] for row in rows], dtype=float),
+        cap=np.array([np.inf if row["cap"] is None else row["cap"] for row in rows], dtype=float),
         mmr=mmr,
         cum=cum,
         max_leverage=np.array([row["max_leverage"] for row in rows], dtype=float),
+        continuous=bool(continuous),
     )
 
 
