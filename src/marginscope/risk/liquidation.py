@@ -122,6 +122,9 @@ def liquidation_price(
                     contract_size=contract_size, mmr=mmr, maintenance_amount=maintenance_amount,
                     max_leverage=max_leverage, taker_fee=taker_fee,
                     maintenance_basis=maintenance_basis)
+    if margin is not None and leverage is None:  # the hot path: validate block by block
+        return solve_in_blocks(terms, np.asarray(side), np.asarray(qty), np.asarray(entry_price),
+                               np.asarray(margin), checked=False)
     signs = validate.side(side)
     qty = validate.positive("qty", qty)
     entry = validate.positive("entry_price", entry_price)
@@ -129,8 +132,14 @@ def liquidation_price(
     return solve_in_blocks(terms, signs, qty, entry, wallet)
 
 
-def solve_in_blocks(terms: Terms, side, qty, entry, wallet) -> np.ndarray:
-    """:meth:`Terms.liquidation_price` over broadcast arrays, block by block."""
+def _check_block(side, qty, entry, wallet) -> list[np.ndarray]:
+    return [validate.side(side), validate.positive("qty", qty),
+            validate.positive("entry_price", entry), validate.number("margin", wallet)]
+
+
+def solve_in_blocks(terms: Terms, side, qty, entry, wallet, checked: bool = True) -> np.ndarray:
+    """:meth:`Terms.liquidation_price` over broadcast arrays, block by block (inputs validated
+    block by block too unless ``checked``: the checks then run on cache-resident data)."""
     per_row = [side, qty, entry, wallet, terms.contract_size]
     names = ["contract_size"]
     if terms.lookup is not None:
@@ -151,6 +160,8 @@ def solve_in_blocks(terms: Terms, side, qty, entry, wallet) -> np.ndarray:
     for start in range(0, size, BLOCK):
         rows = slice(start, start + BLOCK)
         part = [a[rows] if a.ndim else a for a in arrays]
+        if not checked:
+            part[:4] = _check_block(*part[:4])
         block_terms = dataclasses.replace(terms, **dict(zip(names, part[4:], strict=True)))
         out[rows] = block_terms.liquidation_price(*part[:4])
     return out.reshape(shape)

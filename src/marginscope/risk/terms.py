@@ -18,48 +18,59 @@ from marginscope.risk.contracts import PRODUCTS, Product, position_value
 from marginscope.risk.tiers import TierTable, require_table
 from marginscope.risk.venues import Venue, get_venue
 
-BUCKETS = 66  # binary exponents of positive keys (frexp), plus one bucket for x < 1
+BUCKETS = 1026  # binary exponents of float64 values ≥ 1 (frexp gives 1 … 1025)
 
 
 @dataclass(frozen=True, eq=False)
 class KeyGroups:
     """Groups of increasing keys, searched for many values at once.
 
-    ``locate(group, x)`` is the index of the last key ``≤ x`` within each value's group (0 when
-    ``x`` is below them all), like ``searchsorted(keys[group], x, "right") − 1``, but with no
-    branchy binary search: the binary exponent of ``x`` picks a starting key from a lookup table
-    and a fixed, small number of vectorized comparisons finishes the job (as many as the most
-    keys any one octave holds; tier tables have one or two per octave).
+    ``locate(group, x)`` finds, for each value, the last key ``≤ x`` of its group (the first key
+    when ``x`` is below them all), like ``searchsorted(keys[group], x, "right") − 1``, but with
+    no branchy binary search: the binary exponent of ``x`` picks a starting key from a lookup
+    table and a fixed, small number of vectorized comparisons finishes the job (as many as the
+    most keys any one octave holds: one or two in tier tables). The answer is a position in a
+    flat layout; :meth:`column` lays per-key values out the same way, so that one gather reads
+    them.
     """
 
     keys: tuple[np.ndarray, ...]
 
     @cached_property
     def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        flat, starts, table = [], [], []
-        lower = np.concatenate(([-np.inf], np.ldexp(1.0, np.arange(BUCKETS - 1))))
-        steps = 0
+        starts, table, following = [], [], []
+        # bucket e holds x with frexp exponent e, i.e. [2^(e−1), 2^e); x < 2 all go to bucket 1
+        with np.errstate(over="ignore"):  # 2^1024 → inf: the top bucket is open
+            lower = np.concatenate(([-np.inf, -np.inf], np.ldexp(1.0, np.arange(1, BUCKETS - 1))))
+            upper = np.concatenate(([-np.inf], np.ldexp(1.0, np.arange(1, BUCKETS))))
+        steps, start = 0, 0
         for keys in self.keys:
-            start = sum(len(k) for k in flat)  # each already holds its sentinel
             starts.append(start)
-            first = start + np.maximum(np.searchsorted(keys, lower, side="right") - 1, 0)
-            upper = np.concatenate((lower[1:], [np.inf]))
+            first = np.maximum(np.searchsorted(keys, lower, side="right") - 1, 0)
             inside = np.searchsorted(keys, upper, side="left") - np.searchsorted(
                 keys, lower, side="right")
-            steps = max(steps, int(inside.max()))
-            table.append(first)
-            flat.append(np.append(keys, np.inf))  # sentinel: never step into the next group
-        return (np.concatenate(flat), np.array(starts), np.concatenate(table), steps)
+            steps = max(steps, int(inside[1:].max()))
+            table.append(start + first)
+            following.append(np.append(keys[1:], np.inf))  # next key; +inf: never leave a group
+            start += len(keys)
+        return np.array(starts), np.concatenate(table), np.concatenate(following), steps
 
     def locate(self, group, x) -> np.ndarray:
-        """Position within the group (0-based) of the last key ≤ x."""
-        flat, starts, table, steps = self._layout
-        _, exponent = np.frexp(x)  # x in [2^(e−1), 2^e)
-        bucket = np.where(x >= 1.0, np.minimum(exponent, BUCKETS - 1), 0)
-        position = table[group * BUCKETS + bucket]
+        """Flat position of the last key ≤ x in each value's group."""
+        _, table, following, steps = self._layout
+        _, exponent = np.frexp(np.maximum(x, 1.0))
+        position = table[group * BUCKETS + exponent]
         for _ in range(steps):
-            position = position + (x >= flat[position + 1])
-        return position - starts[group]
+            position = position + (x >= following[position])
+        return position
+
+    def within(self, group, position) -> np.ndarray:
+        """Index of a flat position within its group."""
+        return position - self._layout[0][group]
+
+    def column(self, values: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Per-key values of every group, laid out like the keys (for one gather)."""
+        return np.concatenate(values)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,22 +115,27 @@ class TierLookup:
     def _floors(self) -> KeyGroups:
         return KeyGroups(tuple(t.floor for t in self.tables))
 
+    @cached_property
+    def all_quantity(self) -> bool:
+        return bool(self.quantity_based.all())
+
     def index_by_size(self, table, size) -> np.ndarray:
-        """Flat tier index of the tier containing ``size`` in each position's table."""
-        return self.offsets[table] + self._floors.locate(table, size)
+        """Flat tier index of the tier containing ``size`` in each position's table (the
+        floors' layout is the tables' concatenation, so positions are flat indices)."""
+        return self._floors.locate(table, size)
 
-    def _liquidation_keys(self, fee: float) -> KeyGroups:
-        return KeyGroups(tuple(solver.tier_key(t.floor, t.mmr, t.cum, fee, sigma)
-                               for t in self.tables for sigma in (1.0, -1.0)))
-
-    def index_at_liquidation(self, table, sigma, intercept, fee: float) -> np.ndarray:
-        """Flat tier index of the self-consistent tier at the liquidation price (see
-        :func:`marginscope.risk.solver.tier_key`); ``sigma``/``intercept`` per position."""
-        cache = self.__dict__.setdefault("_liq_keys", {})
+    def liquidation_terms(self, fee: float) -> tuple[KeyGroups, np.ndarray, np.ndarray]:
+        """Keys placing the liquidation price in its tier (see
+        :func:`marginscope.risk.solver.tier_key`), one group per (table, σ), and the
+        condition's ``rate = MMR + fee`` and ``const = −cum`` laid out alongside."""
+        cache = self.__dict__.setdefault("_liquidation", {})
         if fee not in cache:
-            cache[fee] = self._liquidation_keys(fee)
-        group = 2 * table + (sigma < 0)
-        return self.offsets[table] + cache[fee].locate(group, -sigma * intercept)
+            keys = KeyGroups(tuple(solver.tier_key(t.floor, t.mmr, t.cum, fee, sigma)
+                                   for t in self.tables for sigma in (1.0, -1.0)))
+            rate = keys.column(tuple(t.mmr + fee for t in self.tables for _ in (1, 2)))
+            const = keys.column(tuple(-t.cum for t in self.tables for _ in (1, 2)))
+            cache[fee] = (keys, rate, const)
+        return cache[fee]
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,7 +154,8 @@ class Terms:
     max_leverage: np.ndarray | None = None
 
     def units(self, qty) -> np.ndarray:
-        return qty * self.contract_size
+        return qty if self.contract_size.ndim == 0 and self.contract_size == 1.0 else \
+            qty * self.contract_size
 
     def value(self, qty, price) -> np.ndarray:
         return position_value(self.product, qty, price, self.contract_size)
@@ -170,17 +187,19 @@ class Terms:
         if self.basis == "entry":
             mmr, cum = self.tier_at_size(qty, entry)
             return self.fee + 0.0 * qty, self.value(qty, entry) * mmr - cum
-        if self.lookup is None or self.lookup.quantity_based[self.table].all():
+        if self.lookup is None or self.lookup.all_quantity:
             mmr, cum = self.tier_at_size(qty, entry)
             return mmr + self.fee, -cum
-        units = self.units(qty)
-        sigma = solver.value_slope(self.product, side)
-        intercept = solver.equity_intercept(self.product, side, units, entry, wallet)
         fee = float(np.max(self.fee))
         if not self.lookup.continuous or (np.ndim(self.fee) and not np.all(self.fee == fee)):
             return self._condition_by_scan(side, qty, entry, wallet)
-        flat = self.lookup.index_at_liquidation(self.table, sigma, intercept, fee)
-        return self.lookup.mmr[flat] + self.fee, -self.lookup.cum[flat]
+        keys, rate, const = self.lookup.liquidation_terms(fee)
+        intercept = solver.equity_intercept(self.product, side, self.units(qty), entry, wallet)
+        # σ = +s (linear) or −s (inverse); the key group is (table, σ < 0); the search value −σ·A
+        sigma = solver.value_slope(self.product, side)
+        target = -sigma * intercept
+        position = keys.locate(2 * self.table + (sigma < 0), target)
+        return rate[position], const[position]
 
     def _condition_by_scan(self, side, qty, entry, wallet):
         """Tier by fixed-point iteration: for fees that differ between positions, and for
