@@ -45,6 +45,7 @@ class Calculator:
     model: type[Request]
     compute: Callable[[Any], dict[str, Any]]
     example: dict[str, Any]
+    asset_class: str = "crypto_futures"        # telemetry: crypto_futures | crypto_spot | forex | stocks | cfd
 
     def run(self, payload: dict[str, Any] | Request) -> dict[str, Any]:
         """Validate ``payload`` and compute; bad input raises :class:`InputError`."""
