@@ -57,6 +57,7 @@ def test_metadata(venue, symbol, table):
     assert table.basis in ("notional", "quantity") and table.contract_size > 0
     base, rest = table.ccxt_symbol.split("/")
     quote, settle = rest.split(":")
+    settle = settle.split("-")[0]  # dated futures: "BTC/USD:BTC-210625"
     assert settle == table.settle
     assert settle == (base if table.product == "inverse" else quote)
 
@@ -76,7 +77,12 @@ def test_rates_rise_and_leverage_falls_with_size(venue, symbol, table):
     assert np.all(table.mmr < 1 / table.max_leverage)
 
 
-@pytest.mark.parametrize(("venue", "symbol", "table"), TABLES, ids=IDS)
+CONTINUOUS = [(v, s, t) for v, s, t in TABLES if t.continuous]
+NO_DEDUCTION = [(v, s, t) for v, s, t in TABLES if not t.continuous]
+
+
+@pytest.mark.parametrize(("venue", "symbol", "table"), CONTINUOUS,
+                         ids=[f"{v}:{s}" for v, s, _ in CONTINUOUS])
 def test_published_cum_follows_the_rule_and_mm_is_continuous(venue, symbol, table):
     raw = _documents()[venue]["tables"][symbol]["tiers"]
     rule = cum_from_rule(table.floor, table.mmr)
@@ -135,6 +141,74 @@ def test_hyperliquid_tiers_from_the_docs():
     assert tables["BTC"].cum[1] == pytest.approx(1_875_000)
 
 
+@pytest.mark.parametrize(("venue", "symbol", "table"), NO_DEDUCTION,
+                         ids=[f"{v}:{s}" for v, s, _ in NO_DEDUCTION])
+def test_tables_without_deduction_jump_at_every_boundary(venue, symbol, table):
+    # OKX and BitMEX charge the tier's rate on the whole position: no cum, MM jumps up.
+    raw = _documents()[venue]["tables"][symbol]
+    assert raw["deduction"] is False and all("cum" not in row for row in raw["tiers"])
+    assert np.all(table.cum == 0)
+    inner = table.floor[1:]
+    np.testing.assert_allclose(table.maintenance_margin(inner), inner * table.mmr[1:], rtol=1e-12)
+    assert np.all(table.maintenance_margin(inner) > inner * table.mmr[:-1])
+
+
+def test_the_tables_found_for_the_other_venues_ship():
+    assert {(v, s) for v, s, _ in TABLES} >= {
+        ("okx", "BTC-USDT-SWAP"), ("okx", "ETH-USDT-SWAP"), ("binance-coinm", "BTCUSD_210625"),
+        ("binance-coinm", "ETHUSD_210625"), ("bitmex", "XBTUSD")}
+    assert not load_venue_tables("gate")  # nothing citable found (see the file's note)
+
+
+def test_okx_rows_from_the_position_tiers_answer_in_base_units():
+    tables = load_venue_tables("okx")
+    btc, eth = tables["BTC-USDT-SWAP"], tables["ETH-USDT-SWAP"]
+    assert len(btc.floor) == len(eth.floor) == 99
+    assert btc.basis == eth.basis == "quantity" and btc.contract_size == 1.0
+    # OKX tier 1: maxSz 1,000 contracts (ctVal 0.01 BTC) = 10 BTC, mmr 0.4%, maxLever 100.
+    assert (btc.cap[0], btc.mmr[0], btc.max_leverage[0]) == (10, 0.004, 100)
+    # tier 13: minSz 200,000.01, maxSz 220,000 contracts, mmr 5.75%, maxLever 14.28.
+    assert (btc.floor[12], btc.cap[12], btc.max_leverage[12]) == (2_000, 2_200, 14.28)
+    assert btc.mmr[12] == pytest.approx(0.0575)
+    # tier 99: maxSz 1,940,000 contracts = 19,400 BTC, mmr 48.75%, maxLever 2.
+    assert (btc.cap[-1], btc.max_leverage[-1]) == (19_400, 2)
+    assert btc.mmr[-1] == pytest.approx(0.4875)
+    # ETH-USDT (ctVal 0.1 ETH): tier 1 maxSz 5,000 contracts = 500 ETH; tier 99 2,425,000.
+    assert (eth.cap[0], eth.mmr[0], eth.cap[-1]) == (500, 0.004, 242_500)
+    # No deduction: 15 BTC (tier 2) is charged 0.5% on all of it.
+    assert btc.maintenance_margin(15.0) == pytest.approx(15 * 0.005)
+    assert find_table("okx", "BTC/USDT:USDT").symbol == "BTC-USDT-SWAP"
+
+
+def test_binance_coinm_brackets_reproduce_the_2021_liquidation_faq():
+    btc = load_venue_tables("binance-coinm")["BTCUSD_210625"]
+    assert btc.product == "inverse" and btc.contract_size == 100 and btc.basis == "notional"
+    # FAQ (2021 version): a 300 BTC BTCUSD position has MMR 12.5% and maintenance amount 11.81 BTC;
+    # level 5 amount = 50 BTC x (5% - 2.5%) + 0.56 BTC = 1.81 BTC.
+    tier = btc.tier_index(300.0)
+    assert btc.mmr[tier] == 0.125
+    assert btc.cum[tier] == pytest.approx(11.81, abs=1e-12)
+    assert btc.cum[3] == pytest.approx(0.56, abs=1e-12)
+    assert (btc.floor[4], btc.cum[4]) == (50, pytest.approx(1.81, abs=1e-12))
+    # FAQ: 100 BTCUSD contracts at mark 25,000 = 0.4 BTC notional, level 1, MM 0.0016 BTC.
+    assert btc.maintenance_margin(100 * 100 / 25_000) == pytest.approx(0.0016, abs=1e-15)
+    eth = load_venue_tables("binance-coinm")["ETHUSD_210625"]
+    assert (eth.cap[0], eth.mmr[1], eth.cap[-1], eth.contract_size) == (100, 0.0065, 15_000, 10)
+
+
+def test_bitmex_xbtusd_steps_from_the_risk_limits_page():
+    table = load_venue_tables("bitmex")["XBTUSD"]
+    assert list(table.cap) == [200, 350, 500, 650]
+    np.testing.assert_allclose(table.mmr, [0.005, 0.01, 0.015, 0.02])
+    np.testing.assert_allclose(1 / table.max_leverage, [0.01, 0.015, 0.02, 0.025])
+    # Page example: a 180 XBT position needs 0.90 XBT maintenance margin (0.50%) …
+    assert table.maintenance_margin(180.0) == pytest.approx(0.90)
+    # … and at 230 XBT it moves to the next step: 1.00% maintenance, 1.50% initial.
+    step = table.tier_index(230.0)
+    assert table.mmr[step] == 0.01 and 1 / table.max_leverage[step] == pytest.approx(0.015)
+    assert find_table("bitmex", "BTC/USD:BTC").symbol == "XBTUSD"
+
+
 def test_symbols_resolve_in_both_notations():
     assert find_table("binance-usdm", "SOL/USDT:USDT").symbol == "SOLUSDT"
     assert find_table("hyperliquid", "ETH/USDC:USDC").symbol == "ETH"
@@ -188,7 +262,7 @@ def test_cli_show_table(capsys):
 @pytest.mark.parametrize(("argv", "field"), [
     (["--venue", "nope", "--symbol", "BTCUSDT"], "venue"),
     (["--venue", "binance-usdm", "--symbol", "NOPEUSDT"], "symbol"),
-    (["--venue", "okx", "--symbol", "BTC-USDT-SWAP"], "symbol"),
+    (["--venue", "okx", "--symbol", "BTC-USD-SWAP"], "symbol"),  # inverse swap: not shipped
 ])
 def test_cli_show_bad_input_is_one_line_exit_2(argv, field, capsys):
     code, out, err = _run(["tiers", "show", *argv], capsys)

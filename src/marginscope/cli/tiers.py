@@ -86,7 +86,8 @@ def show(
     if as_json:
         typer.echo(json.dumps(_table_json(table), indent=1, ensure_ascii=False))
         return
-    unit = "contracts" if table.basis == "quantity" else f"{table.settle} notional"
+    unit = (("contracts" if table.product == "inverse" else "base units")
+            if table.basis == "quantity" else f"{table.settle} notional")
     out = Table(title=f"{table.venue} {table.symbol} ({table.ccxt_symbol}, {table.product})",
                 caption=f"as of {table.as_of} — {table.source}")
     for column in ("tier", f"floor ({unit})", f"cap ({unit})", "MMR", "cum", "max lev.",

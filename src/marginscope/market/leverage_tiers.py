@@ -87,6 +87,8 @@ _DEDUCTION_FIELD = {"binance-usdm": "cum", "binance-coinm": "cum", "bybit": "mmD
                     "gate": "deduction"}
 # Venues whose tier bounds are position sizes in contracts rather than notional.
 _QUANTITY_BASIS = {"okx"}
+# Venues that apply the tier's rate to the whole position, with no deduction (OKX).
+_NO_DEDUCTION = {"okx"}
 # Hyperliquid: margin-table ids below this are a single tier at that leverage (docs).
 _HL_FLAT_TABLES_BELOW = 50
 
@@ -178,12 +180,22 @@ def tables_from_ccxt_tiers(venue: str, market: dict, tiers: list[dict], *, as_of
         warnings.append(f"{symbol}: no {field} in the venue's answer; derived by the cum rule")
 
     product = "inverse" if market.get("inverse") else "linear"
+    contract_size = float(market.get("contractSize") or 1.0)
+    quantity = venue in _QUANTITY_BASIS
+    if quantity and product == "linear":
+        # our linear qty is in base units: contract bounds × base per contract, size 1
+        for row in out:
+            row["floor"] *= contract_size
+            row["cap"] *= contract_size
+        source += f"; contract bounds × ctVal {contract_size:g} → base units"
+        contract_size = 1.0
     table = {
         "ccxt_symbol": market.get("symbol"),
         "product": product,
         "settle": market.get("settle") or "",
-        "contract_size": float(market.get("contractSize") or 1.0),
-        "basis": "quantity" if venue in _QUANTITY_BASIS else "notional",
+        "contract_size": contract_size,
+        "basis": "quantity" if quantity else "notional",
+        **({"deduction": False} if venue in _NO_DEDUCTION else {}),
         "as_of": as_of,
         "source": source,
         "tiers": out,
