@@ -11,13 +11,19 @@ import pytest
 
 from marginscope.errors import InputError
 from marginscope.scenarios import (
-    LinearPosition,
+    EnginePosition,
     bootstrap_probability,
     estimate_volatility,
     load_funding,
     load_ohlc,
     monte_carlo_probability,
 )
+
+
+def generic(side, qty, entry, leverage, mmr, cum=0.0):
+    """An isolated linear position with a fixed MMR and maintenance amount (generic venue)."""
+    return EnginePosition.open(venue="generic", side=side, qty=qty, entry=entry,
+                               leverage=leverage, mmr=mmr, maintenance_amount=cum)
 
 
 def gbm_history(n: int, sigma_daily: float, mu_daily: float = 0.0, seed: int = 5) -> np.ndarray:
@@ -56,7 +62,7 @@ def test_iid_bootstrap_of_a_gbm_history_matches_discrete_monte_carlo():
 
 def test_a_position_without_funding_is_its_fixed_barrier():
     closes = gbm_history(2_000, 0.03)
-    pos = LinearPosition.from_leverage("long", 1.0, 100.0, 10, 0.004)
+    pos = generic("long", 1.0, 100.0, 10, 0.004)
     by_position = bootstrap_probability(closes, 60, position=pos, price=100.0, seed=3)
     by_barrier = bootstrap_probability(closes, 60, barrier=float(pos.liquidation_price()),
                                        price=100.0, seed=3)
@@ -65,7 +71,7 @@ def test_a_position_without_funding_is_its_fixed_barrier():
 
 def test_funding_paid_by_a_long_raises_its_liquidation_probability_and_received_lowers_it():
     closes = gbm_history(2_000, 0.02)
-    pos = LinearPosition.from_leverage("long", 1.0, 100.0, 10, 0.004)
+    pos = generic("long", 1.0, 100.0, 10, 0.004)
     kwargs = dict(position=pos, price=100.0, seed=9, paths=20_000, funding_every=3)
     none = bootstrap_probability(closes, 90, **kwargs).probability
     paid = bootstrap_probability(closes, 90, funding=0.001, **kwargs).probability
@@ -77,7 +83,7 @@ def test_intrabar_lows_can_only_add_liquidations(market_files):
     path = load_ohlc(market_files["btcusdt_perp_4h_2025-11.csv"])
     funding = load_funding(market_files["btcusdt_funding_2025-11.csv"])
     rates, _ = funding.per_bar(path)
-    pos = LinearPosition.from_leverage("long", 0.1, path.open[0], 10, 0.004)
+    pos = generic("long", 0.1, path.open[0], 10, 0.004)
     common = dict(position=pos, price=path.open[0], funding=rates, seed=0, paths=5_000)
     closes_only = bootstrap_probability(path.close, 180, **common)
     with_lows = bootstrap_probability(path.close, 180, lows=path.low, highs=path.high, **common)
@@ -90,7 +96,7 @@ def test_shorts_are_checked_on_the_highs():
     highs = closes * 1.02
     lows = closes * 0.98
     lows[0] = closes[0]
-    pos = LinearPosition.from_leverage("short", 1.0, 100.0, 10, 0.004)
+    pos = generic("short", 1.0, 100.0, 10, 0.004)
     plain = bootstrap_probability(closes, 30, position=pos, price=100.0, seed=1)
     wicks = bootstrap_probability(closes, 30, position=pos, price=100.0, seed=1, highs=highs,
                                   lows=lows)
@@ -115,7 +121,7 @@ def test_bad_bootstrap_input_names_the_field(kwargs, field):
 
 def test_demeaning_removes_the_trend_of_a_falling_history():
     closes = gbm_history(3_000, 0.02, mu_daily=-0.004)  # a steady sell-off
-    pos = LinearPosition.from_leverage("long", 1.0, 100.0, 10, 0.004)
+    pos = generic("long", 1.0, 100.0, 10, 0.004)
     trend = bootstrap_probability(closes, 60, position=pos, price=100.0, seed=2)
     flat = bootstrap_probability(closes, 60, position=pos, price=100.0, seed=2, demean=True)
     assert flat.probability < trend.probability

@@ -6,13 +6,19 @@ import pytest
 
 from marginscope.errors import InputError
 from marginscope.scenarios import (
-    LinearPosition,
+    EnginePosition,
     first_passage_probability,
     liquidation_probability,
     margin_plan,
 )
 
 SIGMA, DAYS = 0.6, 30.0
+
+
+def generic(side, qty, entry, leverage, mmr, cum=0.0):
+    """An isolated linear position with a fixed MMR and maintenance amount (generic venue)."""
+    return EnginePosition.open(venue="generic", side=side, qty=qty, entry=entry,
+                               leverage=leverage, mmr=mmr, maintenance_amount=cum)
 
 
 def barrier_for_target(price, sigma, days, target, side):
@@ -31,7 +37,7 @@ def barrier_for_target(price, sigma, days, target, side):
 
 @pytest.mark.parametrize("side", ["long", "short"])
 def test_top_up_is_the_margin_whose_lp_puts_the_probability_on_target(side):
-    pos = LinearPosition.from_leverage(side, 0.1, 100_000.0, 10, 0.005, 50.0)
+    pos = generic(side, 0.1, 100_000.0, 10, 0.005, 50.0)
     plan = margin_plan(pos, 100_000.0, SIGMA, DAYS, target=0.05, tolerance=0.01)
     assert plan.probability_before > 0.05 >= plan.probability_after
     s = pos.side
@@ -45,7 +51,7 @@ def test_top_up_is_the_margin_whose_lp_puts_the_probability_on_target(side):
 
 
 def test_a_cut_keeps_equity_and_reaches_the_target_minimally():
-    pos = LinearPosition.from_leverage("long", 1.0, 3_000.0, 20, 0.005)
+    pos = generic("long", 1.0, 3_000.0, 20, 0.005)
     plan = margin_plan(pos, 2_950.0, SIGMA, DAYS, target=0.10, action="cut")
     assert plan.probability_after <= 0.10 < plan.probability_before
     assert 0 < plan.fraction < 1 and plan.amount == pytest.approx(plan.fraction * pos.qty)
@@ -56,13 +62,13 @@ def test_a_cut_keeps_equity_and_reaches_the_target_minimally():
 
 
 def test_nothing_to_do_when_already_under_target():
-    pos = LinearPosition.from_leverage("long", 0.1, 100_000.0, 2, 0.004)
+    pos = generic("long", 0.1, 100_000.0, 2, 0.004)
     plan = margin_plan(pos, 100_000.0, SIGMA, DAYS, target=0.2)
     assert plan.amount == 0.0 and plan.probability_after == plan.probability_before <= 0.2
 
 
 def test_monte_carlo_plan_is_consistent_with_the_closed_form():
-    pos = LinearPosition.from_leverage("long", 0.1, 100_000.0, 10, 0.004)
+    pos = generic("long", 0.1, 100_000.0, 10, 0.004)
     closed = margin_plan(pos, 100_000.0, SIGMA, DAYS, target=0.2, tolerance=1.0)
     mc = margin_plan(pos, 100_000.0, SIGMA, DAYS, target=0.2, tolerance=1.0,
                      method="monte_carlo", paths=20_000, steps=30, seed=1)
@@ -79,7 +85,7 @@ def test_monte_carlo_plan_is_consistent_with_the_closed_form():
     ({"tolerance": 0.0}, "tolerance"), ({"method": "guess"}, "method"),
 ])
 def test_bad_plan_input_names_the_field(kwargs, field):
-    pos = LinearPosition.from_leverage("long", 0.1, 100_000.0, 10, 0.004)
+    pos = generic("long", 0.1, 100_000.0, 10, 0.004)
     args = {"target": 0.05}
     args.update(kwargs)
     with pytest.raises(InputError) as err:

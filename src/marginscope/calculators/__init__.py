@@ -8,8 +8,10 @@ from marginscope.calculators import (  # noqa: F401  (registration on import)
     liquidation,
     liquidation_risk,
     margin_call,
+    margin_plan,
     pnl,
     position_size,
+    scenario,
     stops,
 )
 from marginscope.calculators.base import REGISTRY, Calculator

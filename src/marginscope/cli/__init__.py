@@ -23,11 +23,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from marginscope.cli import calc, market, telemetry, tiers, walkthrough
+    from marginscope.cli import calc, market, scenario, telemetry, tiers, walkthrough
 
     app.add_typer(calc.app, name="calc", help="Risk calculators (liquidation, margin call, P&L, …).")
     app.add_typer(tiers.app, name="tiers", help="Shipped maintenance-margin tier tables.")
     app.add_typer(market.app, name="market", help="Market context: prices, funding, events.")
+    app.add_typer(scenario.app, name="scenario", help="Stress paths (replay, chart) and margin plans.")
     app.command("walkthrough")(walkthrough.walkthrough)
     app.command("ingest")(telemetry.ingest)
     app.command("export")(telemetry.export)

@@ -44,7 +44,7 @@ def _help(field: Any, annotation: Any) -> str:
     literal = [a for a in (annotation, *typing.get_args(annotation))
                if typing.get_origin(a) is typing.Literal]
     if literal:
-        text += f" [{' | '.join(map(str, typing.get_args(literal[0])))}]"
+        text += f" \\[{' | '.join(map(str, typing.get_args(literal[0])))}]"  # escaped: not markup
     if field.default is not None and not field.is_required():
         text += f" (default {field.default})"
     return text.strip()

@@ -23,7 +23,19 @@ def label(key: str) -> str:
 
 
 def _records(title: str, records: list[dict[str, Any]]) -> Table:
-    """Records as columns (one column per record, one row per field): reads on a phone."""
+    """A few records as columns (one per record, a row per field: reads on a phone); a long
+    series as rows, its first and last ten shown."""
+    if len(records) > 6:
+        table = Table(title=f"{title} ({len(records)} rows)", title_justify="left")
+        for field in records[0]:
+            table.add_column(label(field), justify="right")
+        shown = records if len(records) <= 20 else [*records[:10], None, *records[-10:]]
+        for record in shown:
+            if record is None:
+                table.add_row(*("⋮" for _ in records[0]))
+            else:
+                table.add_row(*(number(record.get(field)) for field in records[0]))
+        return table
     table = Table(title=title, title_justify="left")
     table.add_column("", style="bold")
     for i, record in enumerate(records):

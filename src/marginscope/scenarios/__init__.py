@@ -8,10 +8,11 @@
 * :mod:`.replay` — walk a path bar by bar: equity, margin ratio, funding, liquidation,
   margin-defense plan.
 * :mod:`.plan` — the smallest top-up or cut that keeps the probability under a target.
-* :mod:`.position` — the :class:`MarginModel` protocol these use, and a minimal isolated
-  :class:`LinearPosition` (Binance USDⓈ-M formulas) until the risk engine provides one.
+* :mod:`.position` — the :class:`MarginModel` protocol these use, and
+  :class:`EnginePosition`, which implements it with the risk engine for any venue and symbol.
+* :mod:`.chart` — a replay's chart (matplotlib, imported only there and only when drawing).
 
-NumPy only; method notes and benchmark figures in ``docs/scenarios.md``.
+NumPy only otherwise; method notes and benchmark figures in ``docs/scenarios.md``.
 """
 
 from marginscope.scenarios.paths import (
@@ -25,7 +26,7 @@ from marginscope.scenarios.paths import (
     scripted_path,
 )
 from marginscope.scenarios.plan import MarginPlan, margin_plan
-from marginscope.scenarios.position import LinearPosition, MarginModel
+from marginscope.scenarios.position import EnginePosition, MarginModel
 from marginscope.scenarios.probability import (
     BGK_BETA,
     DAYS_PER_YEAR,
@@ -49,8 +50,8 @@ __all__ = [
     "BGK_BETA",
     "DAYS_PER_YEAR",
     "DefensePlan",
+    "EnginePosition",
     "FundingSeries",
-    "LinearPosition",
     "MarginModel",
     "MarginPlan",
     "PricePath",

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from marginscope.errors import InputError
 from marginscope.scenarios import _validate as v
-from marginscope.scenarios.position import LinearPosition, MarginModel
+from marginscope.scenarios.position import EnginePosition, MarginModel
 from marginscope.scenarios.probability import liquidation_probability
 
 __all__ = ["MarginPlan", "margin_plan"]
@@ -66,8 +66,8 @@ def margin_plan(
     Parameters
     ----------
     position : MarginModel
-        The position now (``top_up`` needs ``add_margin``; ``cut`` needs ``reduce`` and is
-        offered for :class:`LinearPosition`).
+        The position now, usually an :class:`EnginePosition` (``top_up`` needs only
+        ``add_margin``; ``cut`` needs an :class:`EnginePosition`).
     price : float
         Current mark price.
     volatility, horizon_days, drift :
@@ -75,16 +75,15 @@ def margin_plan(
     target : float
         Largest acceptable probability, in (0, 1).
     action : {"top_up", "cut"}
-        ``top_up``: margin to add, quote units (bisection on the amount; bracketed by doubling).
-        ``cut``: fraction of the size to close at ``price``, keeping the margin and booking
-        the realized P&L in it (:meth:`LinearPosition.reduce`): equity is unchanged and the
-        exposure falls. The bracket (MMR, cum) is kept; a smaller notional can only fall to a
-        lower-MMR bracket, so the answer is conservative.
+        ``top_up``: margin to add, settle currency (bisection on the amount; bracketed by
+        doubling). ``cut``: fraction of the size to close at ``price``, keeping the margin and
+        booking the realized P&L in it (:meth:`EnginePosition.reduce`): equity is unchanged and
+        the exposure falls; the tier follows the smaller value.
     method : {"closed_form", "monte_carlo"}
         How the probability is computed; extra keyword arguments go to the Monte Carlo.
     tolerance : float
-        Bisection stops when the bracket is narrower than this (quote units for a top-up;
-        ``tolerance / (Q·price)`` as a fraction for a cut). The upper end is returned, so the
+        Bisection stops when the bracket is narrower than this (settle currency for a top-up;
+        ``tolerance / value(price)`` as a fraction for a cut). The upper end is returned, so the
         target holds.
 
     Notes
@@ -114,12 +113,13 @@ def margin_plan(
             raise InputError("target", target, "a probability reachable by adding margin")
         step = tol
     else:
-        if not isinstance(position, LinearPosition):
-            raise InputError("position", type(position).__name__, "a LinearPosition for a cut")
+        if not isinstance(position, EnginePosition):
+            raise InputError("position", type(position).__name__, "an EnginePosition for a cut")
         def candidate(x: float) -> MarginModel:
             return position.reduce(x, p)
         hi = 1.0 - 1e-12
-        step = tol / (position.qty * p)
+        value = float(position.value(p))
+        step = tol / value if 0.0 < value < math.inf else 1e-12
 
     before = probability(position)
     lo = 0.0
@@ -128,6 +128,8 @@ def margin_plan(
     else:
         while hi - lo > step:
             mid = 0.5 * (lo + hi)
+            if mid in (lo, hi):  # the tolerance is below the float spacing here: done
+                break
             if probability(candidate(mid)) <= tgt:
                 hi = mid
             else:

@@ -4,11 +4,11 @@ Rules, bar by bar (bar ``i`` covers ``[tᵢ, tᵢ + bar)``; the position is open
 first bar):
 
 1. **Funding.** Each print with settlement time ``τ`` in the bar (``tᵢ ≤ τ < tᵢ₊₁``) is settled at
-   the bar's open price ``Oᵢ``: payment ``s·Q·Oᵢ·F`` (linear; positive F ⇒ longs pay, shorts
-   receive; Binance, exchange_formulas.md §1.7) is taken from (added to) the isolated margin,
-   which moves the liquidation price. A print at exactly the opening time of the first bar is
-   not charged: the position opens just after that settlement (Binance charges positions held
-   at the funding timestamp).
+   the bar's open price ``Oᵢ``: payment ``s·value(Oᵢ)·F`` (linear ``s·Q·Oᵢ·F``; positive F ⇒
+   longs pay, shorts receive; Binance, exchange_formulas.md §1.7) is taken from (added to) the
+   isolated margin, which moves the liquidation price. A print at exactly the opening time of
+   the first bar is not charged: the position opens just after that settlement (Binance charges
+   positions held at the funding timestamp).
 2. **Intrabar walk.** From the open the price is taken to run to the bar's adverse extreme (the
    low for a long, the high for a short) before anything else; the favourable extreme cannot hurt
    the position, so its order does not matter. Along the way:
@@ -191,8 +191,9 @@ def replay(
     path : PricePath
         OHLC bars (e.g. ``november_2025()[0]``, or :func:`scripted_path`).
     position : MarginModel
-        The position (:class:`~marginscope.scenarios.position.LinearPosition` until the risk
-        engine provides its own); anything with the :class:`MarginModel` members works.
+        The position, usually an :class:`~marginscope.scenarios.position.EnginePosition`
+        (any venue, tiers, fees, linear or inverse); anything with the :class:`MarginModel`
+        members works. Amounts are in its settle currency.
     funding : FundingSeries, optional
         Funding prints; ``None`` ignores funding.
     plan : DefensePlan, optional
