@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from marginscope.errors import InputError
 from marginscope.risk.venues import VENUES
 
-# Reusable field types: finite numbers with their ranges stated once.
-Price = Annotated[float, Field(gt=0, lt=1e12, allow_inf_nan=False)]
-Quantity = Annotated[float, Field(gt=0, lt=1e12, allow_inf_nan=False)]
+# Reusable field types: finite numbers with their ranges stated once. Prices and sizes have a
+# floor of 1e-12, not 0: subnormal inputs (5e-324, found by the API fuzz) overflow divisions.
+Price = Annotated[float, Field(ge=1e-12, lt=1e12, allow_inf_nan=False)]
+Quantity = Annotated[float, Field(ge=1e-12, lt=1e12, allow_inf_nan=False)]
 Money = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
 PositiveMoney = Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
 Leverage = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
