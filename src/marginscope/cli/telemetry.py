@@ -1,15 +1,130 @@
-"""``marginscope ingest | export | retention``: the event store's commands (telemetry issue)."""
+"""``marginscope ingest | export | retention``: the event store's commands (docs/telemetry.md).
+
+* ``marginscope ingest FILE… [--db PATH]``: load canonical events (JSON Lines, CSV, Parquet,
+  or a Parquet dataset directory); all files or none: bad rows are listed with their line
+  numbers and nothing is loaded (exit 2).
+* ``marginscope export [--db PATH] --format csv|parquet|jsonl --out FILE``: every stored event
+  in the canonical schema.
+* ``marginscope retention run [--db PATH] [--days N] [--dataset DIR]``: roll raw events older
+  than N days (default ``MARGINSCOPE_RETENTION_DAYS``, 90) into daily aggregates, delete them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from marginscope import config
+from marginscope.errors import InputError
 
 retention_app = typer.Typer(no_args_is_help=True)
 
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="DuckDB file (default: $MARGINSCOPE_DB, else ./marginscope.duckdb).")]
 
-def ingest() -> None:
-    """Load events in the canonical schema (not yet implemented)."""
-    raise typer.Exit(1)
+_STAGES = {"read": "reading", "validate": "validating", "load": "loading"}
 
 
-def export() -> None:
-    """Write the events out in the canonical schema (not yet implemented)."""
-    raise typer.Exit(1)
+def register_calculator_tools() -> None:
+    """Make every declared calculator's tool id valid telemetry (one declaration per tool)."""
+    from marginscope.telemetry.schema import register_tool
+
+    try:
+        from marginscope.calculators import REGISTRY
+    except ImportError:  # pragma: no cover - calculators are part of the package
+        return
+    for calculator in REGISTRY.values():
+        register_tool(calculator.tool)
+
+
+def ingest(
+    files: Annotated[list[Path], typer.Argument(
+        help="JSON Lines (.jsonl/.ndjson/.json), CSV (.csv; .gz allowed) or Parquet files, or "
+             "directories of Parquet files (a Hive-partitioned dataset).", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Load events in the canonical schema; all files or nothing, same file twice counts once."""
+    from marginscope.telemetry.ingest import IngestRefused, ingest_files
+
+    register_calculator_tools()
+    err = Console(stderr=True)
+    target = config.db_path(db)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("ingest", total=len(files) * 2 + 1)
+
+        def report(stage: str, name: str) -> None:
+            progress.update(task, advance=1 if stage != "read" else 0,
+                            description=f"{_STAGES[stage]} {Path(name).name if name else ''}")
+
+        try:
+            result = ingest_files(files, target, progress=report)
+        except IngestRefused as refused:
+            progress.stop()
+            bad = refused.result
+            for row in bad.bad_rows:
+                typer.echo(str(row), err=True)
+            if bad.bad_count > len(bad.bad_rows):
+                typer.echo(f"… and {bad.bad_count - len(bad.bad_rows)} more bad rows",
+                           err=True)
+            raise
+    for name, columns in result.ignored_columns.items():
+        typer.echo(f"note: {name}: columns outside the event schema were not loaded: "
+                   + ", ".join(columns), err=True)
+    if result.before_retention_cutoff:
+        typer.echo(f"note: {result.before_retention_cutoff} loaded rows are older than the last "
+                   "retention cutoff; a later retention run adds them to the daily aggregates",
+                   err=True)
+    typer.echo(f"loaded {result.loaded:,} rows, skipped {result.skipped:,} already present "
+               f"({result.rows:,} read from {len(result.files)} file(s)) into {target}")
+
+
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv | parquet | jsonl",
+                                     show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="File to write (replaced atomically).",
+                                      show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Write every stored event in the canonical schema (operator export; not suppressed)."""
+    from marginscope.telemetry.export import EXPORT_FORMATS, export_events
+
+    fmt = fmt.strip().lower()
+    if fmt not in EXPORT_FORMATS:
+        raise InputError("--format", fmt, " | ".join(EXPORT_FORMATS))
+    rows = export_events(config.db_path(db), out, fmt)
+    typer.echo(f"exported {rows:,} events to {out} ({fmt})")
+
+
+@retention_app.command("run")
+def retention_run(
+    db: DbOption = None,
+    days: Annotated[int | None, typer.Option(
+        "--days", help="Keep raw events this many whole UTC days (default: "
+                       "$MARGINSCOPE_RETENTION_DAYS, else 90).", show_default=False)] = None,
+    dataset: Annotated[Path | None, typer.Option(
+        "--dataset", help="Also expire this Parquet dataset's old date= partitions (loaded "
+                          "into the DB first, so they reach the aggregates).")] = None,
+) -> None:
+    """Roll raw events past the retention period into daily aggregates, then delete them."""
+    from marginscope.telemetry.retention import expire_dataset_partitions, run_retention
+
+    keep = days if days is not None else config.retention_days()
+    if keep < 1:
+        raise InputError("--days", keep, "an integer >= 1")
+    target = config.db_path(db)
+    if not target.exists():
+        raise InputError("--db", str(target), "an existing DuckDB file")
+    if dataset is not None:
+        register_calculator_tools()
+        removed = expire_dataset_partitions(dataset, target, keep)
+        typer.echo(f"removed {len(removed)} dataset partition(s) older than {keep} days")
+        return
+    result = run_retention(target, keep)
+    typer.echo(f"expired {result.expired:,} raw events before {result.cutoff:%Y-%m-%d} "
+               f"(UTC) into {result.aggregate_rows:,} daily aggregate rows over "
+               f"{len(result.days)} day(s)")

@@ -1,0 +1,295 @@
+"""The request path: a short list of named steps from a calculation to an anonymized event.
+
+    validate → classify_device → resolve_country → hash_visitor → drop_raw_fields → enqueue
+
+Each step may drop the event with a typed :class:`DropReason`; drops are counted per reason,
+never silent (the shape of Plausible's ``lib/plausible/ingestion/event.ex`` pipeline). The raw
+IP, User-Agent, headers and page hints exist only inside one :meth:`Pipeline.process` call:
+``drop_raw_fields`` builds the :class:`~marginscope.telemetry.schema.Event`, which has no
+field that could hold them.
+
+What the web app calls::
+
+    pipeline = Pipeline.from_settings(writer=writer)
+    outcome = pipeline.record(RequestMeta(headers=..., client_ip=...), "liquidation_price",
+                              {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long",
+                               "margin_mode": "isolated", "leverage": 20, "notional": 5000})
+    # outcome: a Future (resolves when durable) or a Drop (counted)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from marginscope import config
+from marginscope.errors import InputError
+from marginscope.telemetry.country import CountryResolver, GeoIPCountry
+from marginscope.telemetry.device import BOT, classify_device
+from marginscope.telemetry.request import RequestMeta, header_value, resolve_client_ip
+from marginscope.telemetry.salt import SaltStore, session_id, utc_now, visitor_id
+from marginscope.telemetry.schema import (
+    Event,
+    leverage_bucket,
+    new_event_id,
+    normalize_margin_mode,
+    normalize_side,
+    normalize_symbol,
+    normalize_venue,
+    notional_bucket,
+    tool_ids,
+)
+from marginscope.telemetry.writer import BatchingWriter, QueueFull, WriterClosed
+
+__all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline"]
+
+STEPS: tuple[str, ...] = (
+    "validate", "classify_device", "resolve_country", "hash_visitor", "drop_raw_fields",
+    "enqueue",
+)
+
+CONTEXT_KEYS: tuple[str, ...] = (
+    "venue", "symbol", "side", "margin_mode", "leverage", "notional",
+)
+"""Context keys read from a calculation; every other key is ignored (never stored)."""
+
+
+class DropReason(StrEnum):
+    """Why an event was not recorded."""
+
+    UNKNOWN_TOOL = "unknown_tool"          # validate: tool id not registered
+    INVALID_CONTEXT = "invalid_context"    # validate: a coarse field had an unusable value
+    BOT = "bot"                            # classify_device: a crawler's User-Agent
+    QUEUE_FULL = "queue_full"              # enqueue: bounded queue full (overflow)
+    WRITER_CLOSED = "writer_closed"        # enqueue: shutting down
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """An event the pipeline dropped: the step, the typed reason, a short detail.
+
+    The detail never contains the IP, User-Agent or header values.
+    """
+
+    step: str
+    reason: DropReason
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class _Draft:
+    """The event under construction; raw fields are cleared by ``drop_raw_fields``."""
+
+    tool: str
+    context: Mapping[str, Any]
+    ts: datetime
+    headers: Mapping[str, str] | None
+    client_ip: str | None
+    user_agent: str | None
+    time_zone: str | None
+    session_token: str | None
+    max_touch_points: int | None
+    coarse: dict[str, Any] = field(default_factory=dict)
+    device: str = "unknown"
+    country: str = "ZZ"
+    visitor: str | None = None
+    session: str | None = None
+
+
+class Pipeline:
+    """The named steps, their drop counters, and (optionally) the writer they feed.
+
+    Parameters
+    ----------
+    salts : SaltStore
+        Daily salts for the visitor and session hashes.
+    site : str
+        Mixed into the visitor hash (``MARGINSCOPE_SITE``).
+    country : CountryResolver, optional
+        Configured country sources; default: time zone only.
+    client_ip_header : str, optional
+        Trusted proxy header with the client IP (``MARGINSCOPE_CLIENT_IP_HEADER``).
+    writer : BatchingWriter, optional
+        Where :meth:`record` enqueues; :meth:`process` works without one.
+    clock : callable, optional
+        Current aware datetime (event time when the request carries none).
+    """
+
+    def __init__(self, salts: SaltStore, *, site: str = "marginscope",
+                 country: CountryResolver | None = None, client_ip_header: str | None = None,
+                 writer: BatchingWriter | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.salts = salts
+        self.site = site
+        self.country = country or CountryResolver()
+        self.client_ip_header = client_ip_header
+        self.writer = writer
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {"processed": 0, "events": 0}
+        self._drops: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
+
+    @classmethod
+    def from_settings(cls, writer: BatchingWriter | None = None,
+                      clock: Callable[[], datetime] = utc_now) -> Pipeline:
+        """A pipeline configured from the environment (see :mod:`marginscope.config`)."""
+        geoip_path = config.geoip_db()
+        return cls(
+            SaltStore(config.state_dir(), clock=clock),
+            site=config.site_id(),
+            country=CountryResolver(config.country_header(),
+                                    GeoIPCountry(geoip_path) if geoip_path else None),
+            client_ip_header=config.client_ip_header(),
+            writer=writer, clock=clock,
+        )
+
+    # --- public ----------------------------------------------------------------------------
+
+    def process(self, request: RequestMeta | Mapping[str, Any], tool: str,
+                context: Mapping[str, Any] | None = None) -> Event | Drop:
+        """Run every step except ``enqueue``: the anonymized event, or why it was dropped."""
+        draft = self._draft(request, tool, context)
+        for step in (self.validate, self.classify_device, self.resolve_country,
+                     self.hash_visitor):
+            drop = step(draft)
+            if drop is not None:
+                return self._dropped(drop)
+        event = self.drop_raw_fields(draft)
+        with self._lock:
+            self._counts["events"] += 1
+        return event
+
+    def record(self, request: RequestMeta | Mapping[str, Any], tool: str,
+               context: Mapping[str, Any] | None = None) -> Future[None] | Drop:
+        """:meth:`process`, then ``enqueue`` on the writer: a durability future or a Drop."""
+        outcome = self.process(request, tool, context)
+        if isinstance(outcome, Drop):
+            return outcome
+        return self.enqueue(outcome)
+
+    def drop_counts(self) -> dict[str, int]:
+        """Events dropped so far, per reason (every reason listed, zeros included)."""
+        with self._lock:
+            return {reason.value: count for reason, count in self._drops.items()}
+
+    def stats(self) -> dict[str, Any]:
+        """Processed and produced counts, drops per reason, and the writer's counters."""
+        with self._lock:
+            result: dict[str, Any] = dict(self._counts)
+        result["dropped"] = self.drop_counts()
+        if self.writer is not None:
+            result["writer"] = self.writer.stats().as_dict()
+        return result
+
+    # --- the steps -------------------------------------------------------------------------
+
+    def validate(self, draft: _Draft) -> Drop | None:
+        """Tool registered; coarse context normalized (allow-lists, buckets)."""
+        if draft.tool not in tool_ids():
+            return Drop("validate", DropReason.UNKNOWN_TOOL, f"tool {draft.tool!r}")
+        context = draft.context
+        try:
+            leverage = _number(context.get("leverage"), "leverage")
+            notional = _number(context.get("notional"), "notional")
+            draft.coarse = {
+                "venue": normalize_venue(context.get("venue")),
+                "symbol": normalize_symbol(context.get("symbol")),
+                "side": normalize_side(context.get("side")),
+                "margin_mode": normalize_margin_mode(context.get("margin_mode")),
+                "leverage": None if leverage is None else leverage_bucket(leverage),
+                "notional_bucket": None if notional is None else notional_bucket(notional),
+            }
+        except InputError as exc:
+            return Drop("validate", DropReason.INVALID_CONTEXT, exc.field)
+        return None
+
+    def classify_device(self, draft: _Draft) -> Drop | None:
+        """Device class from User-Agent and Client Hints; crawlers dropped."""
+        device = classify_device(draft.user_agent, draft.headers, draft.max_touch_points)
+        if device == BOT:
+            return Drop("classify_device", DropReason.BOT, "crawler User-Agent")
+        draft.device = device
+        return None
+
+    def resolve_country(self, draft: _Draft) -> Drop | None:
+        """ISO country from the configured sources (never drops: ``ZZ`` when unknown)."""
+        draft.country = self.country.resolve(draft.headers or {}, draft.client_ip,
+                                             draft.time_zone)
+        return None
+
+    def hash_visitor(self, draft: _Draft) -> Drop | None:
+        """Keyed daily hashes: visitor of (site, IP, UA); session of the page's token."""
+        salt = self.salts.current()
+        if draft.client_ip and draft.user_agent:
+            draft.visitor = visitor_id(salt, self.site, draft.client_ip, draft.user_agent)
+        draft.session = session_id(salt, draft.session_token)
+        return None
+
+    def drop_raw_fields(self, draft: _Draft) -> Event:
+        """Forget IP, User-Agent, headers and page hints; build the canonical event."""
+        draft.headers = draft.client_ip = draft.user_agent = None
+        draft.time_zone = draft.session_token = draft.max_touch_points = None
+        draft.context = {}
+        return Event(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
+                     device=draft.device, country=draft.country, visitor=draft.visitor,
+                     session=draft.session, **draft.coarse)
+
+    def enqueue(self, event: Event) -> Future[None] | Drop:
+        """Hand the event to the writer; a full queue or a closed writer is a counted drop."""
+        if self.writer is None:
+            raise RuntimeError("Pipeline.record needs a writer; use process() without one")
+        future = self.writer.record(event)
+        if future.done() and future.exception() is not None:
+            error = future.exception()
+            reason = DropReason.QUEUE_FULL if isinstance(error, QueueFull) else \
+                DropReason.WRITER_CLOSED if isinstance(error, WriterClosed) else None
+            if reason is not None:
+                return self._dropped(Drop("enqueue", reason, str(error)))
+        return future
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _draft(self, request: RequestMeta | Mapping[str, Any], tool: str,
+               context: Mapping[str, Any] | None) -> _Draft:
+        if not isinstance(request, RequestMeta):
+            request = RequestMeta.from_mapping(request)
+        with self._lock:
+            self._counts["processed"] += 1
+        headers = request.headers or {}
+        ts = request.ts or self.clock()
+        ts = ts.astimezone(UTC).replace(microsecond=0) if ts.tzinfo else \
+            ts.replace(tzinfo=UTC, microsecond=0)
+        touch = request.max_touch_points
+        return _Draft(
+            tool=tool, context=context or {}, ts=ts, headers=headers,
+            client_ip=resolve_client_ip(headers, request.client_ip, self.client_ip_header),
+            user_agent=header_value(headers, "User-Agent"),
+            time_zone=request.time_zone if isinstance(request.time_zone, str) else None,
+            session_token=request.session,
+            max_touch_points=touch if isinstance(touch, int) else None,
+        )
+
+    def _dropped(self, drop: Drop) -> Drop:
+        with self._lock:
+            self._drops[drop.reason] += 1
+        return drop
+
+
+def _number(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InputError(field, value, "a finite number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(field, value, "a finite number") from None
+    if not math.isfinite(number):
+        raise InputError(field, value, "a finite number")
+    return number

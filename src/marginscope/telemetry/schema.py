@@ -1,0 +1,362 @@
+"""The canonical telemetry event: columns, types, allow-lists and coarse buckets.
+
+One row per calculation a person runs. Only coarse context is kept: never prices, balances,
+exact sizes, IPs, User-Agents or free text. Ingest, export, both sinks and the analytics read
+this one definition (docs/telemetry.md, "Schema").
+
+Registries (tools, venues, symbols) are extendable at import time by the code that adds a
+calculator, venue or asset: ``register_tool("spot_pnl")``.
+
+Bucket edges
+------------
+leverage
+    Largest edge <= the leverage in :data:`LEVERAGE_EDGES` (1, 2, 3, 5, 10, 20, 25, 50, 75,
+    100, 125): the stored value ``e`` means "from e up to the next edge"; below 1 stores 1 and
+    125 means 125x and above. The edges are the leverage presets common to the venues' sliders.
+notional_bucket
+    Largest edge <= the position notional (quote currency, USD/USDT for the crypto venues) in
+    :data:`NOTIONAL_EDGES`: 0, then half-decades 10, 30, 100, 300, … 3,000,000, 10,000,000 (a log
+    scale with step √10 ≈ 3.16, rounded to 1-3-10); 10,000,000 means 10M and above.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+import secrets
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from marginscope.errors import InputError
+
+__all__ = [
+    "ARROW_SCHEMA", "COLUMNS", "DEVICES", "DUCKDB_TYPES", "ID_PATTERN", "LEVERAGE_EDGES",
+    "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED", "SIDES",
+    "UNKNOWN_COUNTRY", "Event", "country_codes", "events_to_arrow", "leverage_bucket",
+    "new_event_id", "normalize_margin_mode", "normalize_side", "normalize_symbol",
+    "normalize_venue", "notional_bucket", "register_symbol", "register_tool", "register_venue",
+    "symbols", "tool_ids", "venues",
+]
+
+# --- columns ---------------------------------------------------------------------------------
+
+COLUMNS: tuple[str, ...] = (
+    "event_id", "ts", "tool", "device", "country", "visitor", "session",
+    "venue", "symbol", "side", "margin_mode", "leverage", "notional_bucket",
+)
+"""Canonical column order (ingest accepts any order; export writes this one)."""
+
+DUCKDB_TYPES: dict[str, str] = {
+    "event_id": "VARCHAR", "ts": "TIMESTAMPTZ", "tool": "VARCHAR", "device": "VARCHAR",
+    "country": "VARCHAR", "visitor": "VARCHAR", "session": "VARCHAR", "venue": "VARCHAR",
+    "symbol": "VARCHAR", "side": "VARCHAR", "margin_mode": "VARCHAR", "leverage": "SMALLINT",
+    "notional_bucket": "BIGINT",
+}
+
+ARROW_SCHEMA = pa.schema([
+    pa.field("event_id", pa.string(), nullable=False),
+    pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("tool", pa.string(), nullable=False),
+    pa.field("device", pa.string(), nullable=False),
+    pa.field("country", pa.string(), nullable=False),
+    pa.field("visitor", pa.string()),
+    pa.field("session", pa.string()),
+    pa.field("venue", pa.string()),
+    pa.field("symbol", pa.string()),
+    pa.field("side", pa.string()),
+    pa.field("margin_mode", pa.string()),
+    pa.field("leverage", pa.int16()),
+    pa.field("notional_bucket", pa.int64()),
+])
+
+REQUIRED: tuple[str, ...] = ("ts", "tool")
+"""Columns every ingested row must carry; the others may be absent (see docs)."""
+
+# --- closed vocabularies -----------------------------------------------------------------------
+
+DEVICES: tuple[str, ...] = ("mobile", "desktop", "tablet", "unknown")
+SIDES: tuple[str, ...] = ("long", "short")
+MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
+UNKNOWN_COUNTRY = "ZZ"
+OTHER_SYMBOL = "OTHER"
+OTHER_VENUE = "other"
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""Opaque ids (event_id, visitor, session): no dots or colons, so no IP address fits."""
+_ID_RE = re.compile(ID_PATTERN)
+_TOOL_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+
+LEVERAGE_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125)
+NOTIONAL_EDGES: tuple[int, ...] = (
+    0, 10, 30, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000,
+    1_000_000, 3_000_000, 10_000_000,
+)
+
+# --- extendable registries ---------------------------------------------------------------------
+
+_TOOLS: dict[str, None] = dict.fromkeys((
+    "liquidation_price", "margin_call", "leverage", "position_size", "futures",
+    "funding_rate", "average_price", "stops", "liquidation_risk", "scenario",
+))
+_VENUES: dict[str, None] = dict.fromkeys((
+    "binance-usdm", "binance-coinm", "bybit", "okx", "bitmex", "hyperliquid", "gate",
+    "generic", OTHER_VENUE,
+))
+_SYMBOLS: dict[str, None] = dict.fromkeys((
+    "BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "TRX", "TON", "AVAX", "LINK", "DOT",
+    "LTC", "BCH", "SUI", "HYPE", "PEPE", "SHIB", "NEAR", "APT", "ARB", "OP", "WIF", OTHER_SYMBOL,
+))
+
+
+def register_tool(tool_id: str) -> str:
+    """Add a calculator's telemetry tool id (``[a-z][a-z0-9_]{1,47}``); idempotent."""
+    if not isinstance(tool_id, str) or not _TOOL_RE.match(tool_id):
+        raise InputError("tool", tool_id, "lower-case id matching [a-z][a-z0-9_]{1,47}")
+    _TOOLS[tool_id] = None
+    return tool_id
+
+
+def register_venue(venue: str) -> str:
+    """Add a venue id to the allow-list (lower-case, ``[a-z0-9-]``); idempotent."""
+    if not isinstance(venue, str) or not re.match(r"^[a-z0-9][a-z0-9-]{0,31}$", venue):
+        raise InputError("venue", venue, "lower-case id matching [a-z0-9][a-z0-9-]{0,31}")
+    _VENUES[venue] = None
+    return venue
+
+
+def register_symbol(symbol: str) -> str:
+    """Add a base asset to the symbol allow-list (upper-case letters and digits); idempotent."""
+    if not isinstance(symbol, str) or not re.match(r"^[A-Z0-9]{1,15}$", symbol):
+        raise InputError("symbol", symbol, "upper-case base asset matching [A-Z0-9]{1,15}")
+    _SYMBOLS[symbol] = None
+    return symbol
+
+
+def tool_ids() -> tuple[str, ...]:
+    """Registered tool ids, in registration order."""
+    return tuple(_TOOLS)
+
+
+def venues() -> tuple[str, ...]:
+    """Allowed venue ids (``other`` included)."""
+    return tuple(_VENUES)
+
+
+def symbols() -> tuple[str, ...]:
+    """Allowed base assets (``OTHER`` included)."""
+    return tuple(_SYMBOLS)
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes from the tz database's ``iso3166.tab`` (tzdata), plus ``ZZ``."""
+    text = resources.files("tzdata.zoneinfo").joinpath("iso3166.tab").read_text("utf-8")
+    codes = {line.split("\t", 1)[0] for line in text.splitlines()
+             if line and not line.startswith("#")}
+    return frozenset(codes | {UNKNOWN_COUNTRY})
+
+
+# --- coarse context ----------------------------------------------------------------------------
+
+_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDE", "USD", "EUR", "BTC", "ETH")
+_ALIASES = {"XBT": "BTC"}
+_MULTIPLIER = re.compile(r"^(?:1000000|100000|10000|1000|1M|K)(?=[A-Z])")
+
+
+def normalize_symbol(symbol: str | None) -> str | None:
+    """Base asset of an instrument name if allow-listed, else ``OTHER``; None stays None.
+
+    Understands ``BTCUSDT``, ``BTC/USDT:USDT`` (ccxt), ``BTC-USDT-SWAP`` (OKX), ``BTCUSD_PERP``
+    (Binance COIN-M), ``XBTUSD`` (BitMEX), ``1000PEPEUSDT`` and ``kPEPE`` (multiplied contracts).
+    """
+    if symbol is None:
+        return None
+    if not isinstance(symbol, str):
+        raise InputError("symbol", symbol, "an instrument name such as BTCUSDT")
+    head = re.split(r"[/:_\-\s]", symbol.strip(), maxsplit=1)[0]
+    if head.startswith("k") and head[1:2].isupper():
+        head = head[1:]
+    head = _MULTIPLIER.sub("", head.upper())
+    candidates = [head] + [head[: -len(q)] for q in _QUOTES if head.endswith(q) and head != q]
+    for candidate in candidates:
+        candidate = _ALIASES.get(candidate, candidate)
+        if candidate in _SYMBOLS:
+            return candidate
+    return OTHER_SYMBOL
+
+
+def normalize_venue(venue: str | None) -> str | None:
+    """The venue id if allow-listed, else ``other``; None stays None."""
+    if venue is None:
+        return None
+    if not isinstance(venue, str):
+        raise InputError("venue", venue, " | ".join(_VENUES))
+    venue = venue.strip().lower()
+    return venue if venue in _VENUES else OTHER_VENUE
+
+
+def normalize_side(side: str | None) -> str | None:
+    """``long`` | ``short`` (``buy``/``sell`` accepted); None stays None."""
+    if side is None:
+        return None
+    value = side.strip().lower() if isinstance(side, str) else side
+    value = {"buy": "long", "sell": "short"}.get(value, value)
+    if value not in SIDES:
+        raise InputError("side", side, "long | short")
+    return value
+
+
+def normalize_margin_mode(mode: str | None) -> str | None:
+    """``isolated`` | ``cross``; None stays None."""
+    if mode is None:
+        return None
+    value = mode.strip().lower() if isinstance(mode, str) else mode
+    if value not in MARGIN_MODES:
+        raise InputError("margin_mode", mode, "isolated | cross")
+    return value
+
+
+def _bucket(value: Any, edges: tuple[int, ...], field: str, low_clip: bool) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):  # the request path
+        number = float(value)
+        if not math.isfinite(number) or (number <= 0 if low_clip else number < 0):
+            raise InputError(field, value, "> 0 and finite" if low_clip else ">= 0 and finite")
+        return edges[max(bisect.bisect_right(edges, number) - 1, 0)]
+    array = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(array) | (array <= 0 if low_clip else array < 0)
+    if bad.any():
+        first = array[bad].flat[0] if array.ndim else float(array)
+        raise InputError(field, first, "> 0 and finite" if low_clip else ">= 0 and finite")
+    edge_array = np.asarray(edges, dtype=np.int64)
+    index = np.searchsorted(edge_array, array, side="right") - 1
+    result = edge_array[np.clip(index, 0, len(edges) - 1)]
+    return int(result) if result.ndim == 0 else result
+
+
+def leverage_bucket(leverage: Any) -> Any:
+    """Largest :data:`LEVERAGE_EDGES` value <= ``leverage`` (values below 1 give 1).
+
+    Parameters
+    ----------
+    leverage : float or array_like
+        Leverage multiple, > 0 and finite.
+
+    Returns
+    -------
+    int or numpy.ndarray of int64
+        The bucket's lower edge. Edges: the leverage presets of the venues' sliders.
+    """
+    return _bucket(leverage, LEVERAGE_EDGES, "leverage", low_clip=True)
+
+
+def notional_bucket(notional: Any) -> Any:
+    """Largest :data:`NOTIONAL_EDGES` value <= ``notional`` (half-decade log buckets).
+
+    Parameters
+    ----------
+    notional : float or array_like
+        Position notional in the quote currency (USD/USDT), >= 0 and finite.
+
+    Returns
+    -------
+    int or numpy.ndarray of int64
+        The bucket's lower edge: 0, 10, 30, 100, 300, …, 10,000,000.
+    """
+    return _bucket(notional, NOTIONAL_EDGES, "notional", low_clip=False)
+
+
+def new_event_id() -> str:
+    """A random 128-bit event id (32 hex digits) for an event recorded live."""
+    return secrets.token_hex(16)
+
+
+# --- the event -------------------------------------------------------------------------------
+
+
+class Event(BaseModel):
+    """One anonymized calculation, in the canonical schema (see module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    ts: datetime
+    tool: str
+    device: Literal["mobile", "desktop", "tablet", "unknown"] = "unknown"
+    country: str = UNKNOWN_COUNTRY
+    visitor: str | None = None
+    session: str | None = None
+    venue: str | None = None
+    symbol: str | None = None
+    side: Literal["long", "short"] | None = None
+    margin_mode: Literal["isolated", "cross"] | None = None
+    leverage: int | None = None
+    notional_bucket: int | None = None
+
+    @field_validator("event_id", "visitor", "session")
+    @classmethod
+    def _opaque(cls, value: str | None) -> str | None:
+        if value is not None and not _ID_RE.match(value):
+            raise ValueError("an opaque id of 1-64 characters from [A-Za-z0-9_-]")
+        return value
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("a time-zone-aware UTC timestamp")
+        return value.astimezone(UTC)
+
+    @field_validator("tool")
+    @classmethod
+    def _tool(cls, value: str) -> str:
+        if value not in _TOOLS:
+            raise ValueError(f"a registered tool: {' | '.join(_TOOLS)}")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value not in country_codes():
+            raise ValueError("an ISO 3166-1 alpha-2 code or ZZ")
+        return value
+
+    @field_validator("venue")
+    @classmethod
+    def _venue(cls, value: str | None) -> str | None:
+        if value is not None and value not in _VENUES:
+            raise ValueError(f"an allow-listed venue: {' | '.join(_VENUES)}")
+        return value
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol(cls, value: str | None) -> str | None:
+        if value is not None and value not in _SYMBOLS:
+            raise ValueError("an allow-listed base asset or OTHER")
+        return value
+
+    @field_validator("leverage")
+    @classmethod
+    def _leverage(cls, value: int | None) -> int | None:
+        if value is not None and value not in LEVERAGE_EDGES:
+            raise ValueError(f"a leverage bucket edge: {LEVERAGE_EDGES}")
+        return value
+
+    @field_validator("notional_bucket")
+    @classmethod
+    def _notional(cls, value: int | None) -> int | None:
+        if value is not None and value not in NOTIONAL_EDGES:
+            raise ValueError(f"a notional bucket edge: {NOTIONAL_EDGES}")
+        return value
+
+
+def events_to_arrow(events: list[Event]) -> pa.Table:
+    """A list of events as an Arrow table in :data:`ARROW_SCHEMA` (the sinks' batch format)."""
+    columns = {name: [getattr(event, name) for event in events] for name in COLUMNS}
+    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)

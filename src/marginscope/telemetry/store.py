@@ -1,0 +1,188 @@
+"""The DuckDB event store: connection, tables, idempotent inserts, and the live sink.
+
+Tables (docs/telemetry.md, "Storage"):
+
+``events``
+    One row per event in the canonical schema (:data:`~marginscope.telemetry.schema.COLUMNS`).
+    ``event_id`` is the idempotency key: a row whose ``event_id`` is already present is skipped
+    (ingest, retried batches), so loading the same file twice does not double-count.
+``daily_aggregates``
+    Counts per UTC day and coarse segment, written by retention before raw rows expire.
+``retention_log``
+    One row per retention run (cutoff, rows expired) so later imports can warn about dates
+    that were already rolled up.
+
+Every connection runs with ``TimeZone = 'UTC'``: naive timestamps are read as UTC and
+``TIMESTAMPTZ`` values print in UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from marginscope.errors import InputError
+from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES
+
+__all__ = [
+    "AGGREGATE_DIMENSIONS", "DuckDBSink", "attach", "connect", "ensure_schema",
+    "insert_new_events",
+]
+
+AGGREGATE_DIMENSIONS: tuple[str, ...] = (
+    "tool", "device", "country", "venue", "symbol", "side", "margin_mode", "leverage",
+    "notional_bucket",
+)
+
+_EVENTS_DDL = "CREATE TABLE IF NOT EXISTS events (" + ", ".join(
+    f"{name} {DUCKDB_TYPES[name]}" + (" NOT NULL" if name in
+                                      ("event_id", "ts", "tool", "device", "country") else "")
+    for name in COLUMNS) + ")"
+
+_AGGREGATES_DDL = "CREATE TABLE IF NOT EXISTS daily_aggregates (date DATE NOT NULL, " + ", ".join(
+    f"{name} {DUCKDB_TYPES[name]}" for name in AGGREGATE_DIMENSIONS
+) + ", events BIGINT NOT NULL, visitors BIGINT NOT NULL, sessions BIGINT NOT NULL)"
+
+_RETENTION_LOG_DDL = ("CREATE TABLE IF NOT EXISTS retention_log (run_at TIMESTAMPTZ NOT NULL, "
+                      "cutoff TIMESTAMPTZ NOT NULL, expired BIGINT NOT NULL)")
+
+
+def connect(db: str | os.PathLike[str], *, read_only: bool = False,
+            wait_seconds: float = 10.0) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting up to ``wait_seconds`` while another process holds it.
+
+    A DuckDB file has one writing process at a time; the live sink holds it only for the
+    instant of each batch, so CLI commands wait briefly instead of failing.
+    """
+    path = Path(db)
+    if read_only and not path.exists():
+        raise InputError("--db", str(path), "an existing DuckDB file (run `marginscope ingest`)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.01
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def attach(con: duckdb.DuckDBPyConnection, db: str | os.PathLike[str], alias: str = "store",
+           *, wait_seconds: float = 10.0) -> None:
+    """``ATTACH`` the DuckDB file as ``alias`` and make it the default catalog (``USE``).
+
+    Staging runs in memory and only the final insert holds the file's lock; like
+    :func:`connect`, waits up to ``wait_seconds`` while another process holds it.
+    """
+    path = Path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = "'" + str(path).replace("'", "''") + "'"
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.01
+    while True:
+        try:
+            con.execute(f"ATTACH {source} AS {alias}")
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+    con.execute(f"USE {alias}")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``events``, ``daily_aggregates`` and ``retention_log`` if missing."""
+    con.execute(_EVENTS_DDL)
+    con.execute(_AGGREGATES_DDL)
+    con.execute(_RETENTION_LOG_DDL)
+
+
+def insert_new_events(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Insert rows of relation ``source`` whose ``event_id`` is not in ``events`` yet.
+
+    ``source`` must have the canonical columns and unique ``event_id`` values. Returns the
+    number of rows inserted (the others were already present).
+    """
+    columns = ", ".join(COLUMNS)
+    result = con.execute(
+        f"INSERT INTO events ({columns}) SELECT {', '.join('s.' + c for c in COLUMNS)} "
+        f"FROM {source} s ANTI JOIN events e ON e.event_id = s.event_id").fetchone()
+    return int(result[0]) if result else 0
+
+
+class DuckDBSink:
+    """Live-event sink into a DuckDB file: one transaction per batch, durable at commit.
+
+    Parameters
+    ----------
+    db : path-like
+        The DuckDB file (``--db`` / ``MARGINSCOPE_DB``).
+    keep_open : bool
+        Keep the connection (and the file's write lock) between batches. Default False:
+        the file is opened per batch so ``marginscope report``/``export``/``ingest`` can use
+        it between batches; set True for a single process that owns the file.
+    """
+
+    def __init__(self, db: str | os.PathLike[str], *, keep_open: bool = False) -> None:
+        self.db = Path(db)
+        self.keep_open = keep_open
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._failed_once = False
+        con = self._connection()
+        ensure_schema(con)
+        self._release(con)
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = connect(self.db)
+        return self._con
+
+    def _release(self, con: duckdb.DuckDBPyConnection) -> None:
+        if not self.keep_open:
+            con.close()
+            self._con = None
+
+    def write(self, table: pa.Table) -> None:
+        """Insert the batch and commit; returns once the commit is durable (WAL fsync).
+
+        The first attempt is a plain insert (live ids are fresh random ids). After a failure
+        the retry inserts only ids not yet present, so a batch is never stored twice.
+        """
+        con = self._connection()
+        try:
+            con.register("_batch", table)
+            con.execute("BEGIN TRANSACTION")
+            if self._failed_once:
+                insert_new_events(con, "_batch")
+            else:
+                con.execute(f"INSERT INTO events ({', '.join(COLUMNS)}) "
+                            f"SELECT {', '.join(COLUMNS)} FROM _batch")
+            con.execute("COMMIT")
+            con.unregister("_batch")
+            self._failed_once = False
+        except Exception:
+            self._failed_once = True
+            try:
+                con.close()
+            finally:
+                self._con = None
+            raise
+        self._release(con)
+
+    def close(self) -> None:
+        """Close the connection if one is held."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None

@@ -1,0 +1,74 @@
+"""Daily salts: rotated at UTC midnight, 0600 files, destroyed 48 h after their day began."""
+
+from __future__ import annotations
+
+import stat
+from datetime import date
+
+from marginscope.telemetry.salt import SaltStore, session_id, visitor_id
+
+IP, UA = "203.0.113.7", "Mozilla/5.0 (synthetic test agent)"
+
+
+def test_salt_is_random_kept_in_a_private_file_and_stable_within_the_day(tmp_path, clock):
+    store = SaltStore(tmp_path / "state", clock=clock)
+    first = store.current()
+    clock.advance(hours=13)  # 2025-11-04 23:30
+    assert store.current() == first and len(first) == 32
+    (path,) = (tmp_path / "state").glob("salt-*.key")
+    assert path.name == "salt-2025-11-04.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+
+
+def test_salt_rotates_at_utc_midnight(tmp_path, clock):
+    store = SaltStore(tmp_path, clock=clock)
+    monday = store.current()
+    clock.advance(hours=13, minutes=30)  # 2025-11-05 00:00 UTC
+    tuesday = store.current()
+    assert tuesday != monday
+    assert store.days() == [date(2025, 11, 4), date(2025, 11, 5)]
+
+
+def test_salt_is_destroyed_48_hours_after_its_day_began(tmp_path, clock):
+    store = SaltStore(tmp_path, clock=clock)
+    store.current()                                  # salt of 2025-11-04
+    clock.advance(days=1)
+    store.current()                                  # 2025-11-05: both kept (yesterday's too)
+    assert store.days() == [date(2025, 11, 4), date(2025, 11, 5)]
+    clock.advance(hours=13, minutes=29)              # 2025-11-05 23:59: 47 h 59 min old
+    assert store.sweep() == [] and len(store.days()) == 2
+    clock.advance(minutes=1)                         # 2025-11-06 00:00: 48 h
+    store.current()
+    assert store.days() == [date(2025, 11, 5), date(2025, 11, 6)]
+    assert not (tmp_path / "salt-2025-11-04.key").exists()
+
+
+def test_sweep_destroys_old_salts_even_without_traffic(tmp_path, clock):
+    store = SaltStore(tmp_path, clock=clock)
+    store.current()
+    clock.advance(days=5)
+    assert store.sweep() == [date(2025, 11, 4)]
+    assert store.days() == []
+
+
+def test_processes_sharing_the_directory_share_the_day_salt(tmp_path, clock):
+    assert SaltStore(tmp_path, clock=clock).current() == SaltStore(tmp_path, clock=clock).current()
+
+
+def test_visitor_id_is_keyed_daily_and_opaque(tmp_path, clock):
+    store = SaltStore(tmp_path, clock=clock)
+    today = visitor_id(store.current(), "marginscope", IP, UA)
+    assert today == visitor_id(store.current(), "marginscope", IP, UA)
+    assert len(today) == 16 and int(today, 16) >= 0
+    assert today != visitor_id(store.current(), "marginscope", "203.0.113.8", UA)
+    assert today != visitor_id(store.current(), "other-site", IP, UA)
+    clock.advance(days=1)
+    assert today != visitor_id(store.current(), "marginscope", IP, UA)
+
+
+def test_session_token_is_hashed_and_malformed_tokens_dropped(tmp_path, clock):
+    salt = SaltStore(tmp_path, clock=clock).current()
+    hashed = session_id(salt, "tab-7f3a9c")
+    assert hashed and hashed != "tab-7f3a9c" and len(hashed) == 16
+    assert session_id(salt, "203.0.113.7") is None and session_id(salt, None) is None

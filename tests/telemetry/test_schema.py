@@ -1,0 +1,117 @@
+"""The canonical event: columns, allow-lists, bucket edges (documented in the module)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from pydantic import ValidationError
+
+from marginscope.errors import InputError
+from marginscope.telemetry import schema
+from marginscope.telemetry.schema import (
+    ARROW_SCHEMA,
+    COLUMNS,
+    DUCKDB_TYPES,
+    Event,
+    leverage_bucket,
+    normalize_symbol,
+    normalize_venue,
+    notional_bucket,
+)
+
+
+def test_columns_types_and_arrow_schema_agree():
+    assert tuple(ARROW_SCHEMA.names) == COLUMNS
+    assert set(DUCKDB_TYPES) == set(COLUMNS)
+    assert ARROW_SCHEMA.field("ts").type == pa.timestamp("us", tz="UTC")
+
+
+@pytest.mark.parametrize(("leverage", "bucket"), [
+    (0.5, 1), (1, 1), (1.9, 1), (2, 2), (7.5, 5), (10, 10), (20, 20), (33, 25), (50, 50),
+    (99.9, 75), (100, 100), (125, 125), (200, 125),
+])
+def test_leverage_is_floored_to_the_documented_edges(leverage, bucket):
+    assert leverage_bucket(leverage) == bucket
+
+
+@pytest.mark.parametrize(("notional", "bucket"), [
+    (0, 0), (9.99, 0), (10, 10), (29.9, 10), (30, 30), (999, 300), (1_000, 1_000),
+    (5_234.17, 3_000), (99_999, 30_000), (2_500_000, 1_000_000), (1e9, 10_000_000),
+])
+def test_notional_falls_in_half_decade_log_buckets(notional, bucket):
+    assert notional_bucket(notional) == bucket
+
+
+def test_buckets_are_vectorized_with_the_same_answers():
+    values = np.array([0.5, 7.5, 33, 200])
+    assert leverage_bucket(values).tolist() == [leverage_bucket(v) for v in values]
+
+
+@pytest.mark.parametrize("bad", [0, -3, float("nan"), float("inf")])
+def test_unusable_leverage_is_an_input_error_naming_the_field(bad):
+    with pytest.raises(InputError) as raised:
+        leverage_bucket(bad)
+    assert raised.value.field == "leverage"
+
+
+def test_negative_notional_is_an_input_error():
+    with pytest.raises(InputError):
+        notional_bucket(-1)
+
+
+@pytest.mark.parametrize(("symbol", "base"), [
+    ("BTCUSDT", "BTC"), ("BTC/USDT:USDT", "BTC"), ("BTC-USDT-SWAP", "BTC"),
+    ("BTCUSD_PERP", "BTC"), ("XBTUSD", "BTC"), ("ethusdc", "ETH"), ("SOL", "SOL"),
+    ("1000PEPEUSDT", "PEPE"), ("kPEPE", "PEPE"), ("DOGE-USD", "DOGE"),
+    ("FOOBARUSDT", "OTHER"), ("ETHBTC", "ETH"),
+])
+def test_symbols_reduce_to_an_allow_listed_base_asset_or_other(symbol, base):
+    assert normalize_symbol(symbol) == base
+
+
+def test_unknown_venue_becomes_other():
+    assert normalize_venue("Binance-USDM") == "binance-usdm"
+    assert normalize_venue("some-dex") == "other"
+
+
+def test_tool_registry_is_extendable_and_validated():
+    assert "liquidation_price" in schema.tool_ids()
+    schema.register_tool("synthetic_test_tool")
+    assert "synthetic_test_tool" in schema.tool_ids()
+    with pytest.raises(InputError):
+        schema.register_tool("Not A Tool")
+
+
+def test_event_keeps_ts_in_utc_and_rejects_naive_times():
+    ts = datetime(2025, 11, 4, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    event = Event(event_id="synthetic-1", ts=ts, tool="leverage")
+    assert event.ts == datetime(2025, 11, 4, 12, 0, tzinfo=UTC)
+    assert event.device == "unknown" and event.country == "ZZ"
+    with pytest.raises(ValidationError):
+        Event(event_id="synthetic-1", ts=datetime(2025, 11, 4), tool="leverage")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("tool", "not_registered"), ("country", "XX"), ("device", "phone"),
+    ("visitor", "203.0.113.7"), ("symbol", "BTCUSDT"), ("leverage", 7),
+    ("notional_bucket", 5234), ("side", "buy"),
+])
+def test_event_refuses_values_outside_the_canonical_vocabulary(field, value):
+    row = {"event_id": "synthetic-1", "ts": datetime(2025, 11, 4, tzinfo=UTC), "tool": "stops"}
+    with pytest.raises(ValidationError):
+        Event(**{**row, field: value})
+
+
+def test_event_has_no_field_for_raw_request_data():
+    with pytest.raises(ValidationError):
+        Event(event_id="synthetic-1", ts=datetime(2025, 11, 4, tzinfo=UTC), tool="stops",
+              user_agent="Mozilla/5.0")
+    assert not {"ip", "client_ip", "user_agent", "price", "balance"} & set(COLUMNS)
+
+
+def test_country_list_comes_from_the_tz_database():
+    codes = schema.country_codes()
+    assert {"US", "DE", "JP", "ZZ"} <= codes and "XX" not in codes and len(codes) > 240
