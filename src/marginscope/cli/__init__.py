@@ -23,7 +23,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from marginscope.cli import calc, market, scenario, telemetry, tiers, walkthrough
+    from marginscope.cli import calc, market, report, scenario, telemetry, tiers, walkthrough
 
     app.add_typer(calc.app, name="calc", help="Risk calculators (liquidation, margin call, P&L, …).")
     app.add_typer(tiers.app, name="tiers", help="Shipped maintenance-margin tier tables.")
@@ -33,6 +33,7 @@ def _register() -> None:
     app.command("ingest")(telemetry.ingest)
     app.command("export")(telemetry.export)
     app.add_typer(telemetry.retention_app, name="retention", help="Raw-event retention.")
+    app.command("report")(report.report)
 
 
 _register()

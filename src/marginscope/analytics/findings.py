@@ -1,0 +1,199 @@
+"""Findings: the statistics turned into records of the report's JSON contract.
+
+Every finding carries ``kind`` (``spike`` | ``share_shift`` | ``phase``), ``date`` (ISO day; for
+spans also ``start``/``end``), ``tool`` (a tool id, or None for all tools), ``segment`` (``all``,
+``device:mobile``, ``device:desktop``, ``region:US``, ``region:rest``), ``lift`` (a fraction:
+0.72 means +72 %), ``lift_ci`` ([low, high]), ``observed`` and ``expected`` (checks), and for
+share shifts ``share`` and ``normal_share`` (fractions). The market events it coincided with are
+cited in ``market`` (kind, time, description, source, lag, wording).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from marginscope.analytics.association import Association
+from marginscope.analytics.names import SEGMENT_LABELS, SHARE_NAMES, tool_label
+from marginscope.analytics.phases import Phase
+from marginscope.analytics.shares import ShareTest
+from marginscope.analytics.spikes import SeriesTest
+
+__all__ = ["KINDS", "Finding", "phase_finding", "share_finding", "spike_finding"]
+
+KINDS = ("spike", "share_shift", "phase")
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.0f}%"
+
+
+def _day(iso: str) -> str:
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+              "Dec")
+    return f"{months[int(iso[5:7]) - 1]} {int(iso[8:10])}"
+
+
+@dataclass
+class Finding:
+    """One finding (see the module docstring for the contract fields)."""
+
+    kind: str
+    date: str
+    tool: str | None
+    segment: str
+    lift: float | None
+    lift_ci: list[float] | None
+    observed: int
+    expected: float
+    start: str | None = None
+    end: str | None = None
+    share: float | None = None
+    normal_share: float | None = None
+    normal_range: list[float] | None = None
+    p_value: float | None = None
+    q_value: float | None = None
+    low_confidence: bool = False
+    label: str | None = None
+    theme: str | None = None
+    dominant_tools: list[dict[str, Any]] = field(default_factory=list)
+    comparisons: dict[str, float | None] = field(default_factory=dict)
+    market: list[Association] = field(default_factory=list)
+
+    @property
+    def points(self) -> float | None:
+        """Share change in percentage points (share shifts and phases)."""
+        if self.share is None or self.normal_share is None:
+            return None
+        return 100.0 * (self.share - self.normal_share)
+
+    def text(self, market: bool = True) -> str:
+        """One sentence for the report: absolute numbers first, then the lift and interval;
+        ``market=False`` leaves out the cited market event."""
+        ci = (f" (95% CI {_pct(self.lift_ci[0])} to {_pct(self.lift_ci[1])})"
+              if self.lift_ci else "")
+        where = SEGMENT_LABELS.get(self.segment, self.segment)
+        subject = f"{tool_label(self.tool)}{' ' + where if where else ''}"
+        if self.kind == "spike":
+            body = (f"{_day(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
+                    f"expected, {_pct(self.lift)} above normal{ci}")
+        elif self.kind == "share_shift":
+            name = SHARE_NAMES.get(self.segment, self.segment)
+            of = "all checks" if self.tool is None else tool_label(self.tool)
+            ratio = 1.0 + (self.lift or 0.0)
+            band = (f", 95% CI {1 + self.lift_ci[0]:.2f}–{1 + self.lift_ci[1]:.2f}×"
+                    if self.lift_ci else "")
+            total = round(self.observed / self.share) if self.share else 0
+            body = (f"{_day(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
+                    f"{self.normal_share:.0%} ({self.points:+.1f} pp; {ratio:.2f}× normal{band}; "
+                    f"{self.observed:,} of {total:,})")
+        else:
+            lead = f"{_day(self.start or self.date)}–{_day(self.end or self.date)}: {self.label}"
+            if self.tool is not None and self.share is not None:
+                body = (f"{lead}; {tool_label(self.tool)} were {self.share:.0%} of checks vs a "
+                        f"normal {self.normal_share:.0%}, {_pct(self.lift)}{ci}")
+            else:
+                body = lead
+        if self.market and market:
+            first = self.market[0]
+            body += f"; {first.wording} {first.event.description} ({first.event.time[:10]})"
+        return body + "."
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract form (floats rounded to 6 digits; None stays null)."""
+        def number(value: float | None) -> float | None:
+            return None if value is None or not np.isfinite(value) else round(float(value), 6)
+
+        out: dict[str, Any] = {
+            "kind": self.kind, "date": self.date, "tool": self.tool, "segment": self.segment,
+            "lift": number(self.lift),
+            "lift_ci": None if self.lift_ci is None else [number(v) for v in self.lift_ci],
+            "observed": int(self.observed), "expected": number(self.expected),
+        }
+        if self.start is not None:
+            out["start"], out["end"] = self.start, self.end
+        if self.kind in ("share_shift", "phase") and self.share is not None:
+            out["share"] = number(self.share)
+            out["normal_share"] = number(self.normal_share)
+            out["points"] = number(self.points)
+        out["normal_range"] = (None if self.normal_range is None
+                               else [number(v) for v in self.normal_range])
+        out["p_value"] = number(self.p_value)
+        out["q_value"] = number(self.q_value)
+        out["low_confidence"] = self.low_confidence
+        if self.kind == "phase":
+            out["label"], out["theme"] = self.label, self.theme
+            out["dominant_tools"] = self.dominant_tools
+        if self.comparisons:
+            out["comparisons"] = {k: number(v) for k, v in self.comparisons.items()}
+        out["market"] = [a.to_dict() for a in self.market]
+        out["text"] = self.text()
+        return out
+
+
+def spike_finding(test: SeriesTest, comparisons: dict[str, float | None],
+                  market: list[Association]) -> Finding:
+    """A flagged :class:`~marginscope.analytics.spikes.SeriesTest` as a finding."""
+    result = test.result
+    return Finding(kind="spike", date=test.date, tool=test.tool, segment=test.segment,
+                   lift=result.lift,
+                   lift_ci=None if result.low is None else [result.low, result.high],
+                   observed=result.observed, expected=result.expected,
+                   normal_range=[test.baseline.normal_low, test.baseline.normal_high],
+                   p_value=result.p_value, q_value=test.q_value,
+                   low_confidence=test.baseline.low_confidence, comparisons=comparisons,
+                   market=market)
+
+
+def share_finding(test: ShareTest, market: list[Association]) -> Finding:
+    """A flagged :class:`~marginscope.analytics.shares.ShareTest` as a finding.
+
+    ``observed`` is the segment's checks, ``expected`` the normal share × the day's checks;
+    ``lift`` = share / normal share − 1.
+    """
+    base = test.baseline
+    return Finding(kind="share_shift", date=test.date, tool=test.tool, segment=test.segment,
+                   lift=test.ratio - 1.0, lift_ci=[test.ratio_low - 1.0, test.ratio_high - 1.0],
+                   observed=test.numerator, expected=base.share * test.denominator,
+                   share=test.share, normal_share=base.share,
+                   normal_range=[base.low, base.high], p_value=test.p_value,
+                   q_value=test.q_value, low_confidence=base.low_confidence, market=market)
+
+
+def phase_finding(phase: Phase, days: np.ndarray, matrix: np.ndarray, tools: list[str],
+                  market: list[Association]) -> Finding:
+    """A :class:`~marginscope.analytics.phases.Phase` as a finding.
+
+    ``tool`` is the most over-represented tool (None for a "usual mix" phase); ``observed`` its
+    checks in the phase and ``expected`` its normal share × the phase's checks; the interval of
+    the share ratio comes from the day-to-day spread of its daily share within the phase.
+    """
+    start, end = str(days[phase.start]), str(days[phase.end - 1])
+    block = matrix[phase.start:phase.end]
+    total = float(block.sum())
+    dominant = [{"tool": t, "share": round(s, 6), "normal_share": round(n, 6)}
+                for t, s, n in phase.dominant]
+    if not phase.dominant or total <= 0:
+        return Finding(kind="phase", date=start, start=start, end=end, tool=None,
+                       segment="all", lift=None, lift_ci=None, observed=int(total),
+                       expected=total, label=phase.label, theme=phase.theme,
+                       dominant_tools=dominant, market=market)
+    tool, share, normal = phase.dominant[0]
+    column = tools.index(tool)
+    observed = float(block[:, column].sum())
+    expected = normal * total
+    daily_total = block.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        daily = np.log(block[:, column] / daily_total / normal)
+    daily = daily[np.isfinite(daily)]
+    spread = float(np.std(daily, ddof=1)) if daily.size > 1 else 0.0
+    se = np.sqrt(spread**2 / max(daily.size, 1) + 1.0 / max(observed, 1.0))
+    ratio = observed / expected
+    return Finding(kind="phase", date=start, start=start, end=end, tool=tool, segment="all",
+                   lift=ratio - 1.0,
+                   lift_ci=[ratio * float(np.exp(-1.96 * se)) - 1.0,
+                            ratio * float(np.exp(1.96 * se)) - 1.0],
+                   observed=int(observed), expected=expected, share=share,
+                   normal_share=normal, label=phase.label, theme=phase.theme,
+                   dominant_tools=dominant, market=market)

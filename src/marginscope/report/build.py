@@ -1,0 +1,360 @@
+"""Month → aggregation → statistics → findings, narrative, charts and methodology: a Report.
+
+:func:`build_report` is what ``marginscope report`` and the web dashboard call. The JSON form
+(:meth:`Report.to_dict`) is the machine-readable contract: a top-level ``summary`` with
+``setups``, ``countries`` and ``visitors``, and ``findings`` whose items carry ``kind``,
+``date`` (``start``/``end`` for spans), ``tool``, ``segment``, ``lift``, ``lift_ci``,
+``observed``, ``expected`` and, for share shifts, ``share`` and ``normal_share``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marginscope.analytics.aggregate import DailyCube, aggregate, month_bounds
+from marginscope.analytics.analysis import Analysis, analyze
+from marginscope.analytics.association import MarketContext, market_context
+from marginscope.analytics.baseline import WINDOW_DAYS
+from marginscope.analytics.findings import Finding
+from marginscope.analytics.names import tool_name
+from marginscope.market.series import MarketData
+from marginscope.report import narrative
+from marginscope.report.charts import (
+    Chart,
+    device_mix_chart,
+    tool_mix_chart,
+    tools_over_price_chart,
+    us_share_chart,
+)
+
+__all__ = ["SCHEMA", "STEPS", "Report", "build_report", "load_market", "report_from_cube"]
+
+SCHEMA = "marginscope.report/1"
+STEPS = ("market data", "daily counts and reach", "statistics", "charts")
+"""The long steps of :func:`build_report`, in order (the CLI's progress bar)."""
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Report:
+    """A month's behavioural report, ready to render (``render.py``) or serialise."""
+
+    month: str
+    generated_at: str
+    synthetic: bool
+    synthetic_share: float
+    source: str
+    engine: str
+    k: int
+    summary: dict[str, Any]
+    takeaways: list[str]
+    timeline: list[dict[str, Any]]
+    findings: list[Finding]
+    comparisons: list[dict[str, Any]]
+    countries: list[dict[str, Any]]
+    market: dict[str, Any]
+    methodology: list[dict[str, Any]]
+    daily: dict[str, Any]
+    suppressed_cells: int
+    notes: list[str] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    analysis: Analysis | None = None
+
+    @property
+    def label(self) -> str:
+        """``SYNTHETIC DATA`` banner text, or empty for real data."""
+        if not self.synthetic:
+            return ""
+        share = f" ({self.synthetic_share:.0%} of events)" if self.synthetic_share < 1 else ""
+        return f"SYNTHETIC DATA{share}: planted test signals, not real usage"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract (see the module docstring); charts are not included."""
+        return {
+            "schema": SCHEMA,
+            "month": self.month,
+            "generated_at": self.generated_at,
+            "synthetic": self.synthetic,
+            "metadata": {
+                "synthetic": self.synthetic, "synthetic_share": round(self.synthetic_share, 6),
+                "label": self.label or None, "source": self.source, "engine": self.engine,
+                "k": self.k, "suppressed_cells": self.suppressed_cells, "notes": self.notes,
+            },
+            "summary": self.summary,
+            "takeaways": self.takeaways,
+            "timeline": self.timeline,
+            "findings": [f.to_dict() for f in self.findings],
+            "comparisons": self.comparisons,
+            "countries": self.countries,
+            "market": self.market,
+            "daily": self.daily,
+            "methodology": self.methodology,
+        }
+
+
+# --- market data ---------------------------------------------------------------------------
+
+def load_market(source: Any) -> tuple[MarketData, str]:
+    """Market data for the report: the DuckDB file's market tables when ``source`` is a file
+    that holds them, else the shipped November 2025 snapshot (real, cited data)."""
+    from marginscope.market.snapshot import load_snapshot
+
+    if isinstance(source, str | os.PathLike) and Path(source).is_file():
+        from marginscope.market.store import has_market_data, open_store, read_market
+
+        try:
+            with open_store(source, read_only=True) as con:
+                if has_market_data(con):
+                    return read_market(con), f"store {Path(source).name}"
+        except Exception:  # not a market store (or locked): fall back to the snapshot
+            pass
+    return load_snapshot(), "shipped snapshot (marginscope/market/data, cited per row)"
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+def _hide(values: np.ndarray, k: int) -> tuple[list[int | None], int]:
+    out: list[int | None] = []
+    hidden = 0
+    for value in np.asarray(values).tolist():
+        if 0 < value < k:
+            out.append(None)
+            hidden += 1
+        else:
+            out.append(int(value))
+    return out, hidden
+
+
+def _summary(analysis: Analysis, month_end: int) -> dict[str, Any]:
+    cube, start, k = analysis.cube, analysis.start, analysis.k
+    counts = cube.counts[start:month_end]
+    setups = int(counts.sum())
+    countries = int((counts.sum(axis=(0, 1, 2)) > 0).sum())
+    reach = cube.reach
+    us = cube.series(None, "region:US")[start:month_end].sum()
+    rest = cube.series(None, "region:rest")[start:month_end].sum()
+    summary: dict[str, Any] = {
+        "setups": setups, "countries": countries,
+        "visitors": reach.total_visitors if reach else None,
+        "sessions": reach.total_sessions if reach else None,
+        "days": int(month_end - start), "days_analysed": int(analysis.end - start),
+        "days_tested": analysis.tested_days(),
+        "regions": {"US": int(us), "rest": int(rest)},
+        "tools": {t: (None if 0 < n < k else n) for t, n in
+                  cube.by_tool(start, month_end).items() if n > 0},
+        "devices": {d: (None if 0 < n < k else n) for d, n in
+                    cube.by_device(start, month_end).items() if n > 0},
+    }
+    if reach is not None:
+        visitor_days = reach.visitors[start:month_end].sum(axis=0)
+        summary["visitor_days"] = {"US": int(visitor_days[0]), "rest": int(visitor_days[1]),
+                                   "all": int(visitor_days[2])}
+        summary["checks_per_visitor"] = {
+            "US": round(float(us / visitor_days[0]), 4) if visitor_days[0] else None,
+            "rest": round(float(rest / visitor_days[1]), 4) if visitor_days[1] else None,
+            "all": round(float(setups / visitor_days[2]), 4) if visitor_days[2] else None,
+            "unit": "checks per visitor-day"}
+    return summary
+
+
+def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
+    totals = cube.by_country(start, end)
+    shown = [{"country": c, "checks": n} for c, n in totals.items() if n >= k]
+    small = [n for n in totals.values() if n < k]
+    if small:
+        merged = sum(small)
+        shown.append({"country": "other", "countries": len(small),
+                      "checks": merged if merged >= k else None,
+                      "note": f"countries with fewer than {k} checks, merged"})
+    return shown
+
+
+def _daily(analysis: Analysis, month_end: int, context: MarketContext | None
+           ) -> tuple[dict[str, Any], int]:
+    cube, start, k = analysis.cube, analysis.start, analysis.k
+    span = slice(start, month_end)
+    hidden = 0
+
+    def add(values: np.ndarray) -> list[int | None]:
+        nonlocal hidden
+        shown, count = _hide(values[span], k)
+        hidden += count
+        return shown
+
+    tools = {"all": add(cube.series())}
+    for tool, total in cube.by_tool(start, month_end).items():
+        if total > 0:
+            tools[tool] = add(cube.series(tool))
+    devices = {d: add(cube.series(None, f"device:{d}")) for d, n in
+               cube.by_device(start, month_end).items() if n > 0}
+    regions = {r: add(cube.series(None, f"region:{r}")) for r in ("US", "rest")}
+    daily: dict[str, Any] = {
+        "dates": [str(d) for d in cube.days[span]],
+        "checks": tools, "devices": devices, "regions": regions,
+        "expected_all": [None if not np.isfinite(v) else round(float(v), 2)
+                         for v in np.concatenate([analysis.expected(),
+                                                  np.full(month_end - analysis.end, np.nan)])],
+    }
+    if cube.reach is not None:
+        daily["visitors"] = {name: add(cube.reach.visitors[:, i])
+                             for i, name in enumerate(("US", "rest", "all"))}
+    if context is not None:
+        daily["btc_close"] = [None if not np.isfinite(v) else round(float(v), 2)
+                              for v in context.close[: month_end - start]]
+    return daily, hidden
+
+
+def _comparisons(analysis: Analysis) -> list[dict[str, Any]]:
+    from marginscope.analytics.analysis import comparisons
+
+    series = analysis.cube.series()
+    flagged_days = sorted({f.date for f in analysis.findings if f.kind == "spike"})
+    out = []
+    for day in flagged_days:
+        t = analysis.cube.index(day)
+        values = comparisons(series, t, analysis.start, k=analysis.k)
+        out.append({"date": day, "tool": None, "checks": int(series[t]),
+                    **{name: None if v is None else round(v, 6) for name, v in values.items()}})
+    return out
+
+
+def _market(context: MarketContext | None, analysis: Analysis) -> dict[str, Any]:
+    if context is None:
+        return {"origin": None, "events": [], "facts": [], "correlations": []}
+    first_day = analysis.month + "-01"
+    return {
+        "origin": context.origin, "price_series": context.price_series,
+        "price_source": context.price_source,
+        "events": [e.to_dict() for e in context.events if e.time[:10] >= first_day],
+        "facts": [f.to_dict() for f in context.facts],
+        "correlations": [{"usage": c.usage, "market": c.market, "lag": c.lag,
+                          "rho": None if not np.isfinite(c.rho) else round(c.rho, 4),
+                          "p_value": None if not np.isfinite(c.p_value) else round(c.p_value, 4),
+                          "days": c.days, "text": c.wording} for c in analysis.correlations],
+    }
+
+
+def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) -> list[Chart]:
+    cube, start, end, k = analysis.cube, analysis.start, analysis.end, analysis.k
+    days = cube.days[start:end]
+    matrix = cube.tool_matrix()[start:end]
+    flagged: dict[str, list[int]] = {}
+    for f in analysis.findings:
+        if f.kind == "spike" and f.segment == "all" and f.tool:
+            flagged.setdefault(f.tool, []).append(cube.index(f.date) - start)
+    close = context.close[: end - start] if context is not None else np.full(len(days), np.nan)
+    price_label = "BTC-USD daily close (Yahoo Finance)" if context and context.price_source \
+        else "BTC close"
+    charts = [tools_over_price_chart(days, matrix, cube.tools, close, flagged, k=k,
+                                     synthetic=synthetic, price_label=price_label)]
+    devices = np.stack([cube.series(None, f"device:{d}")[start:end] for d in cube.devices],
+                       axis=1)
+    charts.append(device_mix_chart(days, devices, cube.devices, k=k, synthetic=synthetic))
+    us_series = {"all checks": (cube.series(None, "region:US")[start:end],
+                                cube.series(None, "all")[start:end])}
+    featured = [f for f in analysis.findings if f.kind == "share_shift"
+                and f.segment == "region:US" and f.tool]
+    tool = max(featured, key=lambda f: f.lift or 0).tool if featured else (
+        "margin_call" if "margin_call" in cube.tools else None)
+    if tool:
+        us_series[f"{tool_name(tool)} checks"] = (cube.series(tool, "region:US")[start:end],
+                                                  cube.series(tool, "all")[start:end])
+    normal = {}
+    low = np.full(len(days), np.nan)
+    high = np.full(len(days), np.nan)
+    for test in analysis.shares:
+        if test.tool is None and test.segment == "region:US":
+            low[test.day - start], high[test.day - start] = test.baseline.low, test.baseline.high
+    normal["all checks"] = (low, high)
+    charts.append(us_share_chart(days, us_series, normal, k=k, synthetic=synthetic))
+    bounds = [(p.start, p.end, p.theme or ("usual mix" if not p.dominant else "mixed"))
+              for p in analysis.phases]
+    charts.append(tool_mix_chart(days, matrix, cube.tools, bounds, synthetic=synthetic))
+    return charts
+
+
+# --- the builder ---------------------------------------------------------------------------
+
+def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | None = None,
+                     k: int | None = None, engine: str = "duckdb", source: str = "",
+                     synthetic: bool | None = None, charts: bool = True,
+                     today: date | None = None, progress: Progress | None = None) -> Report:
+    """The report of ``month`` from an aggregated cube (tests and benchmarks start here)."""
+    step = progress or (lambda _name: None)
+    step(STEPS[2])
+    analysis = analyze(cube, month, market=market, k=k, today=today)
+    following = month_bounds(month)[1]
+    month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
+        following, "D") else len(cube.days))
+    summary = _summary(analysis, month_end)
+    total = max(int(cube.counts.sum()), 1)
+    share = cube.synthetic / total
+    is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
+    if synthetic and not cube.synthetic:
+        share = 1.0
+    summary["synthetic_setups"] = int(cube.synthetic)
+    daily, hidden = _daily(analysis, month_end, market)
+    countries = _countries(cube, analysis.start, month_end, analysis.k)
+    hidden += sum(1 for n in cube.by_country(analysis.start, month_end).values()
+                  if n < analysis.k)
+    report = Report(
+        month=month, generated_at=datetime.now(UTC).isoformat(timespec="seconds").replace(
+            "+00:00", "Z"),
+        synthetic=is_synthetic, synthetic_share=share if is_synthetic else 0.0, source=source,
+        engine=engine, k=analysis.k, summary=summary,
+        takeaways=narrative.takeaways(analysis, summary, synthetic=is_synthetic),
+        timeline=narrative.timeline(analysis), findings=analysis.findings,
+        comparisons=_comparisons(analysis), countries=countries,
+        market=_market(market, analysis),
+        methodology=narrative.methodology(analysis, summary, engine=engine,
+                                          synthetic=is_synthetic),
+        daily=daily, suppressed_cells=hidden, notes=list(analysis.notes), analysis=analysis)
+    if charts:
+        step(STEPS[3])
+        report.charts = _charts(analysis, market, is_synthetic)
+    return report
+
+
+def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
+                 market: MarketData | None = None, charts: bool = True,
+                 today: date | None = None, progress: Progress | None = None) -> Report:
+    """Build the report of ``month`` (``YYYY-MM``) from an events source.
+
+    Parameters
+    ----------
+    source
+        A DuckDB file, a Hive Parquet dataset directory, a duckdb connection, an Ibis table
+        or an Arrow table of events (:func:`~marginscope.analytics.aggregate.open_events`).
+    engine : str
+        The aggregation engine (``duckdb``).
+    k : int, optional
+        Small-cell threshold (default ``MARGINSCOPE_MIN_CELL``, 10).
+    market : MarketData, optional
+        Market data to cite; default: the DuckDB file's market tables or the shipped snapshot.
+    charts : bool
+        Draw the charts (not needed for JSON).
+    progress : callable, optional
+        Called with each step's name from :data:`STEPS` as it starts.
+    """
+    step = progress or (lambda _name: None)
+    first, following = month_bounds(month)
+    step(STEPS[0])
+    if market is None:
+        market, origin = load_market(source)
+    else:
+        origin = "given market data"
+    context = market_context(market, first, following, origin=origin)
+    step(STEPS[1])
+    cube = aggregate(source, first - timedelta(days=WINDOW_DAYS), following, engine=engine,
+                     reach_from=first)
+    label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
+    return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
+                            charts=charts, today=today, progress=step)

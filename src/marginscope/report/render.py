@@ -1,0 +1,226 @@
+"""A :class:`~marginscope.report.build.Report` as Markdown, HTML, JSON or PDF.
+
+* **html**: one self-contained file (Jinja2 template ``templates/report.html``, inline CSS,
+  charts as SVG data URIs in ``<picture>`` elements: the narrow drawing on phones, the wide one
+  from 720 px) — no external assets, readable at 360 px.
+* **md**: the same content; charts are written as SVG files in ``<stem>_charts/`` next to it.
+* **json**: :meth:`Report.to_dict`, the machine-readable contract.
+* **pdf**: the HTML printed by headless Chromium (``/usr/bin/chromium`` or ``$CHROMIUM``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from marginscope.analytics.association import CITED
+from marginscope.analytics.findings import Finding
+from marginscope.analytics.names import tool_name
+from marginscope.errors import InputError
+from marginscope.report import narrative
+from marginscope.report.build import SCHEMA, Report
+
+__all__ = ["CHROMIUM_FLAGS", "FORMATS", "find_chromium", "render", "to_html", "to_json",
+           "to_markdown", "to_pdf"]
+
+FORMATS = ("md", "html", "json", "pdf")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--no-pdf-header-footer")
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.0f}%"
+
+
+def _ci(finding: Finding) -> str:
+    if not finding.lift_ci:
+        return ""
+    return f"{_pct(finding.lift_ci[0])} to {_pct(finding.lift_ci[1])}"
+
+
+def _numbers(finding: Finding) -> str:
+    parts = [f"observed {finding.observed:,}", f"expected ~{finding.expected:,.0f}"]
+    if finding.lift is not None:
+        parts.append(f"lift {_pct(finding.lift)}" + (f" (95% CI {_ci(finding)})"
+                                                   if finding.lift_ci else ""))
+    if finding.normal_range and finding.kind == "spike":
+        parts.append(f"normal range {finding.normal_range[0]:,.0f}–{finding.normal_range[1]:,.0f}")
+    if finding.normal_range and finding.kind == "share_shift":
+        parts.append(f"normal range {finding.normal_range[0]:.0%}–{finding.normal_range[1]:.0%}")
+    if finding.q_value is not None:
+        parts.append(f"q = {finding.q_value:.2g}")
+    return " · ".join(parts)
+
+
+def _month_name(month: str) -> str:
+    return date.fromisoformat(f"{month}-01").strftime("%B %Y")
+
+
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def _environment() -> jinja2.Environment:
+    loader = jinja2.PackageLoader("marginscope.report", "templates")
+    return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def _cited_events(report: Report) -> list[dict[str, Any]]:
+    return [e for e in report.market.get("events", []) if e["kind"] in CITED]
+
+
+def to_json(report: Report) -> str:
+    """The JSON contract, pretty-printed (UTF-8, no NaN)."""
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def _first_cite(episode: narrative.Episode) -> Any:
+    for finding in (episode.peak, *episode.findings):
+        if finding.market:
+            return finding.market[0]
+    return None
+
+
+def to_html(report: Report) -> str:
+    """One self-contained HTML page (see the module docstring)."""
+    episodes = narrative.headline_episodes(report.findings)
+    detail = [f for f in report.findings if f.kind != "phase"]
+    charts = [{"name": c.name, "alt": c.alt, "caption": c.caption, "narrow": _data_uri(c.narrow),
+               "wide": _data_uri(c.wide)} for c in report.charts]
+    template = _environment().get_template("report.html")
+    return template.render(r=report, s=_Attr(report.summary), charts=charts, episodes=episodes,
+                           detail=detail, schema=SCHEMA, month_name=_month_name(report.month),
+                           numbers=_numbers, pct=_pct, ci=_ci, tool_name=tool_name,
+                           episode_text=narrative.episode_text, first_cite=_first_cite,
+                           cited_events=_cited_events(report))
+
+
+class _Attr(dict):
+    """Dict with attribute access for the template (``s.checks_per_visitor.US``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = self.get(name)
+        return _Attr(value) if isinstance(value, dict) else value
+
+
+def to_markdown(report: Report, chart_dir: Path | None = None,
+                chart_link: str | None = None) -> str:
+    """Markdown; with ``chart_dir`` the charts are written there as SVG and linked."""
+    s = report.summary
+    lines = [f"# Pre-trade setups, {_month_name(report.month)}", ""]
+    if report.synthetic:
+        lines += [f"> **{report.label}**", ""]
+    lines += ["## Key takeaways", ""] + [f"- {t}" for t in report.takeaways] + [""]
+    per_visitor = s.get("checks_per_visitor") or {}
+    lines += ["## The month in numbers", "",
+              "| setups | visitors (visitor-days) | countries | checks per visitor-day |",
+              "|---:|---:|---:|---:|",
+              f"| {s['setups']:,} | {s['visitors'] or 0:,} | {s['countries']} | "
+              f"{per_visitor.get('all') or 0:.2f} |", ""]
+    if chart_dir is not None and report.charts:
+        chart_dir.mkdir(parents=True, exist_ok=True)
+        lines += ["## Charts", ""]
+        for chart in report.charts:
+            (chart_dir / f"{chart.name}.svg").write_bytes(chart.wide)
+            link = f"{chart_link or chart_dir.name}/{chart.name}.svg"
+            lines += [f"![{chart.alt}]({link})", "", f"*{chart.caption}*", ""]
+    if report.timeline:
+        lines += ["## Timeline of phases", ""]
+        for number, phase in enumerate(report.timeline, start=1):
+            cite = (f" — {phase['market'][0]['wording']} {phase['market'][0]['description']} "
+                    f"(source: {phase['market'][0]['source']})" if phase["market"] else "")
+            lines.append(f"{number}. **{phase['span']}**: {phase['label']}{cite}")
+        lines.append("")
+    lines += ["## Findings", ""]
+    for episode in narrative.headline_episodes(report.findings):
+        lines.append(f"- **{episode.kind.replace('_', ' ')}** — "
+                     f"{narrative.episode_text(episode)}  ")
+        lines.append(f"  {_numbers(episode.peak)}")
+        cite = _first_cite(episode)
+        if cite is not None:
+            lines.append(f"  - {cite.wording}: {cite.event.description} "
+                         f"(source: {cite.event.source})")
+    others = [f for f in report.findings if f.kind != "phase"]
+    if others:
+        lines += ["", f"All {len(others)} day-level findings (every tool and segment):", "",
+                  "| date | kind | tool | segment | observed | expected | lift | 95% CI |",
+                  "|---|---|---|---|---:|---:|---:|---|"]
+        lines += [f"| {f.date} | {f.kind} | {f.tool or 'all'} | {f.segment} | {f.observed:,} | "
+                  f"{f.expected:,.0f} | {_pct(f.lift)} | {_ci(f)} |" for f in others]
+    lines += ["", "## Countries", "", f"Countries with fewer than {report.k} checks are merged.",
+              "", "| country | checks |", "|---|---:|"]
+    for row in report.countries[:15]:
+        checks = f"{row['checks']:,}" if row["checks"] is not None else f"<{report.k}"
+        name = row["country"] + (f" ({row['countries']} countries)" if "countries" in row else "")
+        lines.append(f"| {name} | {checks} |")
+    lines += ["", "## Market events cited", "", f"From {report.market.get('origin')}.", ""]
+    lines += [f"- {e['time'][:10]} — {e['description']} (source: {e['source']})"
+              for e in _cited_events(report)]
+    for correlation in report.market.get("correlations", []):
+        lines += ["", correlation["text"]]
+    lines += ["", "## Methodology", ""]
+    for section in report.methodology:
+        lines += [f"### {section['title']}", ""] + [p + "\n" for p in section["paragraphs"]]
+    lines += [f"---\nSource: {report.source} · engine {report.engine} · k = {report.k} · "
+              f"{SCHEMA}" + (" · SYNTHETIC DATA" if report.synthetic else ""), ""]
+    return "\n".join(lines)
+
+
+def find_chromium() -> str | None:
+    """``$MARGINSCOPE_CHROMIUM`` or ``$CHROMIUM``, else ``/usr/bin/chromium``, else
+    ``chromium``/``chromium-browser`` on PATH; None when there is none."""
+    for candidate in (os.environ.get("MARGINSCOPE_CHROMIUM"), os.environ.get("CHROMIUM"),
+                      "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def to_pdf(report: Report, out: Path, *, chromium: str | None = None,
+           timeout: float = 120.0) -> Path:
+    """Print the HTML report to ``out`` with headless Chromium."""
+    binary = chromium or find_chromium()
+    if binary is None:
+        raise InputError("--format", "pdf", "md | html | json (PDF needs Chromium: install it "
+                         "with `apt-get install chromium` or set $CHROMIUM)")
+    out = Path(out).resolve()
+    with tempfile.TemporaryDirectory(prefix="marginscope-report-") as folder:
+        page = Path(folder) / "report.html"
+        page.write_text(to_html(report), encoding="utf-8")
+        command = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={Path(folder) / 'profile'}",
+                   f"--print-to-pdf={out}", page.as_uri()]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                check=False)
+    if result.returncode != 0 or not out.is_file() or out.stat().st_size == 0:
+        raise RuntimeError(f"chromium could not print the PDF (exit {result.returncode}): "
+                           f"{result.stderr.strip()[-400:]}")
+    return out
+
+
+def render(report: Report, fmt: str, out: str | os.PathLike[str]) -> Path:
+    """Write the report in ``fmt`` (one of :data:`FORMATS`) to ``out``; returns the path."""
+    if fmt not in FORMATS:
+        raise InputError("--format", fmt, " | ".join(FORMATS))
+    path = Path(out)
+    if fmt == "pdf":
+        return to_pdf(report, path)
+    if fmt == "json":
+        text = to_json(report) + "\n"
+    elif fmt == "html":
+        text = to_html(report)
+    else:
+        chart_dir = path.parent / f"{path.stem}_charts"
+        text = to_markdown(report, chart_dir)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""Synthetic trader behaviour and test signals (every output is labelled synthetic)."""
