@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM := $(VENV)/.chromium
 
 .PHONY: run test lint bench clean
 
@@ -13,10 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/marginscope walkthrough
+# The browser tests drive the system Chromium (Debian's package): Playwright never downloads one.
+$(CHROMIUM): $(STAMP)
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	touch $(CHROMIUM)
 
-test: $(STAMP)
+run: $(STAMP)
+	$(BIN)/marginscope demo
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -n 2 --dist loadfile
 

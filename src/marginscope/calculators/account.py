@@ -52,7 +52,7 @@ class PositionFields(Request):
     leverage: Leverage | None = None
     margin: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] | None = Field(
         None, description="Isolated margin incl. added margin; default qty·entry/leverage")
-    contract_size: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
+    contract_size: Annotated[float, Field(ge=1e-12, le=1e9, allow_inf_nan=False)] | None = None
     mmr: Rate | None = Field(None, description="Override of the tier table's MMR")
     maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
     max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")

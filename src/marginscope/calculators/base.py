@@ -23,7 +23,7 @@ Price = Annotated[float, Field(ge=1e-12, lt=1e12, allow_inf_nan=False)]
 Quantity = Annotated[float, Field(ge=1e-12, lt=1e12, allow_inf_nan=False)]
 Money = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
 PositiveMoney = Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
-Leverage = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+Leverage = Annotated[float, Field(ge=0.01, le=1000, allow_inf_nan=False)]  # margin = N/L finite
 Rate = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 FeeRate = Annotated[float, Field(ge=0, lt=0.1, allow_inf_nan=False)]
 SignedRate = Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]

@@ -27,9 +27,9 @@ class FundingRequest(Request):
     funding_rates: list[SignedRate] | None = Field(
         None, max_length=10000, description="A series of rates, one per interval")
     intervals: int = Field(3, ge=1, le=100000, description="Intervals held (constant rate)")
-    interval_hours: float = Field(8.0, gt=0, le=24)
+    interval_hours: float = Field(8.0, ge=0.01, le=24, allow_inf_nan=False)
     product: Literal["linear", "inverse"] = "linear"
-    contract_size: float = Field(1.0, gt=0, le=1e9, allow_inf_nan=False)
+    contract_size: float = Field(1.0, ge=1e-12, le=1e9, allow_inf_nan=False)
 
 
 def compute(r: FundingRequest) -> dict[str, Any]:

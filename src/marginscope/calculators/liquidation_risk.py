@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from marginscope.calculators.base import Calculator, Price, Request, register
+
+MAX_PATH_STEPS = 100_000_000
+"""Monte Carlo work bound, paths × steps (about 1–2 s on two cores): one request cannot
+occupy a server for minutes."""
 
 
 class LiquidationRiskRequest(Request):
     side: Literal["long", "short"]
     price: Price = Field(description="Current price")
     liquidation_price: Price
-    volatility: float = Field(gt=0, le=10, allow_inf_nan=False,
+    # Floors keep σ·√Δt from underflowing to 0 (a subnormal volatility or horizon did, found
+    # by the API fuzz: division by zero in the Monte Carlo set-up).
+    volatility: float = Field(ge=1e-4, le=10, allow_inf_nan=False,
                               description="Annualized volatility (365-day year)")
-    horizon_days: float = Field(gt=0, le=3650, allow_inf_nan=False)
+    horizon_days: float = Field(ge=1e-4, le=3650, allow_inf_nan=False)
     drift: float = Field(0.0, ge=-10, le=10, allow_inf_nan=False,
                          description="Annualized drift of dS/S")
     method: Literal["closed-form", "monte-carlo"] = "closed-form"
     paths: int = Field(100_000, ge=1000, le=2_000_000)
-    steps: int | None = Field(None, ge=1, le=100_000)
+    steps: int | None = Field(None, ge=1, le=100_000, validate_default=True)
     seed: int = Field(0, ge=0)
+
+    @field_validator("steps")
+    @classmethod
+    def _bounded_work(cls, steps: int | None, info: ValidationInfo) -> int | None:
+        data = info.data
+        if data.get("method") == "monte-carlo" and "paths" in data and "horizon_days" in data:
+            n = steps or max(24, math.ceil(data["horizon_days"] * 24.0))  # hourly by default
+            if data["paths"] * n > MAX_PATH_STEPS:
+                raise ValueError(f"paths × steps must be ≤ {MAX_PATH_STEPS:.0e} (here "
+                                 f"{data['paths']} × {n}; steps default to one per hour of "
+                                 "the horizon): lower paths or steps")
+        return steps
 
 
 def compute(r: LiquidationRiskRequest) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from marginscope.risk.margin import margin_call
 
 
 class MarginCallRequest(LiquidationRequest):
-    warning_ratio: float = Field(0.8, gt=0, le=1, allow_inf_nan=False,
+    warning_ratio: float = Field(0.8, ge=0.01, le=1, allow_inf_nan=False,
                                  description="Margin ratio (MM / margin balance) that warns")
     target_price: Price | None = Field(
         None, description="Price to survive: margin to add / qty to cut to liquidate there")

@@ -25,7 +25,7 @@ class PnlRequest(Request):
     exit_price: Price
     leverage: Leverage = 10
     product: Literal["linear", "inverse"] = "linear"
-    contract_size: float = Field(1.0, gt=0, le=1e9, allow_inf_nan=False)
+    contract_size: float = Field(1.0, ge=1e-12, le=1e9, allow_inf_nan=False)
     open_fee_rate: FeeRate = 0.0
     close_fee_rate: FeeRate = 0.0
     target_roe: float | None = Field(None, ge=-1, le=100, allow_inf_nan=False,

@@ -28,7 +28,7 @@ class PositionSizeRequest(Request):
     fee_rate: FeeRate = Field(0.0005, description="Taker fee on entry and on the stop")
     leverage: Leverage | None = None
     product: Literal["linear", "inverse"] = "linear"
-    contract_size: float = Field(1.0, gt=0, le=1e9, allow_inf_nan=False)
+    contract_size: float = Field(1.0, ge=1e-12, le=1e9, allow_inf_nan=False)
 
 
 def compute(r: PositionSizeRequest) -> dict[str, Any]:

@@ -48,9 +48,9 @@ class ScenarioRequest(Request):
     entry_price: Price | None = Field(
         None, description="Default: the path's first open (scripted: start_price)")
     leverage: Leverage | None = Field(None, description="Margin = notional at entry / leverage")
-    margin: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] | None = Field(
+    margin: Annotated[float, Field(ge=1e-9, le=1e15, allow_inf_nan=False)] | None = Field(
         None, description="Isolated margin, settle currency (wins over leverage)")
-    contract_size: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
+    contract_size: Annotated[float, Field(ge=1e-12, le=1e9, allow_inf_nan=False)] | None = None
     mmr: Rate | None = Field(None, description="Override of the tier table's MMR")
     maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
     max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")
@@ -75,7 +75,7 @@ class ScenarioRequest(Request):
     add: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] | None = Field(
         None, description="Defense plan: margin to add (settle currency) when the margin "
                           "ratio reaches at_margin_ratio")
-    at_margin_ratio: float = Field(0.8, gt=0, lt=1, allow_inf_nan=False,
+    at_margin_ratio: float = Field(0.8, ge=0.01, lt=1, allow_inf_nan=False,
                                    description="Defense plan: trigger, maintenance / equity")
     max_times: int = Field(1, ge=1, le=100, description="Defense plan: most top-ups")
 

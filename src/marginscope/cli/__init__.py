@@ -23,17 +23,20 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from marginscope.cli import calc, market, report, scenario, telemetry, tiers, walkthrough
+    from marginscope.cli import calc, market, report, scenario, serve, telemetry, tiers, walkthrough
+    from marginscope.cli import demo as demo_command
 
     app.add_typer(calc.app, name="calc", help="Risk calculators (liquidation, margin call, P&L, …).")
     app.add_typer(tiers.app, name="tiers", help="Shipped maintenance-margin tier tables.")
     app.add_typer(market.app, name="market", help="Market context: prices, funding, events.")
     app.add_typer(scenario.app, name="scenario", help="Stress paths (replay, chart) and margin plans.")
     app.command("walkthrough")(walkthrough.walkthrough)
+    app.command("serve")(serve.serve)
     app.command("ingest")(telemetry.ingest)
     app.command("export")(telemetry.export)
     app.add_typer(telemetry.retention_app, name="retention", help="Raw-event retention.")
     app.command("report")(report.report)
+    app.command("demo")(demo_command.demo)
 
 
 _register()

@@ -1,0 +1,275 @@
+"""Load test of ``POST /api/v1/account`` against the framework's ceiling, on loopback only.
+
+Starts the app under uvicorn on 127.0.0.1 (a free port), checks that the account endpoint
+answers Binance's published two-position cross example (BTCUSDT 26,316.89, ETHUSDT 1,153.26),
+then drives, for a fixed time each and at a fixed number of keep-alive connections:
+
+(a) ``GET /api/v1/health`` — a bare endpoint of the same app returning a constant: the ceiling
+    of server + framework on this machine;
+(b) ``POST /api/v1/account`` with the example body: validation, two-position cross
+    evaluation, JSON answer.
+
+The load generator is ``wrk`` when installed (Debian package ``wrk``), else a small asyncio
+HTTP/1.1 client in this file (it shares the CPU with the server, so its figures are lower).
+Prints requests/s, p50 and p99 latency of each, and (b) as a share of (a).
+
+    python bench/web_load.py [--connections 64] [--seconds 10] [--repeat 3] [--workers 1]
+                             [--client auto|wrk|python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from marginscope.calculators.account import BINANCE_CROSS_EXAMPLE
+
+HOST = "127.0.0.1"
+PUBLISHED = {"BTCUSDT": 26316.89, "ETHUSDT": 1153.26}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "uvicorn", "marginscope.web.app:create_app", "--factory",
+               "--host", HOST, "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning", "--no-access-log"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/api/v1/health", timeout=1):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(server.stderr.read().decode()) from None
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+def check_answer(port: int, body: bytes) -> dict[str, float]:
+    request = urllib.request.Request(f"http://{HOST}:{port}/api/v1/account", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        answer = json.load(response)
+    prices = {p["symbol"]: p["liquidation_price"] for p in answer["positions"]}
+    for symbol, published in PUBLISHED.items():
+        assert abs(prices[symbol] - published) < 0.01, (symbol, prices[symbol], published)
+    return prices
+
+
+# --- in process: the cost of one request without the network ------------------------------
+
+def in_process_costs(body: bytes, count: int = 2000) -> dict[str, float]:
+    """Microseconds per request through the ASGI app, no sockets (robust to a busy machine),
+    and of the calculation alone (validation + ``evaluate`` + JSON-ready result)."""
+    from marginscope.calculators import REGISTRY
+    from marginscope.web import create_app
+
+    app = create_app()
+
+    async def call(method: str, path: str, payload: bytes) -> None:
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(payload)).encode())]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "root_path": "", "headers": headers,
+                 "client": (HOST, 1), "server": (HOST, 80)}
+        messages = [{"type": "http.request", "body": payload, "more_body": False}]
+
+        async def receive() -> dict:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            pass
+
+        await app(scope, receive, send)
+
+    async def timed(method: str, path: str, payload: bytes) -> float:
+        for _ in range(100):
+            await call(method, path, payload)
+        start = time.perf_counter()
+        for _ in range(count):
+            await call(method, path, payload)
+        return (time.perf_counter() - start) / count * 1e6
+
+    calculator = REGISTRY["account"]
+    for _ in range(100):
+        calculator.run(calculator.model.model_validate_json(body))
+    start = time.perf_counter()
+    for _ in range(count):
+        calculator.run(calculator.model.model_validate_json(body))
+    compute = (time.perf_counter() - start) / count * 1e6
+    return {"health": asyncio.run(timed("GET", "/api/v1/health", b"")),
+            "account": asyncio.run(timed("POST", "/api/v1/account", body)),
+            "calculation": compute}
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * _UNITS[unit]
+
+
+def run_wrk(url: str, connections: int, seconds: float, body: bytes | None) -> dict[str, float]:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    with tempfile.TemporaryDirectory() as tmp:
+        if body is not None:
+            script = Path(tmp, "post.lua")
+            payload = Path(tmp, "body.json")
+            payload.write_bytes(body)
+            script.write_text('wrk.method = "POST"\n'
+                              'wrk.headers["Content-Type"] = "application/json"\n'
+                              f'local f = io.open("{payload}", "rb")\n'
+                              'wrk.body = f:read("*a")\nf:close()\n')
+            args += ["-s", str(script)]
+        output = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1)),
+        "p99": _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+        "note": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+# --- asyncio client -----------------------------------------------------------------------------
+
+def _request(path: str, body: bytes | None, port: int) -> bytes:
+    if body is None:
+        return f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _connection(port: int, request: bytes, until: float, latencies: list[float],
+                      statuses: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        while time.perf_counter() < until:
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            statuses.append(int(head[9:12]))
+    finally:
+        writer.close()
+
+
+def run_python(port: int, path: str, connections: int, seconds: float,
+               body: bytes | None) -> dict[str, float]:
+    latencies: list[float] = []
+    statuses: list[int] = []
+    request = _request(path, body, port)
+
+    async def main() -> float:
+        start = time.perf_counter()
+        until = start + seconds
+        await asyncio.gather(*(_connection(port, request, until, latencies, statuses)
+                               for _ in range(connections)))
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(main())
+    latencies.sort()
+
+    def quantile(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1e3
+
+    return {"rps": len(latencies) / elapsed, "p50": quantile(0.50), "p99": quantile(0.99),
+            "errors": sum(1 for s in statuses if s >= 300), "note": ""}
+
+
+def measure(client: str, port: int, path: str, connections: int, seconds: float,
+            body: bytes | None) -> dict[str, float]:
+    if client == "wrk":
+        return run_wrk(f"http://{HOST}:{port}{path}", connections, seconds, body)
+    return run_python(port, path, connections, seconds, body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args()
+    if not (1 <= args.connections <= 1024 and 0 < args.seconds <= 120
+            and 1 <= args.repeat <= 10 and 1 <= args.workers <= 8):
+        parser.error("connections 1…1024, seconds 0…120, repeat 1…10, workers 1…8 "
+                     "(a bounded test)")
+    client = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" \
+        else args.client
+    body = json.dumps(BINANCE_CROSS_EXAMPLE).encode()
+    port = free_port()
+    server = start_server(port, args.workers)
+    try:
+        prices = check_answer(port, body)
+        print("POST /api/v1/account answers the published example: "
+              + ", ".join(f"{s} {p:,.2f}" for s, p in prices.items()))
+        costs = in_process_costs(body)
+        print(f"in process, per request: GET /api/v1/health {costs['health']:.0f} µs, "
+              f"POST /api/v1/account {costs['account']:.0f} µs, of which the calculation "
+              f"(validate + evaluate) {costs['calculation']:.0f} µs: at most "
+              f"{costs['health'] / costs['account']:.0%} of the ceiling on one core")
+        print(f"client {client}, {args.connections} connections, {args.seconds:g} s per "
+              f"measurement, median of {args.repeat} interleaved rounds, {args.workers} uvicorn "
+              f"worker(s), {os.cpu_count()} CPUs, loopback {HOST}")
+        targets = (("ceiling  GET /api/v1/health", "/api/v1/health", None),
+                   ("account  POST /api/v1/account", "/api/v1/account", body))
+        for _, path, payload in targets:
+            measure(client, port, path, args.connections, args.warmup, payload)
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in targets}
+        for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits both
+            for name, path, payload in targets:
+                rounds[name].append(measure(client, port, path, args.connections,
+                                            args.seconds, payload))
+        rows = {}
+        for name, runs in rounds.items():
+            rows[name] = row = {key: statistics.median(r[key] for r in runs)
+                                for key in ("rps", "p50", "p99")}
+            errors = sum(r["errors"] for r in runs)
+            by_round = ", ".join(f"{r['rps']:,.0f}" for r in runs)
+            print(f"{name:32s} {row['rps']:9,.0f} req/s   p50 {row['p50']:7.2f} ms   "
+                  f"p99 {row['p99']:7.2f} ms   non-2xx {errors}   (req/s by round: {by_round})")
+        ratios = [a["rps"] / c["rps"] for c, a in zip(*rounds.values(), strict=True)]
+        account = rows[targets[1][0]]
+        print(f"account / ceiling: {statistics.median(ratios):.1%} of the framework's ceiling "
+              f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)}; target >= 50%); "
+              f"account p99 {account['p99']:.2f} ms (target < 20 ms)")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""The JSON API, generated from the calculator registry.
+
+Every registered calculator becomes ``POST /api/v1/{name}`` with its input model as the body
+(so ``/openapi.json`` documents each one); the helpers are ``GET /api/v1/health``,
+``GET /api/v1/calculators``, ``GET /api/v1/venues`` and ``POST /api/v1/liquidation/curve``.
+
+Every calculation, API or page, goes through :func:`run_calculation`, the one place where the
+telemetry recorder (``app.state.recorder``) is called.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the generated endpoints'
+# annotations at runtime, and the body type of each is a local variable.
+
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+import marginscope
+from marginscope.calculators import REGISTRY, Calculator
+from marginscope.calculators.liquidation import terms_of
+from marginscope.risk.tiers import load_venue_tables
+from marginscope.risk.venues import VENUES
+from marginscope.web.charts import liquidation_curve
+from marginscope.web.errors import validation_details
+from marginscope.web.responses import JSONBody, json_response
+
+__all__ = ["ErrorBody", "Recorder", "build_router", "run_calculation", "venue_catalogue"]
+
+log = logging.getLogger("marginscope.web")
+
+Recorder = Callable[[Request, Calculator, BaseModel, dict[str, Any]], None]
+"""``recorder(request, calculator, validated_input, result)``, called after each success."""
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    field: str
+    msg: str
+    allowed: str
+    value: Any = None
+
+
+class ErrorBody(BaseModel):
+    """Body of every 4xx answer: one item per offending field."""
+
+    detail: list[ErrorItem]
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not JSON"},
+    413: {"model": ErrorBody, "description": "The body is larger than MARGINSCOPE_MAX_BODY"},
+    422: {"model": ErrorBody, "description": "A field is missing or out of its allowed range"},
+}
+
+
+def run_calculation(request: Request, calculator: Calculator, body: BaseModel) -> dict[str, Any]:
+    """Compute, then hand the success to the telemetry recorder if one is installed.
+
+    Bad input raises :class:`~marginscope.errors.InputError` (rendered as a 422). A failing
+    recorder is logged and never costs the user the answer.
+    """
+    result = calculator.run(body)
+    recorder: Recorder | None = request.app.state.recorder
+    if recorder is not None:
+        try:
+            recorder(request, calculator, body, result)
+        except Exception:
+            log.exception("telemetry recorder failed for %s", calculator.name)
+    return result
+
+
+SLOW_SECONDS = 0.005
+SLOW_STRIKES = 3
+"""A calculator seen ``SLOW_STRIKES`` times taking longer than ``SLOW_SECONDS`` (Monte Carlo,
+path replay, root finding) runs in the thread pool from then on, so it cannot stall the event
+loop; the others (well under a millisecond) run inline, which saves the thread hop on every
+request. Measured in CPU time, with strikes rather than one sighting, so that neither a busy
+machine nor one garbage collection moves a fast calculator off the event loop."""
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+class CalculatorRoute(APIRoute):
+    """A calculator's route: FastAPI documents it from the endpoint's signature (the body is
+    the calculator's model), while the request is served by a lean handler — the raw body
+    validated in one step by pydantic's JSON parser (``model_validate_json``), the result
+    written as JSON once — instead of FastAPI's generic parse → validate → encode path."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle: Callable[[Request, BaseModel], Any] = self.endpoint.handle  # type: ignore[attr-defined]
+        model: type[BaseModel] = self.endpoint.model  # type: ignore[attr-defined]
+        strikes = 0
+
+        async def handler(request: Request) -> Response:
+            body = await request.body()
+            if not _is_json(request.headers.get("content-type")):
+                return _body_error(422, "the body must be a JSON object sent with "
+                                   "Content-Type: application/json")
+            try:
+                parsed = model.model_validate_json(body)
+            except ValidationError as exc:
+                errors = exc.errors(include_url=False)
+                if errors and errors[0].get("type") == "json_invalid":
+                    reason = (errors[0].get("ctx") or {}).get("error", "not JSON")
+                    return _body_error(400, f"the body is not valid JSON: {reason}")
+                for error in errors:
+                    error["loc"] = ("body", *error.get("loc", ()))
+                return json_response({"detail": validation_details(errors)}, status_code=422)
+            nonlocal strikes
+            if strikes >= SLOW_STRIKES:
+                return await run_in_threadpool(handle, request, parsed)
+            start = time.thread_time()  # CPU time: a busy machine's pauses do not count
+            try:
+                return handle(request, parsed)
+            finally:
+                strikes += time.thread_time() - start > SLOW_SECONDS
+
+        return handler
+
+
+def _body_error(status: int, message: str) -> Response:
+    return json_response({"detail": [{
+        "loc": ["body"], "field": "body", "msg": message,
+        "allowed": "a JSON object (Content-Type: application/json)"}]}, status_code=status)
+
+
+def venue_catalogue() -> list[dict[str, Any]]:
+    """Venues with their products and the symbols of their shipped tier tables."""
+    venues = []
+    for name, venue in VENUES.items():
+        tables = load_venue_tables(name)
+        venues.append({
+            "name": name,
+            "title": venue.title,
+            "products": list(venue.products),
+            "taker_fee": venue.taker_fee,
+            "symbols": [{
+                "symbol": symbol, "ccxt_symbol": table.ccxt_symbol, "product": table.product,
+                "settle": table.settle, "contract_size": table.contract_size,
+                "max_leverage": float(table.max_leverage.max()), "as_of": table.as_of,
+            } for symbol, table in tables.items()],
+        })
+    return venues
+
+
+def _endpoint(calculator: Calculator, handle: Callable[[Request, BaseModel], Response],
+              name: str, doc: str) -> Callable[..., Any]:
+    """The documented signature (body: the calculator's model) of a :class:`CalculatorRoute`."""
+    model = calculator.model
+    body_type = Annotated[model, Body(examples=[calculator.example])]
+
+    def endpoint(request: Request, body: body_type) -> Response:  # type: ignore[valid-type]
+        return handle(request, body)
+
+    endpoint.__name__ = name
+    endpoint.__doc__ = doc
+    endpoint.handle = handle  # type: ignore[attr-defined]
+    endpoint.model = model  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _answer(calculator: Calculator) -> Callable[[Request, BaseModel], Response]:
+    def handle(request: Request, body: BaseModel) -> Response:
+        return json_response(run_calculation(request, calculator, body))
+    return handle
+
+
+def _curve(calculator: Calculator) -> Callable[[Request, BaseModel], Response]:
+    def handle(request: Request, body: BaseModel) -> Response:
+        result = run_calculation(request, calculator, body)
+        return json_response(liquidation_curve(body, result, terms_of(body)))  # type: ignore[arg-type]
+    return handle
+
+
+def build_router() -> APIRouter:
+    """The ``/api/v1`` router, one route per registered calculator plus the helpers."""
+    router = APIRouter(prefix="/api/v1", default_response_class=JSONBody)
+    catalogue = venue_catalogue()
+    calculators = [{"name": c.name, "tool": c.tool, "title": c.title, "summary": c.summary,
+                    "path": f"/api/v1/{c.name}", "example": c.example}
+                   for c in REGISTRY.values()]
+
+    @router.get("/health", tags=["meta"], summary="Liveness and version")
+    async def health() -> Response:
+        return json_response({"status": "ok", "version": marginscope.__version__})
+
+    @router.get("/calculators", tags=["meta"], summary="Every calculator and its example")
+    async def list_calculators() -> Response:
+        return json_response(calculators)
+
+    @router.get("/venues", tags=["meta"], summary="Venues and the symbols of their tier tables")
+    async def venues() -> Response:
+        return json_response(catalogue)
+
+    for calculator in REGISTRY.values():
+        name = calculator.name.replace("-", "_")
+        router.add_api_route(
+            f"/{calculator.name}", _endpoint(calculator, _answer(calculator), name,
+                                             calculator.summary),
+            methods=["POST"], summary=calculator.title, description=calculator.summary,
+            tags=["calculators"], operation_id=name, responses=ERRORS,
+            route_class_override=CalculatorRoute)
+    if "liquidation" in REGISTRY:
+        router.add_api_route(
+            "/liquidation/curve", _endpoint(
+                REGISTRY["liquidation"], _curve(REGISTRY["liquidation"]), "liquidation_curve",
+                "P&L against exit price (81 points) with the entry, liquidation and bankruptcy "
+                "prices: the data of the liquidation page's chart."),
+            methods=["POST"], summary="Liquidation P&L curve", tags=["charts"],
+            operation_id="liquidation_curve", responses=ERRORS,
+            route_class_override=CalculatorRoute)
+    return router

@@ -1,0 +1,65 @@
+"""The web application: JSON API under ``/api/v1``, one page per calculator, static files.
+
+``create_app()`` builds it; ``marginscope serve`` runs it under uvicorn. The telemetry hook is
+``app.state.recorder`` (None by default): a callable ``(request, calculator, input, result)``
+invoked after every successful calculation, from the API and the pages alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+import marginscope
+from marginscope.web.api import Recorder, build_router
+from marginscope.web.errors import install_error_handlers
+from marginscope.web.limits import BodyLimit
+from marginscope.web.pages import build_pages
+from marginscope.web.settings import WebSettings
+
+__all__ = ["create_app"]
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: WebSettings | None = None, recorder: Recorder | None = None) -> FastAPI:
+    """Build the app; ``settings`` default to :meth:`WebSettings.from_env`."""
+    settings = settings or WebSettings.from_env()
+    app = FastAPI(
+        title="marginscope",
+        version=marginscope.__version__,
+        summary="Exchange-faithful leveraged-trading risk calculators.",
+        description=("Every calculator of `marginscope calc` as `POST /api/v1/{name}`. "
+                     "Bad input answers 422 (400 if the body is not JSON, 413 if it is over "
+                     f"{settings.max_body_bytes} bytes) with `detail[]` naming each field, "
+                     "the value received and what is allowed."),
+        root_path=settings.root_path,
+        docs_url=None, redoc_url=None,  # /docs below serves Swagger UI from our own files
+    )
+    app.state.settings = settings
+    app.state.max_body_bytes = settings.max_body_bytes
+    app.state.recorder = recorder
+    install_error_handlers(app)
+    app.include_router(build_router())
+    app.include_router(build_pages())
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        """Swagger UI, vendored in ``static/vendor/swagger-ui`` (Apache-2.0): no CDN, so it
+        works offline and no third party sees who reads the API docs."""
+        root = request.scope.get("root_path", "")
+        vendor = f"{root}/static/vendor/swagger-ui"
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json", title="marginscope API",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_favicon_url=f"{root}/static/icon.svg",
+            swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": True})
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,241 @@
+// marginscope pages: post the form on every change and swap in the server's HTML fragment.
+// No formulas here: the server computes, explains and draws; this file only moves form data.
+(() => {
+  "use strict";
+  const form = document.querySelector("form.calc");
+  if (!form) return;
+  const result = document.getElementById("result");
+  const status = document.getElementById("status");
+  const symbolsEl = document.getElementById("venue-symbols");
+  const venues = symbolsEl ? JSON.parse(symbolsEl.textContent) : {};
+  const OTHER = "__other__";
+  let timer = 0;
+  let sequence = 0;
+  let controller = null;
+
+  // Page hints for the (optional) telemetry recorder: time zone, touch points, a per-tab token.
+  function hints() {
+    let session = "";
+    try {
+      session = sessionStorage.getItem("ms-session") || "";
+      if (!session) {
+        session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
+          (b) => b.toString(16).padStart(2, "0")).join("");
+        sessionStorage.setItem("ms-session", session);
+      }
+    } catch (e) { /* storage disabled: no token */ }
+    const headers = { "X-Marginscope-Touch-Points": String(navigator.maxTouchPoints || 0) };
+    try { headers["X-Marginscope-Time-Zone"] = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* none */ }
+    if (session) headers["X-Marginscope-Session"] = session;
+    return headers;
+  }
+
+  function payload() {
+    const data = new URLSearchParams(new FormData(form));
+    form.querySelectorAll("select[data-symbol]").forEach((select) => {
+      if (select.value === OTHER) {
+        const other = document.getElementById(select.id + "-other");
+        data.set(select.name, other ? other.value.trim() : "");
+      }
+    });
+    return data;
+  }
+
+  function markInvalid() {
+    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    const problems = result.querySelector(".problems");
+    if (!problems) return;
+    (problems.dataset.inputs || "").split(" ").forEach((name) => {
+      if (!name) return;
+      const el = document.getElementById("f-" + name) || form.querySelector(`[name="${CSS.escape(name)}"]`);
+      if (el) (el.closest("fieldset.seg") || el).setAttribute("aria-invalid", "true");
+    });
+  }
+
+  // One line of the result: "Liquidation price 81,356.78" or "BTCUSDT long 26,316.89 · …".
+  function summary() {
+    const problems = result.querySelectorAll(".problems li");
+    if (problems.length) return `${problems.length} field${problems.length > 1 ? "s" : ""} to fix`;
+    const cards = result.querySelectorAll("article.pos");
+    if (cards.length) {
+      return Array.from(cards, (card) => {
+        const title = card.querySelector("h3");
+        const value = card.querySelector(".headline .v");
+        const name = title ? title.textContent.trim().split(/\s+/)[0] : "";
+        return `${name} ${value ? value.textContent : ""}`.trim();
+      }).join(" · ");
+    }
+    const headline = result.querySelector(".headline");
+    return headline ? headline.textContent.replace(/\s+/g, " ").trim() : "";
+  }
+
+  // On a phone the result sits below the form: a bar at the bottom shows it while typing.
+  const peek = document.querySelector(".peek");
+  let resultVisible = false;
+  function updatePeek() {
+    if (!peek) return;
+    const text = summary();
+    peek.textContent = text ? `${text} ↓` : "";
+    peek.hidden = !text || resultVisible;
+  }
+  if (peek && "IntersectionObserver" in window) {
+    new IntersectionObserver((entries) => {
+      resultVisible = entries.some((entry) => entry.isIntersecting);
+      updatePeek();
+    }).observe(result);
+  }
+
+  function announce() {
+    if (status) status.textContent = summary() || "Result updated";
+    updatePeek();
+  }
+
+  async function compute() {
+    const mine = ++sequence;
+    if (controller) controller.abort();
+    controller = new AbortController();
+    form.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(form.dataset.result, {
+        method: "POST", body: payload(), headers: hints(), signal: controller.signal,
+      });
+      const html = await response.text();
+      if (mine !== sequence) return;
+      result.innerHTML = html;
+      markInvalid();
+      announce();
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      result.innerHTML = '<div class="problems" role="alert"><h3>No answer from the server</h3>' +
+        "<p>Check the connection and press Calculate again.</p></div>";
+    } finally {
+      if (mine === sequence) form.removeAttribute("aria-busy");
+    }
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(compute, 250);
+  }
+
+  function applyShowWhen() {
+    form.querySelectorAll("[data-show-when]").forEach((el) => {
+      const [name, value] = el.dataset.showWhen.split("=");
+      const control = form.elements.namedItem(name);
+      el.hidden = !control || control.value !== value;
+    });
+  }
+
+  function syncOther(select) {
+    const other = document.getElementById(select.id + "-other");
+    if (!other) return;
+    const isOther = select.value === OTHER;
+    other.hidden = !isOther;
+    if (isOther && document.activeElement === select) other.focus();
+  }
+
+  function fillSymbols(select, venue) {
+    const current = select.value;
+    const symbols = venues[venue] || [];
+    const optional = select.hasAttribute("data-optional");
+    select.replaceChildren();
+    const add = (value, text) => select.append(new Option(text, value));
+    if (optional) add("", "— none (give MMR) —");
+    symbols.forEach((symbol) => add(symbol, symbol));
+    add(OTHER, "Other…");
+    if (symbols.includes(current)) select.value = current;
+    else if (optional) select.value = "";
+    else select.value = symbols.length ? symbols[0] : OTHER;
+    syncOther(select);
+  }
+
+  function currentVenue() {
+    const venue = form.querySelector("select[data-venue]");
+    return venue ? venue.value : "";
+  }
+
+  function renumber(group) {
+    const path = group.dataset.group;
+    const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp(escaped + "\\.(?:\\d+|__i__)\\.", "g");
+    const items = group.querySelectorAll(":scope > .items > .item");
+    items.forEach((item, index) => {
+      item.querySelectorAll("*").forEach((el) => {
+        for (const attr of ["name", "id", "for", "aria-describedby", "href"]) {
+          const value = el.getAttribute(attr);
+          if (value && value.includes(path + ".")) {
+            el.setAttribute(attr, value.replace(pattern, `${path}.${index}.`));
+          }
+        }
+      });
+      const number = item.querySelector(":scope > fieldset > legend .n");
+      if (number) number.textContent = `${group.dataset.noun} ${index + 1}`;
+      const remove = item.querySelector(":scope > fieldset > .remove");
+      if (remove) {
+        remove.setAttribute("aria-label", `Remove ${group.dataset.noun.toLowerCase()} ${index + 1}`);
+        remove.hidden = items.length <= Number(group.dataset.min || 0);
+      }
+    });
+    const add = group.querySelector(":scope > .add");
+    if (add) add.hidden = items.length >= Number(group.dataset.max || 100);
+  }
+
+  form.addEventListener("click", (event) => {
+    const add = event.target.closest("button.add");
+    if (add) {
+      const group = add.closest(".group");
+      const template = group.querySelector(":scope > template");
+      const item = template.content.firstElementChild.cloneNode(true);
+      group.querySelector(":scope > .items").append(item);
+      renumber(group);
+      item.querySelectorAll("select[data-symbol]").forEach((s) => fillSymbols(s, currentVenue()));
+      const first = item.querySelector("input:not([type=radio]):not([hidden]), select");
+      if (first) first.focus();
+      schedule();
+      return;
+    }
+    const remove = event.target.closest("button.remove");
+    if (remove) {
+      const group = remove.closest(".group");
+      remove.closest(".item").remove();
+      renumber(group);
+      group.querySelector(":scope > .add").focus();
+      schedule();
+    }
+  });
+
+  form.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("select[data-venue]")) {
+      form.querySelectorAll("select[data-symbol]").forEach((s) => fillSymbols(s, target.value));
+    }
+    if (target.matches("select[data-symbol]")) syncOther(target);
+    applyShowWhen();
+    schedule();
+  });
+  form.addEventListener("input", (event) => {
+    if (event.target.matches("input[type=text], textarea")) schedule();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    compute();
+  });
+
+  // A problem's link opens the "More options" it may sit in before focusing the field.
+  result.addEventListener("click", (event) => {
+    const link = event.target.closest(".problems a[href^='#f-']");
+    if (!link) return;
+    const el = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+    if (!el) return;
+    event.preventDefault();
+    const details = el.closest("details");
+    if (details) details.open = true;
+    el.focus();
+  });
+
+  form.querySelectorAll(".group").forEach(renumber);
+  applyShowWhen();
+  markInvalid();
+  updatePeek();
+})();
