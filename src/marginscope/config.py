@@ -17,6 +17,7 @@
 | ``MARGINSCOPE_RETENTION_AUTO`` | ``1`` makes the server run retention daily | ``0`` (off) |
 | ``MARGINSCOPE_MIN_CELL`` | k: aggregate cells under k events are suppressed or merged | ``10`` |
 | ``MARGINSCOPE_CLI_TELEMETRY`` | ``1`` records CLI calculations too | ``0`` (off) |
+| ``MARGINSCOPE_TELEMETRY`` | ``1`` records the web app's calculations (and serves the beacon ``POST /api/v1/events``); ``0`` turns it off | ``1`` under ``marginscope serve``/``demo``, ``0`` for a bare ``create_app()`` |
 """
 
 from __future__ import annotations
@@ -135,3 +136,10 @@ def min_cell() -> int:
 def cli_telemetry() -> bool:
     """Whether CLI calculations are recorded (``MARGINSCOPE_CLI_TELEMETRY``)."""
     return _env_flag("MARGINSCOPE_CLI_TELEMETRY")
+
+
+def web_telemetry() -> bool:
+    """Whether the web app records calculations (``MARGINSCOPE_TELEMETRY``; ``serve`` and
+    ``demo`` default it to ``1``, a bare ``create_app()`` to ``0``)."""
+    return _env_flag("MARGINSCOPE_TELEMETRY")
+

@@ -16,6 +16,7 @@ import socket
 import time
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.console import Console
@@ -65,13 +66,14 @@ def _port_free(port: int) -> bool:
 
 def _dashboard_path() -> str | None:
     """Path of the web app's dashboard route, if this build has one."""
+    from starlette.routing import NoMatchFound
+
     from marginscope.web import create_app
 
-    for route in create_app().routes:
-        path = getattr(route, "path", "")
-        if "dashboard" in path and "{" not in path:
-            return path
-    return None
+    try:  # by name: newer FastAPI keeps included routers nested, so ``routes`` hides them
+        return str(create_app().url_path_for("dashboard"))
+    except NoMatchFound:
+        return None
 
 
 def _recovered(report: Any, given: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -198,10 +200,17 @@ def _serve(db: Path, port: int, report: Path) -> None:
     import uvicorn
 
     os.environ["MARGINSCOPE_DB"] = str(db.resolve())
+    os.environ.setdefault("MARGINSCOPE_TELEMETRY", "1")  # calculations here join the demo DB
     base = f"http://127.0.0.1:{port}"
+    if not os.environ.get("MARGINSCOPE_DASHBOARD_TOKEN", "").strip():
+        import secrets
+
+        os.environ["MARGINSCOPE_DASHBOARD_TOKEN"] = secrets.token_urlsafe(24)
+    token = os.environ["MARGINSCOPE_DASHBOARD_TOKEN"].strip()
     dashboard = _dashboard_path()
     typer.echo(f"calculators: {base}/  (e.g. {base}/liquidation; API docs {base}/docs)")
-    typer.echo(f"dashboard:   {base}{dashboard}" if dashboard else
+    typer.echo(f"dashboard:   {base}{dashboard}?token={quote(token)}  (logs you in; or send "
+               "`Authorization: Bearer <MARGINSCOPE_DASHBOARD_TOKEN>`)" if dashboard else
                f"dashboard:   not in this build of the web app; open the report: {report}")
     typer.echo(f"report:      {report.resolve()}")
     typer.echo("serving on 127.0.0.1 (Ctrl-C stops)")

@@ -13,11 +13,18 @@ def serve(
     workers: int = typer.Option(None, "--workers", min=1, max=64,
                                 help="Worker processes [env MARGINSCOPE_WEB_WORKERS; default 1]"),
 ) -> None:
-    """Serve the calculators' pages and the JSON API (docs at /docs) until Ctrl-C."""
+    """Serve the calculators' pages and the JSON API (docs at /docs) until Ctrl-C.
+
+    Calculations are recorded as anonymized telemetry (docs/telemetry.md) unless
+    ``MARGINSCOPE_TELEMETRY=0``.
+    """
+    import os
+
     import uvicorn
 
     from marginscope.web.settings import WebSettings
 
+    os.environ.setdefault("MARGINSCOPE_TELEMETRY", "1")  # read by create_app in each worker
     settings = WebSettings.from_env()
     host = host or settings.host
     port = port or settings.port

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from marginscope import duckfile
 from marginscope.market.series import (
     SERIES_KINDS,
     Fact,
@@ -73,7 +74,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     if read_only:
         if not path.is_file():
             raise FileNotFoundError(2, "No such file or directory", str(path))
-        return duckdb.connect(str(path), read_only=True)
+        return duckfile.connect(path, read_only=True)
     if not path.parent.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path.parent))
     con = duckdb.connect(str(path))

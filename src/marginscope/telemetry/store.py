@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from marginscope import duckfile
 from marginscope.errors import InputError
 from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES
 
@@ -67,7 +68,7 @@ def connect(db: str | os.PathLike[str], *, read_only: bool = False,
     delay = 0.01
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckfile.connect(path, read_only=read_only)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:

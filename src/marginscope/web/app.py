@@ -2,7 +2,9 @@
 
 ``create_app()`` builds it; ``marginscope serve`` runs it under uvicorn. The telemetry hook is
 ``app.state.recorder`` (None by default): a callable ``(request, calculator, input, result)``
-invoked after every successful calculation, from the API and the pages alike.
+invoked after every successful calculation, from the API and the pages alike. With
+``MARGINSCOPE_TELEMETRY=1`` (the default of ``marginscope serve``) and no ``recorder`` given,
+:func:`marginscope.web.recording.install_telemetry` wires ``marginscope.telemetry`` into it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import marginscope
+from marginscope import config
 from marginscope.web.api import Recorder, build_router
+from marginscope.web.dashboard import build_dashboard
 from marginscope.web.errors import install_error_handlers
 from marginscope.web.limits import BodyLimit
 from marginscope.web.pages import build_pages
@@ -46,6 +50,11 @@ def create_app(settings: WebSettings | None = None, recorder: Recorder | None = 
     install_error_handlers(app)
     app.include_router(build_router())
     app.include_router(build_pages())
+    app.include_router(build_dashboard())
+    if recorder is None and config.web_telemetry():
+        from marginscope.web.recording import install_telemetry
+
+        install_telemetry(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/docs", include_in_schema=False)

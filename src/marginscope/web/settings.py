@@ -7,13 +7,14 @@
 | ``MARGINSCOPE_WEB_WORKERS`` | uvicorn worker processes for ``marginscope serve`` | ``1`` |
 | ``MARGINSCOPE_MAX_BODY`` | largest request body accepted, bytes (larger: HTTP 413) | ``65536`` |
 | ``MARGINSCOPE_ROOT_PATH`` | path prefix when served behind a proxy under a sub-path | empty |
+| ``MARGINSCOPE_DASHBOARD_TOKEN`` | secret that opens ``/dashboard`` (Bearer header or login); unset: dashboard disabled (404) | unset |
 | ``MARGINSCOPE_DB`` | DuckDB file of the telemetry events, once telemetry is wired (see :mod:`marginscope.config`) | ``./marginscope.duckdb`` |
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from marginscope.errors import InputError
 
@@ -47,6 +48,7 @@ class WebSettings:
     workers: int = 1
     max_body_bytes: int = 65536
     root_path: str = ""
+    dashboard_token: str | None = field(default=None, repr=False)  # never printed
 
     @classmethod
     def from_env(cls) -> WebSettings:
@@ -57,4 +59,5 @@ class WebSettings:
             workers=_env_int("MARGINSCOPE_WEB_WORKERS", 1, 1, 64),
             max_body_bytes=_env_int("MARGINSCOPE_MAX_BODY", 65536, 1024, 16 * 1024 * 1024),
             root_path=(_env("MARGINSCOPE_ROOT_PATH") or "").rstrip("/"),
+            dashboard_token=_env("MARGINSCOPE_DASHBOARD_TOKEN"),
         )

@@ -1,0 +1,259 @@
+"""The analyst dashboard (``/dashboard``): access, filters, report downloads, and screenshots.
+
+One planted synthetic month (``marginscope.sim.planted``) is written to a temporary DuckDB
+file and the app is pointed at it with ``MARGINSCOPE_DB``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from marginscope.report import build_report
+from marginscope.report.render import find_chromium
+from marginscope.sim.planted import NOVEMBER_2025, planted_month, write_duckdb
+from marginscope.web import create_app
+from marginscope.web.dashboard import COOKIE, session_value
+from marginscope.web.settings import WebSettings
+
+from .conftest import ARTIFACTS, free_port
+
+pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
+
+TOKEN = "test-token-3f9a1c"
+MONTH = "2025-11"
+HTML = {"accept": "text/html"}
+
+
+@pytest.fixture(scope="module")
+def events_db(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("dashboard") / "events.duckdb"
+    write_duckdb(planted_month(1, NOVEMBER_2025, scale=0.3), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(events_db):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MARGINSCOPE_DB", str(events_db))
+        yield create_app(WebSettings(dashboard_token=TOKEN))
+
+
+@pytest.fixture(scope="module")
+def anon(app) -> Iterator[TestClient]:
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def bearer(app) -> Iterator[TestClient]:
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        yield client
+
+
+def test_disabled_without_a_token_setting(events_db, monkeypatch):
+    monkeypatch.delenv("MARGINSCOPE_DASHBOARD_TOKEN", raising=False)
+    with TestClient(create_app(WebSettings())) as client:
+        for path in ("/dashboard", "/dashboard/report.json", "/dashboard/data.json"):
+            response = client.get(path, headers={"Authorization": "Bearer anything"})
+            assert response.status_code == 404
+            assert "MARGINSCOPE_DASHBOARD_TOKEN" in response.json()["detail"]
+        page = client.get("/dashboard", headers=HTML)
+        assert page.status_code == 404 and "MARGINSCOPE_DASHBOARD_TOKEN" in page.text
+        assert client.get("/liquidation").status_code == 200  # the calculators stay open
+
+
+def test_settings_never_print_the_token():
+    assert TOKEN not in repr(WebSettings(dashboard_token=TOKEN))
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/data.json",
+                                  "/dashboard/report.json", "/dashboard/report.html"])
+def test_without_auth_401(anon, path):
+    response = anon.get(path)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    wrong = anon.get(path, headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+
+
+def test_without_auth_a_browser_gets_the_login_form(anon):
+    page = anon.get("/dashboard", headers=HTML)
+    assert page.status_code == 401
+    assert 'name="token"' in page.text and 'type="password"' in page.text
+    assert TOKEN not in page.text
+
+
+def test_bearer_opens_the_page(bearer):
+    page = bearer.get("/dashboard", params={"month": MONTH}, headers=HTML)
+    assert page.status_code == 200
+    assert "Synthetic data" in page.text
+    assert page.text.count("data:image/svg+xml;base64,") >= 6  # 3 charts, narrow + wide
+    assert "/dashboard/report.json?month=2025-11" in page.text
+    assert ("/dashboard/report.pdf" in page.text) == (find_chromium() is not None)
+    assert TOKEN not in page.text
+
+
+def _cookie_header(response) -> str:
+    headers = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+    assert len(headers) == 1
+    return headers[0]
+
+
+def test_login_form_sets_a_strict_httponly_cookie_without_the_token(app):
+    with TestClient(app, follow_redirects=False) as client:
+        wrong = client.post("/dashboard/login", data={"token": "nope"})
+        assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+        response = client.post("/dashboard/login", data={"token": TOKEN})
+        assert response.status_code == 303
+        assert response.headers["location"] == "/dashboard"
+        cookie = _cookie_header(response)
+        assert cookie.startswith(f"{COOKIE}={session_value(TOKEN)};")
+        assert TOKEN not in cookie
+        lowered = cookie.lower()
+        assert "httponly" in lowered and "samesite=strict" in lowered
+        assert "path=/dashboard" in lowered
+        page = client.get("/dashboard", params={"month": MONTH})
+        assert page.status_code == 200 and "Pre-trade setups dashboard" in page.text
+        client.post("/dashboard/logout")
+        client.cookies.clear()
+        assert client.get("/dashboard").status_code == 401
+
+
+def test_login_link_sets_the_cookie_and_drops_the_token(app):
+    with TestClient(app, follow_redirects=False) as client:
+        response = client.get("/dashboard", params={"token": TOKEN, "month": MONTH})
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/dashboard?month={MONTH}"
+        assert "samesite=strict" in _cookie_header(response).lower()
+        assert client.get(response.headers["location"]).status_code == 200
+    with TestClient(app, follow_redirects=False) as client:
+        bad = client.get("/dashboard", params={"token": "wrong"})
+        assert bad.status_code == 401 and "set-cookie" not in bad.headers
+
+
+def test_forged_cookie_is_refused(app):
+    with TestClient(app, follow_redirects=False, cookies={COOKIE: TOKEN}) as client:
+        assert client.get("/dashboard").status_code == 401
+
+
+def _totals(client, **params):
+    response = client.get("/dashboard/data.json", params={"month": MONTH, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_filters_change_the_numbers(bearer):
+    everything = _totals(bearer)
+    assert everything["synthetic"] is True
+    assert everything["start"] == "2025-11-01" and everything["end"] == "2025-11-30"
+    total = everything["totals"]["checks"]
+    assert total > 0 and everything["findings"]
+    us_view = _totals(bearer, region="US")
+    assert us_view["findings"] and len(us_view["findings"]) < len(everything["findings"])
+    assert {f["segment"] for f in us_view["findings"]} == {"region:US"}
+    us = us_view["totals"]["checks"]
+    rest = _totals(bearer, region="rest")["totals"]["checks"]
+    assert 0 < us < total and us + rest == total
+    mobile = _totals(bearer, device="mobile")["totals"]
+    assert 0 < mobile["checks"] < total and mobile["mobile_share"] == 1.0
+    tool = _totals(bearer, tool="margin_call")["totals"]
+    assert 0 < tool["checks"] < total
+    assert [name for name, n in tool["tools"] if n] == ["margin-call"]
+    week = _totals(bearer, start="2025-11-03", end="2025-11-09")
+    assert week["totals"]["days"] == 7 and 0 < week["totals"]["checks"] < total
+    page = bearer.get("/dashboard", params={"month": MONTH, "region": "US"})
+    assert f"{us:,}" in page.text
+
+
+def test_bad_filters_fall_back_to_the_default_view(bearer):
+    page = bearer.get("/dashboard", params={"month": MONTH, "device": "toaster"})
+    assert page.status_code == 200 and "toaster" in page.text
+
+
+@pytest.mark.parametrize("fmt, media", [("html", "text/html"), ("json", "application/json"),
+                                        ("md", "text/markdown")])
+def test_report_downloads(bearer, fmt, media):
+    response = bearer.get(f"/dashboard/report.{fmt}", params={"month": MONTH})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media)
+    assert f"marginscope-report-{MONTH}.{fmt}" in response.headers["content-disposition"]
+    assert "SYNTHETIC" in response.text.upper()
+
+
+def test_json_download_is_the_report_contract(bearer, events_db):
+    got = bearer.get("/dashboard/report.json", params={"month": MONTH}).json()
+    want = json.loads(json.dumps(build_report(str(events_db), MONTH, charts=False).to_dict()))
+    got.pop("generated_at")
+    want.pop("generated_at")
+    assert got == want
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium: no PDF")
+def test_pdf_download(bearer):
+    response = bearer.get("/dashboard/report.pdf", params={"month": MONTH})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+# --- in a real browser ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(app) -> Iterator[str]:
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            access_log=False)
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no system Chromium")
+@pytest.mark.parametrize("width, height, tag", [(360, 740, "phone"), (1280, 800, "desktop")])
+def test_screenshots(server, width, height, tag):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), args=flags)
+        try:
+            phone = tag == "phone"
+            context = browser.new_context(viewport={"width": width, "height": height},
+                                          device_scale_factor=1, is_mobile=phone,
+                                          has_touch=phone)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{server}/dashboard")
+            page.get_by_label("Token").fill(TOKEN)
+            page.get_by_role("button", name="Open the dashboard").click()
+            page.wait_for_url(f"{server}/dashboard")
+            page.get_by_label("Region").select_option("US")
+            page.get_by_role("button", name="Apply").click()
+            page.wait_for_url("**region=US**")
+            sync_api.expect(page.locator(".dash-synthetic")).to_be_visible()
+            sync_api.expect(page.locator(".dash-chart img").first).to_be_visible()
+            width_now = page.evaluate("document.documentElement.scrollWidth")
+            assert width_now <= width, f"page is {width_now}px wide"
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"dashboard-{tag}.png"), full_page=True)
+            assert not errors
+        finally:
+            browser.close()

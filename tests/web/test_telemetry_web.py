@@ -1,0 +1,276 @@
+"""Telemetry in the request path (issue 5): the API records exactly one anonymized event per
+calculation, answers only once it is durable, keeps no byte of any IP or User-Agent, survives
+kill -9 without losing an acknowledged event; the beacon's 202 / 413 / 422 / 429.
+
+User-Agent strings are real browsers' published strings; the IPs are documentation ranges
+(RFC 5737 / RFC 3849); the countries arrive in Cloudflare's ``CF-IPCountry`` header.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from marginscope.web import create_app
+
+from .conftest import free_port
+
+# (User-Agent, navigator.maxTouchPoints sent by the page, expected device)
+BROWSERS = [
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+     "like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", 5, "mobile"),
+    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/126.0.6478.122 Mobile Safari/537.36", 5, "mobile"),
+    # iPadOS Safari asks for the desktop site: a Macintosh UA, told apart by touch points.
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.5 Safari/605.1.15", 5, "tablet"),
+    ("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/125.0.0.0 Safari/537.36", 10, "tablet"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/126.0.0.0 Safari/537.36", 0, "desktop"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.5 Safari/605.1.15", 0, "desktop"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:127.0) Gecko/20100101 Firefox/127.0", 0, "desktop"),
+]
+IPS = ["203.0.113.7", "198.51.100.23", "192.0.2.201", "2001:db8::5:1", "2001:db8:cafe::17"]
+COUNTRIES = ["DE", "JP", "BR", "US", "IN", "NG"]
+
+LIQUIDATION = {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
+               "entry_price": 90000.0, "leverage": 10}
+
+
+@pytest.fixture
+def telemetry_env(tmp_path, monkeypatch):
+    """Telemetry on, every file it writes under ``tmp_path/data``."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("MARGINSCOPE_TELEMETRY", "1")
+    monkeypatch.setenv("MARGINSCOPE_DB", str(data / "events.duckdb"))
+    monkeypatch.setenv("MARGINSCOPE_STATE_DIR", str(data / "state"))
+    monkeypatch.setenv("MARGINSCOPE_PARQUET_DIR", str(data / "events"))
+    monkeypatch.setenv("MARGINSCOPE_COUNTRY_HEADER", "CF-IPCountry")
+    monkeypatch.setenv("MARGINSCOPE_CLIENT_IP_HEADER", "X-Forwarded-For")
+    monkeypatch.setenv("MARGINSCOPE_FLUSH_SECONDS", "0.005")
+    return data
+
+
+def _files_containing(root: Path, needles: list[bytes]) -> list[tuple[str, bytes]]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            found += [(str(path), needle) for needle in needles if needle in content]
+    return found
+
+
+def _needles() -> list[bytes]:
+    needles = [ip.encode() for ip in IPS]
+    for ua, _, _ in BROWSERS:
+        needles += [ua.encode(), ua.encode("utf-16-le"), ua.split(") ", 1)[0].encode()]
+    return needles
+
+
+def _events(data: Path, sink: str) -> list[tuple]:
+    columns = "device, country, tool, venue, symbol, side, leverage, notional_bucket"
+    if sink == "duckdb":
+        con = duckdb.connect(str(data / "events.duckdb"), read_only=True)
+        return con.execute(f"SELECT {columns} FROM events").fetchall()
+    con = duckdb.connect()
+    return con.execute(f"SELECT {columns} FROM read_parquet('{data / 'events'}/**/*.parquet', "
+                       "hive_partitioning = true)").fetchall()
+
+
+@pytest.mark.parametrize("sink", ["duckdb", "parquet"])
+def test_n_calculations_store_n_events_with_device_and_country_and_no_ip_or_ua(
+        telemetry_env, monkeypatch, sink):
+    monkeypatch.setenv("MARGINSCOPE_SINK", sink)
+    expected: Counter[tuple[str, str]] = Counter()
+    n = 0
+    with TestClient(create_app()) as client:
+        for i, (ua, touch, device) in enumerate(BROWSERS):
+            for j, ip in enumerate(IPS):
+                country = COUNTRIES[(i + j) % len(COUNTRIES)]
+                response = client.post("/api/v1/liquidation", json=LIQUIDATION, headers={
+                    "User-Agent": ua, "X-Forwarded-For": f"{ip}, 10.0.0.1",
+                    "CF-IPCountry": country, "X-Marginscope-Touch-Points": str(touch),
+                    "X-Marginscope-Time-Zone": "Europe/Berlin"})
+                assert response.status_code == 200
+                assert response.headers["x-marginscope-event"] == "recorded"
+                expected[(device, country)] += 1
+                n += 1
+        live = _files_containing(telemetry_env, _needles())  # WAL and salts while serving
+    rows = _events(telemetry_env, sink)
+    assert len(rows) == n == len(BROWSERS) * len(IPS)
+    assert Counter((row[0], row[1]) for row in rows) == expected
+    # 1 BTC at 90,000 USDT, 10x: the coarse context, bucketed
+    assert set(rows) >= {(d, c, "liquidation_price", "binance-usdm", "BTC", "long", 10, 30000)
+                         for d, c in expected}
+    assert live == []
+    assert _files_containing(telemetry_env, _needles()) == []
+    assert any(telemetry_env.rglob("*"))  # the grep did look at files
+
+
+def test_pages_record_too_and_a_crawler_is_a_counted_drop(telemetry_env):
+    with TestClient(create_app()) as client:
+        page = client.post("/liquidation", data={k: str(v) for k, v in LIQUIDATION.items()},
+                           headers={"User-Agent": BROWSERS[0][0], "CF-IPCountry": "FR"})
+        bot = client.post("/api/v1/liquidation", json=LIQUIDATION, headers={
+            "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; "
+                          "+http://www.google.com/bot.html)"})
+        stats = client.app.state.telemetry.stats()
+    assert page.status_code == 200 and page.headers["x-marginscope-event"] == "recorded"
+    assert bot.status_code == 200 and bot.headers["x-marginscope-event"] == "dropped"
+    assert stats["dropped"]["bot"] == 1
+    assert [row[:2] for row in _events(telemetry_env, "duckdb")] == [("mobile", "FR")]
+
+
+def test_every_calculator_tool_is_registered_and_recorded(telemetry_env):
+    from marginscope.calculators import REGISTRY
+
+    with TestClient(create_app()) as client:
+        for calculator in REGISTRY.values():
+            response = client.post(f"/api/v1/{calculator.name}", json=calculator.example)
+            assert response.headers["x-marginscope-event"] == "recorded", calculator.name
+    tools = Counter(row[2] for row in _events(telemetry_env, "duckdb"))
+    assert tools == Counter(c.tool for c in REGISTRY.values())
+
+
+def test_telemetry_is_off_for_a_bare_create_app(monkeypatch):
+    monkeypatch.delenv("MARGINSCOPE_TELEMETRY", raising=False)
+    app = create_app()
+    assert app.state.recorder is None
+    assert "/api/v1/events" not in {getattr(r, "path", "") for r in app.routes}
+
+
+# --- the beacon --------------------------------------------------------------------------------
+
+
+BEACON = {"tool": "liquidation_price", "venue": "bybit", "symbol": "ETHUSDT", "side": "short",
+          "margin_mode": "cross", "leverage": 20, "notional": 5000, "time_zone": "Asia/Tokyo",
+          "max_touch_points": 0}
+
+
+def test_beacon_is_recorded_with_the_same_anonymizer(telemetry_env):
+    with TestClient(create_app()) as client:
+        response = client.post("/api/v1/events", json=BEACON, headers={
+            "User-Agent": BROWSERS[4][0], "X-Forwarded-For": IPS[0]})
+    assert response.status_code == 202 and response.json() == {"recorded": True}
+    assert _events(telemetry_env, "duckdb") == [
+        ("desktop", "JP", "liquidation_price", "bybit", "ETH", "short", 20, 3000)]
+    assert _files_containing(telemetry_env, _needles()) == []
+
+
+@pytest.mark.parametrize("body", [
+    {**BEACON, "tool": "not_a_tool"},
+    {**BEACON, "venue": "my-broker"},
+    {**BEACON, "side": "up"},
+    {**BEACON, "leverage": 0},
+    {**BEACON, "notional": -5},
+    {**BEACON, "symbol": "BTC USDT; drop table"},
+    {**BEACON, "note": "free text"},
+    {"venue": "bybit"},
+])
+def test_beacon_refuses_a_body_outside_its_vocabulary(telemetry_env, body):
+    with TestClient(create_app()) as client:
+        response = client.post("/api/v1/events", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+    assert _events(telemetry_env, "duckdb") == []
+
+
+def test_beacon_refuses_a_large_body(telemetry_env):
+    with TestClient(create_app()) as client:
+        response = client.post("/api/v1/events", content=b'{"tool": "' + b"x" * 4000 + b'"}',
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_beacon_is_rate_limited_per_client(telemetry_env):
+    with TestClient(create_app()) as client:
+        buckets = client.app.state.beacon_buckets
+        buckets.rate, buckets.burst = 1e-6, 3  # 3 at once, then practically none
+        statuses = [client.post("/api/v1/events", json=BEACON,
+                                headers={"X-Forwarded-For": IPS[1]}).status_code
+                    for _ in range(5)]
+        other = client.post("/api/v1/events", json=BEACON, headers={"X-Forwarded-For": IPS[2]})
+    assert statuses == [202, 202, 202, 429, 429]
+    assert other.status_code == 202
+    assert buckets.limited == 2
+    assert len(_events(telemetry_env, "duckdb")) == 4
+
+
+# --- kill -9 under load ------------------------------------------------------------------------
+
+
+def test_kill_9_of_the_server_under_load_loses_no_acknowledged_event(tmp_path):
+    port = free_port()
+    db = tmp_path / "events.duckdb"
+    env = {**os.environ, "MARGINSCOPE_TELEMETRY": "1", "MARGINSCOPE_DB": str(db),
+           "MARGINSCOPE_STATE_DIR": str(tmp_path / "state"), "MARGINSCOPE_SINK": "duckdb",
+           "MARGINSCOPE_COUNTRY_HEADER": "CF-IPCountry"}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("marginscope")), "serve",
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    acknowledged: Counter[str] = Counter()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(worker: int) -> None:
+        country = COUNTRIES[worker % len(COUNTRIES)]
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while not stop.is_set():
+                try:
+                    response = client.post("/api/v1/liquidation", json=LIQUIDATION, headers={
+                        "User-Agent": BROWSERS[worker % len(BROWSERS)][0],
+                        "CF-IPCountry": country})
+                except httpx.HTTPError:
+                    continue
+                if response.status_code == 200 and \
+                        response.headers.get("x-marginscope-event") == "recorded":
+                    with lock:
+                        acknowledged[country] += 1
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "server exited"
+            assert time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        threads = [threading.Thread(target=load, args=(w,), daemon=True) for w in range(12)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 120
+        while sum(acknowledged.values()) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.send_signal(signal.SIGKILL)  # mid-load: requests are in flight
+        server.wait(timeout=30)
+        with lock:
+            snapshot = Counter(acknowledged)
+    finally:
+        stop.set()
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    for thread in threads:
+        thread.join(timeout=35)
+    assert sum(snapshot.values()) >= 300
+    con = duckdb.connect(str(db), read_only=True)
+    stored = Counter(dict(con.execute("SELECT country, count(*) FROM events GROUP BY 1")
+                          .fetchall()))
+    for country, count in snapshot.items():
+        assert stored[country] >= count, (country, stored, snapshot)
