@@ -74,7 +74,7 @@ class Report:
         if not self.synthetic:
             return ""
         share = f" ({self.synthetic_share:.0%} of events)" if self.synthetic_share < 1 else ""
-        return f"SYNTHETIC DATA{share}: planted test signals, not real usage"
+        return f"SYNTHETIC DATA{share}: simulated events, not real usage"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract (see the module docstring); charts are not included."""
