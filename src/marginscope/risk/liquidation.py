@@ -15,7 +15,7 @@ from marginscope.risk import solver, validate
 from marginscope.risk.contracts import pnl, position_value
 from marginscope.risk.terms import Terms, resolve
 
-BLOCK = 1 << 15  # positions per block: the temporaries of one block stay in L2 cache
+BLOCK = 1 << 17  # positions per block: the temporaries stay in the 32 MiB L3 (measured best)
 
 __all__ = [
     "bankruptcy_price",

@@ -18,7 +18,10 @@ from marginscope.risk.contracts import PRODUCTS, Product, position_value
 from marginscope.risk.tiers import TierTable, require_table
 from marginscope.risk.venues import Venue, get_venue
 
-BUCKETS = 1026  # binary exponents of float64 values ≥ 1 (frexp gives 1 … 1025)
+SUB_BITS = 3  # mantissa bits per bucket: eighth-octave buckets (ratio 2^(1/8) ≈ 1.09)
+_SHIFT = 52 - SUB_BITS
+_BASE = 1023 << SUB_BITS  # bucket of 1.0 (float64 exponent bias)
+BUCKETS = 1025 << SUB_BITS  # every float64 ≥ 1, up to and including inf
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,11 +30,11 @@ class KeyGroups:
 
     ``locate(group, x)`` finds, for each value, the last key ``≤ x`` of its group (the first key
     when ``x`` is below them all), like ``searchsorted(keys[group], x, "right") − 1``, but with
-    no branchy binary search: the binary exponent of ``x`` picks a starting key from a lookup
-    table and a fixed, small number of vectorized comparisons finishes the job (as many as the
-    most keys any one octave holds: one or two in tier tables). The answer is a position in a
-    flat layout; :meth:`column` lays per-key values out the same way, so that one gather reads
-    them.
+    no branchy binary search: the exponent and top mantissa bits of ``x`` (one shift of its
+    IEEE-754 bits) pick a starting key from a lookup table, and a fixed, small number of
+    vectorized comparisons finishes the job (as many as the most keys any bucket, an eighth of
+    an octave, holds). The answer is a position in a flat layout; :meth:`column` lays per-key
+    values out the same way, so that one gather reads them.
     """
 
     keys: tuple[np.ndarray, ...]
@@ -39,18 +42,17 @@ class KeyGroups:
     @cached_property
     def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         starts, table, following = [], [], []
-        # bucket e holds x with frexp exponent e, i.e. [2^(e−1), 2^e); x < 2 all go to bucket 1
-        with np.errstate(over="ignore"):  # 2^1024 → inf: the top bucket is open
-            lower = np.concatenate(([-np.inf, -np.inf], np.ldexp(1.0, np.arange(1, BUCKETS - 1))))
-            upper = np.concatenate(([-np.inf], np.ldexp(1.0, np.arange(1, BUCKETS))))
+        bits = (np.arange(BUCKETS, dtype=np.int64) + _BASE) << _SHIFT
+        lower = bits.view(np.float64).copy()
+        lower[0] = -np.inf  # values below 1 are clamped into the first bucket
+        upper = np.append(lower[1:], np.inf)
         steps, start = 0, 0
         for keys in self.keys:
             starts.append(start)
             first = np.maximum(np.searchsorted(keys, lower, side="right") - 1, 0)
-            inside = np.searchsorted(keys, upper, side="left") - np.searchsorted(
-                keys, lower, side="right")
-            steps = max(steps, int(inside[1:].max()))
-            table.append(start + first)
+            inside = np.searchsorted(keys, upper, side="left") - (first + 1)
+            steps = max(steps, int(inside.max()))
+            table.append((start + first).astype(np.int32))
             following.append(np.append(keys[1:], np.inf))  # next key; +inf: never leave a group
             start += len(keys)
         return np.array(starts), np.concatenate(table), np.concatenate(following), steps
@@ -58,8 +60,8 @@ class KeyGroups:
     def locate(self, group, x) -> np.ndarray:
         """Flat position of the last key ≤ x in each value's group."""
         _, table, following, steps = self._layout
-        _, exponent = np.frexp(np.maximum(x, 1.0))
-        position = table[group * BUCKETS + exponent]
+        bucket = (np.maximum(x, 1.0).view(np.int64) >> _SHIFT) - _BASE
+        position = table[group * BUCKETS + bucket]
         for _ in range(steps):
             position = position + (x >= following[position])
         return position

@@ -32,14 +32,16 @@ def number(
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InputError(name, value, "a number or an array of numbers") from exc
-    allowed = _describe(low, high, low_inclusive)
-    bad = ~np.isfinite(array)
-    if low is not None:
-        bad |= (array < low) if low_inclusive else (array <= low)
-    if high is not None:
-        bad |= array > high
-    if bad.any():
-        raise InputError(name, _first_bad(array, bad), allowed)
+    # one pass per bound; NaN fails every comparison, so "not ok" catches it too
+    ok = (array >= (-np.inf if low is None else low)) if low_inclusive or low is None \
+        else (array > low)
+    ok &= array <= (np.inf if high is None else high)
+    if high is None:
+        ok &= array != np.inf
+    if low is None:
+        ok &= array != -np.inf
+    if not ok.all():
+        raise InputError(name, _first_bad(array, ~ok), _describe(low, high, low_inclusive))
     return array
 
 
@@ -77,7 +79,10 @@ def side(value: Any, name: str = "side") -> np.ndarray:
             signs = np.asarray(array, dtype=float)
         except (TypeError, ValueError) as exc:
             raise InputError(name, value, '"long", "short", +1 or -1') from exc
-        signs = np.where(np.abs(signs) == 1.0, signs, np.nan)
+        bad = (signs != 1.0) & (signs != -1.0)
+        if bad.any():
+            raise InputError(name, _first_bad(array, bad), '"long", "short", +1 or -1')
+        return signs
     bad = np.isnan(signs)
     if bad.any():
         raise InputError(name, _first_bad(array, bad), '"long", "short", +1 or -1')
