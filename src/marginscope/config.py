@@ -18,6 +18,7 @@
 | ``MARGINSCOPE_MIN_CELL`` | k: aggregate cells under k events are suppressed or merged | ``10`` |
 | ``MARGINSCOPE_CLI_TELEMETRY`` | ``1`` records CLI calculations too | ``0`` (off) |
 | ``MARGINSCOPE_TELEMETRY`` | ``1`` records the web app's calculations (and serves the beacon ``POST /api/v1/events``); ``0`` turns it off | ``1`` under ``marginscope serve``/``demo``, ``0`` for a bare ``create_app()`` |
+| ``MARGINSCOPE_SPARK_MASTER`` | Spark master URL for ``--engine spark`` (``spark://host:7077``, ``yarn``, ``k8s://…``, ``local[N]``); ``--spark-master`` overrides it | ``local[N]``, N = CPU count (loopback only) |
 """
 
 from __future__ import annotations
@@ -143,3 +144,7 @@ def web_telemetry() -> bool:
     ``demo`` default it to ``1``, a bare ``create_app()`` to ``0``)."""
     return _env_flag("MARGINSCOPE_TELEMETRY")
 
+
+def spark_master(explicit: str | None = None) -> str | None:
+    """Spark master URL: ``--spark-master``, else ``MARGINSCOPE_SPARK_MASTER``; None: local."""
+    return (explicit or "").strip() or _env("MARGINSCOPE_SPARK_MASTER")

@@ -1,12 +1,16 @@
 """Engine-side aggregation: events → daily counts per tool × device × country, and reach.
 
 Written once as Ibis expressions over an Ibis table, so the same code runs on DuckDB (the
-default) and, later, on Spark through Ibis's PySpark backend (issue 9). Portability rules,
-from the Ibis 12 gaps in ``analytics_anchors.md`` §4.3:
+default) and on Spark through Ibis's PySpark backend (``engine="spark"``, :mod:`.spark`;
+``tests/analytics/test_spark_parity.py`` checks both give the same numbers). Portability
+rules, from the Ibis 12 gaps in ``analytics_anchors.md`` §4.3:
 
-* the UTC day is ``floor(epoch_seconds(ts) / 86400)``, an integer that does not depend on
+* the UTC day is ``floor(epoch_micros(ts) / 86400e6)``, an integer that does not depend on
   the session time zone (a ``CAST(ts AS DATE)`` does on both engines); weekdays are computed
-  in NumPy, never with the engines' differently numbered ``DAYOFWEEK``;
+  in NumPy, never with the engines' differently numbered ``DAYOFWEEK``. Spark divides
+  integers in double precision before the ``FLOOR``; that is exact for every day up to
+  year 2255 (the microsecond count fits in 53 bits and the last microsecond of a day stays
+  more than half a unit in the last place below the next integer);
 * distinct visitors and sessions are counted *exactly* as the row count of a ``DISTINCT``
   projection grouped afterwards (two-stage), never with an approximate ``nunique``;
 * no window functions, RANGE frames, UDFs or grouping sets; the calendar is zero-filled in
@@ -41,8 +45,9 @@ __all__ = [
     "open_events", "reach_expr", "segment_of", "synthetic_expr", "weekday",
 ]
 
-ENGINES: tuple[str, ...] = ("duckdb",)
-"""Engines :func:`open_events` can open (PySpark arrives with issue 9)."""
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+"""Engines :func:`open_events` can open: ``duckdb`` (embedded, default) and ``spark`` (Ibis's
+PySpark backend over a Parquet dataset, :mod:`marginscope.analytics.spark`)."""
 
 REGIONS: tuple[str, ...] = ("US", "rest")
 REACH_COLUMNS: tuple[str, ...] = ("US", "rest", "all")
@@ -71,15 +76,22 @@ def open_events(source: Any, *, engine: str = "duckdb", table: str = "events") -
         ``table``); an Arrow table of events; a path to a DuckDB file (its ``events`` table,
         opened read-only, waiting briefly for the live writer's lock); or a Hive-partitioned
         Parquet dataset directory (``date=YYYY-MM-DD/*.parquet``) or a ``*.parquet`` glob.
+        With ``engine="spark"``: a Parquet dataset directory or URL (``s3a://…``), an Ibis
+        PySpark backend or a SparkSession (:func:`marginscope.analytics.spark.open_dataset`).
     engine : str
         One of :data:`ENGINES`.
 
-    DuckDB connections are set to ``TimeZone = 'UTC'`` (the telemetry store does the same).
+    DuckDB connections are set to ``TimeZone = 'UTC'`` (the telemetry store does the same);
+    Ibis sets Spark's session time zone to UTC.
     """
     if engine not in ENGINES:
         raise InputError("engine", engine, " | ".join(ENGINES))
     if isinstance(source, ir.Table):
         return source
+    if engine == "spark":
+        from marginscope.analytics.spark import open_dataset
+
+        return open_dataset(source, table=table)
     if isinstance(source, pa.Table):
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
@@ -131,8 +143,15 @@ def _bounds(start: date, end: date) -> tuple[ir.Value, ir.Value]:
 
 
 def _in_range(events: ir.Table, start: date, end: date) -> ir.Table:
+    """Events with ``start <= ts < end``; on a Hive Parquet dataset also ``start <= date <
+    end``, the partition column (the UTC day of ``ts``, as the sink writes it), so that both
+    engines skip the other days' files instead of reading their footers."""
     low, high = _bounds(start, end)
-    return events.filter((events.ts >= low) & (events.ts < high))
+    keep = (events.ts >= low) & (events.ts < high)
+    if "date" in events.columns and events["date"].type().is_date():
+        keep &= ((events["date"] >= ibis.literal(start, type="date"))
+                 & (events["date"] < ibis.literal(end, type="date")))
+    return events.filter(keep)
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
@@ -405,13 +424,27 @@ def aggregate(source: Any, start: date, end: date, *, engine: str = "duckdb",
     try:
         return _aggregate(events, start, end, reach_from=reach_from, reach=reach, tools=tools)
     finally:
-        if _owns(source):
-            events.get_backend().disconnect()  # release the file for the live writer
+        _close(events, source)
 
 
 def _owns(source: Any) -> bool:
     """Whether :func:`open_events` opened a connection of its own for ``source``."""
     return isinstance(source, str | os.PathLike | pa.Table)
+
+
+def _close(events: ir.Table, source: Any) -> None:
+    """Release what :func:`open_events` opened for ``source``: a DuckDB connection is closed
+    (freeing the file for the live writer); on Spark only the dataset's temporary view is
+    dropped, the shared session stays up."""
+    if not _owns(source):
+        return
+    backend = events.get_backend()
+    if backend.name == "pyspark":
+        from marginscope.analytics.spark import release
+
+        release(events)
+    else:
+        backend.disconnect()
 
 
 def _aggregate(events: ir.Table, start: date, end: date, *, reach_from: date | None,
@@ -499,8 +532,7 @@ def daily(source: Any, start: date | str, end: date | str,
             rows = rows.filter(rows[name].isin(values))
         table = rows.group_by(["day", *by]).aggregate(checks=rows.count()).to_pyarrow()
     finally:
-        if _owns(source):
-            events.get_backend().disconnect()
+        _close(events, source)
     table = table.to_pylist()
     days = _day_numbers(start_day, end_day)
     first = int(days[0].astype(np.int64))

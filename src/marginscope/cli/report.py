@@ -1,13 +1,18 @@
 """``marginscope report``: the monthly behavioural report (docs/analytics.md).
 
 ``marginscope report --month 2025-11 [--db PATH | --dataset DIR] --format md|html|json|pdf
---out FILE [--engine duckdb] [--k N]``
+--out FILE [--engine duckdb|spark] [--spark-master URL] [--k N]``
+
+``--engine spark`` runs the same aggregation on Spark (docs/deploy.md) over a Parquet dataset:
+``--dataset`` (a directory or a URL such as ``s3a://bucket/events``), else
+``$MARGINSCOPE_PARQUET_DIR``; the master is ``--spark-master``, else
+``$MARGINSCOPE_SPARK_MASTER``, else ``local[N]`` on loopback.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,10 +33,17 @@ def report(
     db: Annotated[str | None, typer.Option(
         "--db", help="DuckDB file with the events table (default: $MARGINSCOPE_DB, else "
                      "./marginscope.duckdb).")] = None,
-    dataset: Annotated[Path | None, typer.Option(
+    dataset: Annotated[str | None, typer.Option(
         "--dataset", help="Read a Hive-partitioned Parquet dataset (date=YYYY-MM-DD/) "
-                          "instead of the DuckDB file.")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Aggregation engine.")] = "duckdb",
+                          "instead of the DuckDB file (with --engine spark also a URL, e.g. "
+                          "s3a://bucket/events; default there: $MARGINSCOPE_PARQUET_DIR).")
+    ] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="Aggregation engine: duckdb | spark.")] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", help="Spark master URL for --engine spark (default: "
+                               "$MARGINSCOPE_SPARK_MASTER, else local[N] on loopback).",
+        show_default=False)] = None,
     k: Annotated[int | None, typer.Option(
         "--k", help="Small-cell threshold (default: $MARGINSCOPE_MIN_CELL, 10).",
         min=1)] = None,
@@ -42,7 +54,7 @@ def report(
     methodology; cells under k checks are suppressed.
     """
     from marginscope.analytics.aggregate import ENGINES, month_bounds
-    from marginscope.report import FORMATS, STEPS, build_report, render
+    from marginscope.report import FORMATS
 
     if format not in FORMATS:
         raise InputError("--format", format, " | ".join(FORMATS))
@@ -51,16 +63,51 @@ def report(
     month_bounds(month)
     if out.parent and not out.parent.exists():
         raise InputError("--out", str(out), "a file in an existing directory")
-    source: str | Path
-    if dataset is not None:
-        if not dataset.is_dir():
-            raise InputError("--dataset", str(dataset), "a directory holding date=YYYY-MM-DD/")
-        source = dataset
-    else:
-        source = config.db_path(db)
-        if not Path(source).is_file():
-            raise InputError("--db", str(source), "an existing DuckDB file with events (run "
-                             "`marginscope ingest` first)")
+    if spark_master is not None and engine != "spark":
+        raise InputError("--spark-master", spark_master, "only with --engine spark")
+    source = _source(engine, db, dataset)
+    started = None
+    if engine == "spark":
+        from marginscope.analytics import spark
+
+        running = spark.current()
+        started = spark.session(config.spark_master(spark_master))
+        started = None if started is running else started
+    try:
+        built, written = _build(source, month, format, out, engine, k)
+    finally:
+        if started is not None:  # a session this command started (not the caller's)
+            spark.stop()
+    label = " (SYNTHETIC DATA)" if built.synthetic else ""
+    typer.echo(f"wrote {written} — {built.summary['setups']:,} setups, "
+               f"{len(built.findings)} findings{label}")
+
+
+def _source(engine: str, db: str | None, dataset: str | None) -> str | Path:
+    """The events to read: ``--dataset`` (a directory; a URL too on Spark) or the DuckDB file;
+    Spark reads Parquet only, so it defaults to ``$MARGINSCOPE_PARQUET_DIR``."""
+    if engine == "spark" and db is not None:
+        raise InputError("--db", db, "no --db with --engine spark: Spark reads the Parquet "
+                         "dataset (--dataset DIR|URL, default $MARGINSCOPE_PARQUET_DIR)")
+    if dataset is not None and engine == "spark" and "://" in dataset:
+        return dataset
+    if dataset is not None or engine == "spark":
+        folder = Path(dataset) if dataset is not None else config.parquet_dir()
+        if not folder.is_dir():
+            raise InputError("--dataset", str(folder), "a directory holding date=YYYY-MM-DD/")
+        return folder
+    source = config.db_path(db)
+    if not source.is_file():
+        raise InputError("--db", str(source), "an existing DuckDB file with events (run "
+                         "`marginscope ingest` first)")
+    return source
+
+
+def _build(source: str | Path, month: str, format: str, out: Path, engine: str,
+           k: int | None) -> tuple[Any, Path]:
+    """Build and write the report with a progress bar on stderr: (the Report, the file)."""
+    from marginscope.report import STEPS, build_report, render
+
     err = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as progress:
@@ -79,6 +126,4 @@ def report(
         step(steps[-1])
         written = render(built, format, out)
         progress.advance(task)
-    label = " (SYNTHETIC DATA)" if built.synthetic else ""
-    typer.echo(f"wrote {written} — {built.summary['setups']:,} setups, "
-               f"{len(built.findings)} findings{label}")
+    return built, written

@@ -3,6 +3,8 @@
 * ``marginscope ingest FILE… [--db PATH]``: load canonical events (JSON Lines, CSV, Parquet,
   or a Parquet dataset directory); all files or none: bad rows are listed with their line
   numbers and nothing is loaded (exit 2).
+  ``--sink parquet [--dataset DIR]`` appends them to the Hive-partitioned Parquet dataset
+  instead (default ``MARGINSCOPE_PARQUET_DIR``), the input of ``report --engine spark``.
 * ``marginscope export [--db PATH] --format csv|parquet|jsonl --out FILE``: every stored event
   in the canonical schema.
 * ``marginscope retention run [--db PATH] [--days N] [--dataset DIR]``: roll raw events older
@@ -12,7 +14,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,6 +22,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from marginscope import config
 from marginscope.errors import InputError
+
+if TYPE_CHECKING:
+    from marginscope.telemetry.ingest import IngestResult
 
 retention_app = typer.Typer(no_args_is_help=True)
 
@@ -46,13 +51,49 @@ def ingest(
         help="JSON Lines (.jsonl/.ndjson/.json), CSV (.csv; .gz allowed) or Parquet files, or "
              "directories of Parquet files (a Hive-partitioned dataset).", show_default=False)],
     db: DbOption = None,
+    sink: Annotated[str, typer.Option(
+        "--sink", help="Where the events go: duckdb (the --db file) | parquet (the "
+                       "--dataset directory, date=YYYY-MM-DD/ partitions).")] = "duckdb",
+    dataset: Annotated[Path | None, typer.Option(
+        "--dataset", help="Parquet dataset root for --sink parquet (default: "
+                          "$MARGINSCOPE_PARQUET_DIR, else ./events).", show_default=False)
+    ] = None,
 ) -> None:
     """Load events in the canonical schema; all files or nothing, same file twice counts once."""
+    sink = sink.strip().lower()
+    if sink not in {"duckdb", "parquet"}:
+        raise InputError("--sink", sink, "duckdb | parquet")
+    if sink == "parquet" and db is not None:
+        raise InputError("--db", db, "only with --sink duckdb (use --dataset for parquet)")
+    if sink == "duckdb" and dataset is not None:
+        raise InputError("--dataset", str(dataset), "only with --sink parquet")
+    if sink == "parquet":
+        import tempfile
+
+        root = config.parquet_dir(dataset)
+        with tempfile.TemporaryDirectory(prefix="marginscope-ingest-") as staging:
+            result = _ingest(files, Path(staging) / "staging.duckdb")
+            written, files_written = _append_to_dataset(Path(staging) / "staging.duckdb", root)
+        typer.echo(f"wrote {written:,} rows in {files_written} file(s), skipped "
+                   f"{result.rows - written:,} already present ({result.rows:,} read from "
+                   f"{len(result.files)} file(s)) into the dataset {root}")
+        return
+    target = config.db_path(db)
+    result = _ingest(files, target)
+    if result.before_retention_cutoff:
+        typer.echo(f"note: {result.before_retention_cutoff} loaded rows are older than the last "
+                   "retention cutoff; a later retention run adds them to the daily aggregates",
+                   err=True)
+    typer.echo(f"loaded {result.loaded:,} rows, skipped {result.skipped:,} already present "
+               f"({result.rows:,} read from {len(result.files)} file(s)) into {target}")
+
+
+def _ingest(files: list[Path], target: Path) -> IngestResult:
+    """Validate and load ``files`` into the DuckDB file ``target`` with a progress bar."""
     from marginscope.telemetry.ingest import IngestRefused, ingest_files
 
     register_calculator_tools()
     err = Console(stderr=True)
-    target = config.db_path(db)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as progress:
         task = progress.add_task("ingest", total=len(files) * 2 + 1)
@@ -75,12 +116,57 @@ def ingest(
     for name, columns in result.ignored_columns.items():
         typer.echo(f"note: {name}: columns outside the event schema were not loaded: "
                    + ", ".join(columns), err=True)
-    if result.before_retention_cutoff:
-        typer.echo(f"note: {result.before_retention_cutoff} loaded rows are older than the last "
-                   "retention cutoff; a later retention run adds them to the daily aggregates",
-                   err=True)
-    typer.echo(f"loaded {result.loaded:,} rows, skipped {result.skipped:,} already present "
-               f"({result.rows:,} read from {len(result.files)} file(s)) into {target}")
+    return result
+
+
+_BATCH_ROWS = 1_000_000
+
+
+def _append_to_dataset(staging: Path, root: Path) -> tuple[int, int]:
+    """Append the validated events of the ``staging`` DuckDB file to the Parquet dataset.
+
+    Ids already in the dataset's partitions for the same days are skipped, so running the
+    same ingest twice adds nothing (and a run cut short is completed by running it again).
+    Files are written by :class:`~marginscope.telemetry.parquet_sink.ParquetDatasetSink`
+    (each renamed into place whole). Returns (rows written, files written).
+    """
+    import duckdb
+    import pyarrow as pa
+
+    from marginscope.telemetry.parquet_sink import ParquetDatasetSink
+    from marginscope.telemetry.schema import COLUMNS
+
+    con = duckdb.connect(str(staging))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        low, high = con.execute("SELECT strftime(min(ts), '%Y-%m-%d'), "
+                                "strftime(max(ts), '%Y-%m-%d') FROM events").fetchall()[0]
+        present = sorted(str(p) for p in root.glob("date=*/*.parquet")
+                         if low is not None and low <= p.parent.name[5:] <= high)
+        if present:
+            con.execute("DELETE FROM events WHERE event_id IN "
+                        "(SELECT event_id FROM read_parquet(?))", [present])
+        sink = ParquetDatasetSink(root, config.writer_id())
+        relation = con.sql(f"SELECT {', '.join(COLUMNS)} FROM events ORDER BY ts")
+        to_reader = getattr(relation, "to_arrow_reader", None)  # DuckDB 2 (1.x: record_batch)
+        reader = (to_reader or relation.record_batch)(_BATCH_ROWS)
+        written = files = 0
+        pending: list[pa.RecordBatch] = []
+
+        def flush() -> int:
+            table = pa.Table.from_batches(pending)
+            pending.clear()
+            return len(sink.write(table)) if table.num_rows else 0
+
+        for batch in reader:  # batches may come smaller than asked: write ~1M rows at a time
+            pending.append(batch)
+            written += batch.num_rows
+            if sum(b.num_rows for b in pending) >= _BATCH_ROWS:
+                files += flush()
+        files += flush() if pending else 0
+        return written, files
+    finally:
+        con.close()
 
 
 def export(
