@@ -28,14 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web_load import HOST, _ms, free_port, run_python
+from web_load import HOST, _ms, free_port, run_python, start_server
 
 PATH = "/api/v1/liquidation"
 BODY = {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
@@ -46,25 +45,6 @@ HEADERS = {
                   "Gecko) Chrome/126.0.0.0 Safari/537.36",
     "CF-IPCountry": "DE",
 }
-
-
-def start_server(port: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "uvicorn", "marginscope.web.app:create_app", "--factory",
-               "--host", HOST, "--port", str(port), "--log-level", "warning",
-               "--no-access-log"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              env={**os.environ, **env})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/api/v1/health", timeout=1):
-                return server
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError(server.stderr.read().decode()) from None
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("server did not start within 30 s")
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -155,8 +135,8 @@ def main() -> None:
                   "MARGINSCOPE_STATE_DIR": str(data / "state"),
                   "MARGINSCOPE_COUNTRY_HEADER": "CF-IPCountry"}
         ports = {"off": free_port(), "on": free_port()}
-        servers = {"off": start_server(ports["off"], {"MARGINSCOPE_TELEMETRY": "0"}),
-                   "on": start_server(ports["on"], on_env)}
+        servers = {"off": start_server(ports["off"], env={"MARGINSCOPE_TELEMETRY": "0"}),
+                   "on": start_server(ports["on"], env=on_env)}
         rounds: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
         try:
             print(f"client {client}, {args.connections} connections, {args.seconds:g} s per "

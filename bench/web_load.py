@@ -46,11 +46,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen:
+def start_server(port: int, workers: int = 1,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """uvicorn on loopback with the app factory; returns once /api/v1/health answers."""
     command = [sys.executable, "-m", "uvicorn", "marginscope.web.app:create_app", "--factory",
                "--host", HOST, "--port", str(port), "--workers", str(workers),
                "--log-level", "warning", "--no-access-log"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              env={**os.environ, **(env or {})})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
