@@ -7,8 +7,6 @@ file and the app is pointed at it with ``MARGINSCOPE_DB``.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +17,11 @@ from marginscope.report import build_report
 from marginscope.report.render import find_chromium
 from marginscope.sim.planted import NOVEMBER_2025, planted_month, write_duckdb
 from marginscope.web import create_app
+from marginscope.web.background import serve_in_background
 from marginscope.web.dashboard import COOKIE, session_value
 from marginscope.web.settings import WebSettings
 
-from .conftest import ARTIFACTS, free_port
+from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 
@@ -207,22 +206,8 @@ def test_pdf_download(bearer):
 
 @pytest.fixture(scope="module")
 def server(app) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False)
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_background(app) as url:
+        yield url
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="no system Chromium")

@@ -23,8 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from marginscope.web import create_app
-
-from .conftest import free_port
+from marginscope.web.background import free_port
 
 # (User-Agent, navigator.maxTouchPoints sent by the page, expected device)
 BROWSERS = [
