@@ -3,7 +3,8 @@
 (a) a per-position pure-Python loop of the same formulas (bisect tier lookup + closed form),
     timed on a sample and scaled up; (b) the bare NumPy expression with MMR and cum given per
     position (no tier lookup: the memory-bound floor); (c) the engine,
-    ``marginscope.risk.liquidation_price`` with tier self-consistency, several symbols.
+    ``marginscope.risk.liquidation_price`` with tier self-consistency, several symbols, on
+    every core (blocks shared between threads) and (c1) on one thread.
 Synthetic positions (labelled so): sizes, prices and leverages drawn at random, seeded.
 
     python bench/liquidation_engine.py [--positions 10000000] [--repeat 3]
@@ -18,6 +19,7 @@ import time
 import numpy as np
 
 from marginscope import risk
+from marginscope.risk import liquidation
 from marginscope.risk.tiers import load_venue_tables
 
 VENUE = "binance-usdm"
@@ -94,6 +96,9 @@ def main() -> None:
           f"mixed sides, tiered ({VENUE})")
 
     t_engine, prices = best_of(args.repeat, engine, p, symbols)
+    threads, liquidation.THREADS = liquidation.THREADS, 1
+    t_single, single_prices = best_of(args.repeat, engine, p, symbols)
+    liquidation.THREADS = threads
     tables = [load_venue_tables(VENUE)[s] for s in symbols]
     # tiers of the engine's answers, for the floor (index per table at the liquidation notional)
     at = np.where(np.isnan(prices), p["entry"], prices) * p["qty"]
@@ -115,7 +120,11 @@ def main() -> None:
           f"engine is {t_loop / t_engine:7.1f}x faster   answers agree: {agree}")
     print(f"(b) bare NumPy    {t_bare:8.3f} s  (no tier lookup: the floor)   "
           f"engine / floor = {t_engine / t_bare:5.2f}x   answers agree: {agree_floor}")
-    print(f"(c) engine        {t_engine:8.3f} s  = {n / t_engine / 1e6:6.1f} M positions/s")
+    print(f"(c) engine        {t_engine:8.3f} s  = {n / t_engine / 1e6:6.1f} M positions/s "
+          f"on {threads} threads")
+    print(f"(c1) one thread   {t_single:8.3f} s  = {n / t_single / 1e6:6.1f} M positions/s   "
+          f"{t_loop / t_single:5.1f}x the loop, {t_single / t_bare:4.2f}x the floor   "
+          f"same answers: {np.array_equal(prices, single_prices, equal_nan=True)}")
 
 
 if __name__ == "__main__":

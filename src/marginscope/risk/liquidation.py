@@ -1,12 +1,16 @@
 """Liquidation, bankruptcy and maintenance margin of single positions, vectorized.
 
 Every argument may be a scalar or an array (broadcast together); the scalar path is the same
-code. Large arrays are processed in cache-sized blocks.
+code. Large arrays are processed in cache-sized blocks, on :data:`THREADS` threads (NumPy
+releases the GIL inside its loops).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -16,6 +20,7 @@ from marginscope.risk.contracts import pnl, position_value
 from marginscope.risk.terms import Terms, resolve
 
 BLOCK = 1 << 17  # positions per block: the temporaries stay in the 32 MiB L3 (measured best)
+THREADS = os.cpu_count() or 1  # threads sharing the blocks of a large call (1: the caller's)
 
 __all__ = [
     "bankruptcy_price",
@@ -157,14 +162,28 @@ def solve_in_blocks(terms: Terms, side, qty, entry, wallet, checked: bool = True
     arrays = [np.asarray(a) if np.ndim(a) == 0 else np.broadcast_to(a, shape).reshape(-1)
               for a in per_row]
     out = np.empty(size)
-    for start in range(0, size, BLOCK):
+
+    def solve_block(start: int) -> None:
         rows = slice(start, start + BLOCK)
         part = [a[rows] if a.ndim else a for a in arrays]
         if not checked:
             part[:4] = _check_block(*part[:4])
         block_terms = dataclasses.replace(terms, **dict(zip(names, part[4:], strict=True)))
         out[rows] = block_terms.liquidation_price(*part[:4])
+
+    starts = range(0, size, BLOCK)
+    if len(starts) > 1 and THREADS > 1:
+        list(_pool(THREADS, os.getpid()).map(solve_block, starts))  # re-raises in block order
+    else:
+        for start in starts:
+            solve_block(start)
     return out.reshape(shape)
+
+
+@functools.cache
+def _pool(threads: int, pid: int) -> ThreadPoolExecutor:
+    """One pool per process (a forked child builds its own: the parent's threads are gone)."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="marginscope-blocks")
 
 
 def bankruptcy_price(venue, side, qty, entry_price, *, margin=None, leverage=None, symbol=None,

@@ -38,11 +38,20 @@ def solve_price(product: Product, side, units, entry, wallet, rate, const) -> np
 
     ``units`` is ``Q·CS`` (base units for linear, quote units for inverse).
     """
+    intercept = equity_intercept(product, side, units, entry, wallet)
+    return price_from_intercept(product, side, units, intercept, rate, const)
+
+
+def price_from_intercept(product: Product, side, units, intercept, rate, const) -> np.ndarray:
+    """:func:`solve_price` given ``A`` (:func:`equity_intercept`): ``A − const`` is the equity
+    left over the fixed part of the requirement, ``rate − σ`` its slope in the value.
+
+    linear ``P = (A − const)/(Q·CS·(rate − s))``; inverse ``P = Q·CS·(rate + s)/(A − const)``.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if product == "inverse":
-            price = units * (rate + side) / (wallet - const + side * units / entry)
-        else:
-            price = (wallet - const - side * units * entry) / (units * (rate - side))
+        slope = rate - value_slope(product, side)
+        price = units * slope / (intercept - const) if product == "inverse" else \
+            (intercept - const) / (units * slope)
     return np.where((price > 0) & (price < MAX_PRICE), price, np.nan)
 
 

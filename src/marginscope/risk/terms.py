@@ -20,55 +20,52 @@ from marginscope.risk.venues import Venue, get_venue
 
 SUB_BITS = 3  # mantissa bits per bucket: eighth-octave buckets (ratio 2^(1/8) ≈ 1.09)
 _SHIFT = 52 - SUB_BITS
-_BASE = 1023 << SUB_BITS  # bucket of 1.0 (float64 exponent bias)
-BUCKETS = 1025 << SUB_BITS  # every float64 ≥ 1, up to and including inf
+_HALF = 1 << (11 + SUB_BITS)  # buckets of the non-negative floats (11 exponent bits)
+_GROUP_BITS = 12 + SUB_BITS   # buckets per group: 2·_HALF (the sign bit)
 
 
 @dataclass(frozen=True, eq=False)
 class KeyGroups:
-    """Groups of increasing keys, searched for many values at once.
+    """Groups of increasing, non-negative keys, searched for many values at once.
 
     ``locate(group, x)`` finds, for each value, the last key ``≤ x`` of its group (the first key
     when ``x`` is below them all), like ``searchsorted(keys[group], x, "right") − 1``, but with
-    no branchy binary search: the exponent and top mantissa bits of ``x`` (one shift of its
-    IEEE-754 bits) pick a starting key from a lookup table, and a fixed, small number of
-    vectorized comparisons finishes the job (as many as the most keys any bucket, an eighth of
-    an octave, holds). The answer is a position in a flat layout; :meth:`column` lays per-key
-    values out the same way, so that one gather reads them.
+    no branchy binary search: the IEEE-754 bits of ``x`` read as an unsigned integer and shifted
+    (sign, exponent and top mantissa bits) pick a bucket — the non-negative floats in order,
+    the negative ones above them — and a lookup table gives the bucket's starting key; a fixed,
+    small number of vectorized comparisons finishes the job (as many as the most keys any
+    bucket, an eighth of an octave, holds). The answer is a position in a flat layout;
+    :meth:`column` lays per-key values out the same way, so that one gather reads them.
     """
 
     keys: tuple[np.ndarray, ...]
 
     @cached_property
-    def _layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        starts, table, following = [], [], []
-        bits = (np.arange(BUCKETS, dtype=np.int64) + _BASE) << _SHIFT
-        lower = bits.view(np.float64).copy()
-        lower[0] = -np.inf  # values below 1 are clamped into the first bucket
+    def _layout(self) -> tuple[np.ndarray, np.ndarray, int]:
+        table, following = [], []
+        bits = np.arange(_HALF, dtype=np.uint64) << _SHIFT
+        lower = bits.view(np.float64)
         upper = np.append(lower[1:], np.inf)
         steps, start = 0, 0
         for keys in self.keys:
-            starts.append(start)
             first = np.maximum(np.searchsorted(keys, lower, side="right") - 1, 0)
             inside = np.searchsorted(keys, upper, side="left") - (first + 1)
             steps = max(steps, int(inside.max()))
-            table.append((start + first).astype(np.int32))
-            following.append(np.append(keys[1:], np.inf))  # next key; +inf: never leave a group
+            negative = np.zeros(_HALF, dtype=np.int64)  # below every key: the first one
+            table.append((start + np.concatenate([first, negative])).astype(np.int32))
+            following.append(np.append(keys[1:], np.nan))  # next key; NaN: never leave a group
             start += len(keys)
-        return np.array(starts), np.concatenate(table), np.concatenate(following), steps
+        return np.concatenate(table), np.concatenate(following), steps
 
     def locate(self, group, x) -> np.ndarray:
         """Flat position of the last key ≤ x in each value's group."""
-        _, table, following, steps = self._layout
-        bucket = (np.maximum(x, 1.0).view(np.int64) >> _SHIFT) - _BASE
-        position = table[group * BUCKETS + bucket]
+        table, following, steps = self._layout
+        x = np.asarray(x, dtype=np.float64)
+        bucket = (x.view(np.uint64) >> _SHIFT).view(np.int64)
+        position = np.take(table, (group << _GROUP_BITS) + bucket)
         for _ in range(steps):
-            position = position + (x >= following[position])
+            position = position + (x >= np.take(following, position))
         return position
-
-    def within(self, group, position) -> np.ndarray:
-        """Index of a flat position within its group."""
-        return position - self._layout[0][group]
 
     def column(self, values: tuple[np.ndarray, ...]) -> np.ndarray:
         """Per-key values of every group, laid out like the keys (for one gather)."""
@@ -184,8 +181,9 @@ class Terms:
         size = np.where(quantity, qty, self.value(qty, price))
         return self.lookup.max_leverage[self.lookup.index_by_size(self.table, size)]
 
-    def condition(self, side, qty, entry, wallet) -> tuple[np.ndarray, np.ndarray]:
-        """(rate, const) of the liquidation condition for these positions."""
+    def condition(self, side, qty, entry, wallet, intercept=None) -> tuple[np.ndarray, np.ndarray]:
+        """(rate, const) of the liquidation condition for these positions (``intercept``:
+        :func:`marginscope.risk.solver.equity_intercept`, when already computed)."""
         if self.basis == "entry":
             mmr, cum = self.tier_at_size(qty, entry)
             return self.fee + 0.0 * qty, self.value(qty, entry) * mmr - cum
@@ -196,12 +194,13 @@ class Terms:
         if not self.lookup.continuous or (np.ndim(self.fee) and not np.all(self.fee == fee)):
             return self._condition_by_scan(side, qty, entry, wallet)
         keys, rate, const = self.lookup.liquidation_terms(fee)
-        intercept = solver.equity_intercept(self.product, side, self.units(qty), entry, wallet)
+        if intercept is None:
+            intercept = solver.equity_intercept(self.product, side, self.units(qty), entry,
+                                                wallet)
         # σ = +s (linear) or −s (inverse); the key group is (table, σ < 0); the search value −σ·A
         sigma = solver.value_slope(self.product, side)
-        target = -sigma * intercept
-        position = keys.locate(2 * self.table + (sigma < 0), target)
-        return rate[position], const[position]
+        position = keys.locate(2 * self.table + (sigma < 0), -sigma * intercept)
+        return np.take(rate, position), np.take(const, position)
 
     def _condition_by_scan(self, side, qty, entry, wallet):
         """Tier by fixed-point iteration: for fees that differ between positions, and for
@@ -218,8 +217,10 @@ class Terms:
         return mmr + self.fee, -cum
 
     def liquidation_price(self, side, qty, entry, wallet) -> np.ndarray:
-        rate, const = self.condition(side, qty, entry, wallet)
-        return solver.solve_price(self.product, side, self.units(qty), entry, wallet, rate, const)
+        units = self.units(qty)
+        intercept = solver.equity_intercept(self.product, side, units, entry, wallet)
+        rate, const = self.condition(side, qty, entry, wallet, intercept)
+        return solver.price_from_intercept(self.product, side, units, intercept, rate, const)
 
 
 def resolve(

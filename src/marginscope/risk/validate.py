@@ -32,17 +32,19 @@ def number(
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InputError(name, value, "a number or an array of numbers") from exc
-    # one pass per bound; NaN fails every comparison, so "not ok" catches it too
-    ok = (array >= (-np.inf if low is None else low)) if low_inclusive or low is None \
-        else (array > low)
-    ok &= array <= (np.inf if high is None else high)
-    if high is None:
-        ok &= array != np.inf
-    if low is None:
-        ok &= array != -np.inf
+    if array.size and _within(array.min(), array.max(), low, high, low_inclusive):
+        return array  # the common case: two reductions, no temporaries (NaN fails the test)
+    ok = _within(array, array, low, high, low_inclusive)
     if not ok.all():
         raise InputError(name, _first_bad(array, ~ok), _describe(low, high, low_inclusive))
     return array
+
+
+def _within(smallest, largest, low: float | None, high: float | None, low_inclusive: bool):
+    """``low < smallest`` (or ``≤``) and ``largest ≤ high``, both finite; False for NaN."""
+    above = smallest >= low if low is not None and low_inclusive else \
+        smallest > (-np.inf if low is None else low)
+    return above & (largest <= (np.inf if high is None else high)) & (largest < np.inf)
 
 
 def _describe(low: float | None, high: float | None, low_inclusive: bool) -> str:
@@ -79,7 +81,7 @@ def side(value: Any, name: str = "side") -> np.ndarray:
             signs = np.asarray(array, dtype=float)
         except (TypeError, ValueError) as exc:
             raise InputError(name, value, '"long", "short", +1 or -1') from exc
-        bad = (signs != 1.0) & (signs != -1.0)
+        bad = np.abs(signs) != 1.0
         if bad.any():
             raise InputError(name, _first_bad(array, bad), '"long", "short", +1 or -1')
         return signs
