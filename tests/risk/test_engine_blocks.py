@@ -8,7 +8,7 @@ import pytest
 from marginscope import risk
 from marginscope.errors import InputError
 from marginscope.risk import liquidation
-from marginscope.risk.terms import KeyGroups
+from marginscope.risk.terms import KeyGroups, resolve
 from marginscope.risk.tiers import load_venue_tables
 
 VENUE = "binance-usdm"
@@ -72,3 +72,10 @@ def test_a_bad_value_in_a_late_block_names_the_first_one(monkeypatch):
     with pytest.raises(InputError) as caught:
         _engine(p)
     assert caught.value.field == "qty" and caught.value.value == -2.5
+
+
+def test_the_search_tables_are_built_once_per_set_of_tables():
+    first = resolve(VENUE, symbol="BTCUSDT").lookup
+    again = resolve(VENUE, symbol="BTC/USDT:USDT").lookup
+    other = resolve(VENUE, symbol=["BTCUSDT", "ETHUSDT"]).lookup
+    assert first is again and first is not other

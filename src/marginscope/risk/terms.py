@@ -8,7 +8,7 @@ the number of symbols.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -135,6 +135,12 @@ class TierLookup:
             const = keys.column(tuple(-t.cum for t in self.tables for _ in (1, 2)))
             cache[fee] = (keys, rate, const)
         return cache[fee]
+
+
+@lru_cache(maxsize=256)
+def tier_lookup(tables: tuple[TierTable, ...]) -> TierLookup:
+    """The lookup of these tables, shared between calls: its search tables are built once."""
+    return TierLookup(tables)
 
 
 @dataclass(frozen=True, eq=False)
@@ -278,7 +284,7 @@ def resolve(
                                  else maintenance_amount, low=0.0, low_inclusive=True)
         lev = None if max_leverage is None else validate.positive("max_leverage", max_leverage)
         return Terms(**common, mmr=rates, cum=amount, max_leverage=lev)
-    return Terms(**common, lookup=TierLookup(tuple(tables)), table=table_index)
+    return Terms(**common, lookup=tier_lookup(tuple(tables)), table=table_index)
 
 
 def _tables(v: Venue, symbol, symbol_index, need: bool) -> tuple[list[TierTable], np.ndarray]:
