@@ -45,7 +45,7 @@ def test_every_venue_has_a_schema_1_file_and_nothing_else_ships():
 def test_the_expected_tables_ship():
     assert {(v, s) for v, s, _ in TABLES} >= {
         ("binance-usdm", "BTCUSDT"), ("binance-usdm", "ETHUSDT"), ("binance-usdm", "SOLUSDT"),
-        ("binance-usdm", "DOGEUSDT"), ("bybit", "BTCUSDT"), ("hyperliquid", "BTC"),
+        ("binance-usdm", "DOGEUSDT"), ("bybit", "BTCUSDT"), ("bybit", "ETHUSDT"), ("hyperliquid", "BTC"),
         ("hyperliquid", "ETH"), ("hyperliquid", "SOL"), ("hyperliquid", "DOGE")}
 
 
@@ -128,6 +128,36 @@ def test_bybit_btcusdt_rows_from_the_margin_parameters_page():
         5_600_000, 8_500_000, 20_500, 50)
     assert table.mmr[7] == pytest.approx(0.01)
     assert (table.cap[-1], table.cum[-1], table.max_leverage[-1]) == (80_000_000, 1_482_000, 14)
+
+
+def test_bybit_ethusdt_rows_from_the_cached_risk_limit_answer():
+    # erikubingf-del/tradingtest:user_data/data/bybit/futures/leverage_tiers_USDT.json @ 30f37205…
+    # ('updated' 2025-12-29), key ETH/USDT:USDT: Bybit risk-limit ids 11-45.
+    table = load_venue_tables("bybit")["ETHUSDT"]
+    assert table.as_of == "2025-12-29" and table.basis == "notional" and table.product == "linear"
+    assert len(table.floor) == 35
+    # id 11: riskLimitValue 900000, maintenanceMargin 0.005, maxLeverage 100, mmDeduction "".
+    assert (table.floor[0], table.cap[0], table.mmr[0], table.cum[0], table.max_leverage[0]) == (
+        0, 900_000, 0.005, 0, 100)
+    # id 18: 5000000, 0.01, 50.00, mmDeduction 12220.
+    assert (table.floor[7], table.cap[7], table.mmr[7], table.cum[7], table.max_leverage[7]) == (
+        4_000_000, 5_000_000, 0.01, 12_220, 50)
+    # id 23: 28000000, 0.02, 25.00, 168220.
+    assert (table.floor[12], table.cap[12], table.mmr[12], table.cum[12], table.max_leverage[12]) == (
+        22_000_000, 28_000_000, 0.02, 168_220, 25)
+    # ids 43-45: maxLeverage 1.43 / 1.28 / 1.00; the last tier ends at 1,000,000,000 (0.6, 138018220).
+    assert list(table.max_leverage[-3:]) == [1.43, 1.28, 1.0]
+    assert (table.floor[-1], table.cap[-1], table.mmr[-1], table.cum[-1]) == (
+        600_000_000, 1_000_000_000, 0.6, 138_018_220)
+    # The answer gives ETHUSDT the BTCUSDT rate/leverage ladder for tiers 1-8 on smaller bounds.
+    btc = load_venue_tables("bybit")["BTCUSDT"]
+    np.testing.assert_array_equal(table.mmr[:8], btc.mmr[:8])
+    np.testing.assert_array_equal(table.max_leverage[:8], btc.max_leverage[:8])
+    assert np.all(table.cap[:7] < btc.cap[:7])
+    # Bybit's deduction keeps MM continuous: 1.2M USDT is 6,180 USDT from either side.
+    assert table.maintenance_margin(1_200_000.0) == pytest.approx(1_200_000 * 0.0063 - 1_380)
+    assert table.maintenance_margin(1_200_000.0) == pytest.approx(1_200_000 * 0.0056 - 540)
+    assert find_table("bybit", "ETH/USDT:USDT").symbol == "ETHUSDT"
 
 
 def test_hyperliquid_tiers_from_the_docs():
