@@ -245,3 +245,38 @@ def test_a_failing_recorder_never_costs_the_answer():
     client = TestClient(create_app(recorder=broken))
     response = client.post("/api/v1/account", json=BINANCE_CROSS_EXAMPLE)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("pattern", "moved_after"), [
+    ("SS.SS.SS.SS", None),   # slow first calls, never three in a row: stays on the loop
+    ("SSS...", 3),           # three slow calls in a row: the thread pool from then on
+])
+def test_only_a_run_of_slow_calls_moves_a_calculator_to_the_thread_pool(monkeypatch, pattern,
+                                                                        moved_after):
+    from fastapi.testclient import TestClient
+
+    from marginscope.web import api
+
+    readings = []
+    clock = 0.0
+    for kind in pattern:  # CPU seconds read before and after each inline call
+        readings += [clock, clock + (1.0 if kind == "S" else 1e-6)]
+        clock += 2.0
+    ticks = iter(readings)
+    monkeypatch.setattr(api, "thread_time", lambda: next(ticks))
+    pooled = []
+
+    async def pool(function, *args):
+        pooled.append(len(pooled))
+        return function(*args)
+
+    monkeypatch.setattr(api, "run_in_threadpool", pool)
+    client = TestClient(create_app())
+    body = {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1,
+            "entry_price": 90_000, "leverage": 10}
+    for _ in range(len(pattern)):
+        assert client.post("/api/v1/liquidation", json=body).status_code == 200
+    if moved_after is None:
+        assert pooled == []
+    else:
+        assert len(pooled) == len(pattern) - moved_after
