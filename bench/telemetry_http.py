@@ -92,9 +92,9 @@ def stored_events(data: Path, sink: str) -> Any:
     con = duckdb.connect()
     if sink == "duckdb":
         con.execute(f"ATTACH '{data / 'events.duckdb'}' AS store (READ_ONLY)")
-        return con.sql("SELECT * FROM store.events").fetch_arrow_table()
+        return con.sql("SELECT * FROM store.events").to_arrow_table()
     return con.sql(f"SELECT * EXCLUDE (date) FROM read_parquet('{data / 'events'}/**/*.parquet'"
-                   ", hive_partitioning = true)").fetch_arrow_table()
+                   ", hive_partitioning = true)").to_arrow_table()
 
 
 def bare_insert_rate(table: Any, repeat: int = 3) -> float:

@@ -138,3 +138,17 @@ def test_pipeline_reports_overflow_as_a_typed_drop(tmp_path, clock, event_factor
 def test_queue_bound_must_be_positive(bad_size):
     with pytest.raises(ValueError):
         BatchingWriter(GateSink(), max_queue=bad_size).close()
+
+
+def test_the_events_of_one_batch_share_one_acknowledgement(event_factory):
+    sink = GateSink()
+    sink.release.set()
+    writer = BatchingWriter(sink, flush_seconds=0.5)
+    acks = [writer.record(event_factory(i)) for i in range(3)]  # inside one batch window
+    assert acks[0] is acks[1] is acks[2]
+    assert acks[0].result(timeout=5) is None
+    later = writer.record(event_factory(3))
+    assert later is not acks[0]
+    stats = writer.close()
+    assert (stats.batches, stats.durable) == (2, 4) and sink.rows[:3] == [
+        "synthetic-1", "synthetic-2", "synthetic-3"]

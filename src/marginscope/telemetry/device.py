@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from ua_parser import parse as ua_parse
 
@@ -53,19 +54,18 @@ _DESKTOP_PLATFORMS = frozenset({"windows", "macos", "linux", "chrome os", "chrom
 _MOBILE_TOKEN = re.compile(r"\bMobile\b")
 
 
-def _from_client_hints(headers: Mapping[str, str]) -> str | None:
-    form_factors = header_value(headers, "Sec-CH-UA-Form-Factors")
+def _from_client_hints(form_factors: str | None, mobile: str | None,
+                       platform: str | None) -> str | None:
     if form_factors:
         factors = {part.strip().strip('"').lower() for part in form_factors.split(",")}
         for factor, device in (("tablet", "tablet"), ("mobile", "mobile"),
                                ("desktop", "desktop")):
             if factor in factors:
                 return device
-    mobile = header_value(headers, "Sec-CH-UA-Mobile")
     if mobile == "?1":
         return "mobile"
     if mobile == "?0":
-        platform = (header_value(headers, "Sec-CH-UA-Platform") or "").strip('"').lower()
+        platform = (platform or "").strip('"').lower()
         if platform == "android":
             return "tablet"
         if platform in _DESKTOP_PLATFORMS:
@@ -97,12 +97,22 @@ def classify_device(
         Google's user-agent guidance).
     """
     headers = headers or {}
-    user_agent = (user_agent or "").strip()
+    return _classify((user_agent or "").strip(), header_value(headers, "Sec-CH-UA-Form-Factors"),
+                     header_value(headers, "Sec-CH-UA-Mobile"),
+                     header_value(headers, "Sec-CH-UA-Platform"),
+                     max_touch_points if max_touch_points and max_touch_points > 1 else None)
+
+
+@lru_cache(maxsize=4096)
+def _classify(user_agent: str, form_factors: str | None, mobile: str | None,
+              platform: str | None, max_touch_points: int | None) -> str:
+    """:func:`classify_device` on the values it reads, remembered: real traffic repeats a
+    few thousand browser strings, and parsing one costs more than the rest of the event."""
     parsed = ua_parse(user_agent) if user_agent else None
     device = parsed.device if parsed else None
     if device is not None and device.family == "Spider":
         return BOT
-    hinted = _from_client_hints(headers)
+    hinted = _from_client_hints(form_factors, mobile, platform)
     if hinted is not None:
         return hinted
     if parsed is None:
@@ -116,7 +126,7 @@ def classify_device(
         return "mobile" if _MOBILE_TOKEN.search(user_agent) else "tablet"
     if family in _PHONE_FAMILIES or os_family == "iOS" or os_family in _PHONE_OS:
         return "mobile"
-    if os_family == "Mac OS X" and max_touch_points is not None and max_touch_points > 1:
+    if os_family == "Mac OS X" and max_touch_points is not None:
         return "tablet"
     if os_family in _DESKTOP_OS:
         return "desktop"

@@ -236,9 +236,11 @@ class Pipeline:
         draft.headers = draft.client_ip = draft.user_agent = None
         draft.time_zone = draft.session_token = draft.max_touch_points = None
         draft.context = {}
-        return Event(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
-                     device=draft.device, country=draft.country, visitor=draft.visitor,
-                     session=draft.session, **draft.coarse)
+        # every value comes from this pipeline's own normalizers: no second validation
+        return Event.model_construct(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
+                                     device=draft.device, country=draft.country,
+                                     visitor=draft.visitor, session=draft.session,
+                                     **draft.coarse)
 
     def enqueue(self, event: Event) -> Future[None] | Drop:
         """Hand the event to the writer; a full queue or a closed writer is a counted drop."""

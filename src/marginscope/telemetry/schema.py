@@ -28,6 +28,7 @@ import secrets
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
+from operator import attrgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -39,10 +40,11 @@ from marginscope.errors import InputError
 __all__ = [
     "ARROW_SCHEMA", "COLUMNS", "DEVICES", "DUCKDB_TYPES", "ID_PATTERN", "LEVERAGE_EDGES",
     "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED", "SIDES",
-    "UNKNOWN_COUNTRY", "Event", "country_codes", "events_to_arrow", "leverage_bucket",
+    "UNKNOWN_COUNTRY", "Event", "country_codes", "event_rows", "events_to_arrow",
+    "leverage_bucket",
     "new_event_id", "normalize_margin_mode", "normalize_side", "normalize_symbol",
     "normalize_venue", "notional_bucket", "register_symbol", "register_tool", "register_venue",
-    "symbols", "tool_ids", "venues",
+    "rows_to_arrow", "symbols", "tool_ids", "venues",
 ]
 
 # --- columns ---------------------------------------------------------------------------------
@@ -356,7 +358,20 @@ class Event(BaseModel):
         return value
 
 
+_ROW = attrgetter(*COLUMNS)
+
+
+def event_rows(events: list[Event]) -> list[tuple[Any, ...]]:
+    """Events as plain tuples in :data:`COLUMNS` order (cheap to pickle)."""
+    return [_ROW(event) for event in events]
+
+
+def rows_to_arrow(rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Rows of :func:`event_rows` as an Arrow table in :data:`ARROW_SCHEMA`."""
+    columns = zip(*rows, strict=True) if rows else ((),) * len(COLUMNS)
+    return pa.Table.from_pydict(dict(zip(COLUMNS, columns, strict=True)), schema=ARROW_SCHEMA)
+
+
 def events_to_arrow(events: list[Event]) -> pa.Table:
     """A list of events as an Arrow table in :data:`ARROW_SCHEMA` (the sinks' batch format)."""
-    columns = {name: [getattr(event, name) for event in events] for name in COLUMNS}
-    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
+    return rows_to_arrow(event_rows(events))

@@ -5,8 +5,10 @@ batch is durable (DuckDB commit / Parquet file renamed into place).
 Guarantees (docs/telemetry.md, "Durability"):
 
 * :meth:`BatchingWriter.record` never blocks the request. It returns a
-  :class:`concurrent.futures.Future` that resolves to ``None`` when the event is durable, or
-  fails with :class:`QueueFull` at once when the bounded queue is full (the overflow is
+  :class:`concurrent.futures.Future` that resolves to ``None`` when the event is durable — the
+  future of its batch, shared by every event of the batch (group commit: one acknowledgement
+  per commit, not one per event) — or a fresh future that fails with :class:`QueueFull` at
+  once when the bounded buffer is full (the overflow is
   counted, logged and reported by :meth:`BatchingWriter.stats`: never dropped silently).
 * A sink error is retried with back-off; the batch stays unacknowledged meanwhile.
 * :meth:`BatchingWriter.close` flushes everything queued, then closes the sink; events it
@@ -19,7 +21,6 @@ memstore flush batches the same way; they acknowledge before the flush, we do no
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from concurrent.futures import Future
@@ -37,7 +38,11 @@ log = logging.getLogger("marginscope.telemetry")
 
 
 class Sink(Protocol):
-    """Where batches go. ``write`` returns only once the batch is durable."""
+    """Where batches go. ``write`` returns only once the batch is durable.
+
+    A sink may also define ``encode(events)``, what the writer thread turns a batch into
+    before ``write`` (default :func:`~marginscope.telemetry.schema.events_to_arrow`).
+    """
 
     def write(self, table: pa.Table) -> None: ...
 
@@ -70,11 +75,13 @@ class WriterStats:
         return dict(self.__dict__)
 
 
-_FLUSH = object()
-
-
 class BatchingWriter:
-    """Bounded queue + background batch writer with durable acknowledgements.
+    """Bounded buffer + background batch writer with durable acknowledgements.
+
+    The request path only appends to a list under a lock: the writer thread is woken once per
+    batch (when the buffer turns non-empty), sleeps out the batch window, then takes the
+    batch. Waking it for every event (a blocking queue) made each request hand the GIL to the
+    writer thread and back — several times the cost of the event itself.
 
     Parameters
     ----------
@@ -94,22 +101,28 @@ class BatchingWriter:
     def __init__(self, sink: Sink, *, max_queue: int = 100_000, max_batch: int = 10_000,
                  flush_seconds: float = 0.5, retry_seconds: float = 5.0,
                  name: str = "marginscope-telemetry-writer") -> None:
-        if max_queue < 1:  # queue.Queue(0) would be unbounded
+        if max_queue < 1:
             raise InputError("max_queue", max_queue, "an integer >= 1")
         if max_batch < 1:
             raise InputError("max_batch", max_batch, "an integer >= 1")
         if not flush_seconds > 0:
             raise InputError("flush_seconds", flush_seconds, "> 0")
         self.sink = sink
+        self.max_queue = max_queue
         self.max_batch = max_batch
         self.flush_seconds = flush_seconds
         self.retry_seconds = retry_seconds
-        self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._buffer: list[Event] = []
+        self._batch: Future[None] = Future()      # the buffered events' acknowledgement
+        self._first_at = 0.0                      # when the oldest buffered event came
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)      # buffer turned non-empty, or close
+        self._progress = threading.Condition(self._lock)  # a batch finished (for flush)
+        self._hurry = threading.Event()           # flush()/close(): skip the batch window
         self._counts = dict.fromkeys(
             ("accepted", "durable", "overflow", "failed", "rejected_closed", "batches",
              "sink_errors"), 0)
-        self._closing = threading.Event()
+        self._closing = False
         self._close_deadline = float("inf")
         self._closed = False
         self._last_overflow_log = 0.0
@@ -119,20 +132,20 @@ class BatchingWriter:
     # --- request path ----------------------------------------------------------------------
 
     def record(self, event: Event) -> Future[None]:
-        """Queue ``event``; the future resolves once it is durable (see module docstring)."""
-        future: Future[None] = Future()
-        if self._closed or self._closing.is_set():
-            self._count("rejected_closed")
-            future.set_exception(WriterClosed("the telemetry writer is closed"))
-            return future
-        try:
-            self._queue.put_nowait((event, future))
-        except queue.Full:
-            self._overflow()
-            future.set_exception(QueueFull("telemetry queue full; event counted as overflow"))
-            return future
-        self._count("accepted")
-        return future
+        """Buffer ``event``; the future resolves once it is durable (see module docstring)."""
+        with self._lock:
+            if self._closing:
+                self._counts["rejected_closed"] += 1
+                return _failed(WriterClosed("the telemetry writer is closed"))
+            if len(self._buffer) >= self.max_queue:
+                self._overflow()
+                return _failed(QueueFull("telemetry queue full; event counted as overflow"))
+            self._buffer.append(event)
+            self._counts["accepted"] += 1
+            if len(self._buffer) == 1:
+                self._first_at = time.monotonic()
+                self._wake.notify()
+            return self._batch
 
     def stats(self) -> WriterStats:
         """Counters so far (overflow included: the report the issue asks for)."""
@@ -142,42 +155,32 @@ class BatchingWriter:
         return WriterStats(queued=queued, **counts)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every event queued before this call is durable; False on timeout."""
-        if self._closed:
-            return True
-        marker: Future[None] = Future()
-        try:
-            self._queue.put((_FLUSH, marker), timeout=timeout)
-        except queue.Full:
-            return False
-        try:
-            marker.result(timeout=timeout)
-        except TimeoutError:
-            return False
-        return True
+        """Wait until every event buffered before this call is durable; False on timeout."""
+        with self._lock:
+            target = self._counts["accepted"]
+            self._hurry.set()
+            self._wake.notify()
+            done = self._progress.wait_for(
+                lambda: self._counts["durable"] + self._counts["failed"] >= target
+                or self._closed, timeout)
+        return bool(done)
 
     def close(self, timeout: float = 30.0) -> WriterStats:
-        """Flush what is queued (within ``timeout``), stop the thread, close the sink."""
+        """Flush what is buffered (within ``timeout``), stop the thread, close the sink."""
         if not self._closed:
-            self._close_deadline = time.monotonic() + timeout
-            self._closing.set()
+            with self._lock:
+                self._close_deadline = time.monotonic() + timeout
+                self._closing = True
+                self._hurry.set()
+                self._wake.notify()
             self._thread.join(timeout + 1.0)
-            self._closed = True
-            # A record() racing with close() may have queued after the thread's last look.
-            leftovers, markers = [], []
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item[0] is _FLUSH:
-                    markers.append(item[1])
-                else:
-                    leftovers.append(item)
+            with self._lock:
+                leftovers, self._buffer = self._buffer, []  # only if the thread gave up
             if leftovers:
-                self._write(leftovers)
-            for marker in markers:
-                marker.set_result(None)
+                self._write(leftovers, self._batch)
+            with self._lock:
+                self._closed = True
+                self._progress.notify_all()
             try:
                 self.sink.close()
             finally:
@@ -199,69 +202,72 @@ class BatchingWriter:
             self._counts[key] += n
 
     def _overflow(self) -> None:
-        self._count("overflow")
+        """Count (and now and then log) one refused event; called with the lock held."""
+        self._counts["overflow"] += 1
         now = time.monotonic()
         if now - self._last_overflow_log >= 10.0:
             self._last_overflow_log = now
             log.warning("telemetry queue full (%d events held): overflow so far %d",
-                        self._queue.maxsize, self._counts["overflow"])
+                        self.max_queue, self._counts["overflow"])
 
     def _run(self) -> None:
         while True:
-            batch, markers = self._collect()
-            if batch:
-                self._write(batch)
-            for marker in markers:
-                marker.set_result(None)
-            if self._closing.is_set() and self._queue.empty():
+            with self._lock:
+                self._wake.wait_for(lambda: self._buffer or self._closing
+                                    or self._hurry.is_set())
+                if not self._buffer:
+                    self._hurry.clear()
+                    self._progress.notify_all()  # a flush of nothing is done
+                    if self._closing:
+                        return
+                    continue
+                due = self._first_at + self.flush_seconds
+            self._hurry.wait(due - time.monotonic())  # the batch window, unless hurried
+            with self._lock:
+                events, future = self._buffer, self._batch
+                self._buffer, self._batch = [], Future()
+                if not self._closing:
+                    self._hurry.clear()
+            self._write(events, future)
+
+    def _write(self, events: list[Event], future: Future[None]) -> None:
+        """Write ``events`` in chunks of ``max_batch``; then resolve their future."""
+        for start in range(0, len(events), self.max_batch):
+            chunk = events[start:start + self.max_batch]
+            error = self._write_chunk(chunk)
+            if error is not None:
+                with self._lock:
+                    self._counts["failed"] += len(events) - start
+                    self._progress.notify_all()
+                future.set_exception(WriterClosed(f"not made durable: {error}"))
                 return
+        future.set_result(None)
 
-    def _collect(self) -> tuple[list[tuple[Event, Future[None]]], list[Future[None]]]:
-        """Up to ``max_batch`` events: wait for the first, then at most ``flush_seconds``."""
-        batch: list[tuple[Event, Future[None]]] = []
-        markers: list[Future[None]] = []
-        deadline = None
-        while len(batch) < self.max_batch:
-            if self._closing.is_set():
-                timeout = 0.0
-            elif deadline is None:
-                timeout = 0.1
-            else:
-                timeout = deadline - time.monotonic()
-            try:
-                item = self._queue.get(timeout=timeout) if timeout > 0 else \
-                    self._queue.get_nowait()
-            except queue.Empty:
-                if batch or self._closing.is_set():
-                    break
-                continue
-            if item[0] is _FLUSH:
-                markers.append(item[1])
-                break
-            batch.append(item)
-            if deadline is None:
-                deadline = time.monotonic() + self.flush_seconds
-        return batch, markers
-
-    def _write(self, batch: list[tuple[Event, Future[None]]]) -> None:
-        table = events_to_arrow([event for event, _ in batch])
+    def _write_chunk(self, chunk: list[Event]) -> Exception | None:
+        """Write one chunk, retrying with back-off; the error if the sink never took it
+        before the close deadline."""
+        table = getattr(self.sink, "encode", events_to_arrow)(chunk)
         delay = 0.05
         while True:
             try:
                 self.sink.write(table)
-                break
             except Exception as exc:  # a sink error must never kill the writer thread
                 self._count("sink_errors")
                 log.warning("telemetry sink write failed (%s: %s); retrying %d events",
-                            type(exc).__name__, exc, len(batch))
-                if self._closing.is_set() and time.monotonic() >= self._close_deadline:
-                    self._count("failed", len(batch))
-                    for _, future in batch:
-                        future.set_exception(WriterClosed(f"not made durable: {exc}"))
-                    return
+                            type(exc).__name__, exc, len(chunk))
+                if self._closing and time.monotonic() >= self._close_deadline:
+                    return exc
                 time.sleep(delay)
                 delay = min(delay * 2, self.retry_seconds)
-        self._count("durable", len(batch))
-        self._count("batches")
-        for _, future in batch:
-            future.set_result(None)
+            else:
+                with self._lock:
+                    self._counts["durable"] += len(chunk)
+                    self._counts["batches"] += 1
+                    self._progress.notify_all()
+                return None
+
+
+def _failed(error: Exception) -> Future[None]:
+    future: Future[None] = Future()
+    future.set_exception(error)
+    return future

@@ -41,6 +41,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -50,6 +51,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marginscope.calculators import REGISTRY, Calculator
 from marginscope.telemetry import Drop, Pipeline, RequestMeta, Telemetry, register_tool
+from marginscope.telemetry.parquet_sink import ParquetDatasetSink
+from marginscope.telemetry.process_sink import ProcessSink
 from marginscope.telemetry.request import resolve_client_ip
 from marginscope.telemetry.schema import ID_PATTERN, tool_ids, venues
 from marginscope.telemetry.store import DuckDBSink
@@ -142,7 +145,7 @@ def coarse_context(body: BaseModel, result: Mapping[str, Any]) -> dict[str, Any]
 def request_meta(request: Request, *, time_zone: str | None = None, session: str | None = None,
                  max_touch_points: int | None = None) -> RequestMeta:
     """What the anonymizer reads: headers, socket peer, the page's hints (headers or beacon)."""
-    headers = request.headers
+    headers = dict(request.headers.items())  # lower-case names: one pass, then dict lookups
     if max_touch_points is None:
         try:
             max_touch_points = int(headers.get(_HINT_TOUCH, ""))
@@ -183,34 +186,30 @@ def _state(outcome: Future[None] | Drop) -> str:
 
 
 class _Acks:
-    """Durability futures (resolved in the writer thread) → the event loop, coalesced: one
-    wake-up of the loop per batch of acknowledgements rather than one per event."""
+    """Durability futures → the event loop. The writer acknowledges a whole batch with one
+    future; every request of the batch awaits one asyncio future for it (shielded, so that a
+    cancelled request cannot cancel it for the others), woken once per batch."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._lock = threading.Lock()
-        self._ready: list[tuple[asyncio.Future[None], Future[None]]] = []
-        self._scheduled = False
+        self._waiters: dict[Future[None], asyncio.Future[None]] = {}  # loop thread only
 
-    def watch(self, future: Future[None]) -> asyncio.Future[None]:
-        waiter: asyncio.Future[None] = self.loop.create_future()
-        future.add_done_callback(lambda done: self._done(waiter, done))
+    def waiter(self, future: Future[None], timeout: float) -> asyncio.Future[None]:
+        """The asyncio future set when ``future`` is done, or after ``timeout`` seconds."""
+        waiter = self._waiters.get(future)
+        if waiter is None:
+            waiter = self._waiters[future] = self.loop.create_future()
+            timer = self.loop.call_later(timeout, self._release, future)
+            future.add_done_callback(
+                lambda done: self.loop.call_soon_threadsafe(self._release, done, timer))
         return waiter
 
-    def _done(self, waiter: asyncio.Future[None], future: Future[None]) -> None:
-        with self._lock:
-            self._ready.append((waiter, future))
-            if self._scheduled:
-                return
-            self._scheduled = True
-        self.loop.call_soon_threadsafe(self._drain)
-
-    def _drain(self) -> None:
-        with self._lock:
-            ready, self._ready, self._scheduled = self._ready, [], False
-        for waiter, _ in ready:
-            if not waiter.done():
-                waiter.set_result(None)
+    def _release(self, future: Future[None], timer: asyncio.TimerHandle | None = None) -> None:
+        if timer is not None:
+            timer.cancel()
+        waiter = self._waiters.pop(future, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 _ACKS: dict[asyncio.AbstractEventLoop, _Acks] = {}
@@ -225,10 +224,7 @@ async def _settle(outcomes: list[Future[None] | Drop], timeout: float) -> str:
             acks = _ACKS.get(loop)
             if acks is None:
                 acks = _ACKS[loop] = _Acks(loop)
-            waiter = acks.watch(outcome)
-            timer = loop.call_later(timeout, lambda w=waiter: w.done() or w.set_result(None))
-            await waiter
-            timer.cancel()
+            await asyncio.shield(acks.waiter(outcome, timeout))
             if not outcome.done():
                 return "pending"
     states = {_state(outcome) for outcome in outcomes}
@@ -441,22 +437,22 @@ class HeldDuckDBSink(DuckDBSink):
 
 
 def web_telemetry() -> Telemetry:
-    """:meth:`Telemetry.from_settings` for the server: a :class:`HeldDuckDBSink` for the
-    DuckDB sink, and :data:`WEB_FLUSH_SECONDS` unless ``MARGINSCOPE_FLUSH_SECONDS`` is set."""
+    """:meth:`Telemetry.from_settings` for the server: the sink (a :class:`HeldDuckDBSink`, or
+    the Parquet dataset) runs in a child process (:class:`ProcessSink`), and batches close
+    after :data:`WEB_FLUSH_SECONDS` unless ``MARGINSCOPE_FLUSH_SECONDS`` is set."""
     from marginscope import config
 
     flush = config.flush_seconds() if os.environ.get("MARGINSCOPE_FLUSH_SECONDS", "").strip() \
         else WEB_FLUSH_SECONDS
-    if config.sink_kind() != "duckdb":
-        telemetry = Telemetry.from_settings()
-        telemetry.writer.flush_seconds = flush
-        return telemetry
     database = config.db_path()
-    writer = BatchingWriter(HeldDuckDBSink(database), max_queue=config.queue_size(),
+    dataset = config.parquet_dir() if config.sink_kind() == "parquet" else None
+    open_sink = partial(ParquetDatasetSink, dataset, config.writer_id()) if dataset else \
+        partial(HeldDuckDBSink, database)
+    writer = BatchingWriter(ProcessSink(open_sink), max_queue=config.queue_size(),
                             flush_seconds=flush)
     retention = config.retention_days() if config.retention_auto() else None
     return Telemetry(Pipeline.from_settings(writer=writer), retention_days=retention,
-                     db=database)
+                     db=database, dataset=dataset)
 
 
 # --- wiring ------------------------------------------------------------------------------------
