@@ -280,3 +280,14 @@ def test_only_a_run_of_slow_calls_moves_a_calculator_to_the_thread_pool(monkeypa
         assert pooled == []
     else:
         assert len(pooled) == len(pattern) - moved_after
+
+
+def test_the_start_up_heap_is_frozen_while_serving_and_released_after():
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app()) as client:
+        assert client.get("/api/v1/health").status_code == 200
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
