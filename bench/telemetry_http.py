@@ -5,7 +5,8 @@ Starts the same app twice under uvicorn on 127.0.0.1 (free ports): once with
 (or ``--sink parquet``) in a temporary directory. Both get the same request (the liquidation
 example, a real desktop Chrome User-Agent, ``CF-IPCountry: DE``), for a fixed time each at a
 fixed number of keep-alive connections, in interleaved rounds. With telemetry on, every 200 is
-sent only after its event is durable. Prints req/s, p50/p99 latency, the on/off ratio (target
+sent once its event is held by the sink process (``--ack handoff``, the server's default) or
+durable (``--ack durable``). Prints req/s, p50/p99 latency, the on/off ratio (target
 >= 70 %), the events stored against the 200s counted by the client, and the stored events/s
 against the ceiling: DuckDB's bare insert of the same rows (Arrow → table, no checks, one
 commit), timed in the same run.
@@ -13,7 +14,8 @@ commit), timed in the same run.
 Load from ``wrk`` (Debian package) when installed, else the asyncio client of web_load.py.
 
     python bench/telemetry_http.py [--connections 64] [--seconds 10] [--repeat 3]
-                                   [--sink duckdb|parquet] [--client auto|wrk|python]
+                                   [--sink duckdb|parquet] [--ack handoff|durable]
+                                   [--client auto|wrk|python]
 """
 
 from __future__ import annotations
@@ -119,6 +121,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sink", choices=["duckdb", "parquet"], default="duckdb")
+    parser.add_argument("--ack", choices=["handoff", "durable"], default="handoff",
+                        help="MARGINSCOPE_ACK of the telemetry-on server")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     if not (1 <= args.connections <= 1024 and 0 < args.seconds <= 120
@@ -130,6 +134,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="marginscope-bench-") as tmp:
         data = Path(tmp)
         on_env = {"MARGINSCOPE_TELEMETRY": "1", "MARGINSCOPE_SINK": args.sink,
+                  "MARGINSCOPE_ACK": args.ack,
                   "MARGINSCOPE_DB": str(data / "events.duckdb"),
                   "MARGINSCOPE_PARQUET_DIR": str(data / "events"),
                   "MARGINSCOPE_STATE_DIR": str(data / "state"),
@@ -141,6 +146,7 @@ def main() -> None:
         try:
             print(f"client {client}, {args.connections} connections, {args.seconds:g} s per "
                   f"measurement, median of {args.repeat} interleaved rounds, sink {args.sink}, "
+                  f"acknowledgement {args.ack}, "
                   f"{os.cpu_count()} CPUs, loopback {HOST}, POST {PATH}")
             for mode in ("off", "on"):
                 measure(client, ports[mode], args.connections, args.warmup, body)

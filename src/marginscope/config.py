@@ -1,4 +1,4 @@
-"""Settings read from the environment, in one place (documented in docs/configuration.md).
+"""Settings read from the environment, in one place (the telemetry ones: docs/telemetry.md).
 
 | variable | meaning | default |
 |---|---|---|
@@ -13,6 +13,7 @@
 | ``MARGINSCOPE_WRITER_ID`` | name of this writer in Parquet part-file names | ``<host>-<pid>`` |
 | ``MARGINSCOPE_QUEUE_SIZE`` | bound of the in-memory event queue (overflow is counted and reported) | ``100000`` |
 | ``MARGINSCOPE_FLUSH_SECONDS`` | longest wait before a batch is made durable | ``0.5`` |
+| ``MARGINSCOPE_ACK`` | when the web server answers a recorded calculation: ``handoff`` (the event is held by the sink process, which survives the server) or ``durable`` (its batch is committed) | ``handoff`` |
 | ``MARGINSCOPE_RETENTION_DAYS`` | days raw events are kept by ``retention run`` / the daily job | ``90`` |
 | ``MARGINSCOPE_RETENTION_AUTO`` | ``1`` makes the server run retention daily | ``0`` (off) |
 | ``MARGINSCOPE_MIN_CELL`` | k: aggregate cells under k events are suppressed or merged | ``10`` |
@@ -96,6 +97,17 @@ def sink_kind() -> str:
     value = (_env("MARGINSCOPE_SINK") or "duckdb").lower()
     if value not in {"duckdb", "parquet"}:
         raise InputError("MARGINSCOPE_SINK", value, "duckdb | parquet")
+    return value
+
+
+def ack_mode() -> str:
+    """When the web server answers a recorded calculation (``MARGINSCOPE_ACK``): ``handoff``,
+    once a sink process holds the event; ``durable``, once its batch is committed."""
+    from marginscope.errors import InputError
+
+    value = (_env("MARGINSCOPE_ACK") or "handoff").lower()
+    if value not in {"handoff", "durable"}:
+        raise InputError("MARGINSCOPE_ACK", value, "handoff | durable")
     return value
 
 

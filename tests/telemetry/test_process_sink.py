@@ -3,12 +3,14 @@ the child never outlives its parent's pipe."""
 
 from __future__ import annotations
 
+import pickle
 from functools import partial
 
 import duckdb
 import pytest
 
 from marginscope.telemetry.process_sink import ProcessSink, SinkProcessError
+from marginscope.telemetry.schema import events_to_arrow, wire_row, wire_rows_to_arrow
 from marginscope.telemetry.store import DuckDBSink
 from marginscope.telemetry.writer import BatchingWriter
 
@@ -70,3 +72,9 @@ def test_the_child_exits_when_the_parent_goes_away(tmp_path):
     sink._send.close()  # what the parent's death does to the pipe
     assert sink._process.wait(timeout=30) == 0
     sink._receive.close()
+
+
+def test_rows_cross_the_pipe_unchanged(event_factory):
+    events = [event_factory(i) for i in range(4)]
+    wire = pickle.loads(pickle.dumps([wire_row(event) for event in events]))
+    assert wire_rows_to_arrow(wire).equals(events_to_arrow(events))

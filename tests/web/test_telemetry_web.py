@@ -211,6 +211,25 @@ def test_beacon_is_rate_limited_per_client(telemetry_env):
 # --- kill -9 under load ------------------------------------------------------------------------
 
 
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in
+            Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    """Until process ``pid`` has exited (gone, or a zombie its new parent has not reaped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state in ("Z", "X"):
+            return
+        assert time.monotonic() < deadline, f"process {pid} still running"
+        time.sleep(0.05)
+
+
 def test_kill_9_of_the_server_under_load_loses_no_acknowledged_event(tmp_path):
     port = free_port()
     db = tmp_path / "events.duckdb"
@@ -256,8 +275,12 @@ def test_kill_9_of_the_server_under_load_loses_no_acknowledged_event(tmp_path):
         deadline = time.monotonic() + 120
         while sum(acknowledged.values()) < 300 and time.monotonic() < deadline:
             time.sleep(0.05)
+        sink_processes = _children(server.pid)
+        assert sink_processes, "the server runs its sink in a child process"
         server.send_signal(signal.SIGKILL)  # mid-load: requests are in flight
         server.wait(timeout=30)
+        for pid in sink_processes:  # it commits what it was handed, then exits
+            _wait_gone(pid, timeout=60)
         with lock:
             snapshot = Counter(acknowledged)
     finally:
@@ -268,14 +291,7 @@ def test_kill_9_of_the_server_under_load_loses_no_acknowledged_event(tmp_path):
     for thread in threads:
         thread.join(timeout=35)
     assert sum(snapshot.values()) >= 300
-    deadline = time.monotonic() + 60  # the orphaned sink process finishes its batch and exits
-    while True:
-        try:
-            con = duckdb.connect(str(db), read_only=True)
-            break
-        except duckdb.IOException:
-            assert time.monotonic() < deadline, "the sink process kept the database locked"
-            time.sleep(0.2)
+    con = duckdb.connect(str(db), read_only=True)
     stored = Counter(dict(con.execute("SELECT country, count(*) FROM events GROUP BY 1")
                           .fetchall()))
     for country, count in snapshot.items():

@@ -26,17 +26,45 @@ import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import Any
 
-from marginscope.telemetry.schema import Event, event_rows, rows_to_arrow
+from marginscope.telemetry.schema import Event, wire_row, wire_rows_to_arrow
 from marginscope.telemetry.writer import Sink
 
-__all__ = ["ProcessSink", "SinkProcessError"]
+__all__ = ["ProcessSink", "SinkProcessError", "start_child"]
 
 START_SECONDS = 60.0  # the child imports pyarrow, duckdb and the sink's module first
 
 
 class SinkProcessError(RuntimeError):
     """The child process could not open or write the sink (its message says why)."""
+
+
+def start_child(module: str, setup: Any) -> tuple[subprocess.Popen, Connection, Connection]:
+    """Start ``python -m module`` with a pipe each way, send it ``setup`` and wait for its
+    ``("ok", "")`` (raise :class:`SinkProcessError` with its message otherwise).
+
+    Returns the process, the connection to it and the connection from it.
+    """
+    child_in, parent_out = os.pipe()
+    parent_in, child_out = os.pipe()
+    process = subprocess.Popen([sys.executable, "-m", module, str(child_in), str(child_out)],
+                               pass_fds=(child_in, child_out))
+    os.close(child_in)
+    os.close(child_out)
+    send = Connection(parent_out, readable=False)
+    receive = Connection(parent_in, writable=False)
+    send.send(setup)
+    if not receive.poll(START_SECONDS):
+        process.kill()
+        raise SinkProcessError(f"the sink process did not start in {START_SECONDS:g} s")
+    try:
+        status, message = receive.recv()
+    except EOFError:
+        status, message = "error", f"the sink process exited ({process.wait()})"
+    if status != "ok":
+        raise SinkProcessError(message)
+    return process, send, receive
 
 
 class ProcessSink:
@@ -50,22 +78,9 @@ class ProcessSink:
     """
 
     def __init__(self, open_sink: Callable[[], Sink]) -> None:
-        child_in, parent_out = os.pipe()
-        parent_in, child_out = os.pipe()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(child_in), str(child_out)],
-            pass_fds=(child_in, child_out))
-        os.close(child_in)
-        os.close(child_out)
-        self._send = Connection(parent_out, readable=False)
-        self._receive = Connection(parent_in, writable=False)
+        self._process, self._send, self._receive = start_child(__name__, open_sink)
         self._lock = threading.Lock()
         self._closed = False
-        self._send.send(open_sink)
-        if not self._receive.poll(START_SECONDS):
-            self._process.kill()
-            raise SinkProcessError(f"the sink process did not start in {START_SECONDS:g} s")
-        self._check(self._receive.recv())
 
     @staticmethod
     def _check(answer: tuple[str, str]) -> None:
@@ -75,7 +90,8 @@ class ProcessSink:
     @staticmethod
     def encode(events: list[Event]) -> bytes:
         """The batch as the child reads it (see :class:`~marginscope.telemetry.writer.Sink`)."""
-        return pickle.dumps(event_rows(events), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps([wire_row(event) for event in events],
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
     def write(self, batch: bytes) -> None:
         """Send an encoded batch; return once the child has made it durable."""
@@ -124,7 +140,7 @@ def _serve(receive: Connection, send: Connection) -> None:
             if not data:
                 break
             try:
-                sink.write(rows_to_arrow(pickle.loads(data)))
+                sink.write(wire_rows_to_arrow(pickle.loads(data)))
             except Exception as exc:  # the parent's writer retries
                 send.send(("error", f"{type(exc).__name__}: {exc}"))
             else:

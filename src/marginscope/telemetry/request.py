@@ -6,7 +6,7 @@ stored. The raw IP and User-Agent live only as long as the pipeline call that re
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,10 +69,12 @@ def _valid_ip(text: str) -> str | None:
         text = text[1:text.index("]")]
     elif text.count(":") == 1:  # "203.0.113.7:443"
         text = text.split(":", 1)[0]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
+    for family in (socket.AF_INET, socket.AF_INET6):  # C parsers; the canonical text back
+        try:
+            return socket.inet_ntop(family, socket.inet_pton(family, text))
+        except OSError:
+            continue
+    return None
 
 
 def resolve_client_ip(headers: Mapping[str, str], peer_ip: str | None,

@@ -51,6 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marginscope.calculators import REGISTRY, Calculator
 from marginscope.telemetry import Drop, Pipeline, RequestMeta, Telemetry, register_tool
+from marginscope.telemetry.handoff import HandoffWriter
 from marginscope.telemetry.parquet_sink import ParquetDatasetSink
 from marginscope.telemetry.process_sink import ProcessSink
 from marginscope.telemetry.request import resolve_client_ip
@@ -227,8 +228,13 @@ async def _settle(outcomes: list[Future[None] | Drop], timeout: float) -> str:
             await asyncio.shield(acks.waiter(outcome, timeout))
             if not outcome.done():
                 return "pending"
-    states = {_state(outcome) for outcome in outcomes}
-    return "dropped" if "dropped" in states else "recorded"
+    return _state_of(outcomes)
+
+
+def _state_of(outcomes: list[Future[None] | Drop]) -> str:
+    """``dropped`` if any outcome is a Drop or failed, else ``recorded`` (all are done)."""
+    return "dropped" if any(_state(outcome) == "dropped" for outcome in outcomes) else \
+        "recorded"
 
 
 class AwaitDurable:
@@ -247,7 +253,8 @@ class AwaitDurable:
 
         async def send_when_durable(message: Message) -> None:
             if message["type"] == "http.response.start" and pending:
-                state = await _settle(pending, self.timeout)
+                settled = all(isinstance(o, Drop) or o.done() for o in pending)
+                state = _state_of(pending) if settled else await _settle(pending, self.timeout)
                 message = {**message, "headers": [*message.get("headers", []),
                                                   (b"x-marginscope-event", state.encode())]}
             await send(message)
@@ -438,8 +445,11 @@ class HeldDuckDBSink(DuckDBSink):
 
 def web_telemetry() -> Telemetry:
     """:meth:`Telemetry.from_settings` for the server: the sink (a :class:`HeldDuckDBSink`, or
-    the Parquet dataset) runs in a child process (:class:`ProcessSink`), and batches close
-    after :data:`WEB_FLUSH_SECONDS` unless ``MARGINSCOPE_FLUSH_SECONDS`` is set."""
+    the Parquet dataset) runs in a child process — fed event by event and acknowledging at the
+    hand-off (:class:`HandoffWriter`, ``MARGINSCOPE_ACK=handoff``, the default), or fed in
+    batches that answers wait for (:class:`BatchingWriter` + :class:`ProcessSink`,
+    ``durable``); batches close after :data:`WEB_FLUSH_SECONDS` unless
+    ``MARGINSCOPE_FLUSH_SECONDS`` is set."""
     from marginscope import config
 
     flush = config.flush_seconds() if os.environ.get("MARGINSCOPE_FLUSH_SECONDS", "").strip() \
@@ -448,7 +458,8 @@ def web_telemetry() -> Telemetry:
     dataset = config.parquet_dir() if config.sink_kind() == "parquet" else None
     open_sink = partial(ParquetDatasetSink, dataset, config.writer_id()) if dataset else \
         partial(HeldDuckDBSink, database)
-    writer = BatchingWriter(ProcessSink(open_sink), max_queue=config.queue_size(),
+    writer = HandoffWriter(open_sink, flush_seconds=flush) if config.ack_mode() == "handoff" \
+        else BatchingWriter(ProcessSink(open_sink), max_queue=config.queue_size(),
                             flush_seconds=flush)
     retention = config.retention_days() if config.retention_auto() else None
     return Telemetry(Pipeline.from_settings(writer=writer), retention_days=retention,

@@ -1,0 +1,73 @@
+"""The web server's hand-off writer: an acknowledged event is held by the sink process, which
+commits it even when the server dies; a full pipe is a counted overflow."""
+
+from __future__ import annotations
+
+import os
+import signal
+from functools import partial
+
+import duckdb
+import pytest
+
+from marginscope.telemetry.handoff import HandoffWriter
+from marginscope.telemetry.process_sink import SinkProcessError
+from marginscope.telemetry.store import DuckDBSink
+from marginscope.telemetry.writer import QueueFull
+
+
+def _count(db) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _events(event_factory, n: int):
+    return [event_factory(i % 4, event_id=f"synthetic-{i}") for i in range(n)]
+
+
+def test_acknowledged_at_once_and_committed_by_the_child(tmp_path, event_factory):
+    db = tmp_path / "events.duckdb"
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=0.01)
+    acks = [writer.record(event) for event in _events(event_factory, 50)]
+    assert all(ack.done() and ack.exception() is None for ack in acks)
+    assert writer.flush(timeout=30)
+    assert _count(db) == 50  # durable once flush returns
+    stats = writer.close()
+    assert (stats.accepted, stats.durable, stats.queued, stats.overflow) == (50, 50, 0, 0)
+
+
+def test_what_a_dead_server_handed_off_is_still_committed(tmp_path, event_factory):
+    db = tmp_path / "events.duckdb"
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # no timed commit
+    for event in _events(event_factory, 200):
+        assert writer.record(event).exception() is None
+    writer._control.close()  # the server's side of the pipes vanishes, as with kill -9
+    writer._reply.close()
+    assert writer._process.wait(timeout=30) == 0
+    assert _count(db) == 200
+
+
+def test_a_full_pipe_is_a_counted_overflow_never_a_silent_loss(tmp_path, event_factory):
+    db = tmp_path / "events.duckdb"
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=0.01)
+    os.kill(writer._process.pid, signal.SIGSTOP)  # the sink process stops reading
+    try:
+        outcomes = [writer.record(event) for event in _events(event_factory, 20_000)]
+    finally:
+        os.kill(writer._process.pid, signal.SIGCONT)
+    refused = [o for o in outcomes if o.exception() is not None]
+    assert refused and all(isinstance(o.exception(), QueueFull) for o in refused)
+    stats = writer.close()
+    assert stats.overflow == len(refused)
+    assert stats.accepted == len(outcomes) - len(refused) == stats.durable
+    assert _count(db) == stats.accepted
+
+
+def test_a_sink_that_cannot_open_fails_at_start(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(SinkProcessError, match="FileExistsError"):
+        HandoffWriter(partial(DuckDBSink, blocker / "events.duckdb"))
