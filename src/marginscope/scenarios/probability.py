@@ -194,8 +194,9 @@ def first_passage_probability(
     if diffusive.any():
         xs, as_, ss, ts = x[diffusive], a[diffusive], sigma[diffusive], t[diffusive]
         root = ss * np.sqrt(ts)
-        first = _norm_cdf((as_ * ts - xs) / root)
-        with np.errstate(over="ignore", invalid="ignore"):
+        # a σ so small that σ√T or σ² underflows to 0 divides by zero: handled just below
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            first = _norm_cdf((as_ * ts - xs) / root)
             second = np.exp(2.0 * as_ * xs / (ss * ss) + _log_norm_cdf(-(xs + as_ * ts) / root))
         p = first + second
         # σ√T so small relative to x that both terms are 0·∞: fall back to the σ→0 limit.
