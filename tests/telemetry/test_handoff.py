@@ -71,3 +71,18 @@ def test_a_sink_that_cannot_open_fails_at_start(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(SinkProcessError, match="FileExistsError"):
         HandoffWriter(partial(DuckDBSink, blocker / "events.duckdb"))
+
+
+def test_a_flush_that_timed_out_does_not_answer_the_next_one(tmp_path, event_factory):
+    db = tmp_path / "events.duckdb"
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # no timed commit
+    os.kill(writer._process.pid, signal.SIGSTOP)
+    try:
+        assert writer.record(event_factory(0)).exception() is None
+        assert not writer.flush(timeout=0.2)  # the child cannot answer …
+        assert writer.record(event_factory(1, event_id="synthetic-9")).exception() is None
+    finally:
+        os.kill(writer._process.pid, signal.SIGCONT)
+    assert writer.flush(timeout=30)  # … and its late answer to the first is not taken for this
+    assert _count(db) == 2
+    writer.close()

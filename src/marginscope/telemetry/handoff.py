@@ -40,7 +40,7 @@ from typing import Any
 
 from marginscope.telemetry.process_sink import start_child
 from marginscope.telemetry.schema import Event, wire_row, wire_rows_to_arrow
-from marginscope.telemetry.writer import QueueFull, Sink, WriterClosed, WriterStats
+from marginscope.telemetry.writer import QueueFull, Sink, WriterClosed, WriterStats, refused
 
 __all__ = ["HandoffWriter"]
 
@@ -49,17 +49,12 @@ log = logging.getLogger("marginscope.telemetry")
 _HEADER = struct.Struct("!I")
 PIPE_SIZE = 1 << 20  # the bound: about 5,000 events between two reads of the sink process
 POLL_SECONDS = 0.05  # the sink process reads the pipe at least this often
-_FLUSH = b"flush"  # a control frame: commit now and report
+_FLUSH = b"flush:"  # a control frame (+ a number): commit now and answer with that number
+_CLOSED = b"closed"  # the child's last answer
 
 
 _ACKNOWLEDGED: Future[None] = Future()  # done: shared by every handed-off event
 _ACKNOWLEDGED.set_result(None)
-
-
-def _refused(error: Exception) -> Future[None]:
-    future: Future[None] = Future()
-    future.set_exception(error)
-    return future
 
 
 class HandoffWriter:
@@ -88,6 +83,8 @@ class HandoffWriter:
         self._child: dict[str, int] = dict.fromkeys(("durable", "failed", "batches",
                                                      "sink_errors"), 0)
         self._closed = False
+        self._asking = threading.Lock()  # one reader of the answers at a time
+        self._questions = 0
 
     def record(self, event: Event) -> Future[None]:
         """Hand ``event`` to the sink process; acknowledged once it is in the pipe."""
@@ -96,7 +93,7 @@ class HandoffWriter:
         with self._lock:
             if self._closed:
                 self._counts["rejected_closed"] += 1
-                return _refused(WriterClosed("the telemetry writer is closed"))
+                return refused(WriterClosed("the telemetry writer is closed"))
             try:
                 os.write(self._pipe, frame)
             except BlockingIOError:
@@ -104,19 +101,37 @@ class HandoffWriter:
                 if self._counts["overflow"] % 1000 == 1:
                     log.warning("telemetry pipe full: overflow so far %d",
                                 self._counts["overflow"])
-                return _refused(QueueFull("telemetry queue full; event counted as overflow"))
+                return refused(QueueFull("telemetry queue full; event counted as overflow"))
             except OSError as exc:  # the sink process is gone
                 self._counts["rejected_closed"] += 1
-                return _refused(WriterClosed(f"the sink process is gone: {exc}"))
+                return refused(WriterClosed(f"the sink process is gone: {exc}"))
             self._counts["accepted"] += 1
         return _ACKNOWLEDGED
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Have the child commit what it holds; True once it reported it."""
-        with self._lock:
-            if self._closed:
-                return True
-            return self._ask(_FLUSH, timeout)
+        """Have the child commit what it holds; True once it said so (False on timeout).
+
+        The request path keeps recording meanwhile: the lock is held only to write the
+        question, never while waiting for the answer.
+        """
+        deadline = time.monotonic() + (1e9 if timeout is None else timeout)
+        with self._asking:
+            self._questions += 1
+            question = _FLUSH + str(self._questions).encode()
+            frame = _HEADER.pack(len(question)) + question
+            while True:
+                with self._lock:
+                    if self._closed:
+                        return True
+                    try:
+                        os.write(self._pipe, frame)
+                        break
+                    except BlockingIOError:
+                        pass
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.005)
+            return self._await_answer(question, deadline)
 
     def stats(self) -> WriterStats:
         """Counters: ``accepted``/``overflow`` here, ``durable``/``batches`` as the child last
@@ -127,13 +142,13 @@ class HandoffWriter:
         return WriterStats(queued=max(queued, 0), **counts)
 
     def close(self, timeout: float = 30.0) -> WriterStats:
-        """End of file for the child: it commits the rest, reports and exits."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
+        """End of file for the child: it commits the rest, answers and exits."""
+        with self._asking:
+            with self._lock:
+                closing, self._closed = not self._closed, True
+            if closing:
                 self._control.close()
-                if self._reply.poll(timeout):
-                    self._child.update(self._reply.recv())
+                self._await_answer(_CLOSED, time.monotonic() + timeout)
                 self._reply.close()
                 try:
                     self._process.wait(timeout)
@@ -141,21 +156,19 @@ class HandoffWriter:
                     self._process.kill()
         return self.stats()
 
-    def _ask(self, control: bytes, timeout: float | None) -> bool:
-        frame = _HEADER.pack(len(control)) + control
-        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
-        while True:
+    def _await_answer(self, question: bytes, deadline: float) -> bool:
+        """Read the child's answers until the one to ``question`` (earlier ones, left by a
+        flush that timed out, only update the counters)."""
+        while self._reply.poll(max(0.0, deadline - time.monotonic())):
             try:
-                os.write(self._pipe, frame)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(0.005)
-        if not self._reply.poll(max(0.0, deadline - time.monotonic())):
-            return False
-        self._child.update(self._reply.recv())
-        return True
+                answer, counts = self._reply.recv()
+            except EOFError:
+                return False
+            with self._lock:
+                self._child.update(counts)
+            if answer == question:
+                return True
+        return False
 
 
 # --- the child ---------------------------------------------------------------------------------
@@ -213,9 +226,9 @@ def _serve(control: Connection, reply: Connection) -> None:
                     break
                 payload = bytes(buffer[_HEADER.size:_HEADER.size + size])
                 del buffer[:_HEADER.size + size]
-                if payload == _FLUSH:
+                if payload.startswith(_FLUSH):
                     commit()
-                    reply.send(dict(counts))
+                    reply.send((payload, dict(counts)))
                     continue
                 if not rows:
                     deadline = time.monotonic() + flush_seconds
@@ -228,7 +241,7 @@ def _serve(control: Connection, reply: Connection) -> None:
         commit()
         sink.close()
         with contextlib.suppress(OSError):  # the parent may be gone: nobody to tell
-            reply.send(dict(counts))
+            reply.send((_CLOSED, dict(counts)))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ import pyarrow as pa
 from marginscope.errors import InputError
 from marginscope.telemetry.schema import Event, events_to_arrow
 
-__all__ = ["BatchingWriter", "QueueFull", "Sink", "WriterClosed", "WriterStats"]
+__all__ = ["BatchingWriter", "QueueFull", "Sink", "WriterClosed", "WriterStats", "refused"]
 
 log = logging.getLogger("marginscope.telemetry")
 
@@ -136,10 +136,10 @@ class BatchingWriter:
         with self._lock:
             if self._closing:
                 self._counts["rejected_closed"] += 1
-                return _failed(WriterClosed("the telemetry writer is closed"))
+                return refused(WriterClosed("the telemetry writer is closed"))
             if len(self._buffer) >= self.max_queue:
                 self._overflow()
-                return _failed(QueueFull("telemetry queue full; event counted as overflow"))
+                return refused(QueueFull("telemetry queue full; event counted as overflow"))
             self._buffer.append(event)
             self._counts["accepted"] += 1
             if len(self._buffer) == 1:
@@ -267,7 +267,8 @@ class BatchingWriter:
                 return None
 
 
-def _failed(error: Exception) -> Future[None]:
+def refused(error: Exception) -> Future[None]:
+    """A future that already failed with ``error`` (an event not taken)."""
     future: Future[None] = Future()
     future.set_exception(error)
     return future
