@@ -65,13 +65,14 @@ def _port_free(port: int) -> bool:
 
 
 def _dashboard_path() -> str | None:
-    """Path of the web app's dashboard route, if this build has one."""
+    """Path of the web app's dashboard route, if this build has one (asked of the dashboard's
+    router: a whole app would start its telemetry and a sink process just to answer)."""
     from starlette.routing import NoMatchFound
 
-    from marginscope.web import create_app
+    from marginscope.web.dashboard import build_dashboard
 
-    try:  # by name: newer FastAPI keeps included routers nested, so ``routes`` hides them
-        return str(create_app().url_path_for("dashboard"))
+    try:
+        return str(build_dashboard().url_path_for("dashboard"))
     except NoMatchFound:
         return None
 
