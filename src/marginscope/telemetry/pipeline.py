@@ -45,7 +45,7 @@ from marginscope.telemetry.schema import (
     notional_bucket,
     tool_ids,
 )
-from marginscope.telemetry.writer import BatchingWriter, QueueFull, WriterClosed
+from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 
 __all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline"]
 
@@ -115,7 +115,7 @@ class Pipeline:
         Configured country sources; default: time zone only.
     client_ip_header : str, optional
         Trusted proxy header with the client IP (``MARGINSCOPE_CLIENT_IP_HEADER``).
-    writer : BatchingWriter, optional
+    writer : Writer, optional
         Where :meth:`record` enqueues; :meth:`process` works without one.
     clock : callable, optional
         Current aware datetime (event time when the request carries none).
@@ -123,7 +123,7 @@ class Pipeline:
 
     def __init__(self, salts: SaltStore, *, site: str = "marginscope",
                  country: CountryResolver | None = None, client_ip_header: str | None = None,
-                 writer: BatchingWriter | None = None,
+                 writer: Writer | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.salts = salts
         self.site = site
@@ -136,7 +136,7 @@ class Pipeline:
         self._drops: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
 
     @classmethod
-    def from_settings(cls, writer: BatchingWriter | None = None,
+    def from_settings(cls, writer: Writer | None = None,
                       clock: Callable[[], datetime] = utc_now) -> Pipeline:
         """A pipeline configured from the environment (see :mod:`marginscope.config`)."""
         geoip_path = config.geoip_db()

@@ -27,7 +27,7 @@ from marginscope.telemetry.retention import expire_dataset_partitions, run_reten
 from marginscope.telemetry.salt import utc_now
 from marginscope.telemetry.schema import Event
 from marginscope.telemetry.store import DuckDBSink
-from marginscope.telemetry.writer import BatchingWriter, Sink
+from marginscope.telemetry.writer import BatchingWriter, Sink, Writer
 
 __all__ = ["Telemetry"]
 
@@ -60,7 +60,7 @@ class Telemetry:
         if pipeline.writer is None:
             raise ValueError("Telemetry needs a pipeline with a writer")
         self.pipeline = pipeline
-        self.writer: BatchingWriter = pipeline.writer
+        self.writer: Writer = pipeline.writer
         pipeline.salts.current()  # a salt directory that cannot be written fails at start-up
         self.retention_days = retention_days
         self.db = Path(db) if db else None

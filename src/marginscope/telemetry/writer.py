@@ -32,7 +32,8 @@ import pyarrow as pa
 from marginscope.errors import InputError
 from marginscope.telemetry.schema import Event, events_to_arrow
 
-__all__ = ["BatchingWriter", "QueueFull", "Sink", "WriterClosed", "WriterStats", "refused"]
+__all__ = ["BatchingWriter", "QueueFull", "Sink", "Writer", "WriterClosed", "WriterStats",
+           "refused"]
 
 log = logging.getLogger("marginscope.telemetry")
 
@@ -47,6 +48,19 @@ class Sink(Protocol):
     def write(self, table: pa.Table) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Writer(Protocol):
+    """What the pipeline feeds: :class:`BatchingWriter`, or the web server's
+    :class:`~marginscope.telemetry.handoff.HandoffWriter`."""
+
+    def record(self, event: Event) -> Future[None]: ...
+
+    def stats(self) -> WriterStats: ...
+
+    def flush(self, timeout: float | None = ...) -> bool: ...
+
+    def close(self, timeout: float = ...) -> WriterStats: ...
 
 
 class QueueFull(RuntimeError):
