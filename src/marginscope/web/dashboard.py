@@ -2,11 +2,12 @@
 
 Access comes from ``MARGINSCOPE_DASHBOARD_TOKEN`` (:mod:`.settings`). Unset: every dashboard
 route answers 404 with a note on how to enable it. Set: a request is let in with
-``Authorization: Bearer <token>``, or with the session cookie the login sets (the login form,
+``Authorization: Bearer <token>``, or with the session cookie a login sets (the login form,
 ``POST /dashboard/login``, or a link ``/dashboard?token=…`` that sets it and redirects to drop
-the token from the address bar). The cookie holds an HMAC-SHA256 keyed by the token, never the
-token; it is HttpOnly, SameSite=Strict, scoped to ``/dashboard`` (and Secure over HTTPS). Every
-comparison is constant-time, and the token is never logged or echoed.
+the token from the address bar). The cookie holds a random session id kept server-side, never
+the token (:mod:`.sessions`: expiry, logout, CSRF tokens, login throttling); it is HttpOnly,
+SameSite=Strict, scoped to ``/dashboard`` and Secure over TLS. Every comparison is
+constant-time, and the token is never logged or echoed.
 
 The page reads the events DuckDB file (:func:`marginscope.config.db_path`): the same charts as
 the monthly report (:mod:`marginscope.report.charts`) for the chosen tool, device, region and
@@ -17,9 +18,9 @@ Reports and charts are cached per month (and filters) and the file's modificatio
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import math
 import re
+import secrets
 import tempfile
 from collections import OrderedDict
 from datetime import date, timedelta
@@ -34,11 +35,18 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marginscope.errors import InputError
 from marginscope.web.pages import templates
+from marginscope.web.sessions import (
+    LoginThrottle,
+    SessionStore,
+    csrf_token,
+    over_tls,
+    same_token,
+)
 
-__all__ = ["build_dashboard", "session_value"]
+__all__ = ["COOKIE", "LOGIN_COOKIE", "build_dashboard"]
 
 COOKIE = "ms_dashboard"
-COOKIE_DAYS = 30
+LOGIN_COOKIE = "ms_login_csrf"
 MAX_DAYS = 366
 DEVICES = ("mobile", "desktop", "tablet", "other")
 REGIONS = {"US": "United States", "rest": "Rest of world"}
@@ -51,21 +59,37 @@ _CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CACHE_SIZE = 16
 
 
-def session_value(token: str) -> str:
-    """The cookie's value for ``token``: an HMAC keyed by it (the token itself is never stored)."""
-    return hmac.new(token.encode(), b"marginscope.dashboard/1", hashlib.sha256).hexdigest()
-
-
 def _token(request: Request) -> str | None:
     return getattr(request.app.state.settings, "dashboard_token", None)
+
+
+def _sessions(request: Request) -> SessionStore:
+    state = request.app.state
+    if getattr(state, "dashboard_sessions", None) is None:
+        from marginscope.config import state_dir
+
+        state.dashboard_sessions = SessionStore(state_dir() / "dashboard-sessions.sqlite3",
+                                                state.settings.session_hours * 3600)
+    return state.dashboard_sessions
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    state = request.app.state
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = LoginThrottle(state.settings.login_rate)
+    return state.login_throttle
 
 
 def _authorized(request: Request, token: str) -> bool:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and given:
-        return hmac.compare_digest(given.strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), session_value(token).encode())
+        return same_token(given.strip(), token)
+    return _sessions(request).valid(request.cookies.get(COOKIE))
+
+
+def _cookie_options(request: Request) -> dict[str, Any]:
+    return {"path": f"{_root(request)}/dashboard", "httponly": True, "samesite": "strict",
+            "secure": over_tls(request, request.app.state.settings.trusted_proxies)}
 
 
 def _wants_html(request: Request) -> bool:
@@ -83,10 +107,15 @@ def _disabled(request: Request) -> Response:
     return JSONResponse({"detail": ENABLE_NOTE}, status_code=404)
 
 
-def _login_page(request: Request, error: str = "", status: int = 401) -> Response:
+def _login_page(request: Request, error: str = "", status: int = 401,
+                headers: dict[str, str] | None = None) -> Response:
+    """The login form, with a fresh CSRF token in the form and in a strict cookie."""
+    csrf = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(request, "dashboard_login.html", {
-        "disabled": False, "error": error}, status_code=status)
+        "disabled": False, "error": error, "csrf": csrf}, status_code=status, headers=headers)
     response.headers["WWW-Authenticate"] = 'Bearer realm="marginscope dashboard"'
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(LOGIN_COOKIE, csrf, max_age=3600, **_cookie_options(request))
     return response
 
 
@@ -98,6 +127,15 @@ def _unauthorized(request: Request) -> Response:
                         headers={"WWW-Authenticate": 'Bearer realm="marginscope dashboard"'})
 
 
+def _too_many(request: Request, wait: float) -> Response:
+    retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+    if _wants_html(request):
+        return _login_page(request, "Too many login attempts; wait a minute and try again.",
+                           status=429, headers=retry)
+    return JSONResponse({"detail": "too many login attempts; retry after the delay given"},
+                        status_code=429, headers=retry)
+
+
 def _gate(request: Request) -> Response | None:
     """None when the request may see the dashboard, else the response to send."""
     token = _token(request)
@@ -106,14 +144,32 @@ def _gate(request: Request) -> Response | None:
     return None if _authorized(request, token) else _unauthorized(request)
 
 
-def _logged_in(request: Request, token: str, location: str) -> Response:
+def _logged_in(request: Request, location: str) -> Response:
+    """Start a session (a new id at every login) and go to ``location``."""
     response = RedirectResponse(location, status_code=303)
-    response.set_cookie(COOKIE, session_value(token), max_age=COOKIE_DAYS * 86400,
-                        path=f"{_root(request)}/dashboard", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    session_id = _sessions(request).create()
+    settings = request.app.state.settings
+    response.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600),
+                        **_cookie_options(request))
+    response.delete_cookie(LOGIN_COOKIE, **_cookie_options(request))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _client(request: Request) -> str | None:
+    from marginscope.config import client_ip_header
+    from marginscope.telemetry.request import resolve_client_ip
+
+    return resolve_client_ip(request.headers, request.client.host if request.client else None,
+                             client_ip_header())
+
+
+async def _form(request: Request) -> dict[str, str]:
+    from urllib.parse import parse_qs
+
+    body = (await request.body())[:4096].decode("utf-8", "replace")
+    return {key: values[0].strip() for key, values in parse_qs(body).items() if values}
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -358,11 +414,14 @@ def build_dashboard() -> APIRouter:
         if secret is None:
             return _disabled(request)
         if token is not None:  # a login link: set the cookie, drop the token from the URL
-            if not hmac.compare_digest(token.encode(), secret.encode()):
+            wait = _throttle(request).wait(_client(request))
+            if wait:
+                return _too_many(request, wait)
+            if not same_token(token, secret):
                 return _login_page(request, "That token is not right.")
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             location = f"{_root(request)}/dashboard" + (f"?{urlencode(rest)}" if rest else "")
-            return _logged_in(request, secret, location)
+            return _logged_in(request, location)
         if not _authorized(request, secret):
             return _unauthorized(request)
         params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
@@ -372,6 +431,8 @@ def build_dashboard() -> APIRouter:
         except InputError as exc:  # a hand-edited URL: the default view, and what was wrong
             context = await run_in_threadpool(_view, request, {})
             context["problem"] = str(exc)
+        session_id = request.cookies.get(COOKIE)
+        context["logout_csrf"] = csrf_token(session_id) if session_id else None
         response = templates.TemplateResponse(request, "dashboard.html", context)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -381,19 +442,28 @@ def build_dashboard() -> APIRouter:
         secret = _token(request)
         if secret is None:
             return _disabled(request)
-        from urllib.parse import parse_qs
-
-        body = (await request.body())[:4096].decode("utf-8", "replace")
-        given = (parse_qs(body).get("token") or [""])[0].strip()
-        if not given or not hmac.compare_digest(given.encode(), secret.encode()):
+        wait = _throttle(request).wait(_client(request))
+        if wait:
+            return _too_many(request, wait)
+        form = await _form(request)
+        if not same_token(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
+            return _login_page(request, "The form had expired; please enter the token again.",
+                               status=403)
+        if not same_token(form.get("token"), secret):
             return _login_page(request, "That token is not right.")
-        return _logged_in(request, secret, f"{_root(request)}/dashboard")
+        return _logged_in(request, f"{_root(request)}/dashboard")
 
     @router.post("/dashboard/logout", name="dashboard_logout")
     async def logout(request: Request) -> Response:
+        session_id = request.cookies.get(COOKIE)
+        form = await _form(request)
+        if not (_sessions(request).valid(session_id)
+                and same_token(form.get("csrf"), csrf_token(session_id or ""))):
+            return JSONResponse({"detail": "logout needs the dashboard's own form (CSRF token) "
+                                           "and a live session"}, status_code=403)
+        _sessions(request).end(session_id)
         response = RedirectResponse(f"{_root(request)}/dashboard", status_code=303)
-        response.delete_cookie(COOKIE, path=f"{_root(request)}/dashboard", httponly=True,
-                               samesite="strict")
+        response.delete_cookie(COOKIE, **_cookie_options(request))
         return response
 
     @router.get("/dashboard/data.json", name="dashboard_data")

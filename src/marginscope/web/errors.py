@@ -5,6 +5,8 @@
 * a body that is not JSON (or JSON too deeply nested to parse) → 400.
 * a body over ``MARGINSCOPE_MAX_BODY`` bytes → 413 (:class:`~marginscope.web.limits.BodyLimit`).
 * other HTTP errors (404, 405) keep their status with the same body shape.
+* a client that hangs up before its body is in (``ClientDisconnect``) → one log line, no
+  traceback (a traceback per dropped connection would let anyone flood the log).
 
 Values echoed back are made JSON-safe (NaN and infinities become strings, containers their type
 name), so an error body can always be serialized.
@@ -12,6 +14,7 @@ name), so an error body can always be serialized.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -20,12 +23,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from marginscope.errors import InputError
 from marginscope.web.responses import json_response
 
 __all__ = ["field_path", "input_error_body", "install_error_handlers", "validation_details"]
+
+log = logging.getLogger("marginscope.web")
 
 _BOUNDS = (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤"))
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -146,8 +152,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return json_response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    log.info("client disconnected before its body was in: %s %s", request.method,
+             request.url.path)
+    return Response(status_code=400)  # nobody is listening; the server discards it
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app``."""
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(InputError, _input_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -30,14 +30,10 @@ batch; the web app's writer batches for :data:`WEB_FLUSH_SECONDS` unless
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import math
 import os
-import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
@@ -59,6 +55,7 @@ from marginscope.telemetry.schema import ID_PATTERN, tool_ids, venues
 from marginscope.telemetry.store import DuckDBSink
 from marginscope.telemetry.writer import BatchingWriter
 from marginscope.web.errors import validation_details
+from marginscope.web.limits import TokenBuckets
 from marginscope.web.responses import json_response
 
 __all__ = [
@@ -299,39 +296,6 @@ class Beacon(BaseModel):
         return value
 
 
-class TokenBuckets:
-    """Token buckets keyed by a keyed hash of the client address, held in memory only.
-
-    The key (random per process) makes the bucket ids useless to anyone who reads memory
-    later; at most ``max_keys`` buckets are kept (least recently used evicted).
-    """
-
-    def __init__(self, rate: float = BEACON_RATE, burst: int = BEACON_BURST,
-                 max_keys: int = 100_000) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.max_keys = max_keys
-        self.limited = 0
-        self._key = secrets.token_bytes(32)
-        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def allow(self, address: str | None) -> bool:
-        """Take one token for ``address``; False (counted) when its bucket is empty."""
-        ident = hmac.new(self._key, (address or "").encode(), hashlib.sha256).digest()[:16]
-        now = time.monotonic()
-        with self._lock:
-            tokens, then = self._buckets.pop(ident, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
-            allowed = tokens >= 1.0
-            self._buckets[ident] = (tokens - 1.0 if allowed else tokens, now)
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
-            if not allowed:
-                self.limited += 1
-        return allowed
-
-
 def _error(status: int, field: str, message: str, allowed: str,
            headers: dict[str, str] | None = None) -> Response:
     return json_response({"detail": [{"loc": ["body"] if field == "body" else ["body", field],
@@ -478,7 +442,7 @@ def install_telemetry(app: FastAPI, telemetry: Telemetry | None = None) -> Telem
         register_tool(calculator.tool)
     if telemetry is None:
         telemetry = web_telemetry()
-    buckets = TokenBuckets()
+    buckets = TokenBuckets(BEACON_RATE, BEACON_BURST)
     app.state.telemetry = telemetry
     app.state.beacon_buckets = buckets
     app.state.recorder = make_recorder(telemetry)

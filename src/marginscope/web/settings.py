@@ -8,6 +8,14 @@
 | ``MARGINSCOPE_MAX_BODY`` | largest request body accepted, bytes (larger: HTTP 413) | ``65536`` |
 | ``MARGINSCOPE_ROOT_PATH`` | path prefix when served behind a proxy under a sub-path | empty |
 | ``MARGINSCOPE_DASHBOARD_TOKEN`` | secret that opens ``/dashboard`` (Bearer header or login); unset: dashboard disabled (404) | unset |
+| ``MARGINSCOPE_HEADER_TIMEOUT`` | seconds a client has to send a request's line and headers (then 408, closed) | ``10`` |
+| ``MARGINSCOPE_BODY_TIMEOUT`` | seconds a client has to send a request's body once its headers are in (then 408) | ``30`` |
+| ``MARGINSCOPE_KEEPALIVE_TIMEOUT`` | seconds an idle kept-alive connection stays open | ``5`` |
+| ``MARGINSCOPE_MAX_HEADER_BYTES`` | largest request head (request line and headers), bytes (larger: 431) | ``16384`` |
+| ``MARGINSCOPE_MAX_CONNECTIONS`` | concurrent connections and requests per worker (more: 503) | ``1000`` |
+| ``MARGINSCOPE_TRUSTED_PROXIES`` | comma-separated addresses of reverse proxies whose ``X-Forwarded-Proto`` is believed (TLS → ``Secure`` cookies) | unset (none) |
+| ``MARGINSCOPE_DASHBOARD_SESSION_HOURS`` | lifetime of a dashboard login | ``12`` |
+| ``MARGINSCOPE_LOGIN_RATE`` | dashboard login attempts per minute per client (burst the same; 10× that for all clients together; then 429) | ``5`` |
 | ``MARGINSCOPE_DB`` | DuckDB file of the telemetry events, once telemetry is wired (see :mod:`marginscope.config`) | ``./marginscope.duckdb`` |
 """
 
@@ -49,6 +57,14 @@ class WebSettings:
     max_body_bytes: int = 65536
     root_path: str = ""
     dashboard_token: str | None = field(default=None, repr=False)  # never printed
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_header_bytes: int = 16384
+    max_connections: int = 1000
+    trusted_proxies: tuple[str, ...] = ()
+    session_hours: float = 12.0
+    login_rate: int = 5
 
     @classmethod
     def from_env(cls) -> WebSettings:
@@ -60,4 +76,13 @@ class WebSettings:
             max_body_bytes=_env_int("MARGINSCOPE_MAX_BODY", 65536, 1024, 16 * 1024 * 1024),
             root_path=(_env("MARGINSCOPE_ROOT_PATH") or "").rstrip("/"),
             dashboard_token=_env("MARGINSCOPE_DASHBOARD_TOKEN"),
+            header_timeout=_env_int("MARGINSCOPE_HEADER_TIMEOUT", 10, 1, 300),
+            body_timeout=_env_int("MARGINSCOPE_BODY_TIMEOUT", 30, 1, 600),
+            keep_alive_timeout=_env_int("MARGINSCOPE_KEEPALIVE_TIMEOUT", 5, 1, 300),
+            max_header_bytes=_env_int("MARGINSCOPE_MAX_HEADER_BYTES", 16384, 1024, 1 << 20),
+            max_connections=_env_int("MARGINSCOPE_MAX_CONNECTIONS", 1000, 1, 100_000),
+            trusted_proxies=tuple(a.strip() for a in (_env("MARGINSCOPE_TRUSTED_PROXIES") or ""
+                                                      ).split(",") if a.strip()),
+            session_hours=_env_int("MARGINSCOPE_DASHBOARD_SESSION_HOURS", 12, 1, 24 * 30),
+            login_rate=_env_int("MARGINSCOPE_LOGIN_RATE", 5, 1, 1000),
         )
