@@ -31,6 +31,7 @@ import csv
 import gzip
 import itertools
 import os
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +148,12 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def _read_bytes(path: Path) -> pa.Buffer:
     if path.name.lower().endswith(".gz"):
-        with gzip.open(path, "rb") as handle:
-            return pa.py_buffer(handle.read())
+        try:
+            with gzip.open(path, "rb") as handle:
+                return pa.py_buffer(handle.read())
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # truncated or corrupt
+            raise InputError("FILE", str(path), f"a complete gzip file (this one: {exc}); "
+                             "nothing was loaded") from None
     if path.stat().st_size == 0:
         return pa.py_buffer(b"")
     return pa.memory_map(str(path)).read_buffer()
