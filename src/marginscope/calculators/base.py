@@ -8,6 +8,7 @@ a :class:`Calculator`; adding one is one small module that calls :func:`register
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
@@ -166,6 +167,16 @@ class Calculator:
 
 
 REGISTRY: dict[str, Calculator] = {}
+"""Calculator name (CLI sub-command, API path) → declaration, in registration order."""
+
+TOOLS: dict[str, Calculator] = {}
+"""Telemetry tool id → its first declaring calculator, in registration order (two calculators
+may share a tool id: ``account`` and ``liquidation`` are both ``liquidation_price``). The
+telemetry allow-list, the report's tool names and the simulator's tool mix read this."""
+
+
+_TOOL_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+"""Telemetry tool ids: lower-case, digits and underscores (a column value, never free text)."""
 
 
 def register(calculator: Calculator) -> Calculator:
@@ -179,12 +190,16 @@ def register(calculator: Calculator) -> Calculator:
                 raise ValueError(f"{calculator.name}: event field path {path!r} is not in "
                                  f"{calculator.model.__name__}")
             model = _item_model(model.model_fields[part].annotation)
-    same_tool = [c for c in REGISTRY.values() if c.tool == calculator.tool]
-    if same_tool and (same_tool[0].asset_class, same_tool[0].tool_name) != (
+    if not _TOOL_RE.match(calculator.tool):
+        raise ValueError(f"{calculator.name}: tool id {calculator.tool!r} does not match "
+                         f"{_TOOL_RE.pattern}")
+    first = TOOLS.get(calculator.tool)
+    if first is not None and (first.asset_class, first.tool_name) != (
             calculator.asset_class, calculator.tool_name):
         raise ValueError(f"{calculator.name}: tool {calculator.tool!r} is declared by "
-                         f"{same_tool[0].name} with another asset class or label")
+                         f"{first.name} with another asset class or label")
     REGISTRY[calculator.name] = calculator
+    TOOLS.setdefault(calculator.tool, calculator)
     return calculator
 
 
@@ -197,15 +212,6 @@ def _item_model(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
-
-
-def tools() -> dict[str, Calculator]:
-    """Tool id → its first declaring calculator, in registration order (two calculators may
-    share a tool id: ``account`` and ``liquidation`` are both ``liquidation_price``)."""
-    out: dict[str, Calculator] = {}
-    for calculator in REGISTRY.values():
-        out.setdefault(calculator.tool, calculator)
-    return out
 
 
 def venue_names() -> tuple[str, ...]:

@@ -19,10 +19,10 @@ Modules: ``schema`` (the canonical event), ``request``, ``device``, ``country``,
 
 from marginscope.telemetry.pipeline import STEPS, Drop, DropReason, Pipeline
 from marginscope.telemetry.request import RequestMeta
-from marginscope.telemetry.schema import COLUMNS, Event, register_tool, tool_ids
+from marginscope.telemetry.schema import COLUMNS, Event, tool_ids
 from marginscope.telemetry.service import Telemetry
 
 __all__ = [
     "COLUMNS", "STEPS", "Drop", "DropReason", "Event", "Pipeline", "RequestMeta", "Telemetry",
-    "register_tool", "tool_ids",
+    "tool_ids",
 ]

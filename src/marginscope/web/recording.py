@@ -49,8 +49,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from marginscope.calculators import REGISTRY, Calculator
-from marginscope.telemetry import Drop, Pipeline, RequestMeta, Telemetry, register_tool
+from marginscope.calculators import Calculator
+from marginscope.telemetry import Drop, Pipeline, RequestMeta, Telemetry
 from marginscope.telemetry.handoff import HandoffWriter
 from marginscope.telemetry.parquet_sink import ParquetDatasetSink
 from marginscope.telemetry.process_sink import ProcessSink
@@ -470,12 +470,10 @@ def web_telemetry() -> Telemetry:
 
 
 def install_telemetry(app: FastAPI, telemetry: Telemetry | None = None) -> Telemetry:
-    """Register every calculator's tool id, install the recorder, the acknowledgement
+    """Install the recorder, the acknowledgement
     middleware and the beacon, and close (flush) the telemetry at shutdown."""
     from marginscope import config
 
-    for calculator in REGISTRY.values():
-        register_tool(calculator.tool)
     if telemetry is None:
         telemetry = web_telemetry()
     buckets = TokenBuckets()
