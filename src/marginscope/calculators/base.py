@@ -37,6 +37,14 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+ASSET_CLASSES: dict[str, str] = {
+    "crypto_futures": "Crypto futures", "crypto_spot": "Crypto spot", "forex": "Forex",
+    "stocks": "Stocks", "cfd": "CFDs and spread bets",
+}
+"""Asset class id → title (the web index's groups, in this order). The event has no asset
+class column: the tool id implies it."""
+
+
 @dataclass(frozen=True)
 class EventFields:
     """Where a calculation's coarse telemetry fields come from (what its event records).
@@ -146,7 +154,7 @@ class Calculator:
     model: type[Request]
     compute: Callable[[Any], dict[str, Any]]
     example: dict[str, Any]
-    asset_class: str = "crypto_futures"        # telemetry: crypto_futures | crypto_spot | forex | stocks | cfd
+    asset_class: str = "crypto_futures"        # a key of ASSET_CLASSES
     records: EventFields = FUTURES             # the coarse fields its telemetry event records
     label: str | None = None                   # name in reports; default: tool with "-"
 
@@ -190,6 +198,9 @@ def register(calculator: Calculator) -> Calculator:
                 raise ValueError(f"{calculator.name}: event field path {path!r} is not in "
                                  f"{calculator.model.__name__}")
             model = _item_model(model.model_fields[part].annotation)
+    if calculator.asset_class not in ASSET_CLASSES:
+        raise ValueError(f"{calculator.name}: asset class {calculator.asset_class!r} is not "
+                         f"one of {' | '.join(ASSET_CLASSES)}")
     if not _TOOL_RE.match(calculator.tool):
         raise ValueError(f"{calculator.name}: tool id {calculator.tool!r} does not match "
                          f"{_TOOL_RE.pattern}")
