@@ -390,6 +390,11 @@ def planted_month(seed: int, effects: Sequence[Effect] = NOVEMBER_2025, *,
             if not first <= date.fromisoformat(when) < following:
                 raise InputError("effects", when, f"a day in {month}")
     check_tools(profile.tool_mix, "tool_mix")
+    named = {tool for effect in effects for tool in (
+        effect.weights if isinstance(effect, PhaseShift) else (effect.tool,)) if tool}
+    if named - set(profile.tool_mix):
+        raise InputError("effects", sorted(named - set(profile.tool_mix)),
+                         "tools of the tool mix: " + " | ".join(profile.tool_mix))
     tools = tuple(profile.tool_mix)
     devices = tuple(d for d in DEVICES if d in profile.device_mix)
     countries = tuple(profile.country_mix)
