@@ -19,8 +19,14 @@ import pytest
 from marginscope.calculators import REGISTRY
 from marginscope.calculators.base import EventFields, register
 
-_NOTIONAL_KEYS = ("notional", "notional_at_entry", "entry_notional", "entry_value",
-                  "max_open_notional", "short_value")
+_NOTIONAL_KEYS = (
+    "notional",
+    "notional_at_entry",
+    "entry_notional",
+    "entry_value",
+    "max_open_notional",
+    "short_value",
+)
 
 
 def _number(value: Any) -> float | None:
@@ -43,40 +49,90 @@ def expected(fields: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     leverage = _number(fields.get("leverage"))
     if leverage is None:
         leverage = _number(result.get("leverage"))
-    notional = next((_number(result[k]) for k in _NOTIONAL_KEYS
-                     if _number(result.get(k)) is not None), None)
+    notional = next(
+        (_number(result[k]) for k in _NOTIONAL_KEYS if _number(result.get(k)) is not None), None
+    )
     if notional is None:
         qty, price = _number(fields.get("qty")), _number(fields.get("entry_price"))
         notional = qty * price if qty is not None and price is not None else None
-    return {"venue": text("venue"), "symbol": text("symbol"), "side": text("side"),
-            "margin_mode": text("margin_mode"),
-            "leverage": leverage if leverage is not None and leverage > 0 else None,
-            "notional": abs(notional) if notional is not None else None}
+    return {
+        "venue": text("venue"),
+        "symbol": text("symbol"),
+        "side": text("side"),
+        "margin_mode": text("margin_mode"),
+        "leverage": leverage if leverage is not None and leverage > 0 else None,
+        "notional": abs(notional) if notional is not None else None,
+    }
 
 
 # The declared examples, plus inputs that reach the other branches (a fallback from the input's
 # qty × entry price, a leverage and side the example leaves out, an account's other positions).
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     *((name, calculator.example) for name, calculator in REGISTRY.items()),
-    ("average", {"fills": [{"qty": 1, "price": 100}], "side": "short", "leverage": 5,
-                 "symbol": "BTCUSDT", "venue": "bybit"}),
-    ("funding", {"side": "short", "qty": 2.0, "mark_price": 100.0, "entry_price": 90.0,
-                 "funding_rate": 0.0001}),
-    ("position-size", {"balance": 1000.0, "risk_fraction": 0.01, "entry_price": 100.0,
-                       "stop_price": 95.0}),
+    (
+        "average",
+        {
+            "fills": [{"qty": 1, "price": 100}],
+            "side": "short",
+            "leverage": 5,
+            "symbol": "BTCUSDT",
+            "venue": "bybit",
+        },
+    ),
+    (
+        "funding",
+        {
+            "side": "short",
+            "qty": 2.0,
+            "mark_price": 100.0,
+            "entry_price": 90.0,
+            "funding_rate": 0.0001,
+        },
+    ),
+    (
+        "position-size",
+        {"balance": 1000.0, "risk_fraction": 0.01, "entry_price": 100.0, "stop_price": 95.0},
+    ),
     ("cfd-margin", {"size": 2, "price": 100.0, "margin_rate": 0.05}),
-    ("forex-position-size", {"pair": "EUR/USD", "price": 1.08, "balance": 10_000,
-                             "risk_fraction": 0.01, "stop_pips": 20}),
-    ("account", {"venue": "bybit", "margin_mode": "isolated", "positions": [
-        {"symbol": "ETHUSDT", "side": "short", "qty": 1.0, "entry_price": 3000.0,
-         "leverage": 10},
-        {"symbol": "BTCUSDT", "side": "long", "qty": 0.1, "entry_price": 90000.0,
-         "leverage": 10}]}),
+    (
+        "forex-position-size",
+        {
+            "pair": "EUR/USD",
+            "price": 1.08,
+            "balance": 10_000,
+            "risk_fraction": 0.01,
+            "stop_pips": 20,
+        },
+    ),
+    (
+        "account",
+        {
+            "venue": "bybit",
+            "margin_mode": "isolated",
+            "positions": [
+                {
+                    "symbol": "ETHUSDT",
+                    "side": "short",
+                    "qty": 1.0,
+                    "entry_price": 3000.0,
+                    "leverage": 10,
+                },
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "long",
+                    "qty": 0.1,
+                    "entry_price": 90000.0,
+                    "leverage": 10,
+                },
+            ],
+        },
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "payload"), VARIANTS,
-                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(VARIANTS)])
+@pytest.mark.parametrize(
+    ("name", "payload"), VARIANTS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(VARIANTS)]
+)
 def test_context_is_the_recorders_coarse_context(name, payload):
     calculator = REGISTRY[name]
     request = calculator.model.model_validate(payload)

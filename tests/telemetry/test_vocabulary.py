@@ -41,8 +41,9 @@ def test_the_simulators_share_one_tool_mix_of_declared_tools():
 
 def test_simulated_event_fields_are_the_declarations_plus_one_stated_departure():
     for tool in mix.TOOLS:
-        declared = frozenset().union(*(c.records.fields() for c in REGISTRY.values()
-                                       if c.tool == tool))
+        declared = frozenset().union(
+            *(c.records.fields() for c in REGISTRY.values() if c.tool == tool)
+        )
         assert mix.TOOL_FIELDS[tool] - declared == mix._ALSO.get(tool, frozenset()), tool
 
 

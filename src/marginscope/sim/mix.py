@@ -33,9 +33,16 @@ def check_venues(venues: Iterable[str], what: str) -> None:
 
 
 TOOL_MIX: dict[str, float] = {
-    "liquidation_price": 0.20, "margin_call": 0.09, "leverage": 0.10, "position_size": 0.14,
-    "futures": 0.13, "funding_rate": 0.06, "average_price": 0.08, "stops": 0.09,
-    "liquidation_risk": 0.06, "scenario": 0.05,
+    "liquidation_price": 0.20,
+    "margin_call": 0.09,
+    "leverage": 0.10,
+    "position_size": 0.14,
+    "futures": 0.13,
+    "funding_rate": 0.06,
+    "average_price": 0.08,
+    "stops": 0.09,
+    "liquidation_risk": 0.06,
+    "scenario": 0.05,
 }
 """Calm-market tool mix of the crypto-futures calculators (assumption): liquidation price the
 most used calculator. The order is the simulator's tool order."""
@@ -57,6 +64,7 @@ so the simulated data stay as published: the live recorder takes no notional for
 entry, whose input has fills but no single qty × entry price)."""
 
 TOOL_FIELDS: dict[str, frozenset[str]] = {
-    tool: _fields(tool) | _ALSO.get(tool, frozenset()) for tool in TOOLS}
+    tool: _fields(tool) | _ALSO.get(tool, frozenset()) for tool in TOOLS
+}
 """Coarse fields each simulated tool's events carry (from the calculator declarations, plus
 :data:`_ALSO`); the others are NULL in the event, as the web recorder would leave them."""
