@@ -79,12 +79,24 @@ def test_unknown_venue_becomes_other():
     assert normalize_venue("some-dex") == "other"
 
 
-def test_tool_registry_is_extendable_and_validated():
-    assert "liquidation_price" in schema.tool_ids()
-    schema.register_tool("synthetic_test_tool")
-    assert "synthetic_test_tool" in schema.tool_ids()
-    with pytest.raises(InputError):
-        schema.register_tool("Not A Tool")
+def test_a_declared_calculator_is_a_valid_tool_and_a_bad_tool_id_is_refused():
+    from dataclasses import replace
+
+    from marginscope.calculators.base import REGISTRY, TOOLS, register
+
+    base = REGISTRY["compounding"]
+    assert "synthetic_test_tool" not in schema.tool_ids()
+    try:
+        register(replace(base, name="synthetic-test", tool="synthetic_test_tool"))
+        assert "synthetic_test_tool" in schema.tool_ids()
+        Event(event_id="synthetic-1", ts=datetime(2025, 11, 4, tzinfo=UTC),
+              tool="synthetic_test_tool")
+    finally:
+        REGISTRY.pop("synthetic-test", None)
+        TOOLS.pop("synthetic_test_tool", None)
+    with pytest.raises(ValueError, match="tool id"):
+        register(replace(base, name="not-a-tool", tool="Not A Tool"))
+    assert "not-a-tool" not in REGISTRY
 
 
 def test_event_keeps_ts_in_utc_and_rejects_naive_times():

@@ -12,12 +12,14 @@ one cross account holds positions of one settle currency.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from marginscope.calculators.base import (
+    FUTURES,
     Calculator,
     FeeRate,
     Leverage,
@@ -278,5 +280,7 @@ BINANCE_CROSS_EXAMPLE = {
 
 register(Calculator(
     name="account", tool="liquidation_price", title="Account liquidation (cross or isolated)",
+    records=replace(FUTURES, symbol="positions.0.symbol", side="positions.0.side",
+                    leverage=None, size=None),
     summary="Liquidation and bankruptcy prices, margins and ratios of one or more positions.",
     model=AccountRequest, compute=evaluate, example=BINANCE_CROSS_EXAMPLE))

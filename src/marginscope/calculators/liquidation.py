@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from marginscope.calculators.account import PositionFields, VenueName, _bankruptcy
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import FUTURES, Calculator, register
 from marginscope.risk.liquidation import position_margin
 from marginscope.risk.terms import resolve
 
@@ -46,6 +47,7 @@ def compute(r: LiquidationRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="liquidation", tool="liquidation_price", title="Liquidation price",
+    records=replace(FUTURES, notional="notional_at_entry"),
     summary="Liquidation and bankruptcy price of a position, venue rules and tiers included.",
     model=LiquidationRequest, compute=compute,
     example={"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,

@@ -20,10 +20,10 @@ server's sink and writer; not imported here). See docs/telemetry.md.
 
 from marginscope.telemetry.pipeline import STEPS, Drop, DropReason, Pipeline
 from marginscope.telemetry.request import RequestMeta
-from marginscope.telemetry.schema import COLUMNS, Event, register_tool, tool_ids
+from marginscope.telemetry.schema import COLUMNS, Event, tool_ids
 from marginscope.telemetry.service import Telemetry
 
 __all__ = [
     "COLUMNS", "STEPS", "Drop", "DropReason", "Event", "Pipeline", "RequestMeta", "Telemetry",
-    "register_tool", "tool_ids",
+    "tool_ids",
 ]

@@ -8,8 +8,11 @@ exact sizes, IPs, User-Agents or free text. The columns are declared once,
 fields are generated from it. Ingest, export, both sinks and the analytics read this one
 definition (docs/telemetry.md, "Schema").
 
-Registries (tools, venues, symbols) are extendable at import time by the code that adds a
-calculator, venue or asset: ``register_tool("spot_pnl")``.
+Vocabularies are defined once elsewhere and read here: the tool ids are the calculator
+declarations' (:data:`marginscope.calculators.TOOLS`), the venue ids the risk engine's
+(:data:`marginscope.risk.venues.VENUES`, through :func:`marginscope.calculators.base.venue_names`)
+plus ``other``. Only the symbol allow-list is kept here (extendable: ``register_symbol``).
+Synthetic events are told apart by their event id (:func:`is_synthetic_id`).
 
 Bucket edges
 ------------
@@ -29,13 +32,13 @@ import bisect
 import math
 import re
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from operator import attrgetter
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -43,16 +46,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from marginscope.errors import InputError
 
+if TYPE_CHECKING:
+    from marginscope.calculators.base import Calculator
+
 __all__ = [
     "ARROW_SCHEMA", "COLUMNS", "DEVICES", "DUCKDB_TYPES", "EVENT_COLUMNS", "ID_PATTERN",
     "LEVERAGE_EDGES", "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED",
-    "SIDES", "UNKNOWN_COUNTRY", "Column", "Edges", "Event", "Matches", "OneOf", "Rule", "SqlSet",
-    "Timestamp", "arrow_schema", "column", "country_codes", "create_table_sql", "event_model",
-    "event_row", "event_rows", "events_to_arrow", "leverage_bucket",
-    "new_event_id", "normalize_margin_mode", "normalize_side", "normalize_symbol",
-    "normalize_venue", "notional_bucket", "register_symbol", "register_tool", "register_venue",
-    "rows_to_arrow", "sql_list", "sql_literal",
-    "symbols", "tool_ids", "venues", "wire_row", "wire_rows_to_arrow",
+    "SIDES", "SYNTHETIC_ID_PREFIX", "UNKNOWN_COUNTRY", "Column", "Edges", "Event", "Matches",
+    "OneOf", "Rule", "SqlSet", "Timestamp", "arrow_schema", "column", "country_codes",
+    "create_table_sql", "event_model", "event_row", "event_rows", "events_to_arrow",
+    "is_synthetic_id", "leverage_bucket", "new_event_id", "normalize_margin_mode",
+    "normalize_side", "normalize_symbol", "normalize_venue", "notional_bucket",
+    "register_symbol", "rows_to_arrow", "sql_list", "sql_literal", "symbols", "tool_ids",
+    "tools", "venues", "wire_row", "wire_rows_to_arrow",
 ]
 
 # --- closed vocabularies -----------------------------------------------------------------------
@@ -67,7 +73,16 @@ OTHER_VENUE = "other"
 _ID = r"[A-Za-z0-9_-]{1,64}"
 ID_PATTERN = f"^{_ID}$"
 """Opaque ids (event_id, visitor, session): no dots or colons, so no IP address fits."""
-_TOOL_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+
+SYNTHETIC_ID_PREFIX = "syn-"
+"""Event ids of simulated events start with this (``syn-<seed>-…``); live ids are 32 hex
+digits (:func:`new_event_id`), so none starts with it. The report labels such data synthetic."""
+
+
+def is_synthetic_id(event_id: str) -> bool:
+    """True when ``event_id`` (the ``event_id`` column) marks a simulated event."""
+    return event_id.startswith(SYNTHETIC_ID_PREFIX)
+
 
 LEVERAGE_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125)
 NOTIONAL_EDGES: tuple[int, ...] = (
@@ -75,36 +90,27 @@ NOTIONAL_EDGES: tuple[int, ...] = (
     1_000_000, 3_000_000, 10_000_000,
 )
 
-# --- extendable registries ---------------------------------------------------------------------
+# --- vocabularies ------------------------------------------------------------------------------
 
-_TOOLS: dict[str, None] = dict.fromkeys((
-    "liquidation_price", "margin_call", "leverage", "position_size", "futures",
-    "funding_rate", "average_price", "stops", "liquidation_risk", "scenario",
-))
-_VENUES: dict[str, None] = dict.fromkeys((
-    "binance-usdm", "binance-coinm", "bybit", "okx", "bitmex", "hyperliquid", "gate",
-    "generic", OTHER_VENUE,
-))
 _SYMBOLS: dict[str, None] = dict.fromkeys((
     "BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "TRX", "TON", "AVAX", "LINK", "DOT",
     "LTC", "BCH", "SUI", "HYPE", "PEPE", "SHIB", "NEAR", "APT", "ARB", "OP", "WIF", OTHER_SYMBOL,
 ))
 
 
-def register_tool(tool_id: str) -> str:
-    """Add a calculator's telemetry tool id (``[a-z][a-z0-9_]{1,47}``); idempotent."""
-    if not isinstance(tool_id, str) or not _TOOL_RE.match(tool_id):
-        raise InputError("tool", tool_id, "lower-case id matching [a-z][a-z0-9_]{1,47}")
-    _TOOLS[tool_id] = None
-    return tool_id
+def tools() -> Mapping[str, Calculator]:
+    """The calculator declarations by tool id, in registration order (imported on first use:
+    the package registers every calculator; telemetry -> calculators, never the other way)."""
+    from marginscope.calculators import TOOLS
+
+    return TOOLS
 
 
-def register_venue(venue: str) -> str:
-    """Add a venue id to the allow-list (lower-case, ``[a-z0-9-]``); idempotent."""
-    if not isinstance(venue, str) or not re.match(r"^[a-z0-9][a-z0-9-]{0,31}$", venue):
-        raise InputError("venue", venue, "lower-case id matching [a-z0-9][a-z0-9-]{0,31}")
-    _VENUES[venue] = None
-    return venue
+@lru_cache(maxsize=1)
+def _venues() -> dict[str, None]:
+    from marginscope.calculators.base import venue_names
+
+    return dict.fromkeys((*venue_names(), OTHER_VENUE))
 
 
 def register_symbol(symbol: str) -> str:
@@ -117,13 +123,13 @@ def register_symbol(symbol: str) -> str:
 
 
 def tool_ids() -> tuple[str, ...]:
-    """Registered tool ids, in registration order."""
-    return tuple(_TOOLS)
+    """Every declared calculator's tool id, in registration order (the allow-list)."""
+    return tuple(tools())
 
 
 def venues() -> tuple[str, ...]:
-    """Allowed venue ids (``other`` included)."""
-    return tuple(_VENUES)
+    """Allowed venue ids: the risk engine's venues, then ``other``."""
+    return tuple(_venues())
 
 
 def symbols() -> tuple[str, ...]:
@@ -180,9 +186,9 @@ def normalize_venue(venue: str | None) -> str | None:
     if venue is None:
         return None
     if not isinstance(venue, str):
-        raise InputError("venue", venue, " | ".join(_VENUES))
+        raise InputError("venue", venue, " | ".join(_venues()))
     venue = venue.strip().lower()
-    return venue if venue in _VENUES else OTHER_VENUE
+    return venue if venue in _venues() else OTHER_VENUE
 
 
 def normalize_side(side: str | None) -> str | None:

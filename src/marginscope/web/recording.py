@@ -20,8 +20,7 @@
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,7 +34,7 @@ from marginscope.telemetry import Drop, RequestMeta, Telemetry
 from marginscope.telemetry.server import server_telemetry
 
 __all__ = [
-    "ACK_TIMEOUT", "AwaitDurable", "coarse_context", "install_telemetry", "make_recorder",
+    "ACK_TIMEOUT", "AwaitDurable", "install_telemetry", "make_recorder",
     "request_meta", "settle",
 ]
 
@@ -45,60 +44,12 @@ ACK_TIMEOUT = 10.0
 PENDING = "marginscope.telemetry.pending"
 """Scope key of the list of futures a request's recorder produced."""
 
-_NOTIONAL_KEYS = ("notional", "notional_at_entry", "entry_notional", "entry_value",
-                  "max_open_notional", "short_value")
 _HINT_TZ = "x-marginscope-time-zone"
 _HINT_SESSION = "x-marginscope-session"
 _HINT_TOUCH = "x-marginscope-touch-points"
 
 
 # --- the recorder ------------------------------------------------------------------------------
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def coarse_context(body: BaseModel, result: Mapping[str, Any]) -> dict[str, Any]:
-    """The coarse context of one calculation (the pipeline buckets and allow-lists it).
-
-    Venue, symbol, side and margin mode come from the input (an account's first position for
-    symbol and side); leverage from the input, else the result; notional (quote currency) from
-    the result's notional, else ``qty × entry_price``. Prices, balances and quantities are
-    never passed on.
-    """
-    first = None
-    positions = getattr(body, "positions", None)
-    if isinstance(positions, list) and positions:
-        first = positions[0]
-
-    def field(name: str) -> Any:
-        value = getattr(body, name, None)
-        if value is None and first is not None:
-            value = getattr(first, name, None)
-        return value if isinstance(value, str) else None
-
-    leverage = _finite(getattr(body, "leverage", None))
-    if leverage is None:
-        leverage = _finite(result.get("leverage"))
-    notional = None
-    for key in _NOTIONAL_KEYS:
-        notional = _finite(result.get(key))
-        if notional is not None:
-            break
-    if notional is None:
-        qty, price = _finite(getattr(body, "qty", None)), _finite(getattr(body, "entry_price",
-                                                                          None))
-        if qty is not None and price is not None:
-            notional = qty * price
-    return {
-        "venue": field("venue"), "symbol": field("symbol"), "side": field("side"),
-        "margin_mode": field("margin_mode"),
-        "leverage": leverage if leverage is not None and leverage > 0 else None,
-        "notional": abs(notional) if notional is not None else None,
-    }
 
 
 def request_meta(request: Request, *, time_zone: str | None = None, session: str | None = None,
@@ -129,7 +80,7 @@ def make_recorder(telemetry: Telemetry) -> Any:
     def recorder(request: Request, calculator: Calculator, body: BaseModel,
                  result: dict[str, Any]) -> None:
         outcome = telemetry.record(request_meta(request), calculator.tool,
-                                   coarse_context(body, result))
+                                   calculator.context(body, result))
         _pending(request.scope, outcome)
 
     return recorder
