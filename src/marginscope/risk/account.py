@@ -74,8 +74,9 @@ def cross_available(account, group, wallet, maintenance, upnl) -> np.ndarray:
     return wallet[account] - (total[account] - own[group])
 
 
-def hedged_price(terms: Terms, group, side, qty, entry, start, available, *,
-                 fee: bool = True) -> np.ndarray:
+def hedged_price(
+    terms: Terms, group, side, qty, entry, start, available, *, fee: bool = True
+) -> np.ndarray:
     """Shared liquidation (``fee=True``) or bankruptcy (``fee=False``) price of hedge legs.
 
     Parameters
@@ -124,11 +125,13 @@ def hedged_price(terms: Terms, group, side, qty, entry, start, available, *,
         rate, const = (np.broadcast_to(x, np.shape(qty)) for x in (rate, const))
         if inverse:
             numerator = np.bincount(group, units * (rate + side), minlength=groups)
-            denominator = available + np.bincount(group, -const + side * units / entry,
-                                                  minlength=groups)
+            denominator = available + np.bincount(
+                group, -const + side * units / entry, minlength=groups
+            )
         else:
-            numerator = available + np.bincount(group, -const - side * units * entry,
-                                                minlength=groups)
+            numerator = available + np.bincount(
+                group, -const - side * units * entry, minlength=groups
+            )
             denominator = np.bincount(group, units * (rate - side), minlength=groups)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = numerator / denominator
@@ -148,8 +151,10 @@ def hedged_price(terms: Terms, group, side, qty, entry, start, available, *,
         active &= ~stop
     return result
 
-def cross_prices(terms: Terms, side, qty, entry_price, mark_price, wallet, *, account=None,
-                 symbol=None) -> dict[str, np.ndarray]:
+
+def cross_prices(
+    terms: Terms, side, qty, entry_price, mark_price, wallet, *, account=None, symbol=None
+) -> dict[str, np.ndarray]:
     """Liquidation and bankruptcy prices of cross-margin positions, several accounts at once.
 
     Parameters
@@ -189,8 +194,11 @@ def cross_prices(terms: Terms, side, qty, entry_price, mark_price, wallet, *, ac
     (:func:`marginscope.risk.liquidation.bankruptcy_at`).
     """
     side, qty, entry, mark = np.broadcast_arrays(
-        validate.side(side), validate.positive("qty", qty),
-        validate.positive("entry_price", entry_price), validate.positive("mark_price", mark_price))
+        validate.side(side),
+        validate.positive("qty", qty),
+        validate.positive("entry_price", entry_price),
+        validate.positive("mark_price", mark_price),
+    )
     shape = side.shape
     side, qty, entry, mark = (np.ravel(x) for x in (side, qty, entry, mark))
     wallet = validate.number("wallet_balance", wallet).reshape(-1)
@@ -209,8 +217,15 @@ def cross_prices(terms: Terms, side, qty, entry_price, mark_price, wallet, *, ac
         rows = np.flatnonzero(hedged)
         sub, sub_first = legs(group[rows], np.zeros(rows.size, dtype=np.intp))
         sub_terms = _flat_terms(flat, qty.size, rows)
-        args = (sub_terms, sub, side[rows], qty[rows], entry[rows], mark[rows][sub_first],
-                available[rows][sub_first])
+        args = (
+            sub_terms,
+            sub,
+            side[rows],
+            qty[rows],
+            entry[rows],
+            mark[rows][sub_first],
+            available[rows][sub_first],
+        )
         liquidation[rows] = hedged_price(*args)[sub]
         bankruptcy[rows] = hedged_price(*args, fee=False)[sub]
     return {
@@ -227,8 +242,12 @@ def cross_prices(terms: Terms, side, qty, entry_price, mark_price, wallet, *, ac
 def _index(name: str, value, size: int, limit: int | None = None) -> np.ndarray:
     """An integer index per position (a scalar applies to all), checked against ``limit``."""
     array = np.asarray(0 if value is None else value)
-    if array.dtype.kind not in "iub" or array.ndim > 1 or array.size not in (1, size) \
-            or (array.size and array.min() < 0):
+    if (
+        array.dtype.kind not in "iub"
+        or array.ndim > 1
+        or array.size not in (1, size)
+        or (array.size and array.min() < 0)
+    ):
         raise InputError(name, value, f"non-negative integers, one per position ({size})")
     if limit is not None and array.size and array.max() >= limit:
         raise InputError(name, int(array.max()), f"0 … {limit - 1} (one wallet per account)")
@@ -244,8 +263,7 @@ def _flat_terms(terms: Terms, size: int, rows: np.ndarray | None = None) -> Term
     for name in _PER_POSITION:
         value = getattr(terms, name)
         if value is not None and np.ndim(value):
-            flat = np.broadcast_to(value, (size,)) if np.size(value) != size else \
-                np.ravel(value)
+            flat = np.broadcast_to(value, (size,)) if np.size(value) != size else np.ravel(value)
             changes[name] = flat if rows is None else flat[rows]
     return dataclasses.replace(terms, **changes)
 
@@ -262,20 +280,33 @@ def stack_terms(terms: Sequence[Terms]) -> Terms:
     head = terms[0]
     kinds = sorted({(t.venue.name, t.product, t.basis) for t in terms})
     if len(kinds) > 1:
-        raise InputError("positions", [k[1] for k in kinds],
-                         "positions of one venue and product (linear or inverse) per account")
+        raise InputError(
+            "positions",
+            [k[1] for k in kinds],
+            "positions of one venue and product (linear or inverse) per account",
+        )
     fees = np.array([float(t.fee) for t in terms])
-    common = dict(venue=head.venue, product=head.product, basis=head.basis,
-                  contract_size=np.array([float(t.contract_size) for t in terms]),
-                  fee=float(fees[0]) if (fees == fees[0]).all() else fees)
+    common = dict(
+        venue=head.venue,
+        product=head.product,
+        basis=head.basis,
+        contract_size=np.array([float(t.contract_size) for t in terms]),
+        fee=float(fees[0]) if (fees == fees[0]).all() else fees,
+    )
     if all(t.lookup is None for t in terms):
-        return Terms(**common, mmr=np.array([float(t.mmr) for t in terms]),
-                     cum=np.array([float(t.cum) for t in terms]))
+        return Terms(
+            **common,
+            mmr=np.array([float(t.mmr) for t in terms]),
+            cum=np.array([float(t.cum) for t in terms]),
+        )
     tables: list[TierTable] = []
     index = []
     for t in terms:
-        table = _one_tier(head.venue.name, t.product, float(t.mmr), float(t.cum)) \
-            if t.lookup is None else t.lookup.tables[int(t.table)]
+        table = (
+            _one_tier(head.venue.name, t.product, float(t.mmr), float(t.cum))
+            if t.lookup is None
+            else t.lookup.tables[int(t.table)]
+        )
         if table not in tables:
             tables.append(table)
         index.append(tables.index(table))
@@ -285,8 +316,19 @@ def stack_terms(terms: Sequence[Terms]) -> Terms:
 @lru_cache(maxsize=1024)
 def _one_tier(venue: str, product: str, mmr: float, cum: float) -> TierTable:
     """An override (``mmr``, ``maintenance_amount``) as a table of one tier."""
-    return TierTable(venue=venue, symbol="(override)", ccxt_symbol="(override)",
-                     product=product, settle="", contract_size=1.0, basis="notional",
-                     as_of="", source="request override", floor=np.zeros(1),
-                     cap=np.full(1, np.inf), mmr=np.full(1, mmr), cum=np.full(1, cum),
-                     max_leverage=np.full(1, np.inf))
+    return TierTable(
+        venue=venue,
+        symbol="(override)",
+        ccxt_symbol="(override)",
+        product=product,
+        settle="",
+        contract_size=1.0,
+        basis="notional",
+        as_of="",
+        source="request override",
+        floor=np.zeros(1),
+        cap=np.full(1, np.inf),
+        mmr=np.full(1, mmr),
+        cum=np.full(1, cum),
+        max_leverage=np.full(1, np.inf),
+    )
