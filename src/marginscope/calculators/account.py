@@ -194,10 +194,11 @@ def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict])
     margin balance."""
     positions = request.positions
     keys = [_symbol_key(p, t) for p, t in zip(positions, terms, strict=True)]
-    out = cross_prices(stack_terms(terms), [p.side for p in positions],
+    hedged = len(set(keys)) < len(keys)
+    out = cross_prices(stack_terms(terms), [1.0 if p.side == "long" else -1.0 for p in positions],
                        [p.qty for p in positions], [p.entry_price for p in positions],
                        [row["mark_price"] for row in rows], request.wallet_balance,
-                       symbol=[keys.index(key) for key in keys])
+                       symbol=[keys.index(key) for key in keys] if hedged else None)
     for k, row in enumerate(rows):
         row["liquidation_price"] = float(out["liquidation_price"][k])
         row["bankruptcy_price"] = float(out["bankruptcy_price"][k])

@@ -40,18 +40,15 @@ def legs(account, symbol) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     group : ndarray of intp
-        ``0 … G−1``, numbered in order of first appearance.
+        ``0 … G−1`` (in order of account, then symbol).
     first : ndarray of intp
         Index of each group's first position.
     """
     account = np.asarray(account, dtype=np.int64)
     symbol = np.asarray(symbol, dtype=np.int64)
     key = account * (int(symbol.max(initial=0)) + 1) + symbol
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")  # number groups by first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[inverse.reshape(-1)], first[order]
+    _, first, group = np.unique(key, return_index=True, return_inverse=True)
+    return group.reshape(-1), first
 
 
 def cross_available(account, group, wallet, maintenance, upnl) -> np.ndarray:
@@ -110,19 +107,19 @@ def hedged_price(
     measures maintenance margin at ``P`` the legs' tiers are iterated to self-consistency.
     """
     groups = np.asarray(available).size
-    units = np.broadcast_to(terms.units(qty), np.shape(qty))
+    side, qty, entry = np.broadcast_arrays(side, qty, entry)
+    units = terms.units(qty)
     inverse = terms.product == "inverse"
 
     def solve(price) -> np.ndarray:
         if not fee:
-            rate = const = np.zeros(np.shape(qty))
+            rate = const = 0.0
         elif terms.basis == "entry":
             mmr, cum = terms.tier_at_size(qty, entry)
             rate, const = terms.fee + 0.0 * qty, terms.value(qty, entry) * mmr - cum
         else:
             mmr, cum = terms.tier_at_size(qty, price[group])
             rate, const = mmr + terms.fee, -cum
-        rate, const = (np.broadcast_to(x, np.shape(qty)) for x in (rate, const))
         if inverse:
             numerator = np.bincount(group, units * (rate + side), minlength=groups)
             denominator = available + np.bincount(
@@ -203,19 +200,20 @@ def cross_prices(
     side, qty, entry, mark = (np.ravel(x) for x in (side, qty, entry, mark))
     wallet = validate.number("wallet_balance", wallet).reshape(-1)
     account = _index("account", account, qty.size, wallet.size)
-    symbol = np.arange(qty.size) if symbol is None else _index("symbol", symbol, qty.size)
     flat = _flat_terms(terms, qty.size)
     status = margin_status(flat, side, qty, entry, mark, 0.0)
-    maintenance = np.broadcast_to(status["maintenance_margin"], qty.shape)
-    upnl = np.broadcast_to(status["margin_balance"], qty.shape)
-    group, _ = legs(account, symbol)
+    maintenance, upnl = status["maintenance_margin"], status["margin_balance"]  # per position
+    if symbol is None:  # every position its own symbol: no legs to find
+        group = np.arange(qty.size)
+    else:
+        group, _ = legs(account, _index("symbol", symbol, qty.size))
     available = cross_available(account, group, wallet, maintenance, upnl)
     liquidation = flat.liquidation_price(side, qty, entry, available)
     bankruptcy = bankruptcy_at(flat, side, qty, entry, available)
     hedged = np.bincount(group)[group] > 1
     if hedged.any():
         rows = np.flatnonzero(hedged)
-        sub, sub_first = legs(group[rows], np.zeros(rows.size, dtype=np.intp))
+        _, sub_first, sub = np.unique(group[rows], return_index=True, return_inverse=True)
         sub_terms = _flat_terms(flat, qty.size, rows)
         args = (
             sub_terms,
@@ -241,7 +239,9 @@ def cross_prices(
 
 def _index(name: str, value, size: int, limit: int | None = None) -> np.ndarray:
     """An integer index per position (a scalar applies to all), checked against ``limit``."""
-    array = np.asarray(0 if value is None else value)
+    if value is None:
+        return np.zeros(size, dtype=np.intp)
+    array = np.asarray(value)
     if (
         array.dtype.kind not in "iub"
         or array.ndim > 1
