@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
@@ -238,21 +238,43 @@ def parse(model: type[BaseModel], payload: Any) -> Any:
 
 
 def input_error(exc: ValidationError) -> InputError:
-    """The first validation error as an :class:`InputError` with a dotted field path."""
+    """The first validation error as an :class:`InputError` with a dotted field path (the one
+    translation of pydantic's errors; the web's error bodies use the same pieces)."""
     error = exc.errors(include_url=False)[0]
-    field = ""
-    for part in error["loc"]:
-        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-    ctx = error.get("ctx") or {}
-    bounds = [f"{symbol} {ctx[key]}" for key, symbol in
-              (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤")) if key in ctx]
-    allowed = " and ".join(bounds) if bounds else error["msg"]
-    if "expected" in ctx:
-        allowed = f"one of {ctx['expected']}"
-    value = error.get("input")
+    value = None if error.get("type") == "missing" else error.get("input")
     if isinstance(value, dict | list):
         value = type(value).__name__
-    return InputError(field or "request", value, allowed)
+    return InputError(field_path(error["loc"]) or "request", value, allowed_text(error))
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """``("positions", 0, "qty")`` → ``"positions[0].qty"`` (the library's notation)."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+_BOUNDS = (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤"))
+
+
+def allowed_text(error: dict[str, Any], fallback: str | None = None) -> str:
+    """What a pydantic error says is allowed: the choices, the bounds, the length, "a value
+    (required)", "no such field"; else ``fallback`` or pydantic's message."""
+    ctx = error.get("ctx") or {}
+    if "expected" in ctx:
+        return f"one of {ctx['expected']}"
+    bounds = [f"{symbol} {ctx[key]}" for key, symbol in _BOUNDS if key in ctx]
+    if bounds:
+        return " and ".join(bounds)
+    if "max_length" in ctx or "min_length" in ctx:
+        low, high = ctx.get("min_length"), ctx.get("max_length")
+        return f"length {low if low is not None else 0} … {high if high is not None else '∞'}"
+    if error.get("type") == "missing":
+        return "a value (required)"
+    if error.get("type") == "extra_forbidden":
+        return "no such field"
+    return fallback or str(error.get("msg", "valid input"))
 
 
 def plain(value: Any) -> Any:
