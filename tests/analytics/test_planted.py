@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from marginscope.analytics.aggregate import SYNTHETIC_ID_PREFIX as ANALYTICS_PREFIX
+from marginscope.analytics.queries import SYNTHETIC_ID_PREFIX as ANALYTICS_PREFIX
 from marginscope.errors import InputError
 from marginscope.sim.planted import (
     SYNTHETIC_ID_PREFIX,

@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube, aggregate, month_bounds
+from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
+from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.names import tool_name
+from marginscope.analytics.periods import month_bounds
 from marginscope.market.series import MarketData
 from marginscope.report import narrative
 from marginscope.report.charts import (
@@ -332,7 +334,7 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     ----------
     source
         A DuckDB file, a Hive Parquet dataset directory, a duckdb connection, an Ibis table
-        or an Arrow table of events (:func:`~marginscope.analytics.aggregate.open_events`).
+        or an Arrow table of events (:func:`~marginscope.analytics.sources.open_events`).
     engine : str
         The aggregation engine (``duckdb``).
     k : int, optional
