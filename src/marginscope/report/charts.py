@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from marginscope.analytics.formatting import day_text
 from marginscope.analytics.names import tool_name
 
 __all__ = ["Chart", "device_mix_chart", "tool_mix_chart", "tools_over_price_chart",
@@ -69,17 +70,10 @@ def _day_axis(axis: Axes, days: np.ndarray, narrow: bool) -> None:
     ticks = x[::step]
     axis.set_xticks(ticks)
     labels = [f"{str(days[i])[8:10].lstrip('0')}" for i in ticks]
-    labels[0] = _month_day(days[0])
+    labels[0] = day_text(str(days[0]))
     axis.set_xticklabels(labels)
     axis.set_xlim(-0.5, len(days) - 0.5)
     axis.grid(axis="y", color="#dddddd", linewidth=0.6)
-
-
-def _month_day(day: np.datetime64) -> str:
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
-    text = str(day)
-    return f"{months[int(text[5:7]) - 1]} {int(text[8:10])}"
 
 
 def _masked(values: np.ndarray, k: int) -> np.ndarray:

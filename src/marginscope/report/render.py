@@ -24,6 +24,7 @@ import jinja2
 
 from marginscope.analytics.association import CITED
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.formatting import signed_percent
 from marginscope.analytics.names import tool_name
 from marginscope.errors import InputError
 from marginscope.report import narrative
@@ -38,20 +39,16 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--no-pdf-header-footer")
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
-
-
 def _ci(finding: Finding) -> str:
     if not finding.lift_ci:
         return ""
-    return f"{_pct(finding.lift_ci[0])} to {_pct(finding.lift_ci[1])}"
+    return f"{signed_percent(finding.lift_ci[0])} to {signed_percent(finding.lift_ci[1])}"
 
 
 def _numbers(finding: Finding) -> str:
     parts = [f"observed {finding.observed:,}", f"expected ~{finding.expected:,.0f}"]
     if finding.lift is not None:
-        parts.append(f"lift {_pct(finding.lift)}" + (f" (95% CI {_ci(finding)})"
+        parts.append(f"lift {signed_percent(finding.lift)}" + (f" (95% CI {_ci(finding)})"
                                                    if finding.lift_ci else ""))
     if finding.normal_range and finding.kind == "spike":
         parts.append(f"normal range {finding.normal_range[0]:,.0f}–{finding.normal_range[1]:,.0f}")
@@ -101,7 +98,7 @@ def to_html(report: Report) -> str:
     template = _environment().get_template("report.html")
     return template.render(r=report, s=_Attr(report.summary), charts=charts, episodes=episodes,
                            detail=detail, schema=SCHEMA, month_name=_month_name(report.month),
-                           numbers=_numbers, pct=_pct, ci=_ci, tool_name=tool_name,
+                           numbers=_numbers, pct=signed_percent, ci=_ci, tool_name=tool_name,
                            episode_text=narrative.episode_text, first_cite=_first_cite,
                            cited_events=_cited_events(report))
 
@@ -157,7 +154,7 @@ def to_markdown(report: Report, chart_dir: Path | None = None,
                   "| date | kind | tool | segment | observed | expected | lift | 95% CI |",
                   "|---|---|---|---|---:|---:|---:|---|"]
         lines += [f"| {f.date} | {f.kind} | {f.tool or 'all'} | {f.segment} | {f.observed:,} | "
-                  f"{f.expected:,.0f} | {_pct(f.lift)} | {_ci(f)} |" for f in others]
+                  f"{f.expected:,.0f} | {signed_percent(f.lift)} | {_ci(f)} |" for f in others]
     lines += ["", "## Countries", "", f"Countries with fewer than {report.k} checks are merged.",
               "", "| country | checks |", "|---|---:|"]
     for row in report.countries[:15]:
