@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -36,7 +36,8 @@ from marginscope.report.charts import (
     us_share_chart,
 )
 
-__all__ = ["SCHEMA", "STEPS", "Report", "build_report", "load_market", "report_from_cube"]
+__all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
+           "report_from_cube"]
 
 SCHEMA = "marginscope.report/1"
 STEPS = ("market data", "daily counts and reach", "statistics", "charts")
@@ -104,21 +105,41 @@ class Report:
 
 # --- market data ---------------------------------------------------------------------------
 
-def load_market(source: Any) -> tuple[MarketData, str]:
+class LoadedMarket(NamedTuple):
+    """Market data for a report, where it came from, and why a store was passed over."""
+
+    data: MarketData
+    origin: str
+    note: str | None = None
+    """Set when ``source`` was a file whose market tables could not be read (the reason);
+    the report lists it in ``metadata.notes``."""
+
+
+def load_market(source: Any) -> LoadedMarket:
     """Market data for the report: the DuckDB file's market tables when ``source`` is a file
-    that holds them, else the shipped November 2025 snapshot (real, cited data)."""
+    that holds them, else the shipped November 2025 snapshot (real, cited data).
+
+    A file DuckDB cannot read (not a DuckDB database, or held by a writer) falls back to the
+    snapshot with the reason in :attr:`LoadedMarket.note`; any other error is raised.
+    """
+    import duckdb
+
     from marginscope.market.snapshot import load_snapshot
 
+    note = None
     if isinstance(source, str | os.PathLike) and Path(source).is_file():
         from marginscope.market.store import has_market_data, open_store, read_market
 
         try:
             with open_store(source, read_only=True) as con:
                 if has_market_data(con):
-                    return read_market(con), f"store {Path(source).name}"
-        except Exception:  # not a market store (or locked): fall back to the snapshot
-            pass
-    return load_snapshot(), "shipped snapshot (marginscope/market/data, cited per row)"
+                    return LoadedMarket(read_market(con), f"store {Path(source).name}")
+        except duckdb.Error as exc:
+            reason = str(exc).splitlines()[0][:200]
+            note = (f"Market data: {Path(source).name} could not be read as a market store "
+                    f"({type(exc).__name__}: {reason}); the shipped snapshot is used.")
+    return LoadedMarket(load_snapshot(),
+                        "shipped snapshot (marginscope/market/data, cited per row)", note)
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -349,14 +370,14 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     step = progress or (lambda _name: None)
     first, following = month_bounds(month)
     step(STEPS[0])
-    if market is None:
-        market, origin = load_market(source)
-    else:
-        origin = "given market data"
-    context = market_context(market, first, following, origin=origin)
+    loaded = load_market(source) if market is None else LoadedMarket(market, "given market data")
+    context = market_context(loaded.data, first, following, origin=loaded.origin)
     step(STEPS[1])
     cube = aggregate(source, first - timedelta(days=WINDOW_DAYS), following, engine=engine,
                      reach_from=first)
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
-    return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
-                            charts=charts, today=today, progress=step)
+    report = report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
+                              charts=charts, today=today, progress=step)
+    if loaded.note:
+        report.notes.append(loaded.note)
+    return report

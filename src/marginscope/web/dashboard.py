@@ -210,8 +210,8 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
     region_sums = {name: sum(r["checks"] or 0 for r in shown if r["region"] == name)
                    for name in REGIONS}
     total = sum(r["checks"] or 0 for r in daily(src, first, end, filters, by=(), k=k))
-    market, origin = _cached(("market", *_stamp(db)), lambda: load_market(src))
-    context = market_context(market, first, end, origin=origin)
+    loaded = _cached(("market", *_stamp(db)), lambda: load_market(src))
+    context = market_context(loaded.data, first, end, origin=loaded.origin)
     close = context.close[: len(days)] if len(context.close) >= len(days) else np.full(
         len(days), np.nan)
     price_label = "BTC-USD daily close" + (" (Yahoo Finance)" if context.price_source else "")
