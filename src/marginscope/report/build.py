@@ -28,13 +28,7 @@ from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
 from marginscope.market.series import MarketData
 from marginscope.report import narrative
-from marginscope.report.charts import (
-    Chart,
-    device_mix_chart,
-    tool_mix_chart,
-    tools_over_price_chart,
-    us_share_chart,
-)
+from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
 
 __all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
            "report_from_cube"]
@@ -268,19 +262,6 @@ def _market(context: MarketContext | None, analysis: Analysis) -> dict[str, Any]
 def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) -> list[Chart]:
     cube, start, end, k = analysis.cube, analysis.start, analysis.end, analysis.k
     days = cube.days[start:end]
-    matrix = cube.tool_matrix()[start:end]
-    flagged: dict[str, list[int]] = {}
-    for f in analysis.findings:
-        if f.kind == "spike" and f.segment == "all" and f.tool:
-            flagged.setdefault(f.tool, []).append(cube.index(f.date) - start)
-    close = context.close[: end - start] if context is not None else np.full(len(days), np.nan)
-    price_label = "BTC-USD daily close (Yahoo Finance)" if context and context.price_source \
-        else "BTC close"
-    charts = [tools_over_price_chart(days, matrix, cube.tools, close, flagged, k=k,
-                                     synthetic=synthetic, price_label=price_label)]
-    devices = np.stack([cube.series(None, f"device:{d}")[start:end] for d in cube.devices],
-                       axis=1)
-    charts.append(device_mix_chart(days, devices, cube.devices, k=k, synthetic=synthetic))
     us_series = {"all checks": (cube.series(None, "region:US")[start:end],
                                 cube.series(None, "all")[start:end])}
     featured = [f for f in analysis.findings if f.kind == "share_shift"
@@ -297,10 +278,12 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
         if test.tool is None and test.segment == "region:US":
             low[test.day - start], high[test.day - start] = test.baseline.low, test.baseline.high
     normal["all checks"] = (low, high)
-    charts.append(us_share_chart(days, us_series, normal, k=k, synthetic=synthetic))
+    charts = usage_charts(cube, start, end, context=context, findings=analysis.findings, k=k,
+                          synthetic=synthetic, us_series=us_series, normal=normal)
     bounds = [(p.start, p.end, p.theme or ("usual mix" if not p.dominant else "mixed"))
               for p in analysis.phases]
-    charts.append(tool_mix_chart(days, matrix, cube.tools, bounds, synthetic=synthetic))
+    charts.append(tool_mix_chart(days, cube.tool_matrix()[start:end], cube.tools, bounds,
+                                 synthetic=synthetic))
     return charts
 
 

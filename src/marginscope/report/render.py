@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from marginscope.analytics.names import tool_name
 from marginscope.errors import InputError
 from marginscope.report import narrative
 from marginscope.report.build import SCHEMA, Report
+from marginscope.report.charts import svg_data_uri
 
 __all__ = ["CHROMIUM_FLAGS", "FORMATS", "find_chromium", "render", "to_html", "to_json",
            "to_markdown", "to_pdf"]
@@ -63,10 +63,6 @@ def _month_name(month: str) -> str:
     return date.fromisoformat(f"{month}-01").strftime("%B %Y")
 
 
-def _data_uri(svg: bytes) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-
-
 def _environment() -> jinja2.Environment:
     loader = jinja2.PackageLoader("marginscope.report", "templates")
     return jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html"]),
@@ -93,8 +89,9 @@ def to_html(report: Report) -> str:
     """One self-contained HTML page (see the module docstring)."""
     episodes = narrative.headline_episodes(report.findings)
     detail = [f for f in report.findings if f.kind != "phase"]
-    charts = [{"name": c.name, "alt": c.alt, "caption": c.caption, "narrow": _data_uri(c.narrow),
-               "wide": _data_uri(c.wide)} for c in report.charts]
+    charts = [{"name": c.name, "alt": c.alt, "caption": c.caption,
+               "narrow": svg_data_uri(c.narrow), "wide": svg_data_uri(c.wide)}
+              for c in report.charts]
     template = _environment().get_template("report.html")
     return template.render(r=report, s=_Attr(report.summary), charts=charts, episodes=episodes,
                            detail=detail, schema=SCHEMA, month_name=_month_name(report.month),
