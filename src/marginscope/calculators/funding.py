@@ -57,7 +57,7 @@ def compute(r: FundingRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="funding", tool="funding_rate", title="Funding cost",
+    name="funding", tool="funding_rate", stage="defend", title="Funding cost",
     records=EventFields(side="side", size=("qty", "entry_price")),
     summary="Funding paid or received (positive rate: longs pay), annualized, and break-even.",
     model=FundingRequest, compute=compute,
