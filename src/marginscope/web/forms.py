@@ -52,12 +52,14 @@ PRIMARY = {"venue", "symbol", "leverage", "margin_mode", "wallet_balance", "mark
 SHOW_WHEN = {"wallet_balance": ("margin_mode", "cross")}
 FIRST = ("venue", "margin_mode", "position_mode", "wallet_balance")
 SEGMENTED_MAX = 3
+CROSS_WALLET_HELP = ("Cross margin: the wallet balance backing this position, in the settle "
+                     "currency (coin for inverse contracts). Required in cross mode.")
 # Rates traders think of in percent: the page shows and reads them as percent (0.01 = 0.01 %);
 # the model, the API and the CLI keep fractions. A % sign means percent in any number field.
 PERCENT_INPUTS = {"funding_rate", "funding_rates", "mmr", "taker_fee", "fee_rate",
                   "open_fee_rate", "close_fee_rate", "risk_fraction", "warning_ratio"}
 # Fields that are optional only if another is given (the label says "or …", not "optional").
-EITHER = {"leverage": "margin", "qty": "notional"}
+EITHER = {"leverage": "margin", "margin": "leverage", "qty": "notional", "notional": "qty"}
 OTHER = "__other__"
 
 
@@ -88,6 +90,8 @@ class FormField:
     percent: bool = False         # shown and read as percent (model holds a fraction)
     either: str = ""              # required unless this other field is given
     error: str = ""               # what is wrong with the posted value, in plain words
+    alt: tuple[str, str, str, str] | None = None  # (control, value, label, help) when it is set
+    alt_on: bool = False          # the alternative label applies to the current values
     items: list[list[FormField]] = field(default_factory=list)
     template: list[FormField] = field(default_factory=list)
     max_items: int = 100
@@ -183,6 +187,11 @@ def build_fields(model: type[BaseModel], values: dict[str, Any], prefix: str = "
         )
         if name in EITHER and EITHER[name] in model.model_fields:
             spec.either = label(EITHER[name]).lower()
+        if name == "margin" and "margin_mode" in model.model_fields:
+            # cross mode: the engine takes this field as the cross wallet balance
+            spec.alt = ("margin_mode", "cross", "Wallet balance (cross)", CROSS_WALLET_HELP)
+            spec.alt_on = values.get("margin_mode") == "cross"
+            spec.advanced = False
         base = kind.base
         if name == "venue":
             spec.kind = "venue"

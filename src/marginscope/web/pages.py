@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+import re
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
@@ -27,9 +28,20 @@ from marginscope.calculators import REGISTRY, Calculator
 from marginscope.errors import InputError
 from marginscope.web.api import run_calculation, venue_catalogue
 from marginscope.web.errors import input_error_body, validation_details
-from marginscope.web.forms import build_fields, input_name, label, parse_form, starter_values
+from marginscope.web.forms import (
+    EITHER,
+    PERCENT_INPUTS,
+    FormField,
+    ReadAs,
+    build_fields,
+    input_name,
+    label,
+    parse_form,
+    starter_values,
+)
 from marginscope.web.numbers import fmt
 from marginscope.web.present import ResultView, present
+from marginscope.web.wording import plain_error
 
 __all__ = ["build_pages", "templates"]
 
@@ -46,6 +58,22 @@ def path_for(request: Request, name: str, **params: Any) -> str:
 
 
 templates.env.globals["path_for"] = path_for
+
+_URL = re.compile(r"https?://[^\s;,)]+")
+_GITHUB = re.compile(r"\b([\w.-]+/[\w.-]+):(\S+) @ ([0-9a-f]{40})")
+
+
+def source_url(source: str) -> str:
+    """A link for a tier table's source text: its URL, or the GitHub file it cites
+    (``owner/repo:path @ commit``); '' if it names neither."""
+    if match := _URL.search(source):
+        return match.group(0)
+    if match := _GITHUB.search(source):
+        return f"https://github.com/{match[1]}/blob/{match[3]}/{match[2]}"
+    return ""
+
+
+templates.env.filters["source_url"] = source_url
 
 MAX_FIELDS = 2000
 ASSET_CLASSES = {"crypto_futures": "Crypto futures", "crypto_spot": "Crypto spot",
@@ -86,18 +114,31 @@ def _describe(field: str) -> str:
 
 
 def _problems(details: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The API's error entries as the page shows them: the input to mark, its label, and one
+    sentence in plain words (:func:`~marginscope.web.wording.plain_error`)."""
     problems = []
     for item in details:
         missing = item.get("allowed") == "a value (required)"
+        leaf = item["field"].rsplit(".", 1)[-1]
+        name = re.sub(r" \((?:[^()]*%[^()]*)\)", "", _describe(item["field"]))
+        either = label(EITHER[leaf]).lower() if leaf in EITHER else ""
         problems.append({
             "input": input_name(item["field"]),
             "label": _describe(item["field"]),
-            "text": "fill this in" if missing else (
-                f"got {item['value']}; allowed: {item['allowed']}"
-                if item.get("value") not in (None, "dict", "list") else item["allowed"]),
+            "text": plain_error(name, str(item.get("allowed", "")), missing=missing,
+                                percent=leaf in PERCENT_INPUTS, either=either),
             "missing": "1" if missing else "",
         })
     return problems
+
+
+def _mark_errors(fields: list[FormField], problems: list[dict[str, str]]) -> None:
+    """Put each problem's sentence on its field, for the page rendered without script."""
+    by_input = {p["input"]: p["text"] for p in problems}
+    for spec in fields:
+        spec.error = by_input.get(spec.path, "")
+        for item in spec.items:
+            _mark_errors(item, problems)
 
 
 def _pairs(body: bytes) -> list[tuple[str, str]]:
@@ -114,26 +155,28 @@ def _pairs(body: bytes) -> list[tuple[str, str]]:
 
 def compute_form(request: Request, calculator: Calculator, body: bytes
                  ) -> tuple[dict[str, Any], ResultView | None, list[dict[str, str]]]:
-    """Posted form → (values for re-rendering, result view or None, problems)."""
+    """Posted form (or a link's query string) → (values for re-rendering, result view or
+    None, problems)."""
     values: dict[str, Any] = {}
+    notes: list[ReadAs] = []
     try:
-        values = parse_form(calculator.model, _pairs(body))
+        values = parse_form(calculator.model, _pairs(body), notes)
         model = calculator.model.model_validate(values)
         result = run_calculation(request, calculator, model)
     except ValidationError as exc:
         return values, None, _problems(validation_details(exc.errors(include_url=False)))
     except InputError as exc:
         return values, None, _problems(input_error_body(exc)["detail"])
-    return values, present(calculator, model, result), []
+    view = present(calculator, model, result)
+    view.read_as = [note.text for note in notes]
+    return values, view, []
 
 
 def _context(request: Request, calculator: Calculator, values: dict[str, Any],
-             mode: str) -> dict[str, Any]:
-    return {
-        "request": request, "calc": calculator,
-        "fields": build_fields(calculator.model, values, example=calculator.example),
-        "mode": mode,
-    }
+             mode: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    fields = build_fields(calculator.model, values, example=calculator.example)
+    _mark_errors(fields, problems or [])
+    return {"request": request, "calc": calculator, "fields": fields, "mode": mode}
 
 
 def build_pages() -> APIRouter:
@@ -155,7 +198,18 @@ def build_pages() -> APIRouter:
 def _add_calculator(router: APIRouter, calculator: Calculator) -> None:
     path = f"/{calculator.name}"
 
-    def page(request: Request, example: str = "starter") -> Response:
+    async def page(request: Request, example: str = "starter") -> Response:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "example"]
+        if query:  # a shared link: every input a query parameter, opened with its result
+            body = urlencode(query).encode()
+            values, view, problems = await run_in_threadpool(compute_form, request,
+                                                             calculator, body)
+            context = _context(request, calculator, values, "link", problems)
+            context.update(view=view, problems=problems)
+            return templates.TemplateResponse(request, "calculator.html", context)
+        return await run_in_threadpool(_example_page, request, example)
+
+    def _example_page(request: Request, example: str) -> Response:
         if example == "full":
             values = calculator.example
         elif example == "none":
@@ -176,7 +230,7 @@ def _add_calculator(router: APIRouter, calculator: Calculator) -> None:
     async def submit(request: Request) -> Response:
         values, view, problems = await run_in_threadpool(compute_form, request, calculator,
                                                          await request.body())
-        context = _context(request, calculator, values, "posted")
+        context = _context(request, calculator, values, "posted", problems)
         context.update(view=view, problems=problems)
         return templates.TemplateResponse(request, "calculator.html", context,
                                           status_code=422 if problems else 200)
