@@ -12,9 +12,9 @@ calculator as the API (:func:`~marginscope.web.api.run_calculation`).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
-import re
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
