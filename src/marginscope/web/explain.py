@@ -121,14 +121,21 @@ def _explain_pnl(body: Any, result: dict[str, Any]) -> list[str]:
 
 
 def _explain_funding(body: Any, result: dict[str, Any]) -> list[str]:
-    return [f"Every {fmt(body.interval_hours)} h the long side pays the short side rate × "
+    paid = result.get("total_paid") or 0.0
+    move = abs(result.get("breakeven_move") or 0.0)
+    text = [f"Every {fmt(body.interval_hours)} h the long side pays the short side rate × "
             "position value when the rate is positive (and receives it when negative). "
             f"Over {result.get('intervals')} intervals ({fmt(result.get('hours'))} h) this "
-            f"position {'pays' if (result.get('total_paid') or 0) >= 0 else 'receives'} "
-            f"{fmt(abs(result.get('total_paid') or 0))}, {pct(result.get('annualized_rate'))} "
-            "a year at the mean rate.",
-            f"To earn the funding back the price must move {fmt(result.get('breakeven_move'))} "
-            "in the position's favour."]
+            f"{body.side} of {fmt(result.get('notional'))} notional "
+            f"{'pays' if paid >= 0 else 'receives'} {fmt(abs(paid))}, "
+            f"{pct(result.get('annualized_rate'))} a year at the mean rate."]
+    if paid > 0:
+        text.append(f"To earn the funding back the price must move {fmt(move)} in the "
+                    "position's favour.")
+    elif paid < 0:
+        text.append(f"The funding received covers a move of {fmt(move)} against the "
+                    "position before the trade is behind.")
+    return text
 
 
 def _explain_leverage(body: Any, result: dict[str, Any]) -> list[str]:

@@ -48,7 +48,8 @@ LABELS = {
 }
 ADVANCED = {"mmr", "maintenance_amount", "contract_size", "max_leverage", "taker_fee", "margin",
             "paths", "steps", "seed", "position_mode", "drift"}
-PRIMARY = {"venue", "symbol", "leverage", "margin_mode", "wallet_balance", "mark_price", "side"}
+PRIMARY = {"venue", "symbol", "leverage", "margin_mode", "wallet_balance", "mark_price", "side",
+           "notional", "days"}
 SHOW_WHEN = {"wallet_balance": ("margin_mode", "cross")}
 FIRST = ("venue", "margin_mode", "position_mode", "wallet_balance")
 SEGMENTED_MAX = 3

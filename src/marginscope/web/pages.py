@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
 from marginscope.errors import InputError
+from marginscope.risk.contracts import position_value
+from marginscope.risk.tiers import find_table
+from marginscope.risk.venues import VENUES
 from marginscope.web.api import run_calculation, venue_catalogue
 from marginscope.web.errors import input_error_body, validation_details
 from marginscope.web.forms import (
@@ -33,6 +37,7 @@ from marginscope.web.forms import (
     PERCENT_INPUTS,
     FormField,
     ReadAs,
+    _unwrap,
     build_fields,
     input_name,
     label,
@@ -113,19 +118,61 @@ def _describe(field: str) -> str:
     return f"{text} ({group})" if group else text
 
 
-def _problems(details: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _model_range(model: type[BaseModel], field: str) -> str:
+    """The whole range a model allows for ``field`` (``≥ 0.01 and ≤ 1000``), '' if none: a
+    page states both ends, whichever one the value broke."""
+    for part in re.sub(r"\[\d+\]", "", field).split("."):
+        info = model.model_fields.get(part) if isinstance(model, type) else None
+        if info is None:
+            return ""
+        kind = _unwrap(info.annotation)
+        inner = typing.get_args(kind.base)
+        model = inner[0] if typing.get_origin(kind.base) is list and inner else kind.base
+        metadata = (*info.metadata, *kind.metadata)
+    bounds = [f"{symbol} {getattr(m, key)}" for m in metadata
+              for key, symbol in (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤"))
+              if getattr(m, key, None) is not None]
+    return " and ".join(bounds)
+
+
+def _tier_leverage(values: dict[str, Any]) -> str:
+    """``1 … max`` from the venue's tier table for the position in ``values``, '' if the
+    values do not name a shipped table and a size."""
+    venue, symbol = values.get("venue"), values.get("symbol")
+    qty, entry = values.get("qty"), values.get("entry_price")
+    if not (isinstance(venue, str) and venue in VENUES and isinstance(symbol, str)
+            and isinstance(qty, float) and isinstance(entry, float) and qty > 0 and entry > 0):
+        return ""
+    table = find_table(venue, symbol)
+    if table is None:
+        return ""
+    size = qty if table.basis == "quantity" else float(
+        position_value(table.product, qty, entry, table.contract_size))
+    return f"1 … {float(table.max_leverage_for(size)):g}"
+
+
+def _problems(details: list[dict[str, Any]], model: type[BaseModel] | None = None,
+              values: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """The API's error entries as the page shows them: the input to mark, its label, and one
-    sentence in plain words (:func:`~marginscope.web.wording.plain_error`)."""
+    sentence in plain words (:func:`~marginscope.web.wording.plain_error`), stating the whole
+    allowed range (the tier's for leverage when the position names one)."""
     problems = []
     for item in details:
-        missing = item.get("allowed") == "a value (required)"
         leaf = item["field"].rsplit(".", 1)[-1]
+        allowed = str(item.get("allowed", ""))
+        cross = leaf == "margin" and "cross" in allowed  # the field is the cross wallet
+        missing = allowed == "a value (required)" or (
+            leaf in EITHER and item.get("value") is None)
+        if model is not None and re.fullmatch(r"\s*[<>≤≥]\s*\S+", allowed):
+            allowed = ((item["field"] == "leverage" and _tier_leverage(values or {}))
+                       or _model_range(model, item["field"]) or allowed)
         name = re.sub(r" \((?:[^()]*%[^()]*)\)", "", _describe(item["field"]))
-        either = label(EITHER[leaf]).lower() if leaf in EITHER else ""
+        name = "Wallet balance (cross)" if cross else name
+        either = label(EITHER[leaf]).lower() if leaf in EITHER and not cross else ""
         problems.append({
             "input": input_name(item["field"]),
             "label": _describe(item["field"]),
-            "text": plain_error(name, str(item.get("allowed", "")), missing=missing,
+            "text": plain_error(name, allowed, missing=missing,
                                 percent=leaf in PERCENT_INPUTS, either=either),
             "missing": "1" if missing else "",
         })
@@ -164,11 +211,13 @@ def compute_form(request: Request, calculator: Calculator, body: bytes
         model = calculator.model.model_validate(values)
         result = run_calculation(request, calculator, model)
     except ValidationError as exc:
-        return values, None, _problems(validation_details(exc.errors(include_url=False)))
+        details = validation_details(exc.errors(include_url=False))
+        return values, None, _problems(details, calculator.model, values)
     except InputError as exc:
-        return values, None, _problems(input_error_body(exc)["detail"])
+        return values, None, _problems(input_error_body(exc)["detail"], calculator.model,
+                                       values)
     view = present(calculator, model, result)
-    view.read_as = [note.text for note in notes]
+    view.read_as += [note.text for note in notes]
     return values, view, []
 
 

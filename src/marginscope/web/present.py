@@ -199,22 +199,61 @@ def _record_charts(title: str, records: list[dict[str, Any]]) -> list[Chart]:
 
 # --- charts -----------------------------------------------------------------------------------
 
+def _money_label(body: Any, text: str) -> str:
+    """An axis label with its unit: ``P&L (USDT)``, ``P&L (BTC)``."""
+    units = units_for(body)
+    unit = unit_of("pnl", units) or (units.money if units is not None else "")
+    return f"{text} ({unit})" if unit and unit != "quote" else text
+
+
+LABEL_CHAR = 7.2   # width of one label character at the charts' 13-unit font
+LABEL_ROW = 16     # height of one row of reference labels
+
+
+def place_labels(chart: Chart) -> Chart:
+    """Give each vertical reference line's label a row (``chart.vline_rows``) so that no two
+    labels overlap: left to right, each takes the first row where it clears the others."""
+    order = sorted(range(len(chart.vlines)), key=lambda i: chart.vlines[i].position)
+    taken: list[list[tuple[float, float]]] = []
+    rows = [0] * len(chart.vlines)
+    for i in order:
+        line = chart.vlines[i]
+        width = len(line.text) * LABEL_CHAR + 4
+        right_side = line.position > chart.width * 0.6
+        span = ((line.position - 3 - width, line.position) if right_side
+                else (line.position, line.position + 3 + width))
+        row = next((r for r, spans in enumerate(taken)
+                    if all(span[1] < a or b < span[0] for a, b in spans)), len(taken))
+        if row == len(taken):
+            taken.append([])
+        taken[row].append(span)
+        rows[i] = row
+    chart.vline_rows = rows  # type: ignore[attr-defined]
+    return chart
+
+
 def _position_chart(body: Any, result: dict[str, Any]) -> Chart | None:
     if not isinstance(body, PositionFields):
         return None
-    curve = liquidation_curve(body, result, terms_of(body))
+    mark = body.mark_price if body.mark_price not in (None, body.entry_price) else None
+    target = getattr(body, "target_price", None)
+    curve = liquidation_curve(body, result, terms_of(body), also=(mark, target))
     margin = result.get("margin")
-    return line_chart(
+    chart = line_chart(
         curve["exit_price"], curve["pnl"], title="P&L against exit price",
         description=(f"P&L of closing at each price from {fmt(curve['exit_price'][0])} to "
                      f"{fmt(curve['exit_price'][-1])}; liquidation at "
-                     f"{fmt(curve['liquidation_price'])}."),
-        x_label="exit price", y_label="P&L",
-        vlines=[(body.entry_price, "entry", "entry"),
+                     f"{fmt(curve['liquidation_price'])}."
+                     + (f" Mark {fmt(mark)}." if mark else "")
+                     + (f" Target {fmt(target)}." if target else "")),
+        x_label="exit price", y_label=_money_label(body, "P&L"),
+        vlines=[(body.entry_price, "entry", "entry"), (mark, "mark", "mark"),
+                (target, "target", "target"),
                 (result.get("warning_price"), "warning", "warn"),
                 (curve["liquidation_price"], "liquidation", "liq")],
         hlines=[(0.0, "", "zero"), (-margin if margin else None, "margin lost", "warn")],
         fill_below_zero=True)
+    return place_labels(chart) if chart else None
 
 
 def _pnl_chart(body: Any, result: dict[str, Any]) -> Chart | None:
@@ -226,14 +265,15 @@ def _pnl_chart(body: Any, result: dict[str, Any]) -> Chart | None:
     prices = [low + (high - low) * i / 80 for i in range(81)]
     values = contract_pnl(body.product, side, body.qty, body.entry_price,
                           np.asarray(prices), body.contract_size).tolist()
-    return line_chart(
+    chart = line_chart(
         prices, values, title="P&L against exit price",
         description=(f"Gross P&L of closing between {fmt(low)} and {fmt(high)}; margin gone "
                      f"(ROE −100 %) at {fmt(wiped)}."),
-        x_label="exit price", y_label="P&L",
+        x_label="exit price", y_label=_money_label(body, "P&L"),
         vlines=[(body.entry_price, "entry", "entry"), (body.exit_price, "exit", "exit"),
                 (wiped, "margin gone", "liq")],
         hlines=[(0.0, "", "zero")], fill_below_zero=True)
+    return place_labels(chart) if chart else None
 
 
 def _funding_chart(body: Any, result: dict[str, Any]) -> Chart | None:

@@ -64,6 +64,9 @@ def plain_error(name: str, allowed: str, missing: bool = False, percent: bool = 
         text = _range(("≥", float(match.group(1))), ("≤", float(match.group(2))), percent)
         return f"{name} {text}{' ' + rest if rest else ''}"
     lowered = allowed.lower()
+    if "shipped tier table" in lowered:
+        return (f"{name}: pick one from the list (a symbol with a shipped tier table), or give "
+                "the MMR under More options")
     if "valid number" in lowered or "valid integer" in lowered or "finite number" in lowered:
         whole = "whole " if "integer" in lowered else ""
         example = "3" if whole else "95,000 or 95k"
