@@ -36,10 +36,10 @@ def browser():
         chromium.close()
 
 
-def shot(page, name):
+def shot(page, name, full_page=True):
     folder = ARTIFACTS / "trader"
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
 
 
 def headline(page):
@@ -112,7 +112,8 @@ def test_a_negative_quantity_is_explained_beside_its_field(browser, live_server,
     expect(message).to_be_hidden()
     qty.fill("-0.5")
     expect(message).to_be_visible()
-    shot(page, f"negative-qty-{tag}")
+    message.evaluate("el => el.scrollIntoView({block: 'center'})")
+    shot(page, f"negative-qty-{tag}", full_page=False)
     assert not errors
 
 

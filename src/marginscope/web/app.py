@@ -17,11 +17,11 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 
 import marginscope
 from marginscope import config
 from marginscope.web.api import Recorder, build_router
+from marginscope.web.assets import asset_hash, static_app
 from marginscope.web.dashboard import build_dashboard
 from marginscope.web.errors import install_error_handlers
 from marginscope.web.limits import BodyLimit
@@ -72,7 +72,7 @@ def create_app(settings: WebSettings | None = None, recorder: Recorder | None = 
         from marginscope.web.recording import install_telemetry
 
         install_telemetry(app)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", static_app(), name="static")  # hashed URLs, long max-age, gzip
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> HTMLResponse:
@@ -80,10 +80,11 @@ def create_app(settings: WebSettings | None = None, recorder: Recorder | None = 
         works offline and no third party sees who reads the API docs."""
         root = request.scope.get("root_path", "")
         vendor = f"{root}/static/vendor/swagger-ui"
+        js, css = "vendor/swagger-ui/swagger-ui-bundle.js", "vendor/swagger-ui/swagger-ui.css"
         return get_swagger_ui_html(
             openapi_url=f"{root}/openapi.json", title="marginscope API",
-            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
-            swagger_css_url=f"{vendor}/swagger-ui.css",
+            swagger_js_url=f"{vendor}/swagger-ui-bundle.js?v={asset_hash(js)}",
+            swagger_css_url=f"{vendor}/swagger-ui.css?v={asset_hash(css)}",
             swagger_favicon_url=f"{root}/static/icon.svg",
             swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": True})
 

@@ -31,6 +31,7 @@ from marginscope.risk.contracts import position_value
 from marginscope.risk.tiers import find_table
 from marginscope.risk.venues import VENUES
 from marginscope.web.api import run_calculation, venue_catalogue
+from marginscope.web.assets import asset
 from marginscope.web.errors import input_error_body, validation_details
 from marginscope.web.forms import (
     EITHER,
@@ -55,6 +56,10 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["fmt"] = fmt
 templates.env.globals["label"] = label
 templates.env.globals["version"] = marginscope.__version__
+# Glyphs Debian's Chromium (and many phones) have no font for: "USDⓈ-M" is written "USDS-M".
+NO_GLYPH = str.maketrans({"Ⓢ": "S"})
+templates.env.finalize = lambda value: value.translate(NO_GLYPH) if isinstance(value, str) \
+    else value
 
 
 def path_for(request: Request, name: str, **params: Any) -> str:
@@ -63,6 +68,7 @@ def path_for(request: Request, name: str, **params: Any) -> str:
 
 
 templates.env.globals["path_for"] = path_for
+templates.env.globals["asset"] = asset
 
 _URL = re.compile(r"https?://[^\s;,)]+")
 _GITHUB = re.compile(r"\b([\w.-]+/[\w.-]+):(\S+) @ ([0-9a-f]{40})")

@@ -218,7 +218,7 @@ def place_labels(chart: Chart) -> Chart:
     rows = [0] * len(chart.vlines)
     for i in order:
         line = chart.vlines[i]
-        width = len(line.text) * LABEL_CHAR + 4
+        width = len(line.text) * LABEL_CHAR + 10  # with a gap to the next label
         right_side = line.position > chart.width * 0.6
         span = ((line.position - 3 - width, line.position) if right_side
                 else (line.position, line.position + 3 + width))

@@ -2,6 +2,26 @@
 // No formulas here: the server computes, explains and draws; this file only moves form data.
 (() => {
   "use strict";
+  // Index: filter the calculators as one types (title and summary, every word must match).
+  const search = document.querySelector("input[data-search]");
+  if (search) {
+    const count = document.getElementById("search-count");
+    search.addEventListener("input", () => {
+      const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      let shown = 0;
+      document.querySelectorAll(".group-list").forEach((group) => {
+        let any = false;
+        group.querySelectorAll(".cards > li").forEach((item) => {
+          const text = item.textContent.toLowerCase();
+          const hit = words.every((word) => text.includes(word));
+          item.hidden = !hit;
+          if (hit) { any = true; shown += 1; }
+        });
+        group.hidden = !any;
+      });
+      if (count) count.textContent = words.length ? `${shown} calculator${shown === 1 ? "" : "s"}` : "";
+    });
+  }
   const form = document.querySelector("form.calc");
   if (!form) return;
   const result = document.getElementById("result");
