@@ -392,7 +392,43 @@ def _warn_funding(body: Any, result: dict[str, Any], view: ResultView) -> None:
                            f"({fmt((result.get('hours') or 0) / 24)} days).")
 
 
+def _warn_short_sale(body: Any, result: dict[str, Any], view: ResultView) -> None:
+    if result.get("in_call_at_open"):
+        view.dangers.append(
+            f"Already in a margin call when opened: the deposit ({fmt(result.get('deposit'))}) "
+            "leaves equity below the maintenance requirement at the sale price — the call "
+            f"price {fmt(result.get('margin_call_price'))} is at or under the sale price "
+            f"{fmt(body.short_price)}.")
+
+
+def _warn_spot_pnl(body: Any, result: dict[str, Any], view: ResultView) -> None:
+    included = ("the buy fee included" if body.fee_asset == "quote"
+                else "the buy fee is taken from the coins received")
+    view.notices.append(f"ROI = net P&L ÷ the quote paid for the buy ({fmt(result.get('cost'))};"
+                        f" {included}).")
+
+
+def _warn_currency(body: Any, result: dict[str, Any], view: ResultView) -> None:
+    currency = result.get("currency")
+    if isinstance(currency, str):
+        view.units_note = f"Money figures in {currency}."
+        if getattr(body, "instrument_currency", None) is None and \
+                getattr(body, "conversion_rate", None) is None:
+            view.notices.append("No currencies given: money is in the instrument's currency. "
+                                "If your account is in another one, give both currencies and "
+                                "the conversion rate (under More options).")
+
+
+def _warn_forex_size(body: Any, result: dict[str, Any], view: ResultView) -> None:
+    view.notices.append(
+        f"Tradable size, rounded down to your lot step of {fmt(body.lot_step)}: "
+        f"{fmt(result.get('lots_tradable'))} lots ({fmt(result.get('units_tradable'))} units), "
+        f"risking {fmt(result.get('risk_amount_tradable'))} {result.get('account_currency')}.")
+
+
 WARNINGS: dict[str, Callable[[Any, dict[str, Any], ResultView], None]] = {
     "liquidation": _warn_position, "margin-call": _warn_position, "pnl": _warn_pnl,
-    "funding": _warn_funding,
+    "funding": _warn_funding, "short-sale": _warn_short_sale, "spot-pnl": _warn_spot_pnl,
+    "cfd-margin": _warn_currency, "cfd-pnl": _warn_currency, "cfd-financing": _warn_currency,
+    "cfd-stops": _warn_currency, "forex-position-size": _warn_forex_size,
 }
