@@ -19,20 +19,35 @@ def run(name, **body):
 
 
 def test_funding_by_notional_and_days_is_notional_times_rate_times_intervals():
-    out = run("funding", side="long", notional=50_000, mark_price=95_000,
-              funding_rate=-0.0001, days=7)
+    out = run(
+        "funding", side="long", notional=50_000, mark_price=95_000, funding_rate=-0.0001, days=7
+    )
     assert out["intervals"] == 7 * 24 / 8
     assert out["total_paid"] == pytest.approx(50_000 * -0.0001 * 21)  # −105: received
     assert out["qty"] == pytest.approx(50_000 / 95_000)
-    same = run("funding", side="long", qty=50_000 / 95_000, mark_price=95_000,
-               funding_rate=-0.0001, intervals=21)
+    same = run(
+        "funding",
+        side="long",
+        qty=50_000 / 95_000,
+        mark_price=95_000,
+        funding_rate=-0.0001,
+        intervals=21,
+    )
     assert same["total_paid"] == pytest.approx(out["total_paid"])
 
 
 def test_funding_notional_of_an_inverse_contract_is_in_usd():
-    out = run("funding", side="short", notional=10_000, mark_price=50_000, funding_rate=0.0001,
-              intervals=1, product="inverse", contract_size=100)
-    assert out["qty"] == pytest.approx(100)               # 10,000 USD of 100-USD contracts
+    out = run(
+        "funding",
+        side="short",
+        notional=10_000,
+        mark_price=50_000,
+        funding_rate=0.0001,
+        intervals=1,
+        product="inverse",
+        contract_size=100,
+    )
+    assert out["qty"] == pytest.approx(100)  # 10,000 USD of 100-USD contracts
     assert out["notional"] == pytest.approx(10_000)
     assert out["total_paid"] == pytest.approx(-10_000 / 50_000 * 0.0001)  # coin, received
 
@@ -57,16 +72,29 @@ def test_cfd_margin_asks_for_the_rate_when_currencies_differ():
         run("cfd-margin", **example, instrument_currency="GBP", account_currency="USD")
     assert error.value.field == "conversion_rate"
     plain = run("cfd-margin", **example)
-    converted = run("cfd-margin", **example, instrument_currency="GBP",
-                    account_currency="USD", conversion_rate=1.27)
+    converted = run(
+        "cfd-margin",
+        **example,
+        instrument_currency="GBP",
+        account_currency="USD",
+        conversion_rate=1.27,
+    )
     assert converted["margin"] == pytest.approx(plain["margin"] * 1.27)
     assert (plain["currency"], converted["currency"]) == ("the instrument's currency", "USD")
 
 
 def test_cfd_pnl_and_financing_convert_every_money_figure():
     pnl = REGISTRY["cfd-pnl"].example
-    a, b = run("cfd-pnl", **pnl), run("cfd-pnl", **pnl, instrument_currency="GBP",
-                                      account_currency="EUR", conversion_rate=1.17)
+    a, b = (
+        run("cfd-pnl", **pnl),
+        run(
+            "cfd-pnl",
+            **pnl,
+            instrument_currency="GBP",
+            account_currency="EUR",
+            conversion_rate=1.17,
+        ),
+    )
     for key in ("net_pnl", "gross_pnl", "pnl_per_point", "margin"):
         assert b[key] == pytest.approx(a[key] * 1.17)
     assert b["return_on_margin"] == pytest.approx(a["return_on_margin"])  # a ratio: unchanged
@@ -77,8 +105,16 @@ def test_cfd_pnl_and_financing_convert_every_money_figure():
 
 def test_cfd_stops_size_a_risk_given_in_the_account_currency():
     # risk 100 USD with GBP/USD 1.25 is 80 GBP; a 40-point stop at £1/point per CFD → 2 CFDs
-    out = run("cfd-stops", side="long", entry_price=8250.0, stop_points=40, risk_amount=100,
-              instrument_currency="GBP", account_currency="USD", conversion_rate=1.25)
+    out = run(
+        "cfd-stops",
+        side="long",
+        entry_price=8250.0,
+        stop_points=40,
+        risk_amount=100,
+        instrument_currency="GBP",
+        account_currency="USD",
+        conversion_rate=1.25,
+    )
     assert out["size"] == pytest.approx(100 / 1.25 / 40)
     assert out["risk_amount"] == pytest.approx(100)
     assert out["currency"] == "USD"

@@ -22,16 +22,25 @@ expect = playwright.expect
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium")
 VIEWPORTS = [(PHONE, "phone"), (DESKTOP, "desktop")]
-DEEP_LINK = ("/liquidation?venue=bybit&symbol=BTCUSDT&side=long&qty=0.5&entry_price=95000"
-             "&leverage=20")
+DEEP_LINK = (
+    "/liquidation?venue=bybit&symbol=BTCUSDT&side=long&qty=0.5&entry_price=95000&leverage=20"
+)
 
 
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield chromium
         chromium.close()
 
@@ -52,8 +61,9 @@ def liquidation_of(**body):
 
 
 @pytest.mark.parametrize("viewport, tag", VIEWPORTS)
-def test_thousands_separators_and_k_are_read_as_traders_mean_them(browser, live_server,
-                                                                 viewport, tag):
+def test_thousands_separators_and_k_are_read_as_traders_mean_them(
+    browser, live_server, viewport, tag
+):
     page, errors = open_page(browser, viewport, f"{live_server}{DEEP_LINK}")
     expected = f"{liquidation_of(qty=0.5, entry_price=95000.0, leverage=20):,.2f}"
     entry = by_id(page, "f-entry_price")
@@ -81,7 +91,8 @@ def test_funding_in_percent_over_days_on_a_notional(browser, live_server, viewpo
     # closed form: 50,000 × −0.0001 × (7 × 24 / 8 = 21 intervals) = −105: the long receives
     expect(headline(page)).to_have_text("-105.00")
     expect(page.locator("#result .read-as")).to_contain_text(
-        "Funding rate read as -0.01 % per 8 h, 21 intervals (7 days)")
+        "Funding rate read as -0.01 % per 8 h, 21 intervals (7 days)"
+    )
     explanation = page.locator("#result .explain")
     expect(explanation).to_contain_text("receives 105")
     expect(explanation).not_to_contain_text("must move")
@@ -136,9 +147,16 @@ def test_a_reload_keeps_the_inputs(browser, live_server, viewport, tag):
     page, errors = open_page(browser, viewport, f"{live_server}/liquidation")
     by_id(page, "f-qty").fill("0.7")
     by_id(page, "f-entry_price").fill("96k")
-    expected = REGISTRY["liquidation"].run({
-        "venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 0.7,
-        "entry_price": 96000.0, "leverage": 10})["liquidation_price"]
+    expected = REGISTRY["liquidation"].run(
+        {
+            "venue": "binance-usdm",
+            "symbol": "BTCUSDT",
+            "side": "long",
+            "qty": 0.7,
+            "entry_price": 96000.0,
+            "leverage": 10,
+        }
+    )["liquidation_price"]
     expect(headline(page)).to_have_text(f"{expected:,.2f}")
     expect(page).to_have_url(re.compile(r"qty=0\.7.*entry_price=96k"))
     page.reload()
@@ -154,12 +172,23 @@ def test_a_reload_keeps_the_inputs(browser, live_server, viewport, tag):
 
 @pytest.mark.parametrize("viewport, tag", VIEWPORTS)
 def test_a_mark_past_liquidation_is_said_first(browser, live_server, viewport, tag):
-    url = (f"{live_server}/margin-call?venue=binance-usdm&symbol=BTCUSDT&side=long&qty=1"
-           "&entry_price=90000&mark_price=80,000&leverage=10&target_price=78000")
+    url = (
+        f"{live_server}/margin-call?venue=binance-usdm&symbol=BTCUSDT&side=long&qty=1"
+        "&entry_price=90000&mark_price=80,000&leverage=10&target_price=78000"
+    )
     page, errors = open_page(browser, viewport, url)
-    result = REGISTRY["margin-call"].run({
-        "venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
-        "entry_price": 90000.0, "mark_price": 80000.0, "leverage": 10, "target_price": 78000})
+    result = REGISTRY["margin-call"].run(
+        {
+            "venue": "binance-usdm",
+            "symbol": "BTCUSDT",
+            "side": "long",
+            "qty": 1.0,
+            "entry_price": 90000.0,
+            "mark_price": 80000.0,
+            "leverage": 10,
+            "target_price": 78000,
+        }
+    )
     assert result["liquidation_price"] > 80000  # the case: the mark is already past it
     danger = page.locator("#result .danger")
     expect(danger).to_contain_text("Already past liquidation at this mark")
@@ -176,20 +205,26 @@ def test_a_mark_past_liquidation_is_said_first(browser, live_server, viewport, t
 def test_chart_text_is_at_least_12_px_on_a_phone(browser, live_server):
     page, errors = open_page(browser, PHONE, f"{live_server}{DEEP_LINK}")
     sizes = page.eval_on_selector_all(
-        "#result svg text", "els => els.map(e => e.getBoundingClientRect().height)")
+        "#result svg text", "els => els.map(e => e.getBoundingClientRect().height)"
+    )
     assert sizes and min(sizes) >= 12, sizes
     assert not errors
 
 
 def test_reference_labels_do_not_overlap(browser, live_server):
-    url = (f"{live_server}/margin-call?venue=binance-usdm&symbol=BTCUSDT&side=long&qty=1"
-           "&entry_price=90000&mark_price=85000&leverage=10&target_price=78000")
+    url = (
+        f"{live_server}/margin-call?venue=binance-usdm&symbol=BTCUSDT&side=long&qty=1"
+        "&entry_price=90000&mark_price=85000&leverage=10&target_price=78000"
+    )
     page, errors = open_page(browser, PHONE, url)
-    boxes = page.eval_on_selector_all("#result svg text.reflabel", """els => els.map(e => {
-        const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    boxes = page.eval_on_selector_all(
+        "#result svg text.reflabel",
+        """els => els.map(e => {
+        const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""",
+    )
     assert len(boxes) >= 4
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, (a, b)
     shot(page, "margin-call-chart-phone")

@@ -11,7 +11,6 @@ from marginscope.calculators.base import Calculator, FeeRate, Money, register
 from marginscope.calculators.cfd_margin import CfdSize
 from marginscope.risk import cfd
 
-
 MONEY = ("pnl_per_point", "gross_pnl", "commission", "financing", "net_pnl", "entry_notional",
          "exit_notional")  # instrument currency → account currency
 

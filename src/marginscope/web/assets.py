@@ -42,14 +42,18 @@ def asset(request: Request, name: str) -> str:
 class HashedStatic(StaticFiles):
     """Static files with ``Cache-Control``: a year for the current hash, else revalidate."""
 
-    def file_response(self, full_path: os.PathLike[str] | str, stat_result: os.stat_result,
-                      scope: Scope, status_code: int = 200) -> Response:
+    def file_response(
+        self,
+        full_path: os.PathLike[str] | str,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         wanted = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v", [""])[0]
         name = Path(full_path).resolve().relative_to(STATIC.resolve()).as_posix()
         current = asset_hash(name) if wanted else ""
-        response.headers["Cache-Control"] = FOREVER if wanted and wanted == current \
-            else REVALIDATE
+        response.headers["Cache-Control"] = FOREVER if wanted and wanted == current else REVALIDATE
         return response
 
 
