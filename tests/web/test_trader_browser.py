@@ -229,3 +229,46 @@ def test_reference_labels_do_not_overlap(browser, live_server):
             assert apart, (a, b)
     shot(page, "margin-call-chart-phone")
     assert not errors
+
+
+def test_switching_venue_keeps_the_instrument(browser, live_server):
+    page, errors = open_page(browser, DESKTOP, f"{live_server}/liquidation")
+    page.get_by_label(re.compile("^Symbol")).select_option("ETHUSDT")
+    for venue, symbol in (("okx", "ETH-USDT-SWAP"), ("hyperliquid", "ETH"), ("bybit", "ETHUSDT")):
+        page.get_by_label(re.compile("^Venue")).select_option(venue)
+        expect(by_id(page, "f-symbol")).to_have_value(symbol)
+    assert not errors
+
+
+def test_the_index_has_a_search_on_a_phone(browser, live_server):
+    page, errors = open_page(browser, PHONE, f"{live_server}/")
+    page.get_by_label("Find a calculator").fill("funding")
+    visible = page.locator(".cards > li:visible")
+    expect(visible.first).to_contain_text("Funding cost")
+    assert visible.count() < 5
+    expect(page.locator("#search-count")).to_contain_text("calculator")
+    no_horizontal_scroll(page)
+    shot(page, "index-search-phone", full_page=False)
+    assert not errors
+
+
+def test_use_current_price_fills_the_mark_from_a_recorded_answer(browser):
+    from marginscope.web import create_app
+    from marginscope.web.background import serve_in_background
+    from marginscope.web.live import MarkPrices
+
+    app = create_app()
+    app.state.mark_prices = MarkPrices(
+        enabled=True, fetcher=lambda venue, symbol: (88000.0, f"{venue} {symbol} recorded")
+    )
+    with serve_in_background(app) as url:
+        page, errors = open_page(browser, PHONE, f"{url}/margin-call")
+        page.get_by_role("button", name="Use current price").click()
+        expect(by_id(page, "f-mark_price")).to_have_value("88000")
+        expect(page.locator(".live-said")).to_contain_text("recorded")
+        expected = REGISTRY["margin-call"].run(
+            {**REGISTRY["margin-call"].example, "mark_price": 88000.0}
+        )
+        ratio = f"{expected['margin_ratio'] * 100:.2f} %"
+        expect(page.locator('#result [data-key="margin_ratio"]')).to_have_text(ratio)
+        assert not errors

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, Response
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
 from marginscope.errors import InputError
+from marginscope.market.venues import VENUES as MARKET_VENUES
 from marginscope.risk.contracts import position_value
 from marginscope.risk.tiers import find_table
 from marginscope.risk.venues import VENUES
@@ -45,7 +46,9 @@ from marginscope.web.forms import (
     parse_form,
     starter_values,
 )
+from marginscope.web.live import LivePriceError, MarkPrices, live_prices_on
 from marginscope.web.numbers import fmt
+from marginscope.web.responses import json_response
 from marginscope.web.present import ResultView, present
 from marginscope.web.wording import plain_error
 
@@ -231,7 +234,20 @@ def _context(request: Request, calculator: Calculator, values: dict[str, Any],
              mode: str, problems: list[dict[str, str]] | None = None) -> dict[str, Any]:
     fields = build_fields(calculator.model, values, example=calculator.example)
     _mark_errors(fields, problems or [])
-    return {"request": request, "calc": calculator, "fields": fields, "mode": mode}
+    names = calculator.model.model_fields
+    live_field = next((n for n in ("mark_price", "entry_price") if n in names), "") \
+        if {"venue", "symbol"} <= set(names) else ""
+    return {"request": request, "calc": calculator, "fields": fields, "mode": mode,
+            "live_field": live_field}
+
+
+LIVE_OFF = "Live prices are off on this server (no network, or not started with " \
+           "MARGINSCOPE_LIVE_PRICES=1): type the price."
+
+
+def mark_prices(request: Request, default: MarkPrices) -> MarkPrices:
+    """The app's live prices (``app.state.mark_prices``, set by tests), else the default."""
+    return getattr(request.app.state, "mark_prices", None) or default
 
 
 def build_pages() -> APIRouter:
@@ -244,6 +260,28 @@ def build_pages() -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
         return templates.TemplateResponse(request, "index.html", {})
+
+    default_prices = MarkPrices(enabled=live_prices_on())
+
+    @router.get("/live/mark-price", name="live_mark_price")
+    async def live_mark_price(request: Request, venue: str = "", symbol: str = "") -> Response:
+        """The venue's current mark price for the pages' "use current price" button."""
+        prices = mark_prices(request, default_prices)
+        if not prices.enabled:
+            return json_response({"detail": LIVE_OFF}, status_code=503)
+        if venue not in MARKET_VENUES or not 1 <= len(symbol) <= 40:
+            return json_response({"detail": f"venue: one of {', '.join(MARKET_VENUES)}; "
+                                            "symbol: 1 to 40 characters"}, status_code=422)
+        try:
+            answer = await run_in_threadpool(prices.get, venue, symbol)
+        except InputError as exc:
+            return json_response({"detail": str(exc)}, status_code=422)
+        except LivePriceError as exc:
+            return json_response({"detail": str(exc)}, status_code=502)
+        return json_response(answer, headers={"Cache-Control": "no-store"})
+
+    templates.env.globals["live_prices"] = lambda request: mark_prices(
+        request, default_prices).enabled
 
     for calculator in REGISTRY.values():
         _add_calculator(router, calculator)

@@ -301,6 +301,33 @@
     el.focus();
   });
 
+  // "Use current price": the server asks the venue (cached a few seconds) and fills the field.
+  form.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-live-for]");
+    if (!button) return;
+    const input = document.getElementById(button.dataset.liveFor);
+    const venue = currentVenue();
+    const symbolSelect = form.querySelector("select[data-symbol]");
+    const symbol = symbolSelect ? payload().get(symbolSelect.name) || "" : "";
+    const said = button.parentElement.querySelector(".live-said") || button.insertAdjacentElement(
+      "afterend", Object.assign(document.createElement("p"), { className: "help live-said" }));
+    if (!symbol) { said.textContent = "Pick a symbol first."; return; }
+    button.disabled = true;
+    try {
+      const url = `${form.dataset.live}?venue=${encodeURIComponent(venue)}&symbol=${encodeURIComponent(symbol)}`;
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const body = await response.json();
+      if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : "no price");
+      input.value = String(body.price);
+      said.textContent = `${body.source}, ${body.age_seconds} s old`;
+      schedule();
+    } catch (error) {
+      said.textContent = `No current price: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   const copy = form.querySelector("[data-copy-link]");
   if (copy) {
     copy.addEventListener("click", async () => {
