@@ -15,10 +15,11 @@ RECORDED_TICKER = {"symbol": "BTC/USDT:USDT", "last": 95110.5, "markPrice": 9512
 
 class RecordedExchange:
     id = "bybit"
-    markets_by_id = {"BTCUSDT": [{"symbol": "BTC/USDT:USDT", "id": "BTCUSDT", "swap": True}]}
-
     def __init__(self):
         self.calls = 0
+        self.markets_by_id = {
+            "BTCUSDT": [{"symbol": "BTC/USDT:USDT", "id": "BTCUSDT", "swap": True}]
+        }
 
     def load_markets(self):
         return {"BTC/USDT:USDT": self.markets_by_id["BTCUSDT"][0]}

@@ -48,8 +48,8 @@ from marginscope.web.forms import (
 )
 from marginscope.web.live import LivePriceError, MarkPrices, live_prices_on
 from marginscope.web.numbers import fmt
-from marginscope.web.responses import json_response
 from marginscope.web.present import ResultView, present
+from marginscope.web.responses import json_response
 from marginscope.web.wording import plain_error
 
 __all__ = ["build_pages", "templates"]
