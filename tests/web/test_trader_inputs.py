@@ -167,3 +167,27 @@ def test_cross_mode_labels_the_margin_field_as_the_wallet(client):
 
 def test_glyphs_without_a_font_are_not_sent(client):
     assert "Ⓢ" not in client.get("/liquidation").text
+
+
+def test_pnl_beyond_the_margin_says_liquidated_first(client):
+    text = client.get("/pnl?side=long&qty=0.5&entry_price=95000&exit_price=80000&leverage=20").text
+    # margin gone at entry × (1 − 1/L) = 90,250 for a 20× long, before an exit at 80,000
+    assert "Liquidated before this exit" in text and "90,250.00" in text
+
+
+def test_a_short_in_a_call_from_the_start_is_said_first(client):
+    text = client.get("/short-sale?shares=200&short_price=48.5&cover_price=41&deposit=0").text
+    assert "Already in a margin call when opened" in text
+
+
+def test_a_cfd_page_asks_for_the_rate_when_currencies_differ(client):
+    text = client.get(
+        "/cfd-margin?size=2&price=7450&category=minor_fx_gold_major_index"
+        "&instrument_currency=GBP&account_currency=USD"
+    ).text
+    assert 'id="e-conversion_rate">Conversion rate: USD per GBP (the account' in text
+    text = client.get(
+        "/cfd-margin?size=2&price=7450&category=minor_fx_gold_major_index"
+        "&instrument_currency=GBP&account_currency=USD&conversion_rate=1.27"
+    ).text
+    assert "Money figures in USD." in text

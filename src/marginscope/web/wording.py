@@ -82,4 +82,7 @@ def plain_error(
         options = re.findall(r"'([^']*)'", allowed)
         if options:
             return f"{name} must be {' or '.join(options)}"
-    return f"{name}: {allowed[:1].lower()}{allowed[1:]}" if allowed else f"{name} is not valid"
+    if not allowed:
+        return f"{name} is not valid"
+    acronym = allowed[1:2].isupper()  # "USD per GBP" keeps its capitals
+    return f"{name}: {allowed if acronym else allowed[:1].lower() + allowed[1:]}"
