@@ -16,7 +16,7 @@ from marginscope.calculators._common import (
     Quantity,
     one_of,
 )
-from marginscope.calculators.base import Calculator, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Request, register
 from marginscope.errors import InputError
 from marginscope.risk import cfd
 
@@ -108,6 +108,7 @@ def compute(r: CfdMarginRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="cfd-margin", tool="cfd_margin", title="CFD margin",
+    records=EventFields(leverage="leverage", result_leverage="leverage", notional="notional"),
     summary="Margin of a CFD or spread bet from its margin rate, a leverage or ESMA's retail "
             "limit for the underlying.",
     model=CfdMarginRequest, compute=compute, asset_class="cfd",
