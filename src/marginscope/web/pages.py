@@ -28,7 +28,7 @@ import marginscope
 from marginscope.calculators import REGISTRY, Calculator
 from marginscope.calculators.base import ASSET_CLASSES
 from marginscope.errors import InputError
-from marginscope.market.venues import VENUES as MARKET_VENUES
+from marginscope.market.exchanges import EXCHANGES
 from marginscope.risk.contracts import position_value
 from marginscope.risk.tiers import find_table
 from marginscope.risk.venues import VENUES
@@ -241,6 +241,10 @@ LIVE_OFF = "Live prices are off on this server (no network, or not started with 
            "MARGINSCOPE_LIVE_PRICES=1): type the price."
 
 
+# the page's (risk) venue → the market-data exchange that quotes it
+LIVE_EXCHANGES = {e.venue: e.name for e in EXCHANGES.values() if e.venue is not None}
+
+
 def mark_prices(request: Request, default: MarkPrices) -> MarkPrices:
     """The app's live prices (``app.state.mark_prices``, set by tests), else the default."""
     return getattr(request.app.state, "mark_prices", None) or default
@@ -265,11 +269,12 @@ def build_pages() -> APIRouter:
         prices = mark_prices(request, default_prices)
         if not prices.enabled:
             return json_response({"detail": LIVE_OFF}, status_code=503)
-        if venue not in MARKET_VENUES or not 1 <= len(symbol) <= 40:
-            return json_response({"detail": f"venue: one of {', '.join(MARKET_VENUES)}; "
+        source = LIVE_EXCHANGES.get(venue)
+        if source is None or not 1 <= len(symbol) <= 40:
+            return json_response({"detail": f"venue: one of {', '.join(LIVE_EXCHANGES)}; "
                                             "symbol: 1 to 40 characters"}, status_code=422)
         try:
-            answer = await run_in_threadpool(prices.get, venue, symbol)
+            answer = await run_in_threadpool(prices.get, source, symbol)
         except InputError as exc:
             return json_response({"detail": str(exc)}, status_code=422)
         except LivePriceError as exc:
