@@ -18,20 +18,6 @@ from marginscope.web.forms import build_fields, parse_form
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
-def flatten(value, prefix=""):
-    """A request dict as the form's dotted input names (what the browser posts)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from flatten(item, f"{prefix}{key}.")
-    elif isinstance(value, list) and value and isinstance(value[0], dict):
-        for i, item in enumerate(value):
-            yield from flatten(item, f"{prefix}{i}.")
-    elif isinstance(value, list):
-        yield prefix[:-1], ", ".join(map(str, value))
-    else:
-        yield prefix[:-1], str(value)
-
-
 class Controls(HTMLParser):
     """Collects form controls and label targets of a page (outside <template>)."""
 
