@@ -10,7 +10,6 @@ pressing the button costs the venue one request per symbol per :data:`TTL_SECOND
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +30,9 @@ class LivePriceError(RuntimeError):
 
 def live_prices_on() -> bool:
     """``MARGINSCOPE_LIVE_PRICES`` set to 1/true/yes/on."""
-    value = os.environ.get("MARGINSCOPE_LIVE_PRICES", "0").strip().lower()
-    return value in {"1", "true", "yes", "on"}
+    from marginscope.config import live_prices
+
+    return live_prices()
 
 
 def ccxt_mark_price(venue_name: str, symbol: str) -> tuple[float, str]:
