@@ -13,9 +13,9 @@ one cross account holds positions of one settle currency.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from pydantic import Field
 
 from marginscope.calculators.base import (
@@ -33,7 +33,7 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.errors import InputError
-from marginscope.risk.account import cross_prices, stack_terms
+from marginscope.risk.account import cross_prices
 from marginscope.risk.contracts import pnl
 from marginscope.risk.liquidation import bankruptcy_at
 from marginscope.risk.terms import Terms, resolve
@@ -79,15 +79,26 @@ class AccountRequest(Request):
 
 def _terms(request: AccountRequest, index: int, p: Position) -> Terms:
     try:
-        return resolve(request.venue, symbol=p.symbol, contract_size=p.contract_size, mmr=p.mmr,
-                       maintenance_amount=p.maintenance_amount, max_leverage=p.max_leverage,
-                       taker_fee=p.taker_fee)
+        return _resolved(request.venue, p.symbol, p.contract_size, p.mmr, p.maintenance_amount,
+                         p.max_leverage, p.taker_fee)
     except InputError as exc:
         raise InputError(f"positions[{index}].{exc.field}", exc.value, exc.allowed) from None
 
 
+@lru_cache(maxsize=4096)
+def _resolved(venue: str, symbol: str, contract_size: float | None, mmr: float | None,
+              maintenance_amount: float | None, max_leverage: float | None,
+              taker_fee: float | None) -> Terms:
+    """One position's terms in Python floats (:meth:`Terms.one`), remembered: requests repeat
+    a few symbols and overrides, and resolving costs more than the position's arithmetic."""
+    return resolve(venue, symbol=symbol, contract_size=contract_size, mmr=mmr,
+                   maintenance_amount=maintenance_amount, max_leverage=max_leverage,
+                   taker_fee=taker_fee).one()
+
+
 def evaluate(request: AccountRequest) -> dict[str, Any]:
-    """Compute every position's and the account's margin figures."""
+    """Compute every position's and the account's margin figures (floats, NaN where there is
+    no price: :meth:`Calculator.run` and :func:`evaluate_account` make them JSON-ready)."""
     terms = [_terms(request, i, p) for i, p in enumerate(request.positions)]
     _check_modes(request, terms)
     rows = [_position_figures(request, i, p, t) for i, (p, t) in
@@ -106,7 +117,7 @@ def evaluate(request: AccountRequest) -> dict[str, Any]:
             row["margin_ratio"] = row["maintenance_margin"] / own if own > 0 else None
     for row in rows:
         row.pop("_margin")
-    return plain({
+    return {
         "venue": request.venue,
         "margin_mode": request.margin_mode,
         "position_mode": request.position_mode,
@@ -118,7 +129,7 @@ def evaluate(request: AccountRequest) -> dict[str, Any]:
             "margin_ratio": maintenance / balance if balance > 0 else None,
             "settle": terms[0].lookup.tables[0].settle if terms[0].lookup else None,
         },
-    })
+    }
 
 
 def _symbol_key(p: Position, t: Terms) -> str:
@@ -164,7 +175,7 @@ def _position_figures(request: AccountRequest, i: int, p: Position, t: Terms) ->
     else:
         margin = None
     upnl = float(pnl(t.product, side, p.qty, p.entry_price, mark, t.contract_size))
-    mmr, cum = (np.asarray(x, dtype=float) for x in t.tier_at_size(p.qty, mark))
+    mmr, cum = t.tier_at_size(p.qty, mark)
     at = p.entry_price if t.basis == "entry" else mark
     maintenance = float(t.maintenance_margin(p.qty, at) + t.fee * t.value(p.qty, mark))
     row: dict[str, Any] = {
@@ -197,7 +208,7 @@ def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict])
     positions = request.positions
     keys = [_symbol_key(p, t) for p, t in zip(positions, terms, strict=True)]
     hedged = len(set(keys)) < len(keys)
-    out = cross_prices(stack_terms(terms), [1.0 if p.side == "long" else -1.0 for p in positions],
+    out = cross_prices(terms, [1.0 if p.side == "long" else -1.0 for p in positions],
                        [p.qty for p in positions], [p.entry_price for p in positions],
                        [row["mark_price"] for row in rows], request.wallet_balance,
                        symbol=[keys.index(key) for key in keys] if hedged else None)
@@ -219,8 +230,8 @@ def evaluate_account(request: dict[str, Any] | AccountRequest) -> dict[str, Any]
     InputError
         Naming the field and the allowed range.
     """
-    return evaluate(request if isinstance(request, AccountRequest)
-                    else parse(AccountRequest, request))
+    return plain(evaluate(request if isinstance(request, AccountRequest)
+                          else parse(AccountRequest, request)))
 
 
 BINANCE_CROSS_EXAMPLE = {

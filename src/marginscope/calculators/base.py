@@ -291,6 +291,11 @@ def allowed_text(error: dict[str, Any], fallback: str | None = None) -> str:
 
 def plain(value: Any) -> Any:
     """JSON-ready copy: NumPy scalars/arrays → floats/lists, NaN/inf → None."""
+    kind = type(value)  # the common types first, by identity: results have hundreds of values
+    if kind is float:
+        return value if value - value == 0.0 else None  # inf − inf and NaN − NaN are NaN
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -7,6 +7,10 @@ account are the legs of a hedge-mode pair); the wallet is one number per account
 :class:`~marginscope.risk.terms.Terms` covers every position (:func:`stack_terms` builds it
 from one :class:`Terms` per position), so every account holds positions of one settle currency
 and product.
+
+A single account of a few unhedged positions given as Python floats (a web request) takes a
+float path (:data:`FLOAT_POSITIONS`): the same formulas on one position at a time in Python
+floats (:mod:`~marginscope.risk.elementwise`), with no NumPy call per operation.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from marginscope.risk.tiers import TierTable
 __all__ = ["cross_available", "cross_prices", "hedged_price", "legs", "stack_terms"]
 
 HEDGE_ITERATIONS = 32  # tier fixed-point steps for hedge legs (a few suffice: tiers are monotone)
+FLOAT_POSITIONS = 16
+"""Largest single, unhedged account :func:`cross_prices` computes in Python floats (0: never;
+the tests run both paths and compare them)."""
 
 
 def legs(account, symbol) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +70,14 @@ def cross_available(account, group, wallet, maintenance, upnl) -> np.ndarray:
     https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93; exchange_formulas.md
     §1.6): ``WB`` wallet balance, ``TMM1`` maintenance margin of all other contracts,
     ``UPNL1`` their unrealized P&L.
+
+    One account of unhedged positions as lists of floats (``account`` and ``group`` None,
+    ``wallet`` a float) gives a list.
     """
+    if account is None:
+        held = [m - u for m, u in zip(maintenance, upnl, strict=True)]
+        total = sum(held, 0.0)
+        return [wallet - (total - own) for own in held]
     held = np.asarray(maintenance, dtype=float) - upnl
     wallet = np.asarray(wallet, dtype=float).reshape(-1)
     total = np.bincount(account, held, minlength=wallet.size)
@@ -188,8 +202,15 @@ def cross_prices(
     (https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93;
     exchange_formulas.md §1.6), its tier self-consistent at ``LP``; hedge legs by
     :func:`hedged_price`. Bankruptcy: the same with no maintenance margin
-    (:func:`marginscope.risk.liquidation.bankruptcy_at`).
+    (:func:`marginscope.risk.liquidation.bankruptcy_at`). ``terms`` may also be one
+    :class:`Terms` per position (stacked here when the arrays are needed).
     """
+    if account is None and symbol is None:
+        few = _one_account_in_floats(terms, side, qty, entry_price, mark_price, wallet)
+        if few is not None:
+            return few
+    if not isinstance(terms, Terms):
+        terms = stack_terms(terms)
     side, qty, entry, mark = np.broadcast_arrays(
         validate.side(side),
         validate.positive("qty", qty),
@@ -234,6 +255,63 @@ def cross_prices(
         "available": available.reshape(shape),
         "margin_balance": wallet + np.bincount(account, upnl, minlength=wallet.size),
         "account_maintenance_margin": np.bincount(account, maintenance, minlength=wallet.size),
+    }
+
+
+def _floats(value, size: int) -> list | None:
+    """``value`` as a list of ``size`` Python floats, or None when it is not one."""
+    if isinstance(value, np.ndarray):
+        if value.ndim != 1 or value.dtype != np.float64:
+            return None
+        value = value.tolist()
+    elif not isinstance(value, list | tuple):
+        return None
+    if len(value) != size or not all(type(v) is float for v in value):
+        return None
+    return list(value)
+
+
+def _one_account_in_floats(terms, side, qty, entry_price, mark_price, wallet):
+    """:func:`cross_prices` of one account of at most :data:`FLOAT_POSITIONS` unhedged
+    positions, in Python floats; None when the inputs are not that (or not plainly valid: the
+    array path then names the bad field)."""
+    size = len(qty) if isinstance(qty, list | tuple | np.ndarray) and np.ndim(qty) == 1 else 0
+    if not 0 < size <= FLOAT_POSITIONS:
+        return None
+    sides = side.tolist() if isinstance(side, np.ndarray) else side
+    columns = [_floats(x, size) for x in (qty, entry_price, mark_price)]
+    if isinstance(wallet, np.ndarray | list | tuple):
+        wallet = _floats(wallet, 1)
+        wallet = wallet[0] if wallet else None
+    if (any(c is None for c in columns) or type(wallet) is not float
+            or not isinstance(sides, list | tuple) or len(sides) != size
+            or not all(v in (1.0, -1.0) and type(v) is float for v in sides)
+            or not all(0.0 < v < np.inf for c in columns for v in c)
+            or not -np.inf < wallet < np.inf):
+        return None
+    if isinstance(terms, Terms):
+        per_position = [_flat_terms(terms, size, np.array([i])) for i in range(size)]
+    else:
+        per_position = list(terms)
+    if len(per_position) != size:
+        return None
+    per_position = [t.one() for t in per_position]
+    qty, entry, mark = columns
+    maintenance, upnl = [], []
+    for t, s, q, e, m in zip(per_position, sides, qty, entry, mark, strict=True):
+        status = margin_status(t, s, q, e, m, 0.0)
+        maintenance.append(status["maintenance_margin"])
+        upnl.append(status["margin_balance"])
+    available = cross_available(None, None, wallet, maintenance, upnl)
+    rows = list(zip(per_position, sides, qty, entry, available, strict=True))
+    return {
+        "liquidation_price": np.array([t.liquidation_price(s, q, e, a) for t, s, q, e, a in rows]),
+        "bankruptcy_price": np.array([bankruptcy_at(t, s, q, e, a) for t, s, q, e, a in rows]),
+        "maintenance_margin": np.array(maintenance),
+        "unrealized_pnl": np.array(upnl),
+        "available": np.array(available),
+        "margin_balance": np.array([wallet + sum(upnl, 0.0)]),
+        "account_maintenance_margin": np.array([sum(maintenance, 0.0)]),
     }
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 
+from marginscope.risk.elementwise import values
+
 Product = Literal["linear", "inverse"]
 PRODUCTS: tuple[Product, ...] = ("linear", "inverse")
 
@@ -22,15 +24,15 @@ PRODUCTS: tuple[Product, ...] = ("linear", "inverse")
 def position_value(product: Product, qty, price, contract_size=1.0) -> np.ndarray:
     """Position value (notional) in the margin currency: ``Q·CS·P`` or ``Q·CS/P``."""
     if product == "inverse":
-        return np.asarray(qty) * contract_size / price
-    return np.asarray(qty) * contract_size * price
+        return values(qty) * contract_size / price
+    return values(qty) * contract_size * price
 
 
 def pnl(product: Product, side, qty, entry_price, price, contract_size=1.0) -> np.ndarray:
     """P&L in the margin currency of closing (or marking) at ``price``."""
     if product == "inverse":
-        return side * np.asarray(qty) * contract_size * (1.0 / entry_price - 1.0 / price)
-    return side * np.asarray(qty) * contract_size * (np.asarray(price) - entry_price)
+        return side * values(qty) * contract_size * (1.0 / entry_price - 1.0 / price)
+    return side * values(qty) * contract_size * (values(price) - entry_price)
 
 
 def price_for_pnl(product: Product, side, qty, entry_price, target_pnl,
@@ -39,7 +41,7 @@ def price_for_pnl(product: Product, side, qty, entry_price, target_pnl,
 
     Linear ``P = E + PnL/(s·Q·CS)``; inverse ``1/P = 1/E − PnL/(s·Q·CS)``.
     """
-    units = side * np.asarray(qty) * contract_size
+    units = side * values(qty) * contract_size
     if product == "inverse":
         reciprocal = 1.0 / entry_price - target_pnl / units
         with np.errstate(divide="ignore"):

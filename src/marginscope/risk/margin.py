@@ -13,6 +13,7 @@ import numpy as np
 
 from marginscope.risk import solver, validate
 from marginscope.risk.contracts import pnl
+from marginscope.risk.elementwise import divide, where
 from marginscope.risk.liquidation import position_margin
 from marginscope.risk.terms import Terms, resolve
 
@@ -25,8 +26,7 @@ def margin_status(terms: Terms, side, qty, entry, mark, wallet) -> dict[str, np.
     maintenance = terms.maintenance_margin(qty, mark) + terms.fee * terms.value(qty, mark)
     if terms.basis == "entry":
         maintenance = terms.maintenance_margin(qty, entry) + terms.fee * terms.value(qty, mark)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(balance > 0, maintenance / balance, np.inf)
+    ratio = where(balance > 0, divide(maintenance, balance), np.inf)
     return {"margin_balance": balance, "maintenance_margin": maintenance, "margin_ratio": ratio}
 
 

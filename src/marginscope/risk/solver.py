@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from marginscope.risk.contracts import Product
+from marginscope.risk.elementwise import divide, where
 
 MAX_PRICE = 1e15  # Hyperliquid's example code: no liquidation price above this
 
@@ -48,11 +49,10 @@ def price_from_intercept(product: Product, side, units, intercept, rate, const) 
 
     linear ``P = (A − const)/(Q·CS·(rate − s))``; inverse ``P = Q·CS·(rate + s)/(A − const)``.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        slope = rate - value_slope(product, side)
-        price = units * slope / (intercept - const) if product == "inverse" else \
-            (intercept - const) / (units * slope)
-    return np.where((price > 0) & (price < MAX_PRICE), price, np.nan)
+    slope = rate - value_slope(product, side)
+    price = divide(units * slope, intercept - const) if product == "inverse" else \
+        divide(intercept - const, units * slope)
+    return where((price > 0) & (price < MAX_PRICE), price, np.nan)
 
 
 def equity_intercept(product: Product, side, units, entry, wallet) -> np.ndarray:

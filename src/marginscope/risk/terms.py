@@ -7,6 +7,8 @@ the number of symbols.
 
 from __future__ import annotations
 
+import dataclasses
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -15,6 +17,7 @@ import numpy as np
 from marginscope.errors import InputError
 from marginscope.risk import solver, validate
 from marginscope.risk.contracts import PRODUCTS, Product, position_value
+from marginscope.risk.elementwise import where
 from marginscope.risk.tiers import TierTable, require_table
 from marginscope.risk.venues import Venue, get_venue
 
@@ -36,6 +39,7 @@ class KeyGroups:
     small number of vectorized comparisons finishes the job (as many as the most keys any
     bucket, an eighth of an octave, holds). The answer is a position in a flat layout;
     :meth:`column` lays per-key values out the same way, so that one gather reads them.
+    One value (a Python float, an int group) is a binary search of its group instead.
     """
 
     keys: tuple[np.ndarray, ...]
@@ -57,8 +61,19 @@ class KeyGroups:
             start += len(keys)
         return np.concatenate(table), np.concatenate(following), steps
 
-    def locate(self, group, x) -> np.ndarray:
-        """Flat position of the last key ≤ x in each value's group."""
+    @cached_property
+    def _lists(self) -> tuple[tuple[list[float], int], ...]:
+        """Each group's keys as a list and its first flat position (for one value)."""
+        starts = np.cumsum([0] + [len(keys) for keys in self.keys])
+        return tuple((keys.tolist(), int(start)) for keys, start in zip(self.keys, starts,
+                                                                         strict=False))
+
+    def locate(self, group, x) -> np.ndarray | int:
+        """Flat position of the last key ≤ x in each value's group (the first key when x is
+        below them all); an int for one float ``x`` and int ``group``."""
+        if type(x) is float:
+            keys, start = self._lists[group]
+            return start + max(bisect_right(keys, x) - 1, 0)
         table, following, steps = self._layout
         x = np.asarray(x, dtype=np.float64)
         bucket = (x.view(np.uint64) >> _SHIFT).view(np.int64)
@@ -100,6 +115,11 @@ class TierLookup:
     @cached_property
     def max_leverage(self) -> np.ndarray:
         return self._column("max_leverage")
+
+    @cached_property
+    def lists(self) -> dict[str, list[float]]:
+        """``mmr``, ``cum``, ``max_leverage`` as Python lists (read at one position)."""
+        return {name: getattr(self, name).tolist() for name in ("mmr", "cum", "max_leverage")}
 
     @cached_property
     def continuous(self) -> bool:
@@ -159,8 +179,35 @@ class Terms:
     max_leverage: np.ndarray | None = None
 
     def units(self, qty) -> np.ndarray:
-        return qty if self.contract_size.ndim == 0 and self.contract_size == 1.0 else \
-            qty * self.contract_size
+        size = self.contract_size
+        return qty if (type(size) is float or size.ndim == 0) and size == 1.0 else qty * size
+
+    def one(self) -> Terms:
+        """These terms of one position in Python floats (and an int table index), for
+        :mod:`~marginscope.risk.elementwise`'s float path: the same methods then do no NumPy
+        call per operation. Every per-position field must hold one value."""
+        if type(self.contract_size) is float:
+            return self
+
+        def one(value, kind=float):
+            if value is None:
+                return None
+            if np.size(value) != 1:
+                raise ValueError("Terms.one: terms of more than one position")
+            return kind(np.ravel(value)[0])
+
+        return dataclasses.replace(
+            self, contract_size=one(self.contract_size), fee=one(self.fee), mmr=one(self.mmr),
+            cum=one(self.cum), table=one(self.table, int),
+            max_leverage=one(self.max_leverage))
+
+    def _size(self, qty, price):
+        """What each position's table is tiered by: quantity, or the value at ``price``."""
+        quantity = self.lookup.quantity_based[self.table]
+        if type(self.table) is int:
+            return qty if quantity else self.value(qty, price)
+        return np.where(quantity, qty, self.value(qty, price)) if quantity.any() else \
+            self.value(qty, price)
 
     def value(self, qty, price) -> np.ndarray:
         return position_value(self.product, qty, price, self.contract_size)
@@ -169,10 +216,10 @@ class Terms:
         """(MMR, cum) of the tier containing the position valued at ``price``."""
         if self.lookup is None:
             return self.mmr, self.cum
-        quantity = self.lookup.quantity_based[self.table]
-        size = np.where(quantity, qty, self.value(qty, price)) if quantity.any() else \
-            self.value(qty, price)
-        index = self.lookup.index_by_size(self.table, size)
+        index = self.lookup.index_by_size(self.table, self._size(qty, price))
+        if type(index) is int:
+            lists = self.lookup.lists
+            return lists["mmr"][index], lists["cum"][index]
         return self.lookup.mmr[index], self.lookup.cum[index]
 
     def maintenance_margin(self, qty, price) -> np.ndarray:
@@ -183,9 +230,10 @@ class Terms:
     def max_leverage_at(self, qty, price) -> np.ndarray | None:
         if self.lookup is None:
             return self.max_leverage
-        quantity = self.lookup.quantity_based[self.table]
-        size = np.where(quantity, qty, self.value(qty, price))
-        return self.lookup.max_leverage[self.lookup.index_by_size(self.table, size)]
+        index = self.lookup.index_by_size(self.table, self._size(qty, price))
+        if type(index) is int:
+            return self.lookup.lists["max_leverage"][index]
+        return self.lookup.max_leverage[index]
 
     def condition(self, side, qty, entry, wallet, intercept=None) -> tuple[np.ndarray, np.ndarray]:
         """(rate, const) of the liquidation condition for these positions (``intercept``:
@@ -196,7 +244,7 @@ class Terms:
         if self.lookup is None or self.lookup.all_quantity:
             mmr, cum = self.tier_at_size(qty, entry)
             return mmr + self.fee, -cum
-        fee = float(np.max(self.fee))
+        fee = self.fee if type(self.fee) is float else float(np.max(self.fee))
         if not self.lookup.continuous or (np.ndim(self.fee) and not np.all(self.fee == fee)):
             return self._condition_by_scan(side, qty, entry, wallet)
         keys, rate, const = self.lookup.liquidation_terms(fee)
@@ -206,6 +254,8 @@ class Terms:
         # σ = +s (linear) or −s (inverse); the key group is (table, σ < 0); the search value −σ·A
         sigma = solver.value_slope(self.product, side)
         position = keys.locate(2 * self.table + (sigma < 0), -sigma * intercept)
+        if type(position) is int:
+            return float(rate[position]), float(const[position])
         return np.take(rate, position), np.take(const, position)
 
     def _condition_by_scan(self, side, qty, entry, wallet):
@@ -216,7 +266,7 @@ class Terms:
         for _ in range(len(self.lookup.floor) + 1):
             price = solver.solve_price(self.product, side, self.units(qty), entry, wallet,
                                        mmr + self.fee, -cum)
-            new_mmr, new_cum = self.tier_at_size(qty, np.where(np.isnan(price), entry, price))
+            new_mmr, new_cum = self.tier_at_size(qty, where(price != price, entry, price))
             if np.array_equal(new_mmr, mmr):
                 break
             mmr, cum = new_mmr, new_cum
