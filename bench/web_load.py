@@ -1,19 +1,28 @@
 """Load test of ``POST /api/v1/account`` against the framework's ceiling, on loopback only.
 
-Starts the app under uvicorn on 127.0.0.1 (a free port), checks that the account endpoint
-answers Binance's published two-position cross example (BTCUSDT 26,316.89, ETHUSDT 1,153.26),
-then drives, for a fixed time each and at a fixed number of keep-alive connections:
+Starts the app as ``marginscope serve`` runs it (uvicorn with the hardened protocol, httptools,
+uvloop) on 127.0.0.1 (a free port), checks that the account endpoint answers Binance's
+published two-position cross example (BTCUSDT 26,316.89, ETHUSDT 1,153.26), then drives, for a
+fixed time each and at a fixed number of keep-alive connections:
 
 (a) ``GET /api/v1/health`` — a bare endpoint of the same app returning a constant: the ceiling
     of server + framework on this machine;
 (b) ``POST /api/v1/account`` with the example body: validation, two-position cross
     evaluation, JSON answer.
 
+``--telemetry on`` runs the server with telemetry as ``marginscope serve`` does (every
+calculation recorded through the sink process, into a DuckDB file in a temporary directory;
+the check asks for ``X-Marginscope-Event: recorded``); ``off`` without; ``both`` (the default)
+starts one server of each and interleaves them. ``--baseline-src DIR`` also starts the same
+servers from another source tree (``DIR`` on ``PYTHONPATH``, e.g. a ``git worktree`` of the
+previous commit), interleaved in the same rounds: before/after on the same load.
+
 The load generator is ``wrk`` when installed (Debian package ``wrk``), else a small asyncio
 HTTP/1.1 client in this file (it shares the CPU with the server, so its figures are lower).
 Prints requests/s, p50 and p99 latency of each, and (b) as a share of (a).
 
     python bench/web_load.py [--connections 64] [--seconds 10] [--repeat 3] [--workers 1]
+                             [--telemetry both|on|off] [--baseline-src DIR]
                              [--client auto|wrk|python]
 """
 
@@ -32,11 +41,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from marginscope.calculators.account import BINANCE_CROSS_EXAMPLE
 
 HOST = "127.0.0.1"
+USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/131.0.0.0 Safari/537.36")  # a browser's: a crawler's event is dropped
 PUBLISHED = {"BTCUSDT": 26316.89, "ETHUSDT": 1153.26}
 
 
@@ -48,10 +60,9 @@ def free_port() -> int:
 
 def start_server(port: int, workers: int = 1,
                  env: dict[str, str] | None = None) -> subprocess.Popen:
-    """uvicorn on loopback with the app factory; returns once /api/v1/health answers."""
-    command = [sys.executable, "-m", "uvicorn", "marginscope.web.app:create_app", "--factory",
-               "--host", HOST, "--port", str(port), "--workers", str(workers),
-               "--log-level", "warning", "--no-access-log"]
+    """``marginscope serve`` on loopback; returns once /api/v1/health answers."""
+    command = [sys.executable, "-c", "from marginscope.cli import main; main()", "serve",
+               "--host", HOST, "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               env={**os.environ, **(env or {})})
     deadline = time.monotonic() + 30
@@ -67,11 +78,14 @@ def start_server(port: int, workers: int = 1,
     raise RuntimeError("server did not start within 30 s")
 
 
-def check_answer(port: int, body: bytes) -> dict[str, float]:
+def check_answer(port: int, body: bytes, telemetry: bool = False) -> dict[str, float]:
     request = urllib.request.Request(f"http://{HOST}:{port}/api/v1/account", data=body,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=5) as response:
+        event = response.headers.get("X-Marginscope-Event")
         answer = json.load(response)
+    assert event == ("recorded" if telemetry else None), f"X-Marginscope-Event: {event}"
     prices = {p["symbol"]: p["liquidation_price"] for p in answer["positions"]}
     for symbol, published in PUBLISHED.items():
         assert abs(prices[symbol] - published) < 0.01, (symbol, prices[symbol], published)
@@ -136,7 +150,8 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, connections: int, seconds: float, body: bytes | None) -> dict[str, float]:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+            "-H", f"User-Agent: {USER_AGENT}"]
     with tempfile.TemporaryDirectory() as tmp:
         if body is not None:
             script = Path(tmp, "post.lua")
@@ -162,9 +177,10 @@ def run_wrk(url: str, connections: int, seconds: float, body: bytes | None) -> d
 # --- asyncio client -----------------------------------------------------------------------------
 
 def _request(path: str, body: bytes | None, port: int) -> bytes:
+    head = f"HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: {USER_AGENT}\r\n"
     if body is None:
-        return f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n\r\n".encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+        return f"GET {path} {head}\r\n".encode()
+    return (f"POST {path} {head}Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
@@ -214,6 +230,35 @@ def measure(client: str, port: int, path: str, connections: int, seconds: float,
     return run_python(port, path, connections, seconds, body)
 
 
+@dataclass
+class Server:
+    """One server under test: its label, port and process."""
+
+    label: str
+    telemetry: bool
+    port: int
+    process: subprocess.Popen
+
+
+def start_servers(args: argparse.Namespace, data: Path) -> list[Server]:
+    """One server per (source tree, telemetry setting) asked for."""
+    modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.telemetry]
+    trees = [("", None)] + ([("before ", args.baseline_src)] if args.baseline_src else [])
+    servers = []
+    for prefix, source in trees:
+        for telemetry in modes:
+            name = f"{prefix}telemetry {'on' if telemetry else 'off'}"
+            folder = data / name.replace(" ", "-")
+            env = {"MARGINSCOPE_TELEMETRY": "1" if telemetry else "0",
+                   "MARGINSCOPE_DB": str(folder / "events.duckdb"),
+                   "MARGINSCOPE_STATE_DIR": str(folder / "state")}
+            if source:
+                env["PYTHONPATH"] = str(Path(source).resolve() / "src")
+            port = free_port()
+            servers.append(Server(name, telemetry, port, start_server(port, args.workers, env)))
+    return servers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=64)
@@ -221,57 +266,76 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--telemetry", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--baseline-src", metavar="DIR",
+                        help="also run the servers of this source tree (its src/), interleaved")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     if not (1 <= args.connections <= 1024 and 0 < args.seconds <= 120
             and 1 <= args.repeat <= 10 and 1 <= args.workers <= 8):
         parser.error("connections 1…1024, seconds 0…120, repeat 1…10, workers 1…8 "
                      "(a bounded test)")
+    if args.baseline_src and not (Path(args.baseline_src) / "src" / "marginscope").is_dir():
+        parser.error(f"--baseline-src {args.baseline_src}: no src/marginscope there")
     client = ("wrk" if shutil.which("wrk") else "python") if args.client == "auto" \
         else args.client
     body = json.dumps(BINANCE_CROSS_EXAMPLE).encode()
-    port = free_port()
-    server = start_server(port, args.workers)
-    try:
-        prices = check_answer(port, body)
-        print("POST /api/v1/account answers the published example: "
-              + ", ".join(f"{s} {p:,.2f}" for s, p in prices.items()))
-        costs = in_process_costs(body)
-        print(f"in process, per request: GET /api/v1/health {costs['health']:.0f} µs, "
-              f"POST /api/v1/account {costs['account']:.0f} µs, of which the calculation "
-              f"(validate + evaluate) {costs['calculation']:.0f} µs: at most "
-              f"{costs['health'] / costs['account']:.0%} of the ceiling on one core")
-        print(f"client {client}, {args.connections} connections, {args.seconds:g} s per "
-              f"measurement, median of {args.repeat} interleaved rounds, {args.workers} uvicorn "
-              f"worker(s), {os.cpu_count()} CPUs, loopback {HOST}")
-        targets = (("ceiling  GET /api/v1/health", "/api/v1/health", None),
-                   ("account  POST /api/v1/account", "/api/v1/account", body))
-        for _, path, payload in targets:
-            measure(client, port, path, args.connections, args.warmup, payload)
-        rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in targets}
-        for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits both
-            for name, path, payload in targets:
-                rounds[name].append(measure(client, port, path, args.connections,
-                                            args.seconds, payload))
-        rows = {}
-        for name, runs in rounds.items():
-            rows[name] = row = {key: statistics.median(r[key] for r in runs)
-                                for key in ("rps", "p50", "p99")}
-            errors = sum(r["errors"] for r in runs)
-            by_round = ", ".join(f"{r['rps']:,.0f}" for r in runs)
-            print(f"{name:32s} {row['rps']:9,.0f} req/s   p50 {row['p50']:7.2f} ms   "
-                  f"p99 {row['p99']:7.2f} ms   non-2xx {errors}   (req/s by round: {by_round})")
-        ratios = [a["rps"] / c["rps"] for c, a in zip(*rounds.values(), strict=True)]
-        account = rows[targets[1][0]]
-        print(f"account / ceiling: {statistics.median(ratios):.1%} of the framework's ceiling "
-              f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)}; target >= 50%); "
-              f"account p99 {account['p99']:.2f} ms (target < 20 ms)")
-    finally:
-        server.terminate()
+    with tempfile.TemporaryDirectory(prefix="marginscope-web-load-") as data:
+        servers = start_servers(args, Path(data))
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+            run(args, client, body, servers)
+        finally:
+            for server in servers:
+                server.process.terminate()
+            for server in servers:
+                try:
+                    server.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.process.kill()
+
+
+def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server]) -> None:
+    """Check each server's answer, then measure every (server, endpoint) in interleaved
+    rounds and print the table."""
+    for server in servers:
+        prices = check_answer(server.port, body, server.telemetry)
+        print(f"{server.label}: POST /api/v1/account answers the published example: "
+              + ", ".join(f"{s} {p:,.2f}" for s, p in prices.items()))
+    costs = in_process_costs(body)
+    print(f"in process (telemetry off), per request: GET /api/v1/health {costs['health']:.0f} µs, "
+          f"POST /api/v1/account {costs['account']:.0f} µs, of which the calculation "
+          f"(validate + evaluate) {costs['calculation']:.0f} µs: at most "
+          f"{costs['health'] / costs['account']:.0%} of the ceiling on one core")
+    print(f"client {client}, {args.connections} connections, {args.seconds:g} s per "
+          f"measurement, median of {args.repeat} interleaved rounds, {args.workers} uvicorn "
+          f"worker(s), {os.cpu_count()} CPUs, loopback {HOST}; load average before: "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    targets = [(server, endpoint, path, payload) for server in servers
+               for endpoint, path, payload in (("health", "/api/v1/health", None),
+                                               ("account", "/api/v1/account", body))]
+    for server, _, path, payload in targets:
+        measure(client, server.port, path, args.connections, args.warmup, payload)
+    rounds: dict[tuple[str, str], list[dict[str, float]]] = {
+        (server.label, endpoint): [] for server, endpoint, _, _ in targets}
+    for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits all
+        for server, endpoint, path, payload in targets:
+            rounds[server.label, endpoint].append(
+                measure(client, server.port, path, args.connections, args.seconds, payload))
+    print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for (label, endpoint), runs in rounds.items():
+        row = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
+        errors = sum(r["errors"] for r in runs)
+        by_round = ", ".join(f"{r['rps']:,.0f}" for r in runs)
+        name = f"{label}, {'GET /api/v1/health' if endpoint == 'health' else 'POST /api/v1/account'}"
+        print(f"{name:48s} {row['rps']:9,.0f} req/s   p50 {row['p50']:7.2f} ms   "
+              f"p99 {row['p99']:7.2f} ms   non-2xx {errors}   (req/s by round: {by_round})")
+    for server in servers:
+        ceiling, account = rounds[server.label, "health"], rounds[server.label, "account"]
+        ratios = [a["rps"] / c["rps"] for c, a in zip(ceiling, account, strict=True)]
+        p99 = statistics.median(a["p99"] for a in account)
+        print(f"{server.label}: account / ceiling {statistics.median(ratios):.1%} "
+              f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)}; target >= 50%), "
+              f"account p99 {p99:.2f} ms (target < 20 ms)")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,12 @@ included — commits the rest and exits.
   the pipe, then overflow, counted). The machine dying loses the pipe and the open batch.
   Where no acknowledged event may be lost, set ``MARGINSCOPE_ACK=durable``: answers then wait
   for the commit (BatchingWriter + ProcessSink).
+* Quiet: the child keeps its counts (committed, failed, batches, sink errors) in a few bytes
+  of memory it shares with the server (:class:`_Counts`), rewritten after each commit, and
+  speaks on its answer pipe only to answer a flush and when it closes. A message per commit
+  would wake the server's watch thread 50 times a second, and each wake-up takes the
+  interpreter lock from the requests: measured on a busy 2-core machine, p99 of a
+  sub-microsecond call on the request path went from 3 µs to 50 µs–1.7 ms.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 import pickle
 import signal
@@ -59,7 +66,37 @@ POLL_SECONDS = 0.05  # the sink process reads the pipe at least this often
 RESTART_PAUSE = (0.1, 30.0)  # first and longest pause before starting a sink process again
 _FLUSH = b"flush:"  # a control frame (+ a number): commit now and answer with that number
 _CLOSED = b"closed"  # the child's last answer
-_PROGRESS = b"progress"  # the child's counts after a commit
+
+class _Counts:
+    """A child's counts in memory shared with the server (one file descriptor, passed to the
+    child like the pipe): written by the child after each commit, read by the server when it
+    reports, answers a flush or finds the child dead. Each count is an aligned 8-byte word."""
+
+    KEYS = ("durable", "failed", "batches", "sink_errors")
+    _LAYOUT = struct.Struct(f"={len(KEYS)}q")
+
+    def __init__(self, fd: int | None = None) -> None:
+        if fd is None:  # the server's side: a new, zeroed region
+            fd = os.memfd_create("marginscope-telemetry-counts")
+            os.ftruncate(fd, self._LAYOUT.size)
+        self.fd = fd  # for the child to inherit; the mapping holds its own reference
+        self._memory = mmap.mmap(fd, self._LAYOUT.size)
+
+    def passed(self) -> None:
+        """The descriptor was inherited (or is not needed): close this process's copy."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def write(self, counts: dict[str, int]) -> None:
+        self._LAYOUT.pack_into(self._memory, 0, *(counts[key] for key in self.KEYS))
+
+    def read(self) -> dict[str, int]:
+        return dict(zip(self.KEYS, self._LAYOUT.unpack_from(self._memory), strict=True))
+
+    def close(self) -> None:
+        self.passed()
+        self._memory.close()
 
 
 _ACKNOWLEDGED: Future[None] = Future()  # done: shared by every handed-off event
@@ -93,22 +130,27 @@ class HandoffWriter:
         self._answered = threading.Condition(self._lock)
         self._counts = dict.fromkeys(("accepted", "overflow", "rejected_closed", "lost",
                                       "restarts"), 0)
-        self._child: dict[str, int] = dict.fromkeys(("durable", "failed", "batches",
-                                                     "sink_errors"), 0)
-        self._earlier = dict.fromkeys(self._child, 0)  # dead children's last counts, summed
+        self._earlier = dict.fromkeys(_Counts.KEYS, 0)  # dead children's last counts, summed
         self._answers: dict[bytes, int] = {}  # flush question → events accepted before it
         self._closed = False
         self._asking = threading.Lock()  # one flush or close at a time
         self._questions = 0
-        self._process, self._reply = self._start()
+        self._process, self._reply, self._child = self._start()
         self._watch = threading.Thread(target=self._supervise, name="telemetry-sink-watch",
                                        daemon=True)
         self._watch.start()
 
-    def _start(self) -> tuple[subprocess.Popen, Connection]:
-        process, control, reply = start_child(__name__, self._setup, (self._read_end,))
+    def _start(self) -> tuple[subprocess.Popen, Connection, _Counts]:
+        counts = _Counts()
+        try:
+            process, control, reply = start_child(__name__, self._setup,
+                                                  (self._read_end, counts.fd))
+        except BaseException:
+            counts.close()
+            raise
+        counts.passed()
         control.close()  # the setup was all it carried; events go through the pipe
-        return process, reply
+        return process, reply, counts
 
     def record(self, event: Event) -> Future[None]:
         """Hand ``event`` to the sink process; acknowledged once it is in the pipe."""
@@ -142,14 +184,15 @@ class HandoffWriter:
                 if closed or self._closed:
                     self._answered.notify_all()
                     return
-                for key in self._earlier:
-                    self._earlier[key] += self._child[key]
-                    self._child[key] = 0
+                for key, count in self._child.read().items():  # all it committed
+                    self._earlier[key] += count
+                self._child.close()
+                self._child = _Counts()  # zeros until the next child writes
             log.error("telemetry sink process died (exit code %s); starting another — events "
                       "it held but had not committed are counted as lost", code)
             while True:
                 try:
-                    process, reply = self._start()
+                    process, reply, counts = self._start()
                     break
                 except (SinkProcessError, OSError) as exc:
                     log.error("telemetry sink process did not start (%s); retrying in %.1f s",
@@ -159,7 +202,8 @@ class HandoffWriter:
                     if self._closed:
                         return
             with self._lock:
-                self._process, self._reply = process, reply
+                self._child.close()
+                self._process, self._reply, self._child = process, reply, counts
                 self._counts["restarts"] += 1
             pause = RESTART_PAUSE[0]
 
@@ -167,15 +211,14 @@ class HandoffWriter:
         """Take answers until end of file; True if the child said it closed normally."""
         while True:
             try:
-                answer, counts = reply.recv()
+                answer = reply.recv()
             except (EOFError, OSError):
                 return False
             with self._lock:
-                self._child.update(counts)
                 if answer in self._answers:
                     accepted = self._answers[answer]
-                    committed = sum(self._earlier[k] + self._child[k]
-                                    for k in ("durable", "failed"))
+                    child = self._child.read()  # written before the answer was sent
+                    committed = sum(self._earlier[k] + child[k] for k in ("durable", "failed"))
                     lost = max(0, accepted - committed)
                     if lost > self._counts["lost"]:
                         log.warning("telemetry: %d acknowledged event(s) lost with a sink "
@@ -220,7 +263,8 @@ class HandoffWriter:
         """Counters: ``accepted``/``overflow``/``lost``/``restarts`` here, ``durable`` and
         ``batches`` as the children last reported them (after each commit)."""
         with self._lock:
-            children = {key: self._earlier[key] + self._child[key] for key in self._child}
+            child = self._child.read()
+            children = {key: self._earlier[key] + child[key] for key in child}
             counts = {**self._counts, **children}
         queued = counts["accepted"] - counts["durable"] - counts["failed"] - counts["lost"]
         return WriterStats(queued=max(queued, 0), **counts)
@@ -244,9 +288,10 @@ class HandoffWriter:
 # --- the child ---------------------------------------------------------------------------------
 
 
-def _serve(control: Connection, reply: Connection, events: int) -> None:
-    """Read frames from the ``events`` pipe, batch, commit (reporting the counts after each
-    commit); answer flushes; on end of file commit the rest and exit."""
+def _serve(control: Connection, reply: Connection, events: int, shared: int) -> None:
+    """Read frames from the ``events`` pipe, batch, commit (the counts written to the
+    ``shared`` memory after each commit); answer flushes; on end of file commit the rest and
+    exit."""
     open_sink, flush_seconds, max_batch = control.recv()
     control.close()
     try:
@@ -255,7 +300,9 @@ def _serve(control: Connection, reply: Connection, events: int) -> None:
         reply.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     reply.send(("ok", ""))
-    counts = dict.fromkeys(("durable", "failed", "batches", "sink_errors"), 0)
+    counts = dict.fromkeys(_Counts.KEYS, 0)
+    report = _Counts(shared)
+    report.passed()
     rows: list[tuple[Any, ...]] = []
     deadline = 0.0
 
@@ -266,6 +313,7 @@ def _serve(control: Connection, reply: Connection, events: int) -> None:
                 sink.write(wire_rows_to_arrow(rows))
             except Exception as exc:  # retried: the rows stay held
                 counts["sink_errors"] += 1
+                report.write(counts)
                 log.warning("telemetry sink write failed (%s: %s); retrying %d events",
                             type(exc).__name__, exc, len(rows))
                 time.sleep(delay)
@@ -274,11 +322,11 @@ def _serve(control: Connection, reply: Connection, events: int) -> None:
                 counts["durable"] += len(rows)
                 counts["batches"] += 1
                 rows.clear()
-                tell(_PROGRESS)
+                report.write(counts)
 
     def tell(answer: bytes) -> None:
         with contextlib.suppress(OSError):  # the server may be gone: commit on regardless
-            reply.send((answer, dict(counts)))
+            reply.send(answer)
 
     fd = events
     os.set_blocking(fd, False)
@@ -323,4 +371,4 @@ def _serve(control: Connection, reply: Connection, events: int) -> None:
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent closes us (Ctrl-C hits both)
     _serve(Connection(int(sys.argv[1]), writable=False),
-           Connection(int(sys.argv[2]), readable=False), int(sys.argv[3]))
+           Connection(int(sys.argv[2]), readable=False), int(sys.argv[3]), int(sys.argv[4]))
