@@ -187,6 +187,19 @@ def test_beacon_refuses_a_body_outside_its_vocabulary(telemetry_env, body):
     assert _events(telemetry_env, "duckdb") == []
 
 
+@pytest.mark.parametrize(("raw", "status"), [
+    (b'{"tool": ', 400),                                     # malformed: 400, as on calculators
+    (b'{"tool": "stops", "tool": "margin_call"}', 400),     # a key twice: not the last one wins
+    (b'{"tool": "stops", "leverage": true}', 422),           # a boolean is not a number
+])
+def test_beacon_json_is_as_strict_as_the_calculators(telemetry_env, raw, status):
+    with TestClient(create_app()) as client:
+        response = client.post("/api/v1/events", content=raw,
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == status, response.text
+    assert _events(telemetry_env, "duckdb") == []
+
+
 def test_beacon_refuses_a_large_body(telemetry_env):
     with TestClient(create_app()) as client:
         response = client.post("/api/v1/events", content=b'{"tool": "' + b"x" * 4000 + b'"}',
