@@ -1,7 +1,7 @@
 """``marginscope report``: the monthly behavioural report (docs/analytics.md).
 
 ``marginscope report --month 2025-11 [--db PATH | --dataset DIR] --format md|html|json|pdf
---out FILE [--engine duckdb|spark] [--spark-master URL] [--k N]``
+--out FILE [--engine duckdb|spark] [--spark-master URL] [--k N] [--reference START..END]``
 
 ``--engine spark`` runs the same aggregation on Spark (docs/deploy.md) over a Parquet dataset:
 ``--dataset`` (a directory or a URL such as ``s3a://bucket/events``), else
@@ -47,6 +47,10 @@ def report(
     k: Annotated[int | None, typer.Option(
         "--k", help="Small-cell threshold (default: $MARGINSCOPE_MIN_CELL, 10).",
         min=1)] = None,
+    reference: Annotated[str | None, typer.Option(
+        "--reference", help="The days 'normal' is fitted on, START..END (inclusive ISO days "
+                            "before the month, at least 14; default: the 28 days before it).",
+        show_default=False)] = None,
 ) -> None:
     """Write the month's behavioural report (md, html, json or pdf).
 
@@ -60,7 +64,12 @@ def report(
         raise InputError("--format", format, " | ".join(FORMATS))
     if engine not in ENGINES:
         raise InputError("--engine", engine, " | ".join(ENGINES))
-    month_bounds(month)
+    first, _ = month_bounds(month)
+    span = None
+    if reference is not None:  # issue 21: a fixed reference for "normal"
+        from marginscope.analytics.reference import parse_reference
+
+        span = parse_reference(reference, first)
     if out.parent and not out.parent.exists():
         raise InputError("--out", str(out), "a file in an existing directory")
     if spark_master is not None and engine != "spark":
@@ -74,7 +83,7 @@ def report(
         started = spark.session(config.spark_master(spark_master))
         started = None if started is running else started
     try:
-        built, written = _build(source, month, format, out, engine, k)
+        built, written = _build(source, month, format, out, engine, k, span)
     finally:
         if started is not None:  # a session this command started (not the caller's)
             spark.stop()
@@ -104,7 +113,7 @@ def _source(engine: str, db: str | None, dataset: str | None) -> str | Path:
 
 
 def _build(source: str | Path, month: str, format: str, out: Path, engine: str,
-           k: int | None) -> tuple[Any, Path]:
+           k: int | None, reference: Any = None) -> tuple[Any, Path]:
     """Build and write the report with a progress bar on stderr: (the Report, the file)."""
     from marginscope.report import STEPS, build_report, render
 
@@ -122,7 +131,7 @@ def _build(source: str | Path, month: str, format: str, out: Path, engine: str,
             progress.update(task, description=name)
 
         built = build_report(source, month, engine=engine, k=k, charts=format != "json",
-                             progress=step)
+                             progress=step, reference=reference)
         step(steps[-1])
         written = render(built, format, out)
         progress.advance(task)

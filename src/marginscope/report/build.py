@@ -87,6 +87,10 @@ class Report:
                 "synthetic": self.synthetic, "synthetic_share": round(self.synthetic_share, 6),
                 "label": self.label or None, "source": self.source, "engine": self.engine,
                 "k": self.k, "suppressed_cells": self.suppressed_cells, "notes": self.notes,
+                # issue 21: the fixed reference "normal" comes from, and warnings about it
+                "reference": list(self.analysis.reference) if self.analysis
+                and self.analysis.reference else None,
+                "reference_notes": list(self.analysis.reference_notes) if self.analysis else [],
             },
             "summary": self.summary,
             "takeaways": self.takeaways,
@@ -286,11 +290,13 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
 def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | None = None,
                      k: int | None = None, engine: str = "duckdb", source: str = "",
                      synthetic: bool | None = None, charts: bool = True,
-                     today: date | None = None, progress: Progress | None = None) -> Report:
-    """The report of ``month`` from an aggregated cube (tests and benchmarks start here)."""
+                     today: date | None = None, progress: Progress | None = None,
+                     reference: tuple[date, date] | None = None) -> Report:
+    """The report of ``month`` from an aggregated cube (tests and benchmarks start here);
+    ``reference``: inclusive days of "normal" (default the 28 days before the month)."""
     step = progress or (lambda _name: None)
     step(STEPS[2])
-    analysis = analyze(cube, month, market=market, k=k, today=today)
+    analysis = analyze(cube, month, market=market, k=k, today=today, reference=reference)
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
@@ -325,7 +331,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
 
 def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
                  market: MarketData | None = None, charts: bool = True,
-                 today: date | None = None, progress: Progress | None = None) -> Report:
+                 today: date | None = None, progress: Progress | None = None,
+                 reference: tuple[date, date] | None = None) -> Report:
     """Build the report of ``month`` (``YYYY-MM``) from an events source.
 
     Parameters
@@ -343,6 +350,9 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
         Draw the charts (not needed for JSON).
     progress : callable, optional
         Called with each step's name from :data:`STEPS` as it starts.
+    reference : (date, date), optional
+        Inclusive first and last day of "normal" (default: the 28 days before the month);
+        the aggregation starts early enough to cover it.
     """
     step = progress or (lambda _name: None)
     first, following = month_bounds(month)
@@ -353,8 +363,9 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
         origin = "given market data"
     context = market_context(market, first, following, origin=origin)
     step(STEPS[1])
-    cube = aggregate(source, first - timedelta(days=WINDOW_DAYS), following, engine=engine,
-                     reach_from=first)
+    lead_in = first - timedelta(days=WINDOW_DAYS)
+    cube = aggregate(source, min(lead_in, reference[0]) if reference else lead_in, following,
+                     engine=engine, reach_from=first)
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
     return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
-                            charts=charts, today=today, progress=step)
+                            charts=charts, today=today, progress=step, reference=reference)
