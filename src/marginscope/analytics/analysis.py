@@ -27,8 +27,10 @@ from marginscope.analytics.association import (
     lagged_correlations,
 )
 from marginscope.analytics.baseline import MIN_BASELINE_DAYS
+from marginscope.analytics.contrasts import ContrastTest, contrast_findings, scan_contrasts
 from marginscope.analytics.findings import (
     KINDS,
+    DetailFinding,
     Finding,
     phase_finding,
     share_finding,
@@ -71,6 +73,17 @@ class Analysis:
     """The reference span, inclusive ISO days (``metadata.reference`` in the JSON)."""
     reference_notes: list[str] = field(default_factory=list)
     """Warnings about the reference itself (empty when it looked calm)."""
+    contrasts: list[ContrastTest] = field(default_factory=list)
+    details: list[DetailFinding] = field(default_factory=list)
+    """Findings of the issue-21 kinds (contrast, transition, hour_profile, content)."""
+
+    def spans(self) -> list[tuple[int, int, str]]:
+        """The month and each phase with a changed mix, as cube day indices (end exclusive)
+        and a scope (``month`` | ``phase``): the spans the detail analyses report on."""
+        out = [(self.start, self.end, "month")] if self.end > self.start else []
+        out += [(self.start + p.start, self.start + p.end, "phase") for p in self.phases
+                if p.dominant]
+        return out
 
     @property
     def days(self) -> np.ndarray:
@@ -169,7 +182,7 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
     if ref_end - ref_start < MIN_BASELINE_DAYS:
         notes.append(f"only {ref_end - ref_start} days of reference before the month: "
                      f"at least {MIN_BASELINE_DAYS} are needed, nothing is tested")
-    span = (ref_start, ref_end)
+    ref_span = (ref_start, ref_end)
     reference_notes = (reference_checks(cube.series()[ref_start:ref_end],
                                         cube.weekdays[ref_start:ref_end], ref_first.isoformat(),
                                         ref_last.isoformat())
@@ -182,8 +195,8 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
     share_rules = replace(share_rules, min_count=max(share_rules.min_count, k))
     phase_rules = phase_rules or PhaseRules()
 
-    spikes = scan_spikes(cube, start, end, spike_rules, reference=span)
-    shares = scan_shares(cube, start, end, share_rules, reference=span)
+    spikes = scan_spikes(cube, start, end, spike_rules, reference=ref_span)
+    shares = scan_shares(cube, start, end, share_rules, reference=ref_span)
     matrix = cube.tool_matrix()
     lead = matrix[ref_start:ref_end]
     mix = lead.sum(axis=0) if (lead.sum(axis=1) > 0).sum() >= MIN_BASELINE_DAYS else None
@@ -221,6 +234,9 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
                         share_rules=share_rules, phase_rules=phase_rules, notes=notes,
                         reference=(ref_first.isoformat(), ref_last.isoformat()),
                         reference_notes=reference_notes)
+    if ref_end - ref_start >= MIN_BASELINE_DAYS:
+        analysis.contrasts = scan_contrasts(cube, analysis.spans(), ref_span, k=k)
+        analysis.details = contrast_findings(analysis.contrasts)
     if market is not None and np.isfinite(market.close).sum() >= 10:
         moves = np.abs(market.daily_return())
         span = slice(start, end)

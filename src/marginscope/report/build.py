@@ -95,7 +95,8 @@ class Report:
             "summary": self.summary,
             "takeaways": self.takeaways,
             "timeline": self.timeline,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings]
+            + [d.to_dict() for d in (self.analysis.details if self.analysis else [])],
             "comparisons": self.comparisons,
             "countries": self.countries,
             "market": self.market,
