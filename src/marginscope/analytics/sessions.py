@@ -1,0 +1,179 @@
+"""Sessions: which check follows which, P(next = B | A), per span against the reference.
+
+Engine side (Ibis, the same expression on DuckDB and Spark): the next check of a session is
+``tool.lead()`` over the session ordered by ``(ts, event_id)`` (``analytics_methods.md`` §5;
+``event_id`` breaks ties on equal timestamps deterministically on both engines, though the
+order within one timestamp is then arbitrary). The engine returns, per UTC day:
+
+* ``cells`` (``day, tool, next_tool``): ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``;
+* ``origins`` (``day, tool``): ``nx = Σ_s x_s``, ``xx = Σ_s x_s²``, ``sessions``;
+
+where for session s, ``x_s`` is its checks of A that have a next check and ``y_s`` those whose
+next check is B. Any span of days then sums these, and the session-clustered ratio estimator
+(:func:`~marginscope.analytics.clustered.cluster_ratio_from_sums`) gives
+``p̂ = Σy/Σx`` with ``SE² = S/(S−1) Σ_s (y_s − p̂ x_s)² / (Σx)²``.
+
+Statistics: for each span (the month, each phase) and each A → B with ``Σx ≥ 50`` over at
+least 20 sessions in both the span and the reference, the difference ``p̂ − p̂_ref`` (disjoint
+days: variances add), two-sided, Benjamini–Hochberg across all the month's transition tests;
+reported when q ≤ ``fdr`` and the change is at least ``min_points`` (5 percentage points).
+
+Assumptions: sessions independent (a visitor's sessions on one day are separate clusters, so
+the SE is somewhat optimistic for heavy users); the order of checks is the order of ``ts``.
+It cannot say why people moved on to B, only that they did more often.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+
+from marginscope.analytics.aggregate import _day, _in_range
+from marginscope.analytics.clustered import cluster_ratio_from_sums
+from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.lift import t_tail
+from marginscope.analytics.names import tool_name
+from marginscope.analytics.spikes import bh_adjust
+from marginscope.analytics.student import t_quantile
+
+__all__ = ["TransitionTables", "TransitionTest", "scan_transitions", "transition_exprs",
+           "transition_findings", "transition_tables"]
+
+MIN_ORIGINS = 50
+MIN_SESSIONS = 20
+MAX_DF = 200
+"""Degrees of freedom beyond which Student t is taken at 200 (indistinguishable)."""
+
+
+def transition_exprs(events: ir.Table, start: date, end: date) -> dict[str, ir.Table]:
+    """``cells`` and ``origins`` (see the module docstring) for ``[start, end)``."""
+    rows = _in_range(events, start, end)
+    rows = rows.filter(rows.session.notnull())
+    window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
+    rows = rows.mutate(day=_day(rows), next_tool=rows.tool.lead().over(window))
+    pairs = (rows.filter(rows.next_tool.notnull())
+             .group_by(["day", "session", "tool", "next_tool"]).aggregate(y=ibis._.count()))
+    outs = pairs.group_by(["day", "session", "tool"]).aggregate(x=pairs.y.sum())
+    joined = pairs.join(outs, ["day", "session", "tool"])
+    cells = joined.group_by(["day", "tool", "next_tool"]).aggregate(
+        n=joined.y.sum(), yy=(joined.y * joined.y).sum(), xy=(joined.x * joined.y).sum())
+    origins = outs.group_by(["day", "tool"]).aggregate(
+        nx=outs.x.sum(), xx=(outs.x * outs.x).sum(), sessions=outs.count())
+    return {"cells": cells, "origins": origins}
+
+
+@dataclass(frozen=True, eq=False)
+class TransitionTables:
+    """The engine's result as NumPy arrays; ``day`` is days since 1970-01-01."""
+
+    cells: dict[str, np.ndarray]
+    origins: dict[str, np.ndarray]
+
+    def span(self, first: int, last: int) -> tuple[dict, dict]:
+        """Sums over days ``first … last`` (inclusive day numbers): ``{(A, B): (n, yy, xy)}``
+        and ``{A: (nx, xx, sessions)}``."""
+        cells: dict[tuple[str, str], np.ndarray] = {}
+        c = self.cells
+        inside = (c["day"] >= first) & (c["day"] <= last)
+        for a, b, n, yy, xy in zip(c["tool"][inside], c["next_tool"][inside], c["n"][inside],
+                                   c["yy"][inside], c["xy"][inside], strict=True):
+            cells.setdefault((str(a), str(b)), np.zeros(3))[:] += (n, yy, xy)
+        origins: dict[str, np.ndarray] = {}
+        o = self.origins
+        inside = (o["day"] >= first) & (o["day"] <= last)
+        for a, nx, xx, s in zip(o["tool"][inside], o["nx"][inside], o["xx"][inside],
+                                o["sessions"][inside], strict=True):
+            origins.setdefault(str(a), np.zeros(3))[:] += (nx, xx, s)
+        return cells, origins
+
+
+def transition_tables(events: ir.Table, start: date, end: date) -> TransitionTables:
+    """Run :func:`transition_exprs` in the engine."""
+    def columns(expr: ir.Table) -> dict[str, np.ndarray]:
+        table = expr.to_pyarrow()
+        return {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+
+    exprs = transition_exprs(events, start, end)
+    return TransitionTables(cells=columns(exprs["cells"]), origins=columns(exprs["origins"]))
+
+
+@dataclass(frozen=True)
+class TransitionTest:
+    """P(next = to | from) in a span against the reference."""
+
+    start: str
+    end: str
+    scope: str
+    from_tool: str
+    to_tool: str
+    probability: float
+    low: float
+    high: float
+    normal_probability: float
+    transitions: int
+    sessions: int
+    p_value: float
+    q_value: float
+    flagged: bool
+
+
+def _estimate(cells: dict, origins: dict, a: str, b: str) -> tuple[float, float, int, int]:
+    nx, xx, sessions = origins.get(a, np.zeros(3))
+    n, yy, xy = cells.get((a, b), np.zeros(3))
+    p, se = cluster_ratio_from_sums(n, nx, yy, xy, xx, int(sessions))
+    return p, se, int(nx), int(sessions)
+
+
+def scan_transitions(tables: TransitionTables, spans: Sequence[tuple[str, str, str]],
+                     reference: tuple[str, str], *, fdr: float = 0.05,
+                     min_points: float = 0.05) -> list[TransitionTest]:
+    """Transition tests for ``spans`` (inclusive ISO days and a scope) vs ``reference``."""
+    def number(iso: str) -> int:
+        return int(np.datetime64(iso, "D").astype(np.int64))
+
+    ref_cells, ref_origins = tables.span(number(reference[0]), number(reference[1]))
+    rows = []
+    for start, end, scope in spans:
+        cells, origins = tables.span(number(start), number(end))
+        for a, b in sorted(cells):
+            p, se, x, s = _estimate(cells, origins, a, b)
+            p0, se0, x0, s0 = _estimate(ref_cells, ref_origins, a, b)
+            if min(x, x0) < MIN_ORIGINS or min(s, s0) < MIN_SESSIONS or not math.isfinite(p0):
+                continue
+            df = min(s, s0, MAX_DF + 1) - 1
+            spread = math.sqrt(se**2 + se0**2)
+            z = (p - p0) / spread if spread > 0 else 0.0
+            c = t_quantile(0.975, min(s - 1, MAX_DF))
+            rows.append((start, end, scope, a, b, p, max(0.0, p - c * se), min(1.0, p + c * se),
+                         p0, x, s, t_tail(z, df, "both")))
+    q = bh_adjust([r[-1] for r in rows])
+    return [TransitionTest(*row, q_value=float(qv),
+                           flagged=bool(qv <= fdr and abs(row[5] - row[8]) >= min_points))
+            for row, qv in zip(rows, q, strict=True)]
+
+
+def transition_findings(tests: Sequence[TransitionTest]) -> list[DetailFinding]:
+    """The flagged transitions as ``transition`` findings (the JSON contract fields)."""
+    out = []
+    for t in tests:
+        if not t.flagged:
+            continue
+        text = (f"{span_label(t.start, t.end)}: after a {tool_name(t.from_tool)} check, the "
+                f"next check in the session was {tool_name(t.to_tool)} {t.probability:.0%} of "
+                f"the time (95% CI {t.low:.0%}–{t.high:.0%}, sessions as clusters; "
+                f"{t.transitions:,} checks with a next one) vs {t.normal_probability:.0%} in "
+                "the reference.")
+        out.append(DetailFinding(
+            kind="transition", start=t.start, end=t.end, text=text, p_value=t.p_value,
+            q_value=t.q_value,
+            fields={"tool": t.from_tool, "from_tool": t.from_tool, "to_tool": t.to_tool,
+                    "probability": t.probability, "normal_probability": t.normal_probability,
+                    "ci": [t.low, t.high], "scope": t.scope, "transitions": t.transitions,
+                    "sessions": t.sessions}))
+    return out
