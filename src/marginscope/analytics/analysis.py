@@ -36,6 +36,7 @@ from marginscope.analytics.findings import (
     share_finding,
     spike_finding,
 )
+from marginscope.analytics.lift_ratio import lift_ratio_findings
 from marginscope.analytics.phases import Phase, PhaseRules, tool_mix_phases
 from marginscope.analytics.reference import default_reference, reference_checks
 from marginscope.analytics.shares import ShareRules, ShareTest, scan_shares
@@ -236,7 +237,8 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
                         reference_notes=reference_notes)
     if ref_end - ref_start >= MIN_BASELINE_DAYS:
         analysis.contrasts = scan_contrasts(cube, analysis.spans(), ref_span, k=k)
-        analysis.details = contrast_findings(analysis.contrasts)
+        analysis.details = (contrast_findings(analysis.contrasts)
+                            + lift_ratio_findings(cube, spikes, ref_span))
     if market is not None and np.isfinite(market.close).sum() >= 10:
         moves = np.abs(market.daily_return())
         span = slice(start, end)

@@ -52,14 +52,13 @@ def content_exprs(events: ir.Table, start: date, end: date,
                   fields: Sequence[str] = CONTENT_FIELDS) -> dict[str, ir.Table]:
     """Per field: checks per ``(day, tool, value)`` in ``[start, end)`` (value not null)."""
     rows = _in_range(events, start, end)
-    rows = rows.mutate(day=_day(rows))
+    present = [name for name in fields if name in rows.columns]
+    rows = rows.select("tool", *present, day=_day(rows))
     out = {}
-    for name in fields:
-        if name not in rows.columns:
-            continue
-        part = rows.filter(rows[name].notnull())
-        part = part.select("day", "tool", value=part[name].cast("string"))
-        out[name] = part.group_by(["day", "tool", "value"]).aggregate(n=part.count())
+    for name in present:
+        part = rows.group_by(["day", "tool", name]).aggregate(n=rows.count())
+        part = part.filter(part[name].notnull())
+        out[name] = part.select("day", "tool", value=part[name].cast("string"), n=part.n)
     return out
 
 

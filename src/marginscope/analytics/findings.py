@@ -25,9 +25,9 @@ __all__ = ["DETAIL_KINDS", "KINDS", "DetailFinding", "Finding", "phase_finding",
            "share_finding", "span_label", "spike_finding"]
 
 KINDS = ("spike", "share_shift", "phase")
-DETAIL_KINDS = ("contrast", "transition", "hour_profile", "content")
+DETAIL_KINDS = ("contrast", "transition", "hour_profile", "content", "lift_ratio")
 """Kinds added by issue 21 (segment contrasts, session transitions, hour profiles, setup
-content): spans with ``start``/``end``, ``text``, ``q_value`` and their own fields
+content, lift against lift): spans with ``start``/``end``, ``text``, ``q_value`` and their own fields
 (:class:`DetailFinding`, ``docs/analytics.md``)."""
 
 def _pct(value: float | None) -> str:

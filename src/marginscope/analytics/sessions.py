@@ -5,8 +5,9 @@ Engine side (Ibis, the same expression on DuckDB and Spark): the next check of a
 ``event_id`` breaks ties on equal timestamps deterministically on both engines, though the
 order within one timestamp is then arbitrary). The engine returns, per UTC day:
 
-* ``cells`` (``day, tool, next_tool``): ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``;
-* ``origins`` (``day, tool``): ``nx = Σ_s x_s``, ``xx = Σ_s x_s²``, ``sessions``;
+* per ``(day, tool, next_tool)``: ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``;
+* per ``(day, tool)`` (joined onto those rows, one query): ``nx = Σ_s x_s``, ``xx = Σ_s x_s²``,
+  ``sessions``;
 
 where for session s, ``x_s`` is its checks of A that have a next check and ``y_s`` those whose
 next check is B. Any span of days then sums these, and the session-clustered ratio estimator
@@ -42,7 +43,7 @@ from marginscope.analytics.names import tool_name
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.analytics.student import t_quantile
 
-__all__ = ["TransitionTables", "TransitionTest", "scan_transitions", "transition_exprs",
+__all__ = ["TransitionTables", "TransitionTest", "scan_transitions", "transition_expr",
            "transition_findings", "transition_tables"]
 
 MIN_ORIGINS = 50
@@ -51,10 +52,12 @@ MAX_DF = 200
 """Degrees of freedom beyond which Student t is taken at 200 (indistinguishable)."""
 
 
-def transition_exprs(events: ir.Table, start: date, end: date) -> dict[str, ir.Table]:
-    """``cells`` and ``origins`` (see the module docstring) for ``[start, end)``."""
+def transition_expr(events: ir.Table, start: date, end: date) -> ir.Table:
+    """One table per ``(day, tool, next_tool)``: the cell sums ``n, yy, xy`` and, repeated on
+    each row of an origin, its ``nx, xx, sessions`` (see the module docstring), for
+    ``[start, end)``. Only the four columns the window needs are read."""
     rows = _in_range(events, start, end)
-    rows = rows.filter(rows.session.notnull())
+    rows = rows.filter(rows.session.notnull()).select("ts", "event_id", "session", "tool")
     window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
     rows = rows.mutate(day=_day(rows), next_tool=rows.tool.lead().over(window))
     pairs = (rows.filter(rows.next_tool.notnull())
@@ -65,7 +68,7 @@ def transition_exprs(events: ir.Table, start: date, end: date) -> dict[str, ir.T
         n=joined.y.sum(), yy=(joined.y * joined.y).sum(), xy=(joined.x * joined.y).sum())
     origins = outs.group_by(["day", "tool"]).aggregate(
         nx=outs.x.sum(), xx=(outs.x * outs.x).sum(), sessions=outs.count())
-    return {"cells": cells, "origins": origins}
+    return cells.join(origins, ["day", "tool"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,13 +97,18 @@ class TransitionTables:
 
 
 def transition_tables(events: ir.Table, start: date, end: date) -> TransitionTables:
-    """Run :func:`transition_exprs` in the engine."""
-    def columns(expr: ir.Table) -> dict[str, np.ndarray]:
-        table = expr.to_pyarrow()
-        return {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
-
-    exprs = transition_exprs(events, start, end)
-    return TransitionTables(cells=columns(exprs["cells"]), origins=columns(exprs["origins"]))
+    """Run :func:`transition_expr` in the engine (one query)."""
+    table = transition_expr(events, start, end).to_pyarrow()
+    data = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+    first = np.ones(data["day"].size, dtype=bool)
+    if first.size:  # one row per (day, tool) for the origins
+        order = np.lexsort((data["tool"].astype(str), data["day"]))
+        data = {k: v[order] for k, v in data.items()}
+        first[1:] = (data["day"][1:] != data["day"][:-1]) | (data["tool"][1:]
+                                                              != data["tool"][:-1])
+    cells = {k: data[k] for k in ("day", "tool", "next_tool", "n", "yy", "xy")}
+    origins = {k: data[k][first] for k in ("day", "tool", "nx", "xx", "sessions")}
+    return TransitionTables(cells=cells, origins=origins)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from marginscope.analytics.aggregate import DailyCube, aggregate, month_bounds
 from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
+from marginscope.analytics.detail import EventTables, detail_findings, event_tables
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.names import tool_name
 from marginscope.market.series import MarketData
@@ -292,12 +293,16 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
                      k: int | None = None, engine: str = "duckdb", source: str = "",
                      synthetic: bool | None = None, charts: bool = True,
                      today: date | None = None, progress: Progress | None = None,
-                     reference: tuple[date, date] | None = None) -> Report:
+                     reference: tuple[date, date] | None = None,
+                     events: EventTables | None = None) -> Report:
     """The report of ``month`` from an aggregated cube (tests and benchmarks start here);
-    ``reference``: inclusive days of "normal" (default the 28 days before the month)."""
+    ``reference``: inclusive days of "normal" (default the 28 days before the month);
+    ``events``: the event-level tables for transitions and setup content (issue 21)."""
     step = progress or (lambda _name: None)
     step(STEPS[2])
     analysis = analyze(cube, month, market=market, k=k, today=today, reference=reference)
+    if events is not None:  # issue 21: transition and content findings
+        analysis.details += detail_findings(analysis, events)[0]
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
@@ -367,6 +372,9 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     lead_in = first - timedelta(days=WINDOW_DAYS)
     cube = aggregate(source, min(lead_in, reference[0]) if reference else lead_in, following,
                      engine=engine, reach_from=first)
+    events = event_tables(source, min(lead_in, reference[0]) if reference else lead_in,
+                          following, engine=engine)
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
     return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
-                            charts=charts, today=today, progress=step, reference=reference)
+                            charts=charts, today=today, progress=step, reference=reference,
+                            events=events)

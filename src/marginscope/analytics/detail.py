@@ -1,0 +1,66 @@
+"""The event-level analyses of issue 21 in one pass: transitions and setup content.
+
+Contrasts need only the daily cube (:mod:`.contrasts`, run by :func:`~.analysis.analyze`);
+transitions (:mod:`.sessions`) and setup content (:mod:`.content`) need the events, so the
+report opens the source once more and runs their Ibis expressions in the same engine
+(:func:`event_tables`), then :func:`detail_findings` tests the month and each phase against the
+reference and appends the findings to :attr:`~.analysis.Analysis.details`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from marginscope.analytics.aggregate import _close, open_events
+from marginscope.analytics.content import (
+    ContentTables,
+    ContentTest,
+    content_findings,
+    content_tables,
+    scan_content,
+)
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.sessions import (
+    TransitionTables,
+    TransitionTest,
+    scan_transitions,
+    transition_findings,
+    transition_tables,
+)
+
+__all__ = ["EventTables", "detail_findings", "event_tables"]
+
+
+@dataclass(frozen=True, eq=False)
+class EventTables:
+    """The engine's per-day tables for transitions and setup content."""
+
+    transitions: TransitionTables
+    content: ContentTables
+
+
+def event_tables(source: Any, start: date, end: date, *, engine: str = "duckdb") -> EventTables:
+    """Run the transition and content expressions over ``[start, end)`` in ``engine``."""
+    events = open_events(source, engine=engine)
+    try:
+        return EventTables(transitions=transition_tables(events, start, end),
+                           content=content_tables(events, start, end))
+    finally:
+        _close(events, source)
+
+
+def detail_findings(analysis: Any, tables: EventTables
+                    ) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest]]:
+    """Transition and content findings of an :class:`~.analysis.Analysis` (its spans and
+    reference), with every test made."""
+    if analysis.reference is None:
+        return [], [], []
+    days = analysis.cube.days
+    spans = [(str(days[start]), str(days[end - 1]), scope)
+             for start, end, scope in analysis.spans()]
+    transitions = scan_transitions(tables.transitions, spans, analysis.reference)
+    content = scan_content(tables.content, spans, analysis.reference)
+    return (transition_findings(transitions) + content_findings(content), transitions,
+            content)
