@@ -17,7 +17,11 @@ next check is B. Any span of days then sums these, and the session-clustered rat
 Statistics: for each span (the month, each phase) and each A → B with ``Σx ≥ 50`` over at
 least 20 sessions in both the span and the reference, the difference ``p̂ − p̂_ref`` (disjoint
 days: variances add), two-sided, Benjamini–Hochberg across all the month's transition tests;
-reported when q ≤ ``fdr`` and the change is at least ``min_points`` (5 percentage points).
+reported when q ≤ ``fdr`` and the change is at least ``min_points`` (5 percentage points)
+both against the reference and against what the change of the tool mix alone would give,
+``p̂_ref · P_span(next = B) / P_ref(next = B)`` (``mix_probability``): when margin-call checks
+double in a phase, "after X the next check was margin-call more often" holds for every X and
+says nothing about the order of checks, so it is not reported.
 
 Assumptions: sessions independent (a visitor's sessions on one day are separate clusters, so
 the SE is somewhat optimistic for heavy users); the order of checks is the order of ``ts``.
@@ -124,6 +128,7 @@ class TransitionTest:
     low: float
     high: float
     normal_probability: float
+    mix_probability: float
     transitions: int
     sessions: int
     p_value: float
@@ -145,10 +150,19 @@ def scan_transitions(tables: TransitionTables, spans: Sequence[tuple[str, str, s
     def number(iso: str) -> int:
         return int(np.datetime64(iso, "D").astype(np.int64))
 
+    def next_share(cells: dict, origins: dict) -> dict[str, float]:
+        total = sum(v[0] for v in origins.values())
+        out: dict[str, float] = {}
+        for (_, b), v in cells.items():
+            out[b] = out.get(b, 0.0) + v[0] / total
+        return out
+
     ref_cells, ref_origins = tables.span(number(reference[0]), number(reference[1]))
+    ref_next = next_share(ref_cells, ref_origins)
     rows = []
     for start, end, scope in spans:
         cells, origins = tables.span(number(start), number(end))
+        span_next = next_share(cells, origins)
         for a, b in sorted(cells):
             p, se, x, s = _estimate(cells, origins, a, b)
             p0, se0, x0, s0 = _estimate(ref_cells, ref_origins, a, b)
@@ -158,11 +172,13 @@ def scan_transitions(tables: TransitionTables, spans: Sequence[tuple[str, str, s
             spread = math.sqrt(se**2 + se0**2)
             z = (p - p0) / spread if spread > 0 else 0.0
             c = t_quantile(0.975, min(s - 1, MAX_DF))
+            mix = min(1.0, p0 * span_next.get(b, 0.0) / ref_next[b]) if ref_next.get(b) else p0
             rows.append((start, end, scope, a, b, p, max(0.0, p - c * se), min(1.0, p + c * se),
-                         p0, x, s, t_tail(z, df, "both")))
+                         p0, mix, x, s, t_tail(z, df, "both")))
     q = bh_adjust([r[-1] for r in rows])
     return [TransitionTest(*row, q_value=float(qv),
-                           flagged=bool(qv <= fdr and abs(row[5] - row[8]) >= min_points))
+                           flagged=bool(qv <= fdr and abs(row[5] - row[8]) >= min_points
+                                        and abs(row[5] - row[9]) >= min_points))
             for row, qv in zip(rows, q, strict=True)]
 
 
@@ -182,6 +198,7 @@ def transition_findings(tests: Sequence[TransitionTest]) -> list[DetailFinding]:
             q_value=t.q_value,
             fields={"tool": t.from_tool, "from_tool": t.from_tool, "to_tool": t.to_tool,
                     "probability": t.probability, "normal_probability": t.normal_probability,
-                    "ci": [t.low, t.high], "scope": t.scope, "transitions": t.transitions,
+                    "ci": [t.low, t.high], "mix_probability": t.mix_probability,
+                    "scope": t.scope, "transitions": t.transitions,
                     "sessions": t.sessions}))
     return out
