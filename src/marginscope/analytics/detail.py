@@ -1,7 +1,8 @@
-"""The event-level analyses of issue 21 in one pass: transitions and setup content.
+"""The event-level analyses of issue 21: transitions, setup content and hour profiles.
 
 Contrasts need only the daily cube (:mod:`.contrasts`, run by :func:`~.analysis.analyze`);
-transitions (:mod:`.sessions`) and setup content (:mod:`.content`) need the events, so the
+transitions (:mod:`.sessions`), setup content (:mod:`.content`) and hour profiles
+(:mod:`.hours`) need the events (or finer tables than the cube), so the
 report opens the source once more and runs their Ibis expressions in the same engine
 (:func:`event_tables`), then :func:`detail_findings` tests the month and each phase against the
 reference and appends the findings to :attr:`~.analysis.Analysis.details`.
@@ -22,6 +23,7 @@ from marginscope.analytics.content import (
     scan_content,
 )
 from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
 from marginscope.analytics.sessions import (
     TransitionTables,
     TransitionTest,
@@ -39,6 +41,7 @@ class EventTables:
 
     transitions: TransitionTables
     content: ContentTables
+    hours: HourTables
 
 
 def event_tables(source: Any, start: date, end: date, *, engine: str = "duckdb") -> EventTables:
@@ -46,21 +49,24 @@ def event_tables(source: Any, start: date, end: date, *, engine: str = "duckdb")
     events = open_events(source, engine=engine)
     try:
         return EventTables(transitions=transition_tables(events, start, end),
-                           content=content_tables(events, start, end))
+                           content=content_tables(events, start, end),
+                           hours=hour_tables(events, start, end))
     finally:
         _close(events, source)
 
 
 def detail_findings(analysis: Any, tables: EventTables
-                    ) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest]]:
-    """Transition and content findings of an :class:`~.analysis.Analysis` (its spans and
-    reference), with every test made."""
+                    ) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest],
+                               list[HourTest]]:
+    """Transition, content and hour-profile findings of an :class:`~.analysis.Analysis` (its
+    spans and reference), with every test made."""
     if analysis.reference is None:
-        return [], [], []
+        return [], [], [], []
     days = analysis.cube.days
     spans = [(str(days[start]), str(days[end - 1]), scope)
              for start, end, scope in analysis.spans()]
     transitions = scan_transitions(tables.transitions, spans, analysis.reference)
     content = scan_content(tables.content, spans, analysis.reference)
-    return (transition_findings(transitions) + content_findings(content), transitions,
-            content)
+    hours = scan_hours(tables.hours, spans, analysis.reference)
+    return (transition_findings(transitions) + content_findings(content)
+            + hour_findings(hours), transitions, content, hours)
