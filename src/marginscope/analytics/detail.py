@@ -24,6 +24,7 @@ from marginscope.analytics.content import (
 )
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
+from marginscope.analytics.months import visitors_expr
 from marginscope.analytics.sessions import (
     TransitionTables,
     TransitionTest,
@@ -42,15 +43,23 @@ class EventTables:
     transitions: TransitionTables
     content: ContentTables
     hours: HourTables
+    previous_visitors: int | None = None
+    """Distinct visitors of the previous month (for ``summary.previous_month``)."""
 
 
-def event_tables(source: Any, start: date, end: date, *, engine: str = "duckdb") -> EventTables:
-    """Run the transition and content expressions over ``[start, end)`` in ``engine``."""
+def event_tables(source: Any, start: date, end: date, *, engine: str = "duckdb",
+                 previous: tuple[date, date] | None = None) -> EventTables:
+    """Run the transition, content and hour expressions over ``[start, end)`` in ``engine``,
+    and count the distinct visitors of ``previous`` (a month, end exclusive) when given."""
     events = open_events(source, engine=engine)
     try:
+        visitors = None
+        if previous is not None:
+            visitors = int(visitors_expr(events, *previous).to_pyarrow()["visitors"][0]
+                           .as_py() or 0)
         return EventTables(transitions=transition_tables(events, start, end),
                            content=content_tables(events, start, end),
-                           hours=hour_tables(events, start, end))
+                           hours=hour_tables(events, start, end), previous_visitors=visitors)
     finally:
         _close(events, source)
 

@@ -24,6 +24,7 @@ from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.detail import EventTables, detail_findings, event_tables
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.months import month_over_month, previous_month
 from marginscope.analytics.names import tool_name
 from marginscope.market.series import MarketData
 from marginscope.report import narrative
@@ -307,6 +308,9 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
     summary = _summary(analysis, month_end)
+    summary["previous_month"] = month_over_month(  # issue 21, item 8
+        cube, *month_bounds(month), summary["visitors"],
+        events.previous_visitors if events else None, k=analysis.k)
     total = max(int(cube.counts.sum()), 1)
     share = cube.synthetic / total
     is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
@@ -369,11 +373,11 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
         origin = "given market data"
     context = market_context(market, first, following, origin=origin)
     step(STEPS[1])
-    lead_in = first - timedelta(days=WINDOW_DAYS)
-    cube = aggregate(source, min(lead_in, reference[0]) if reference else lead_in, following,
-                     engine=engine, reach_from=first)
-    events = event_tables(source, min(lead_in, reference[0]) if reference else lead_in,
-                          following, engine=engine)
+    previous = previous_month(first)  # issue 21: the reference, and the month before
+    cube_start = min(first - timedelta(days=WINDOW_DAYS), previous[0],
+                     *([reference[0]] if reference else []))
+    cube = aggregate(source, cube_start, following, engine=engine, reach_from=first)
+    events = event_tables(source, cube_start, following, engine=engine, previous=previous)
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
     return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
                             charts=charts, today=today, progress=step, reference=reference,
