@@ -75,18 +75,27 @@ def _multipliers(world: World, us: np.ndarray, device: np.ndarray) -> np.ndarray
 def _draw(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     """One index per row of a (rows × k) weight matrix."""
     cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
-    return (rng.random((weights.shape[0], 1)) > cumulative).sum(axis=1).clip(0, weights.shape[1] - 1)
+    return (
+        (rng.random((weights.shape[0], 1)) > cumulative).sum(axis=1).clip(0, weights.shape[1] - 1)
+    )
 
 
-def simulate(seed: int, effects: tuple[Effect, ...] = (), *, world: World | None = None,
-             first: date = date(2025, 10, 4), last: date = date(2025, 11, 30)) -> pa.Table:
+def simulate(
+    seed: int,
+    effects: tuple[Effect, ...] = (),
+    *,
+    world: World | None = None,
+    first: date = date(2025, 10, 4),
+    last: date = date(2025, 11, 30),
+) -> pa.Table:
     """Events from ``first`` to ``last`` (inclusive) as an Arrow table in the events schema
     columns the analytics read."""
     world = world or World()
     rng = np.random.default_rng(seed)
     base = _matrix()
-    columns: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "ts", "tool", "device", "country", "session", "side", "leverage")}
+    columns: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("ts", "tool", "device", "country", "session", "side", "leverage")
+    }
     session_id = 0
     day = first
     while day <= last:
@@ -101,7 +110,11 @@ def simulate(seed: int, effects: tuple[Effect, ...] = (), *, world: World | None
         matrix = base.copy()
         for e in active:
             if e.transition:
-                a, b, p = TOOLS.index(e.transition[0]), TOOLS.index(e.transition[1]), e.transition[2]
+                a, b, p = (
+                    TOOLS.index(e.transition[0]),
+                    TOOLS.index(e.transition[1]),
+                    e.transition[2],
+                )
                 others = matrix[a].sum() - matrix[a, b]
                 matrix[a] *= (1 - p) / others
                 matrix[a, b] = p
@@ -144,21 +157,32 @@ def simulate(seed: int, effects: tuple[Effect, ...] = (), *, world: World | None
     order = np.lexsort((ts, np.concatenate(columns["session"])))
     total = ts.size
     pick = {k: np.concatenate(v)[order] for k, v in columns.items()}
-    return pa.table({
-        "event_id": pa.array([f"syn-{seed}-{i:09d}" for i in range(total)]),
-        "ts": pa.array(pick["ts"], type=pa.timestamp("us", tz="UTC")),
-        "tool": pa.array(np.asarray(TOOLS)[pick["tool"]]),
-        "device": pa.array(np.asarray(DEVICES)[pick["device"]]),
-        "country": pa.array(np.where(pick["country"], "US", "DE")),
-        "visitor": pa.array([f"v{s}" for s in pick["session"]]),
-        "session": pa.array([f"s{s}" for s in pick["session"]]),
-        "side": pa.array(np.where(pick["side"], "long", "short")),
-        "leverage": pa.array(pick["leverage"].astype(np.int16)),
-        "notional_bucket": pa.array(np.full(total, 1000, dtype=np.int64)),
-        "margin_mode": pa.array(np.full(total, "isolated")),
-        "venue": pa.array(np.full(total, "binance-usdm")),
-        "symbol": pa.array(np.full(total, "BTC")),
-    })
+    return pa.table(
+        {
+            "event_id": pa.array([f"syn-{seed}-{i:09d}" for i in range(total)]),
+            "ts": pa.array(pick["ts"], type=pa.timestamp("us", tz="UTC")),
+            "tool": pa.array(np.asarray(TOOLS)[pick["tool"]]),
+            "device": pa.array(np.asarray(DEVICES)[pick["device"]]),
+            "country": pa.array(np.where(pick["country"], "US", "DE")),
+            "visitor": pa.array([f"v{s}" for s in pick["session"]]),
+            "session": pa.array([f"s{s}" for s in pick["session"]]),
+            "side": pa.array(np.where(pick["side"], "long", "short")),
+            "leverage": pa.array(pick["leverage"].astype(np.int16)),
+            "notional_bucket": pa.array(np.full(total, 1000, dtype=np.int64)),
+            "margin_mode": pa.array(np.full(total, "isolated")),
+            "venue": pa.array(np.full(total, "binance-usdm")),
+            "symbol": pa.array(np.full(total, "BTC")),
+        }
+    )
+
+
+def show(name: str, text: str) -> None:
+    """Print ``text`` (run with ``-s``) and keep it as ``test-artifacts/<name>``."""
+    from .conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / name).write_text(text + "\n", encoding="utf-8")
+    print("\n" + text)
 
 
 def day_seconds(day: date) -> int:
@@ -166,8 +190,14 @@ def day_seconds(day: date) -> int:
     return (day - date(1970, 1, 1)).days * 86_400
 
 
-def true_share(world: World, tool: str, *, us: bool | None = None, device: int | None = None,
-               matrix: np.ndarray | None = None) -> float:
+def true_share(
+    world: World,
+    tool: str,
+    *,
+    us: bool | None = None,
+    device: int | None = None,
+    matrix: np.ndarray | None = None,
+) -> float:
     """Expected share of ``tool`` among a segment's checks (exact: position marginals of the
     Markov chain weighted by P(length > k))."""
     matrix = _matrix() if matrix is None else matrix
@@ -182,8 +212,9 @@ def true_share(world: World, tool: str, *, us: bool | None = None, device: int |
     step /= step.sum(axis=1, keepdims=True)
     from math import exp, factorial
 
-    survive = [1.0 - sum(exp(-1.5) * 1.5**j / factorial(j) for j in range(k))
-               for k in range(10)]  # P(length > k) = P(Poisson ≥ k)
+    survive = [
+        1.0 - sum(exp(-1.5) * 1.5**j / factorial(j) for j in range(k)) for k in range(10)
+    ]  # P(length > k) = P(Poisson ≥ k)
     dist, weighted = start, np.zeros(len(TOOLS))
     for k in range(10):
         weighted += survive[k] * dist

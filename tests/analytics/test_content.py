@@ -13,14 +13,14 @@ import pytest
 
 from marginscope.analytics.aggregate import open_events
 from marginscope.analytics.content import (
+    CONTENT_FIELDS,
     content_findings,
     content_tables,
-    day_permutation_p,
     scan_content,
 )
+from marginscope.analytics.permutation import day_permutation_p
 
-from .conftest import ARTIFACTS
-from .sessions_sim import LEVERAGE, LEVERAGE_WEIGHTS, Effect, simulate
+from .sessions_sim import LEVERAGE, LEVERAGE_WEIGHTS, Effect, show, simulate
 
 FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
 REFERENCE = ("2025-10-04", "2025-10-31")
@@ -39,8 +39,10 @@ def _planted_leverage(shift: int) -> tuple[float, float]:
 
 def test_the_day_permutation_p_value_is_calibrated_and_never_zero():
     rng = np.random.default_rng(3)
-    nulls = [day_permutation_p(*np.split(rng.poisson(100, (40, 3)).astype(float), [10]), rng)
-             for _ in range(60)]
+    nulls = [
+        day_permutation_p(*np.split(rng.poisson(100, (40, 3)).astype(float), [10]), rng)
+        for _ in range(60)
+    ]
     assert np.mean(np.asarray(nulls) <= 0.05) <= 0.12  # about 5 % under no change
     shifted = rng.poisson(100, (40, 3)).astype(float)
     shifted[:10, 0] *= 3
@@ -49,10 +51,14 @@ def test_the_day_permutation_p_value_is_calibrated_and_never_zero():
 
 @pytest.fixture(scope="module")
 def tests_():
-    events = simulate(81, (Effect(*PHASE, long_share=("position_size", 0.8)),
-                           Effect(*PHASE, leverage_shift=("futures", 2))))
-    return scan_content(content_tables(open_events(events), FIRST, FOLLOWING), SPANS,
-                        REFERENCE)
+    events = simulate(
+        81,
+        (
+            Effect(*PHASE, long_share=("position_size", 0.8)),
+            Effect(*PHASE, leverage_shift=("futures", 2)),
+        ),
+    )
+    return scan_content(content_tables(open_events(events), FIRST, FOLLOWING), SPANS, REFERENCE)
 
 
 def test_planted_side_and_leverage_shifts_are_recovered_side_by_side(tests_):
@@ -61,22 +67,26 @@ def test_planted_side_and_leverage_shifts_are_recovered_side_by_side(tests_):
     lev = rows[(PHASE[0], "futures", "leverage")]
     high, median = _planted_leverage(2)
     high0, median0 = _planted_leverage(0)
-    lines = ["CONTENT (phase Nov 12–22 vs reference Oct 4–31; planted vs recovered)",
-             f"position-size long share: planted 0.600 → 0.800, recovered "
-             f"{side.extra['normal_long_share']:.3f} → {side.extra['long_share']:.3f} "
-             f"[{side.extra['long_share_ci'][0]:.3f}, {side.extra['long_share_ci'][1]:.3f}], "
-             f"q {side.q_value:.2g}",
-             f"futures leverage ≥ 20×: planted {high0:.3f} → {high:.3f}, recovered "
-             f"{lev.extra['normal_share_20x']:.3f} → {lev.extra['share_20x']:.3f}; median "
-             f"planted {median0:g} → {median:g}, recovered {lev.extra['normal_median']:g} → "
-             f"{lev.extra['median']:g}; q {lev.q_value:.2g}"]
-    false = [t for t in tests_ if t.flagged and (t.tool, t.field) not in
-             (("position_size", "side"), ("futures", "leverage"))]
+    lines = [
+        "CONTENT (phase Nov 12–22 vs reference Oct 4–31; planted vs recovered)",
+        f"position-size long share: planted 0.600 → 0.800, recovered "
+        f"{side.extra['normal_long_share']:.3f} → {side.extra['long_share']:.3f} "
+        f"[{side.extra['long_share_ci'][0]:.3f}, {side.extra['long_share_ci'][1]:.3f}], "
+        f"q {side.q_value:.2g}",
+        f"futures leverage ≥ 20×: planted {high0:.3f} → {high:.3f}, recovered "
+        f"{lev.extra['normal_share_20x']:.3f} → {lev.extra['share_20x']:.3f}; median "
+        f"planted {median0:g} → {median:g}, recovered {lev.extra['normal_median']:g} → "
+        f"{lev.extra['median']:g}; q {lev.q_value:.2g}",
+    ]
+    false = [
+        t
+        for t in tests_
+        if t.flagged
+        and (t.tool, t.field) not in (("position_size", "side"), ("futures", "leverage"))
+    ]
     lines.append(f"flags on untouched tool × field (false): {len(false)}")
     text = "\n".join(lines)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "content_planted.txt").write_text(text + "\n", encoding="utf-8")
-    print("\n" + text)
+    show("content_planted.txt", text)
     assert side.flagged and lev.flagged
     low, high_ci = side.extra["long_share_ci"]
     assert low <= 0.8 <= high_ci
@@ -86,8 +96,7 @@ def test_planted_side_and_leverage_shifts_are_recovered_side_by_side(tests_):
     assert len(false) <= 1
     found = [f.to_dict() for f in content_findings(tests_)]
     for f in found:
-        assert f["field"] in ("side", "leverage", "notional_bucket", "margin_mode", "venue",
-                              "symbol")
+        assert f["field"] in CONTENT_FIELDS
         assert sum(f["observed"].values()) == pytest.approx(1.0, abs=1e-5)
         assert sum(f["normal"].values()) == pytest.approx(1.0, abs=1e-5)
         assert f["text"] and f["start"] <= f["end"]
@@ -96,8 +105,7 @@ def test_planted_side_and_leverage_shifts_are_recovered_side_by_side(tests_):
 
 def test_a_null_world_raises_few_content_findings():
     events = simulate(91)
-    tests = scan_content(content_tables(open_events(events), FIRST, FOLLOWING), SPANS,
-                         REFERENCE)
+    tests = scan_content(content_tables(open_events(events), FIRST, FOLLOWING), SPANS, REFERENCE)
     flagged = sum(t.flagged for t in tests)
     print(f"null world: false content findings {flagged} of {len(tests)} tests")
     assert flagged <= 1

@@ -16,8 +16,7 @@ from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.clustered import cluster_ratio, paired_log_ratio
 from marginscope.analytics.contrasts import contrast_findings, scan_contrasts
 
-from .conftest import ARTIFACTS
-from .sessions_sim import World, simulate, true_share
+from .sessions_sim import World, show, simulate, true_share
 
 FIRST, MONTH, FOLLOWING = date(2025, 10, 4), date(2025, 11, 1), date(2025, 12, 1)
 PLANTED = World(region_tool={"margin_call": 1.6}, mobile_tool={"position_size": 1.5})
@@ -30,15 +29,18 @@ def _cube(world, seed):
 def _truth(world, tool, dimension):
     mix = np.asarray(world.device_mix)
     if dimension == "region":
+
         def share(us):
-            return (mix[0] * true_share(world, tool, us=us, device=0)
-                    + (1 - mix[0]) * true_share(world, tool, us=us))
+            return mix[0] * true_share(world, tool, us=us, device=0) + (1 - mix[0]) * true_share(
+                world, tool, us=us
+            )
+
         return share(True) / share(False)
     us = world.us_share
     mobile = us * true_share(world, tool, us=True, device=0) + (1 - us) * true_share(
-        world, tool, us=False, device=0)
-    desktop = us * true_share(world, tool, us=True) + (1 - us) * true_share(world, tool,
-                                                                           us=False)
+        world, tool, us=False, device=0
+    )
+    desktop = us * true_share(world, tool, us=True) + (1 - us) * true_share(world, tool, us=False)
     return mobile / desktop
 
 
@@ -66,25 +68,32 @@ def test_planted_region_and_device_contrasts_are_recovered_side_by_side(planted)
     _, tests = planted
     rows = {(t.tool, t.dimension, t.a): t for t in tests}
     lines = ["CONTRASTS (month; planted ratio vs recovered ratio [95% CI, days as clusters])"]
-    for tool, dimension, a in (("margin_call", "region", "US"),
-                               ("position_size", "device", "mobile")):
+    for tool, dimension, a in (
+        ("margin_call", "region", "US"),
+        ("position_size", "device", "mobile"),
+    ):
         test = rows[(tool, dimension, a)]
         truth = _truth(PLANTED, tool, dimension)
-        lines.append(f"{tool:<15}{dimension:<8}{a:<8}planted {truth:.3f}  recovered "
-                     f"{test.ratio:.3f} [{test.ratio_low:.3f}, {test.ratio_high:.3f}]  "
-                     f"normal {test.normal_ratio:.3f}  q {test.q_value:.2g}  "
-                     f"{'flagged' if test.flagged else 'not flagged'}")
+        lines.append(
+            f"{tool:<15}{dimension:<8}{a:<8}planted {truth:.3f}  recovered "
+            f"{test.ratio:.3f} [{test.ratio_low:.3f}, {test.ratio_high:.3f}]  "
+            f"normal {test.normal_ratio:.3f}  q {test.q_value:.2g}  "
+            f"{'flagged' if test.flagged else 'not flagged'}"
+        )
         assert 1.3 <= truth <= 1.5
         assert test.flagged
         assert test.ratio_low <= truth <= test.ratio_high
         assert test.normal_ratio == pytest.approx(truth, rel=0.1)
-    untouched = [t for t in tests if t.flagged and abs(np.log(
-        _truth(PLANTED, t.tool, t.dimension) if t.a != "tablet" else 1.0)) < np.log(1.1)]
+    untouched = [
+        t
+        for t in tests
+        if t.flagged
+        and abs(np.log(_truth(PLANTED, t.tool, t.dimension) if t.a != "tablet" else 1.0))
+        < np.log(1.1)
+    ]
     lines.append(f"false contrasts (true ratio within 10% of 1, yet flagged): {len(untouched)}")
     text = "\n".join(lines)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "contrasts_planted.txt").write_text(text + "\n", encoding="utf-8")
-    print("\n" + text)
+    show("contrasts_planted.txt", text)
     assert len(untouched) <= 1
 
 
@@ -106,9 +115,15 @@ def test_a_null_world_raises_at_most_a_few_contrasts():
     for seed in (51, 52, 53):
         cube = _cube(World(), seed)
         start = cube.index(MONTH)
-        tests = scan_contrasts(cube, [(start, len(cube.days), "month"),
-                                      (start, start + 10, "phase"),
-                                      (start + 10, len(cube.days), "phase")], (0, start))
+        tests = scan_contrasts(
+            cube,
+            [
+                (start, len(cube.days), "month"),
+                (start, start + 10, "phase"),
+                (start + 10, len(cube.days), "phase"),
+            ],
+            (0, start),
+        )
         counts.append(sum(t.flagged for t in tests))
     print(f"null worlds: false contrast findings per month {counts}")
     assert max(counts) <= 2

@@ -13,8 +13,7 @@ import numpy as np
 from marginscope.analytics.aggregate import open_events
 from marginscope.analytics.hours import hour_findings, hour_tables, scan_hours
 
-from .conftest import ARTIFACTS
-from .sessions_sim import HOURS, Effect, simulate
+from .sessions_sim import HOURS, Effect, show, simulate
 
 FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
 REFERENCE = ("2025-10-04", "2025-10-31")
@@ -27,27 +26,34 @@ def test_planted_late_desktop_hours_are_recovered_side_by_side():
     tables = hour_tables(open_events(events), FIRST, FOLLOWING)
     con = duckdb.connect()
     con.register("events", events)
-    sql = con.execute("SELECT count(*) FROM events WHERE device = 'desktop' AND "
-                      "hour(ts AT TIME ZONE 'UTC') = 17").fetchone()[0]
+    sql = con.execute(
+        "SELECT count(*) FROM events WHERE device = 'desktop' AND hour(ts AT TIME ZONE 'UTC') = 17"
+    ).fetchone()[0]
     assert tables.matrix("device:desktop", np.arange(20000, 20500)).sum(axis=0)[17] == sql
     tests = scan_hours(tables, SPANS, REFERENCE)
     rows = {(t.start, t.segment): t for t in tests}
     desktop = rows[(PHASE[0], "device:desktop")]
     base = HOURS / HOURS.sum()
     planted_tv = 0.5 * np.abs(np.roll(base, 3) - base).sum()
-    shift = int(np.argmax([np.dot(desktop.observed, np.roll(desktop.normal, k))
-                           for k in range(24)]))
-    lines = ["HOURS (desktop, phase Nov 15–25 vs reference; planted vs recovered)",
-             f"shift of the profile: planted +3 h, recovered {shift:+d} h (busiest hour "
-             f"{int(np.argmax(desktop.normal))} → {int(np.argmax(desktop.observed))} UTC)",
-             f"TV: planted {planted_tv:.3f}, recovered {desktop.tv:.3f}, q {desktop.q_value:.2g}"]
-    false = [t for t in tests if t.flagged and t.segment != "device:desktop"
-             and t.segment not in ("region:US", "region:rest")]
+    shift = int(
+        np.argmax([np.dot(desktop.observed, np.roll(desktop.normal, k)) for k in range(24)])
+    )
+    lines = [
+        "HOURS (desktop, phase Nov 15–25 vs reference; planted vs recovered)",
+        f"shift of the profile: planted +3 h, recovered {shift:+d} h (busiest hour "
+        f"{int(np.argmax(desktop.normal))} → {int(np.argmax(desktop.observed))} UTC)",
+        f"TV: planted {planted_tv:.3f}, recovered {desktop.tv:.3f}, q {desktop.q_value:.2g}",
+    ]
+    false = [
+        t
+        for t in tests
+        if t.flagged
+        and t.segment != "device:desktop"
+        and t.segment not in ("region:US", "region:rest")
+    ]
     lines.append(f"flags on untouched device segments (false): {len(false)}")
     text = "\n".join(lines)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "hours_planted.txt").write_text(text + "\n", encoding="utf-8")
-    print("\n" + text)
+    show("hours_planted.txt", text)
     assert desktop.flagged
     assert shift == 3
     assert abs(desktop.tv - planted_tv) < 0.04
@@ -58,7 +64,6 @@ def test_planted_late_desktop_hours_are_recovered_side_by_side():
 
 
 def test_a_null_world_raises_no_hour_findings():
-    tests = scan_hours(hour_tables(open_events(simulate(111)), FIRST, FOLLOWING), SPANS,
-                       REFERENCE)
+    tests = scan_hours(hour_tables(open_events(simulate(111)), FIRST, FOLLOWING), SPANS, REFERENCE)
     print(f"null world: false hour findings {sum(t.flagged for t in tests)} of {len(tests)}")
     assert not any(t.flagged for t in tests)

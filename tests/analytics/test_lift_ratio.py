@@ -29,15 +29,23 @@ def test_the_methods_worked_example():
 
 
 def test_a_planted_pair_of_spikes_gives_the_ratio_of_their_lifts():
-    month = planted_month(5, (Spike("2025-11-21", 1.5, tool="margin_call"),
-                              Spike("2025-11-21", 0.72, tool="liquidation_price")))
+    month = planted_month(
+        5,
+        (
+            Spike("2025-11-21", 1.5, tool="margin_call"),
+            Spike("2025-11-21", 0.72, tool="liquidation_price"),
+        ),
+    )
     cube = cube_of(month)
     day = month.day_index("2025-11-21")
-    result = lift_ratio(cube, "margin_call", "liquidation_price", (day, day + 1),
-                        (day - 48, day - 20))
+    result = lift_ratio(
+        cube, "margin_call", "liquidation_price", (day, day + 1), (day - 48, day - 20)
+    )
     planted = 2.5 / 1.72
-    print(f"\nLIFT vs LIFT Nov 21: planted {planted:.3f}, recovered {result.ratio:.3f} "
-          f"[{result.low:.3f}, {result.high:.3f}], p {result.p_value:.2g}")
+    print(
+        f"\nLIFT vs LIFT Nov 21: planted {planted:.3f}, recovered {result.ratio:.3f} "
+        f"[{result.low:.3f}, {result.high:.3f}], p {result.p_value:.2g}"
+    )
     assert result.low <= planted <= result.high
     assert result.p_value < 0.05
     analysis = analyze(cube, "2025-11", k=10, today=date(2026, 1, 1))

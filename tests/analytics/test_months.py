@@ -26,9 +26,15 @@ def test_a_different_weekday_mix_is_not_a_change():
     assert abs(after.sum() / before.sum() * 31 / 30 - 1) > 0.003  # the mix alone moves it
     assert change == pytest.approx(0.0, abs=1e-9)
     rng = np.random.default_rng(2)
-    noisy = [rate_ratio(1.05 * after * rng.lognormal(0, 0.12, 30), before
-                        * rng.lognormal(0, 0.12, 31), weekday(nov_days), weekday(oct_days))
-             for _ in range(300)]
+    noisy = [
+        rate_ratio(
+            1.05 * after * rng.lognormal(0, 0.12, 30),
+            before * rng.lognormal(0, 0.12, 31),
+            weekday(nov_days),
+            weekday(oct_days),
+        )
+        for _ in range(300)
+    ]
     covered = np.mean([low <= 0.05 <= high for _, low, high in noisy])
     assert 0.90 <= covered <= 0.99  # a 95 % interval around a planted +5 %
     widths = np.median([high - low for _, low, high in noisy])
@@ -37,13 +43,11 @@ def test_a_different_weekday_mix_is_not_a_change():
 
 def test_the_previous_month_is_compared_only_when_complete():
     full = planted_month(3, (), history_days=61)  # September and October in the lead-in
-    summary = month_over_month(cube_of(full), date(2025, 11, 1), date(2025, 12, 1), 10, 9,
-                               k=10)
+    summary = month_over_month(cube_of(full), date(2025, 11, 1), date(2025, 12, 1), 10, 9, k=10)
     assert summary["complete"] and summary["month"] == "2025-10" and summary["days"] == 31
-    october = full.counts[full.day_index("2025-10-01"):full.day_index("2025-11-01")].sum()
+    october = full.counts[full.day_index("2025-10-01") : full.day_index("2025-11-01")].sum()
     assert summary["setups"] == int(october)
     assert summary["change"] == pytest.approx(full.setups / october - 1, abs=1e-6)
     short = planted_month(3, ())  # data from Oct 4 only
-    partial = month_over_month(cube_of(short), date(2025, 11, 1), date(2025, 12, 1), 10, 9,
-                               k=10)
+    partial = month_over_month(cube_of(short), date(2025, 11, 1), date(2025, 12, 1), 10, 9, k=10)
     assert partial is None or (partial["complete"] is False and partial["change"] is None)

@@ -27,14 +27,17 @@ from marginscope.analytics.student import t_quantile, t_sf
 from marginscope.errors import InputError
 from marginscope.sim.planted import Spike, planted_month
 
-from .conftest import ARTIFACTS, cube_of
+from .conftest import cube_of
+from .sessions_sim import show
 
 AFTER = date(2026, 1, 1)
 CRISIS_DAYS = [date(2025, 11, 4) + timedelta(days=i) for i in range(18)]  # Nov 4 … Nov 21
 CRISIS_SIZES = np.linspace(0.55, 0.73, len(CRISIS_DAYS))
 CRISIS = (
-    *(Spike(d.isoformat(), float(s), tool="liquidation_price")
-      for d, s in zip(CRISIS_DAYS, CRISIS_SIZES, strict=True)),
+    *(
+        Spike(d.isoformat(), float(s), tool="liquidation_price")
+        for d, s in zip(CRISIS_DAYS, CRISIS_SIZES, strict=True)
+    ),
     Spike("2025-11-21", 2.06, tool="margin_call"),
     Spike("2025-11-22", 0.63, tool="futures", days=7),
 )
@@ -56,10 +59,21 @@ def test_the_methods_worked_example_test_and_the_underlying_lift_interval():
     # observed 1,450 → t = 3.32, p = 0.003 (two-sided); lift +45 %. The interval of the
     # underlying lift keeps σ̂²: √(0.009 + 1/1450 + 0.0025) = 0.1104, × 2.080 = 0.2297,
     # 1.45 · exp(±0.2297) − 1 = +15.2 % … +82.4 %.
-    base = Baseline(expected=1000.0, level=1000.0, factor=1.0, dispersion=10.0, days=28,
-                    masked=0, window_sum=28000.0, log_variance=0.0025, normal_low=0.0,
-                    normal_high=0.0, low_confidence=False, degrees_of_freedom=21,
-                    day_variance=0.009)
+    base = Baseline(
+        expected=1000.0,
+        level=1000.0,
+        factor=1.0,
+        dispersion=10.0,
+        days=28,
+        masked=0,
+        window_sum=28000.0,
+        log_variance=0.0025,
+        normal_low=0.0,
+        normal_high=0.0,
+        low_confidence=False,
+        degrees_of_freedom=21,
+        day_variance=0.009,
+    )
     result = lift(1450, base, direction="both")
     assert result.z == pytest.approx(3.32, abs=0.01)
     assert result.p_value == pytest.approx(0.003, abs=0.0005)
@@ -77,9 +91,12 @@ def test_one_critical_value_per_family():
 def _fits(rng, level, cv, runs=200):
     weekly = np.array([1.06, 1.08, 1.05, 1.03, 1.00, 0.88, 0.90])
     weekdays = np.arange(28) % 7
-    return [fit_reference(rng.poisson(level * weekly[weekdays]
-                                      * rng.lognormal(-cv**2 / 2, cv, 28)), weekdays)
-            for _ in range(runs)]
+    return [
+        fit_reference(
+            rng.poisson(level * weekly[weekdays] * rng.lognormal(-(cv**2) / 2, cv, 28)), weekdays
+        )
+        for _ in range(runs)
+    ]
 
 
 def test_day_noise_is_multiplicative_the_same_cv_at_300_and_10000_a_day():
@@ -119,8 +136,10 @@ def test_an_outlier_in_the_reference_is_screened_and_a_small_series_has_no_weekd
 def test_the_reference_option_is_parsed_and_bad_spans_name_the_option():
     first = date(2025, 11, 1)
     assert default_reference(first) == (date(2025, 10, 4), date(2025, 10, 31))
-    assert parse_reference("2025-10-01..2025-10-31", first) == (date(2025, 10, 1),
-                                                                 date(2025, 10, 31))
+    assert parse_reference("2025-10-01..2025-10-31", first) == (
+        date(2025, 10, 1),
+        date(2025, 10, 31),
+    )
     for bad in ("2025-10-01", "2025-10-20..2025-10-25", "2025-10-01..2025-11-02", "x..y"):
         with pytest.raises(InputError, match="--reference"):
             parse_reference(bad, first)
@@ -144,24 +163,27 @@ def _realised(month, tool, day):
 def test_a_month_long_crisis_is_flagged_on_its_last_days_with_the_right_lift(crisis):
     month, analysis = crisis
     tests = {(t.date, t.tool, t.segment): t for t in analysis.spikes}
-    rows = ([(d.isoformat(), "liquidation_price") for d in CRISIS_DAYS]
-            + [("2025-11-21", "margin_call")]
-            + [((date(2025, 11, 22) + timedelta(days=i)).isoformat(), "futures")
-               for i in range(7)])
-    lines = ["CRISIS (fixed reference Oct 4–31; planted lift vs recovered lift [FCR CI], q)",
-             f"{'date':<11}{'tool':<18}{'planted':>8}{'realised':>9}  {'recovered':<22}"
-             f"{'q':>9}  flagged"]
+    rows = (
+        [(d.isoformat(), "liquidation_price") for d in CRISIS_DAYS]
+        + [("2025-11-21", "margin_call")]
+        + [((date(2025, 11, 22) + timedelta(days=i)).isoformat(), "futures") for i in range(7)]
+    )
+    lines = [
+        "CRISIS (fixed reference Oct 4–31; planted lift vs recovered lift [FCR CI], q)",
+        f"{'date':<11}{'tool':<18}{'planted':>8}{'realised':>9}  {'recovered':<22}"
+        f"{'q':>9}  flagged",
+    ]
     for day, tool in rows:
         test, planted = tests[(day, tool, "all")], _planted(month, tool, day)
         r = test.result
-        lines.append(f"{day:<11}{tool:<18}{planted:>+8.2f}{_realised(month, tool, day):>+9.2f}  "
-                     f"{r.lift:+.2f} [{r.low:+.2f}, "
-                     f"{r.high:+.2f}]{'':<4}{test.q_value:>9.2g}  "
-                     f"{'yes' if test.flagged else 'no'}")
+        lines.append(
+            f"{day:<11}{tool:<18}{planted:>+8.2f}{_realised(month, tool, day):>+9.2f}  "
+            f"{r.lift:+.2f} [{r.low:+.2f}, "
+            f"{r.high:+.2f}]{'':<4}{test.q_value:>9.2g}  "
+            f"{'yes' if test.flagged else 'no'}"
+        )
     table = "\n".join(lines)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "crisis_planted_vs_recovered.txt").write_text(table + "\n", encoding="utf-8")
-    print("\n" + table)
+    show("crisis_planted_vs_recovered.txt", table)
 
     for day, tool in rows:
         test, planted = tests[(day, tool, "all")], _planted(month, tool, day)
@@ -179,12 +201,15 @@ def test_a_month_long_crisis_is_flagged_on_its_last_days_with_the_right_lift(cri
 def test_normal_does_not_climb_with_the_crisis(crisis):
     _, analysis = crisis
     expected = analysis.expected()
-    weekdays = analysis.cube.weekdays[analysis.start:analysis.end]
+    weekdays = analysis.cube.weekdays[analysis.start : analysis.end]
     for d in range(7):  # one yardstick: the same weekday is expected the same all month
         same = expected[weekdays == d]
         assert np.allclose(same, same[0])
-    shares = [t.baseline.share for t in analysis.shares
-              if t.tool == "margin_call" and t.segment == "region:US"]
+    shares = [
+        t.baseline.share
+        for t in analysis.shares
+        if t.tool == "margin_call" and t.segment == "region:US"
+    ]
     assert max(shares) == min(shares)
 
 
@@ -192,8 +217,9 @@ def test_the_live_trailing_baseline_no_longer_learns_the_crisis(crisis):
     _, analysis = crisis
     cube = analysis.cube
     start = analysis.start
-    tests = scan_spikes(cube, start, analysis.end,
-                        series=[("liquidation_price", "all"), ("margin_call", "all")])
+    tests = scan_spikes(
+        cube, start, analysis.end, series=[("liquidation_price", "all"), ("margin_call", "all")]
+    )
     flagged = {(t.date, t.tool) for t in tests if t.flagged}
     for day in CRISIS_DAYS[-3:]:
         assert (day.isoformat(), "liquidation_price") in flagged
@@ -201,8 +227,9 @@ def test_the_live_trailing_baseline_no_longer_learns_the_crisis(crisis):
 
 
 def _false_findings(month, analysis) -> int:
-    spikes = sum(t.flagged and month.true_ratio(t.tool, t.segment)[t.day] < 1.05
-                 for t in analysis.spikes)
+    spikes = sum(
+        t.flagged and month.true_ratio(t.tool, t.segment)[t.day] < 1.05 for t in analysis.spikes
+    )
     shares = sum(t.flagged for t in analysis.shares)
     return spikes + shares + len(analysis.details)  # no contrast exists in a null quarter
 
@@ -213,9 +240,10 @@ def test_null_quarters_raise_at_most_a_few_false_findings():
         month = planted_month(seed, (), history_days=61)
         analysis = analyze(cube_of(month), "2025-11", k=10, today=AFTER)
         counts.append(_false_findings(month, analysis))
-    line = (f"null quarters (seeds {NULL_SEEDS}): false findings per month (spike, share "
-            f"shift, contrast) {counts}")
+    line = (
+        f"null quarters (seeds {NULL_SEEDS}): false findings per month (spike, share "
+        f"shift, contrast) {counts}"
+    )
     print(line)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "null_quarters.txt").write_text(line + "\n", encoding="utf-8")
+    show("null_quarters.txt", line)
     assert max(counts) <= 5

@@ -19,8 +19,7 @@ from marginscope.analytics.sessions import (
     transition_tables,
 )
 
-from .conftest import ARTIFACTS
-from .sessions_sim import Effect, simulate
+from .sessions_sim import Effect, show, simulate
 
 FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
 REFERENCE = ("2025-10-04", "2025-10-31")
@@ -34,8 +33,7 @@ def _tables(events):
 
 @pytest.fixture(scope="module")
 def planted():
-    events = simulate(61, (Effect(*PHASE, transition=("liquidation_price", "margin_call",
-                                                       0.5)),))
+    events = simulate(61, (Effect(*PHASE, transition=("liquidation_price", "margin_call", 0.5)),))
     return events, _tables(events)
 
 
@@ -47,8 +45,15 @@ def test_next_check_counts_equal_a_plain_sql_lead(planted):
         SELECT count(*) FROM (
           SELECT tool, lead(tool) OVER (PARTITION BY session ORDER BY ts, event_id) AS nxt
           FROM events) WHERE tool = 'liquidation_price' AND nxt = 'margin_call'""").fetchone()[0]
-    assert int(tables.cells["n"][(tables.cells["tool"] == "liquidation_price")
-                                 & (tables.cells["next_tool"] == "margin_call")].sum()) == sql
+    assert (
+        int(
+            tables.cells["n"][
+                (tables.cells["tool"] == "liquidation_price")
+                & (tables.cells["next_tool"] == "margin_call")
+            ].sum()
+        )
+        == sql
+    )
 
 
 def test_a_planted_transition_change_is_recovered_side_by_side(planted):
@@ -56,26 +61,38 @@ def test_a_planted_transition_change_is_recovered_side_by_side(planted):
     tests = scan_transitions(tables, SPANS, REFERENCE)
     rows = {(t.start, t.from_tool, t.to_tool): t for t in tests}
     test = rows[(PHASE[0], "liquidation_price", "margin_call")]
-    lines = ["TRANSITIONS (P(margin-call next | liquidation-price); planted vs recovered [95% CI])",
-             f"reference {REFERENCE[0]}..{REFERENCE[1]}: planted 0.150, recovered "
-             f"{test.normal_probability:.3f}",
-             f"phase {PHASE[0]}..{PHASE[1]}: planted 0.500, recovered {test.probability:.3f} "
-             f"[{test.low:.3f}, {test.high:.3f}], q {test.q_value:.2g}, "
-             f"{'flagged' if test.flagged else 'not flagged'}"]
+    lines = [
+        "TRANSITIONS (P(margin-call next | liquidation-price); planted vs recovered [95% CI])",
+        f"reference {REFERENCE[0]}..{REFERENCE[1]}: planted 0.150, recovered "
+        f"{test.normal_probability:.3f}",
+        f"phase {PHASE[0]}..{PHASE[1]}: planted 0.500, recovered {test.probability:.3f} "
+        f"[{test.low:.3f}, {test.high:.3f}], q {test.q_value:.2g}, "
+        f"{'flagged' if test.flagged else 'not flagged'}",
+    ]
     false = [t for t in tests if t.flagged and t.from_tool != "liquidation_price"]
     lines.append(f"flags on untouched origins (false): {len(false)}")
     text = "\n".join(lines)
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "transitions_planted.txt").write_text(text + "\n", encoding="utf-8")
-    print("\n" + text)
+    show("transitions_planted.txt", text)
     assert test.flagged
     assert test.low <= 0.5 <= test.high
     assert test.normal_probability == pytest.approx(0.15, abs=0.02)
     assert len(false) <= 1
-    finding = next(f.to_dict() for f in transition_findings(tests)
-                   if f.start == PHASE[0] and f.fields["to_tool"] == "margin_call")
-    assert {"from_tool", "to_tool", "probability", "normal_probability", "ci", "start", "end",
-            "text", "q_value"} <= set(finding)
+    finding = next(
+        f.to_dict()
+        for f in transition_findings(tests)
+        if f.start == PHASE[0] and f.fields["to_tool"] == "margin_call"
+    )
+    assert {
+        "from_tool",
+        "to_tool",
+        "probability",
+        "normal_probability",
+        "ci",
+        "start",
+        "end",
+        "text",
+        "q_value",
+    } <= set(finding)
     assert finding["ci"][0] <= finding["probability"] <= finding["ci"][1]
 
 

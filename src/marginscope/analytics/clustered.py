@@ -38,8 +38,9 @@ def cluster_ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float, int]:
     return p, math.sqrt(variance), clusters
 
 
-def cluster_ratio_from_sums(sy: float, sx: float, syy: float, sxy: float, sxx: float,
-                            clusters: int) -> tuple[float, float]:
+def cluster_ratio_from_sums(
+    sy: float, sx: float, syy: float, sxy: float, sxx: float, clusters: int
+) -> tuple[float, float]:
     """``(p̂, SE)`` of the cluster ratio from ``Σy, Σx, Σy², Σxy, Σx²`` and the cluster count."""
     if sx <= 0 or clusters < 1:
         return math.nan, math.nan
@@ -50,8 +51,9 @@ def cluster_ratio_from_sums(sy: float, sx: float, syy: float, sxy: float, sxx: f
     return p, math.sqrt(clusters / (clusters - 1) * squares) / sx
 
 
-def paired_log_ratio(ta: np.ndarray, na: np.ndarray, tb: np.ndarray, nb: np.ndarray
-                     ) -> tuple[float, float, float, float, int]:
+def paired_log_ratio(
+    ta: np.ndarray, na: np.ndarray, tb: np.ndarray, nb: np.ndarray
+) -> tuple[float, float, float, float, int]:
     """``(share_a, share_b, log R̂, SE(log R̂), days)`` of ``R̂ = p̂_A / p̂_B``, paired by day.
 
     Days where either segment has no checks are left out. ``R̂`` is NaN when a share is 0.

@@ -10,11 +10,8 @@ Statistics per tool, field and span (the month, each phase) against the referenc
 * the distributions (value → share of the tool's checks with the field set), pooled over the
   span's days and over the reference's;
 * the **total-variation distance** ``TV = ½ Σ |p_v − q_v|`` (the share of checks that would
-  have to change value), tested by a **day permutation**: the unit is the day (checks of one
-  day and one session are alike, so a chi-square on checks is far too eager); the span's and
-  the reference's days are pooled and relabelled ``B`` times;
-  ``p = (1 + #{TV* ≥ TV}) / (1 + B)``, never 0. ``B`` starts at 999 and goes to 9,999 when
-  ``p < 0.01`` (enough resolution for Benjamini–Hochberg across the month's tests);
+  have to change value), tested by a **day permutation** (:mod:`.permutation`; checks of one
+  day and one session are alike, so a chi-square on checks is far too eager);
 * side: the long share with a day-clustered 95 % interval; leverage: the median bucket and the
   share at 20× or more, in the span and in the reference.
 
@@ -37,19 +34,34 @@ from marginscope.analytics.aggregate import _day, _in_range
 from marginscope.analytics.clustered import cluster_ratio
 from marginscope.analytics.findings import DetailFinding, span_label
 from marginscope.analytics.names import tool_name
+from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.analytics.student import t_quantile
 
-__all__ = ["CONTENT_FIELDS", "ContentTables", "ContentTest", "content_exprs",
-           "content_findings", "content_tables", "scan_content"]
+__all__ = [
+    "CONTENT_FIELDS",
+    "ContentTables",
+    "ContentTest",
+    "content_exprs",
+    "content_findings",
+    "content_tables",
+    "scan_content",
+]
 
-CONTENT_FIELDS: tuple[str, ...] = ("side", "leverage", "notional_bucket", "margin_mode",
-                                   "venue", "symbol")
+CONTENT_FIELDS: tuple[str, ...] = (
+    "side",
+    "leverage",
+    "notional_bucket",
+    "margin_mode",
+    "venue",
+    "symbol",
+)
 HIGH_LEVERAGE = 20
 
 
-def content_exprs(events: ir.Table, start: date, end: date,
-                  fields: Sequence[str] = CONTENT_FIELDS) -> dict[str, ir.Table]:
+def content_exprs(
+    events: ir.Table, start: date, end: date, fields: Sequence[str] = CONTENT_FIELDS
+) -> dict[str, ir.Table]:
     """Per field: checks per ``(day, tool, value)`` in ``[start, end)`` (value not null)."""
     rows = _in_range(events, start, end)
     present = [name for name in fields if name in rows.columns]
@@ -76,8 +88,9 @@ class ContentTables:
         index = {v: i for i, v in enumerate(values)}
         out = np.zeros((len(days), len(values)))
         position = {int(d): i for i, d in enumerate(days)}
-        for d, v, n in zip(data["day"][chosen], data["value"][chosen], data["n"][chosen],
-                           strict=True):
+        for d, v, n in zip(
+            data["day"][chosen], data["value"][chosen], data["n"][chosen], strict=True
+        ):
             row = position.get(int(d))
             if row is not None:
                 out[row, index[str(v)]] += n
@@ -119,32 +132,6 @@ class ContentTest:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _tv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """TV distance between the pooled rows of ``a`` and ``b`` (last axis = values); works on
-    stacks of permutations (``a``, ``b``: (..., values))."""
-    pa = a / np.maximum(a.sum(axis=-1, keepdims=True), 1e-12)
-    pb = b / np.maximum(b.sum(axis=-1, keepdims=True), 1e-12)
-    return 0.5 * np.abs(pa - pb).sum(axis=-1)
-
-
-def day_permutation_p(span: np.ndarray, ref: np.ndarray, rng: np.random.Generator) -> float:
-    """``(1 + #{TV* ≥ TV}) / (1 + B)`` over day relabellings; B = 999, then 9,999 if p < 0.01."""
-    pooled = np.vstack([span, ref])
-    observed = float(_tv(span.sum(axis=0), ref.sum(axis=0)))
-    total = pooled.sum(axis=0)
-    hits, done = 0, 0
-    for block in (999, 9000):
-        draws = np.argsort(rng.random((block, pooled.shape[0])), axis=1)[:, :span.shape[0]]
-        chosen = np.zeros((block, pooled.shape[0]))
-        np.put_along_axis(chosen, draws, 1.0, axis=1)
-        inside = chosen @ pooled
-        hits += int((_tv(inside, total - inside) >= observed - 1e-12).sum())
-        done += block
-        if (1 + hits) / (1 + done) >= 0.01:
-            break
-    return (1 + hits) / (1 + done)
-
-
 def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> dict:
     """Long share with a day-clustered interval; leverage median and share at ≥ 20×."""
     if name == "side" and "long" in values:
@@ -152,8 +139,11 @@ def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> 
         p, se, days = cluster_ratio(span[:, i], span.sum(axis=1))
         p0, _, _ = cluster_ratio(ref[:, i], ref.sum(axis=1))
         c = t_quantile(0.975, max(days - 1, 1))
-        return {"long_share": p, "long_share_ci": [max(0.0, p - c * se), min(1.0, p + c * se)],
-                "normal_long_share": p0}
+        return {
+            "long_share": p,
+            "long_share_ci": [max(0.0, p - c * se), min(1.0, p + c * se)],
+            "normal_long_share": p0,
+        }
     if name == "leverage":
         edges = np.asarray([float(v) for v in values])
 
@@ -165,19 +155,27 @@ def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> 
 
         median, high = summary(span)
         median0, high0 = summary(ref)
-        return {"median": median, "normal_median": median0, "share_20x": high,
-                "normal_share_20x": high0}
+        return {
+            "median": median,
+            "normal_median": median0,
+            "share_20x": high,
+            "normal_share_20x": high0,
+        }
     return {}
 
 
-def scan_content(tables: ContentTables, spans: Sequence[tuple[str, str, str]],
-                 reference: tuple[str, str], *, fdr: float = 0.05, min_tv: float = 0.05,
-                 min_checks: int = 200, seed: int = 20251130) -> list[ContentTest]:
+def scan_content(
+    tables: ContentTables,
+    spans: Sequence[tuple[str, str, str]],
+    reference: tuple[str, str],
+    *,
+    fdr: float = 0.05,
+    min_tv: float = 0.05,
+    min_checks: int = 200,
+    seed: int = 20251130,
+) -> list[ContentTest]:
     """Content tests for ``spans`` (inclusive ISO days, scope) against ``reference``."""
-    def days(first: str, last: str) -> np.ndarray:
-        return np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1).astype(
-            np.int64)
-
+    days = day_numbers
     rng = np.random.default_rng(seed)
     ref_days = days(*reference)
     rows = []
@@ -185,23 +183,45 @@ def scan_content(tables: ContentTables, spans: Sequence[tuple[str, str, str]],
         for tool in sorted({str(t) for t in data["tool"]}):
             for start, end, scope in spans:
                 span_days = days(start, end)
-                matrix, values = tables.matrix(name, tool, np.concatenate([span_days,
-                                                                           ref_days]))
-                span, ref = matrix[:span_days.size], matrix[span_days.size:]
+                matrix, values = tables.matrix(name, tool, np.concatenate([span_days, ref_days]))
+                span, ref = matrix[: span_days.size], matrix[span_days.size :]
                 if len(values) < 2 or min(span.sum(), ref.sum()) < min_checks:
                     continue
                 p_span, p_ref = span.sum(axis=0) / span.sum(), ref.sum(axis=0) / ref.sum()
-                rows.append((start, end, scope, tool, name,
-                             dict(zip(values, p_span.tolist(), strict=True)),
-                             dict(zip(values, p_ref.tolist(), strict=True)),
-                             float(_tv(span.sum(axis=0), ref.sum(axis=0))), int(span.sum()),
-                             day_permutation_p(span, ref, rng),
-                             _extras(name, span, ref, values)))
+                rows.append(
+                    (
+                        start,
+                        end,
+                        scope,
+                        tool,
+                        name,
+                        dict(zip(values, p_span.tolist(), strict=True)),
+                        dict(zip(values, p_ref.tolist(), strict=True)),
+                        float(tv_distance(span.sum(axis=0), ref.sum(axis=0))),
+                        int(span.sum()),
+                        day_permutation_p(span, ref, rng),
+                        _extras(name, span, ref, values),
+                    )
+                )
     q = bh_adjust([r[9] for r in rows])
-    return [ContentTest(start=r[0], end=r[1], scope=r[2], tool=r[3], field=r[4], observed=r[5],
-                        normal=r[6], tv=r[7], checks=r[8], p_value=r[9], q_value=float(qv),
-                        flagged=bool(qv <= fdr and r[7] >= min_tv), extra=r[10])
-            for r, qv in zip(rows, q, strict=True)]
+    return [
+        ContentTest(
+            start=r[0],
+            end=r[1],
+            scope=r[2],
+            tool=r[3],
+            field=r[4],
+            observed=r[5],
+            normal=r[6],
+            tv=r[7],
+            checks=r[8],
+            p_value=r[9],
+            q_value=float(qv),
+            flagged=bool(qv <= fdr and r[7] >= min_tv),
+            extra=r[10],
+        )
+        for r, qv in zip(rows, q, strict=True)
+    ]
 
 
 def content_findings(tests: Sequence[ContentTest]) -> list[DetailFinding]:
@@ -211,24 +231,40 @@ def content_findings(tests: Sequence[ContentTest]) -> list[DetailFinding]:
         if not t.flagged:
             continue
         moved = max(t.observed, key=lambda v: t.observed[v] - t.normal.get(v, 0.0))
-        detail = (f"{t.observed[moved]:.0%} {moved} vs {t.normal.get(moved, 0.0):.0%}")
+        detail = f"{t.observed[moved]:.0%} {moved} vs {t.normal.get(moved, 0.0):.0%}"
         if "long_share" in t.extra:
             low, high = t.extra["long_share_ci"]
-            detail = (f"{t.extra['long_share']:.0%} long (95% CI {low:.0%}–{high:.0%}, days as "
-                      f"clusters) vs {t.extra['normal_long_share']:.0%}")
+            detail = (
+                f"{t.extra['long_share']:.0%} long (95% CI {low:.0%}–{high:.0%}, days as "
+                f"clusters) vs {t.extra['normal_long_share']:.0%}"
+            )
         elif "median" in t.extra:
-            detail = (f"median {t.extra['median']:g}× vs {t.extra['normal_median']:g}×, "
-                      f"{t.extra['share_20x']:.0%} at 20× or more vs "
-                      f"{t.extra['normal_share_20x']:.0%}")
-        p = t.p_value
-        text = (f"{span_label(t.start, t.end)}: the {t.field.replace('_', ' ')} of "
-                f"{tool_name(t.tool)} checks shifted ({detail} in the reference; "
-                f"{t.tv:.0%} of checks would have to change value, day-permutation p "
-                f"{'≤ 0.0001' if p <= 1e-4 else f'= {p:.2g}'}).")
-        out.append(DetailFinding(kind="content", start=t.start, end=t.end, text=text,
-                                 p_value=t.p_value, q_value=t.q_value,
-                                 fields={"tool": t.tool, "field": t.field,
-                                         "observed": t.observed, "normal": t.normal,
-                                         "tv": t.tv, "scope": t.scope, "checks": t.checks,
-                                         **t.extra}))
+            detail = (
+                f"median {t.extra['median']:g}× vs {t.extra['normal_median']:g}×, "
+                f"{t.extra['share_20x']:.0%} at 20× or more vs "
+                f"{t.extra['normal_share_20x']:.0%}"
+            )
+        text = (
+            f"{span_label(t.start, t.end)}: the {t.field.replace('_', ' ')} of "
+            f"{tool_name(t.tool)} checks shifted ({detail} in the reference; "
+            f"{t.tv:.0%} of checks would have to change value, day-permutation "
+            f"{p_text(t.p_value)})."
+        )
+        out.append(
+            DetailFinding.of(
+                "content",
+                t,
+                text,
+                {
+                    "tool": t.tool,
+                    "field": t.field,
+                    "observed": t.observed,
+                    "normal": t.normal,
+                    "tv": t.tv,
+                    "scope": t.scope,
+                    "checks": t.checks,
+                    **t.extra,
+                },
+            )
+        )
     return out

@@ -38,11 +38,19 @@ from marginscope.analytics.student import t_quantile
 __all__ = ["CONTRAST_PAIRS", "ContrastTest", "contrast_findings", "scan_contrasts"]
 
 CONTRAST_PAIRS: tuple[tuple[str, str, str], ...] = (
-    ("region", "US", "rest"), ("device", "mobile", "desktop"), ("device", "tablet", "desktop"))
+    ("region", "US", "rest"),
+    ("device", "mobile", "desktop"),
+    ("device", "tablet", "desktop"),
+)
 """(dimension, a, b); the tablet pair only when tablets have at least k checks in the span."""
 
-_LABEL = {"US": "U.S. checks", "rest": "checks outside the U.S.", "mobile": "mobile checks",
-          "desktop": "desktop checks", "tablet": "tablet checks"}
+_LABEL = {
+    "US": "U.S. checks",
+    "rest": "checks outside the U.S.",
+    "mobile": "mobile checks",
+    "desktop": "desktop checks",
+    "tablet": "tablet checks",
+}
 
 
 @dataclass(frozen=True)
@@ -72,13 +80,24 @@ class ContrastTest:
 
 def _sums(cube: DailyCube, tool: str, dimension: str, a: str, b: str):
     seg_a, seg_b = f"{dimension}:{a}", f"{dimension}:{b}"
-    return (cube.series(tool, seg_a), cube.series(None, seg_a), cube.series(tool, seg_b),
-            cube.series(None, seg_b))
+    return (
+        cube.series(tool, seg_a),
+        cube.series(None, seg_a),
+        cube.series(tool, seg_b),
+        cube.series(None, seg_b),
+    )
 
 
-def scan_contrasts(cube: DailyCube, spans: Sequence[tuple[int, int, str]],
-                   reference: tuple[int, int], *, k: int = 10, fdr: float = 0.05,
-                   min_ratio: float = 1.2, min_checks: int = 30) -> list[ContrastTest]:
+def scan_contrasts(
+    cube: DailyCube,
+    spans: Sequence[tuple[int, int, str]],
+    reference: tuple[int, int],
+    *,
+    k: int = 10,
+    fdr: float = 0.05,
+    min_ratio: float = 1.2,
+    min_checks: int = 30,
+) -> list[ContrastTest]:
     """Contrast tests for each span ``(start, end, scope)`` (day indices, end exclusive;
     scope ``month`` tests ``R ≠ 1``, ``phase`` tests the change against the reference)."""
     tools = [t for t, n in cube.by_tool().items() if n > 0]
@@ -95,8 +114,7 @@ def scan_contrasts(cube: DailyCube, spans: Sequence[tuple[int, int, str]],
                 checks_a, checks_b = int(ta[span].sum()), int(tb[span].sum())
                 if a == "tablet" and int(na[span].sum()) < k:
                     continue
-                pa, pb, log_r, se, days = paired_log_ratio(ta[span], na[span], tb[span],
-                                                           nb[span])
+                pa, pb, log_r, se, days = paired_log_ratio(ta[span], na[span], tb[span], nb[span])
                 if not (math.isfinite(log_r) and math.isfinite(se) and se > 0) or days < 3:
                     continue
                 if scope == "month":
@@ -107,25 +125,77 @@ def scan_contrasts(cube: DailyCube, spans: Sequence[tuple[int, int, str]],
                 else:
                     continue
                 c = t_quantile(0.975, days - 1)
-                rows.append([str(cube.days[start]), str(cube.days[end - 1]), scope, tool,
-                             dimension, a, b, pa, pb, math.exp(log_r),
-                             math.exp(log_r - c * se), math.exp(log_r + c * se),
-                             math.exp(log_ref) if math.isfinite(log_ref) else math.nan,
-                             math.exp(size), t_tail(statistic, days - 1, "both"), checks_a,
-                             checks_b])
+                rows.append(
+                    [
+                        str(cube.days[start]),
+                        str(cube.days[end - 1]),
+                        scope,
+                        tool,
+                        dimension,
+                        a,
+                        b,
+                        pa,
+                        pb,
+                        math.exp(log_r),
+                        math.exp(log_r - c * se),
+                        math.exp(log_r + c * se),
+                        math.exp(log_ref) if math.isfinite(log_ref) else math.nan,
+                        math.exp(size),
+                        t_tail(statistic, days - 1, "both"),
+                        checks_a,
+                        checks_b,
+                    ]
+                )
     q = bh_adjust([r[14] for r in rows])
     out = []
     for row, q_value in zip(rows, q, strict=True):
-        (start, end, scope, tool, dimension, a, b, pa, pb, ratio, low, high, normal, change,
-         p, checks_a, checks_b) = row
-        flagged = (q_value <= fdr and abs(math.log(change)) >= math.log(min_ratio)
-                   and min(checks_a, checks_b) >= max(k, min_checks))
-        out.append(ContrastTest(start=start, end=end, scope=scope, tool=tool,
-                                dimension=dimension, a=a, b=b, share_a=pa, share_b=pb,
-                                ratio=ratio, ratio_low=low, ratio_high=high,
-                                normal_ratio=normal, change=change, p_value=p,
-                                q_value=float(q_value), checks_a=checks_a, checks_b=checks_b,
-                                flagged=bool(flagged)))
+        (
+            start,
+            end,
+            scope,
+            tool,
+            dimension,
+            a,
+            b,
+            pa,
+            pb,
+            ratio,
+            low,
+            high,
+            normal,
+            change,
+            p,
+            checks_a,
+            checks_b,
+        ) = row
+        flagged = (
+            q_value <= fdr
+            and abs(math.log(change)) >= math.log(min_ratio)
+            and min(checks_a, checks_b) >= max(k, min_checks)
+        )
+        out.append(
+            ContrastTest(
+                start=start,
+                end=end,
+                scope=scope,
+                tool=tool,
+                dimension=dimension,
+                a=a,
+                b=b,
+                share_a=pa,
+                share_b=pb,
+                ratio=ratio,
+                ratio_low=low,
+                ratio_high=high,
+                normal_ratio=normal,
+                change=change,
+                p_value=p,
+                q_value=float(q_value),
+                checks_a=checks_a,
+                checks_b=checks_b,
+                flagged=bool(flagged),
+            )
+        )
     return out
 
 
@@ -136,18 +206,35 @@ def contrast_findings(tests: Sequence[ContrastTest]) -> list[DetailFinding]:
         if not t.flagged:
             continue
         a, b = _LABEL.get(t.a, t.a), _LABEL.get(t.b, t.b)
-        normal = (f"; in the reference {t.normal_ratio:.2f}×" if math.isfinite(t.normal_ratio)
-                  else "")
-        change = (f", {t.change:.2f}× its reference ratio" if t.scope == "phase" else "")
-        text = (f"{span_label(t.start, t.end)}: {tool_label(t.tool)} were {t.share_a:.1%} of "
-                f"{a} vs {t.share_b:.1%} of {b}, {t.ratio:.2f}× (95% CI "
-                f"{t.ratio_low:.2f}–{t.ratio_high:.2f}×, days as clusters){change}{normal}.")
-        out.append(DetailFinding(
-            kind="contrast", start=t.start, end=t.end, text=text, p_value=t.p_value,
-            q_value=t.q_value,
-            fields={"tool": t.tool, "dimension": t.dimension, "a": t.a, "b": t.b,
-                    "share_a": t.share_a, "share_b": t.share_b, "ratio": t.ratio,
-                    "ratio_ci": [t.ratio_low, t.ratio_high], "normal_ratio": t.normal_ratio,
-                    "scope": t.scope, "test": "ratio" if t.scope == "month" else "change",
-                    "checks_a": t.checks_a, "checks_b": t.checks_b}))
+        normal = (
+            f"; in the reference {t.normal_ratio:.2f}×" if math.isfinite(t.normal_ratio) else ""
+        )
+        change = f", {t.change:.2f}× its reference ratio" if t.scope == "phase" else ""
+        text = (
+            f"{span_label(t.start, t.end)}: {tool_label(t.tool)} were {t.share_a:.1%} of "
+            f"{a} vs {t.share_b:.1%} of {b}, {t.ratio:.2f}× (95% CI "
+            f"{t.ratio_low:.2f}–{t.ratio_high:.2f}×, days as clusters){change}{normal}."
+        )
+        out.append(
+            DetailFinding.of(
+                "contrast",
+                t,
+                text,
+                {
+                    "tool": t.tool,
+                    "dimension": t.dimension,
+                    "a": t.a,
+                    "b": t.b,
+                    "share_a": t.share_a,
+                    "share_b": t.share_b,
+                    "ratio": t.ratio,
+                    "ratio_ci": [t.ratio_low, t.ratio_high],
+                    "normal_ratio": t.normal_ratio,
+                    "scope": t.scope,
+                    "test": "ratio" if t.scope == "month" else "change",
+                    "checks_a": t.checks_a,
+                    "checks_b": t.checks_b,
+                },
+            )
+        )
     return out

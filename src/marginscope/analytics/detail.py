@@ -47,35 +47,50 @@ class EventTables:
     """Distinct visitors of the previous month (for ``summary.previous_month``)."""
 
 
-def event_tables(source: Any, start: date, end: date, *, engine: str = "duckdb",
-                 previous: tuple[date, date] | None = None) -> EventTables:
+def event_tables(
+    source: Any,
+    start: date,
+    end: date,
+    *,
+    engine: str = "duckdb",
+    previous: tuple[date, date] | None = None,
+) -> EventTables:
     """Run the transition, content and hour expressions over ``[start, end)`` in ``engine``,
     and count the distinct visitors of ``previous`` (a month, end exclusive) when given."""
     events = open_events(source, engine=engine)
     try:
         visitors = None
         if previous is not None:
-            visitors = int(visitors_expr(events, *previous).to_pyarrow()["visitors"][0]
-                           .as_py() or 0)
-        return EventTables(transitions=transition_tables(events, start, end),
-                           content=content_tables(events, start, end),
-                           hours=hour_tables(events, start, end), previous_visitors=visitors)
+            visitors = int(
+                visitors_expr(events, *previous).to_pyarrow()["visitors"][0].as_py() or 0
+            )
+        return EventTables(
+            transitions=transition_tables(events, start, end),
+            content=content_tables(events, start, end),
+            hours=hour_tables(events, start, end),
+            previous_visitors=visitors,
+        )
     finally:
         _close(events, source)
 
 
-def detail_findings(analysis: Any, tables: EventTables
-                    ) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest],
-                               list[HourTest]]:
+def detail_findings(
+    analysis: Any, tables: EventTables
+) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest], list[HourTest]]:
     """Transition, content and hour-profile findings of an :class:`~.analysis.Analysis` (its
     spans and reference), with every test made."""
     if analysis.reference is None:
         return [], [], [], []
     days = analysis.cube.days
-    spans = [(str(days[start]), str(days[end - 1]), scope)
-             for start, end, scope in analysis.spans()]
+    spans = [
+        (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
+    ]
     transitions = scan_transitions(tables.transitions, spans, analysis.reference)
     content = scan_content(tables.content, spans, analysis.reference)
     hours = scan_hours(tables.hours, spans, analysis.reference)
-    return (transition_findings(transitions) + content_findings(content)
-            + hour_findings(hours), transitions, content, hours)
+    return (
+        transition_findings(transitions) + content_findings(content) + hour_findings(hours),
+        transitions,
+        content,
+        hours,
+    )

@@ -21,8 +21,17 @@ from marginscope.analytics.phases import Phase
 from marginscope.analytics.shares import ShareTest
 from marginscope.analytics.spikes import SeriesTest
 
-__all__ = ["DETAIL_KINDS", "KINDS", "DetailFinding", "Finding", "phase_finding",
-           "share_finding", "span_label", "spike_finding"]
+__all__ = [
+    "DETAIL_KINDS",
+    "KINDS",
+    "DetailFinding",
+    "Finding",
+    "day_label",
+    "phase_finding",
+    "share_finding",
+    "span_label",
+    "spike_finding",
+]
 
 KINDS = ("spike", "share_shift", "phase")
 DETAIL_KINDS = ("contrast", "transition", "hour_profile", "content", "lift_ratio")
@@ -34,7 +43,8 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:+.0f}%"
 
 
-def _day(iso: str) -> str:
+def day_label(iso: str) -> str:
+    """``Nov 21`` for ``2025-11-21``."""
     months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
               "Dec")
     return f"{months[int(iso[5:7]) - 1]} {int(iso[8:10])}"
@@ -43,10 +53,10 @@ def _day(iso: str) -> str:
 def span_label(start: str, end: str) -> str:
     """``Nov 21`` / ``Nov 20–22`` / ``Nov 30–Dec 2`` for inclusive ISO days."""
     if start == end:
-        return _day(start)
+        return day_label(start)
     if start[:7] == end[:7]:
-        return f"{_day(start)}–{int(end[8:10])}"
-    return f"{_day(start)}–{_day(end)}"
+        return f"{day_label(start)}–{int(end[8:10])}"
+    return f"{day_label(start)}–{day_label(end)}"
 
 
 @dataclass
@@ -90,7 +100,7 @@ class Finding:
         where = SEGMENT_LABELS.get(self.segment, self.segment)
         subject = f"{tool_label(self.tool)}{' ' + where if where else ''}"
         if self.kind == "spike":
-            body = (f"{_day(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
+            body = (f"{day_label(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
                     f"expected, {_pct(self.lift)} above normal{ci}")
         elif self.kind == "share_shift":
             name = SHARE_NAMES.get(self.segment, self.segment)
@@ -99,11 +109,11 @@ class Finding:
             band = (f", 95% CI {1 + self.lift_ci[0]:.2f}–{1 + self.lift_ci[1]:.2f}×"
                     if self.lift_ci else "")
             total = round(self.observed / self.share) if self.share else 0
-            body = (f"{_day(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
+            body = (f"{day_label(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
                     f"{self.normal_share:.0%} ({self.points:+.1f} pp; {ratio:.2f}× normal{band}; "
                     f"{self.observed:,} of {total:,})")
         else:
-            lead = f"{_day(self.start or self.date)}–{_day(self.end or self.date)}: {self.label}"
+            lead = f"{day_label(self.start or self.date)}–{day_label(self.end or self.date)}: {self.label}"
             if self.tool is not None and self.share is not None:
                 body = (f"{lead}; {tool_label(self.tool)} were {self.share:.0%} of checks vs a "
                         f"normal {self.normal_share:.0%}, {_pct(self.lift)}{ci}")
@@ -234,6 +244,12 @@ class DetailFinding:
     def date(self) -> str:
         """The first day of the span."""
         return self.start
+
+    @classmethod
+    def of(cls, kind: str, test: Any, text: str, fields: dict[str, Any]) -> DetailFinding:
+        """From a test record with ``start``, ``end``, ``p_value`` and ``q_value``."""
+        return cls(kind=kind, start=test.start, end=test.end, text=text,
+                   p_value=test.p_value, q_value=test.q_value, fields=fields)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract form (floats rounded to 6 digits)."""

@@ -7,7 +7,7 @@ Statistics (``analytics_methods.md`` §6): for each segment (``device:<d>``, ``r
 ``region:rest``) and span (the month, each phase), the pooled profile (share of the segment's
 checks in each UTC hour) against the reference's; the **total-variation distance**
 ``TV = ½ Σ_h |p_h − q_h|`` (the share of activity that would have to move), tested by a
-**day permutation** (:func:`~marginscope.analytics.content.day_permutation_p`; a chi-square
+**day permutation** (:func:`~marginscope.analytics.permutation.day_permutation_p`; a chi-square
 on checks treats every check as independent and rejects far too often); Benjamini–Hochberg
 across the month's hour tests; reported (kind ``hour_profile``) when q ≤ ``fdr`` and
 ``TV ≥ min_tv``.
@@ -30,21 +30,31 @@ import ibis.expr.types as ir
 import numpy as np
 
 from marginscope.analytics.aggregate import _day, _in_range
-from marginscope.analytics.content import _tv, day_permutation_p
 from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = ["HourTables", "HourTest", "hour_expr", "hour_findings", "hour_tables", "scan_hours"]
 
-_SEGMENT_TEXT = {"device:mobile": "mobile", "device:desktop": "desktop",
-                 "device:tablet": "tablet", "region:US": "U.S.", "region:rest": "non-U.S."}
+_SEGMENT_TEXT = {
+    "device:mobile": "mobile",
+    "device:desktop": "desktop",
+    "device:tablet": "tablet",
+    "region:US": "U.S.",
+    "region:rest": "non-U.S.",
+}
 
 
 def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     """Checks per ``(day, hour, device, region, tool)`` in ``[start, end)``; hour in UTC."""
     rows = _in_range(events, start, end)
-    rows = rows.select("tool", "device", day=_day(rows), hour=rows.ts.hour().cast("int8"),
-                       region=ibis.cases((rows.country == "US", "US"), else_="rest"))
+    rows = rows.select(
+        "tool",
+        "device",
+        day=_day(rows),
+        hour=rows.ts.hour().cast("int8"),
+        region=ibis.cases((rows.country == "US", "US"), else_="rest"),
+    )
     return rows.group_by(["day", "hour", "device", "region", "tool"]).aggregate(n=rows.count())
 
 
@@ -65,16 +75,18 @@ class HourTables:
         position = {int(x): i for i, x in enumerate(days)}
         rows = np.asarray([position.get(int(x), -1) for x in d["day"][chosen]], dtype=np.int64)
         keep = rows >= 0
-        np.add.at(out, (rows[keep], d["hour"][chosen][keep].astype(np.int64)),
-                  d["n"][chosen][keep].astype(float))
+        np.add.at(
+            out,
+            (rows[keep], d["hour"][chosen][keep].astype(np.int64)),
+            d["n"][chosen][keep].astype(float),
+        )
         return out
 
 
 def hour_tables(events: ir.Table, start: date, end: date) -> HourTables:
     """Run :func:`hour_expr` in the engine."""
     table = hour_expr(events, start, end).to_pyarrow()
-    return HourTables(data={k: table[k].to_numpy(zero_copy_only=False)
-                            for k in table.column_names})
+    return HourTables(data={k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names})
 
 
 @dataclass(frozen=True)
@@ -95,14 +107,18 @@ class HourTest:
     flagged: bool
 
 
-def scan_hours(tables: HourTables, spans: Sequence[tuple[str, str, str]],
-               reference: tuple[str, str], *, fdr: float = 0.05, min_tv: float = 0.05,
-               min_checks: int = 500, seed: int = 20251130) -> list[HourTest]:
+def scan_hours(
+    tables: HourTables,
+    spans: Sequence[tuple[str, str, str]],
+    reference: tuple[str, str],
+    *,
+    fdr: float = 0.05,
+    min_tv: float = 0.05,
+    min_checks: int = 500,
+    seed: int = 20251130,
+) -> list[HourTest]:
     """Hour-profile tests of each device and region segment (all tools) for ``spans``."""
-    def days(first: str, last: str) -> np.ndarray:
-        return np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1).astype(
-            np.int64)
-
+    days = day_numbers
     rng = np.random.default_rng(seed)
     segments = [f"device:{d}" for d in sorted({str(v) for v in tables.data["device"]})]
     segments += ["region:US", "region:rest"]
@@ -115,13 +131,25 @@ def scan_hours(tables: HourTables, spans: Sequence[tuple[str, str, str]],
             if min(span.sum(), ref.sum()) < min_checks:
                 continue
             observed, normal = span.sum(axis=0), ref.sum(axis=0)
-            rows.append((start, end, scope, segment, None,
-                         (observed / observed.sum()).tolist(), (normal / normal.sum()).tolist(),
-                         float(_tv(observed, normal)), int(observed.sum()),
-                         day_permutation_p(span, ref, rng)))
+            rows.append(
+                (
+                    start,
+                    end,
+                    scope,
+                    segment,
+                    None,
+                    (observed / observed.sum()).tolist(),
+                    (normal / normal.sum()).tolist(),
+                    float(tv_distance(observed, normal)),
+                    int(observed.sum()),
+                    day_permutation_p(span, ref, rng),
+                )
+            )
     q = bh_adjust([r[-1] for r in rows])
-    return [HourTest(*r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= min_tv))
-            for r, qv in zip(rows, q, strict=True)]
+    return [
+        HourTest(*r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= min_tv))
+        for r, qv in zip(rows, q, strict=True)
+    ]
 
 
 def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
@@ -131,15 +159,27 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
         if not t.flagged:
             continue
         peak, peak0 = int(np.argmax(t.observed)), int(np.argmax(t.normal))
-        p = t.p_value
-        text = (f"{span_label(t.start, t.end)}: the hours of {_SEGMENT_TEXT.get(t.segment, t.segment)}"
-                f" checks shifted (busiest hour {peak:02d}:00 UTC vs {peak0:02d}:00 in the "
-                f"reference; {t.tv:.0%} of activity would have to move, day-permutation p "
-                f"{'≤ 0.0001' if p <= 1e-4 else f'= {p:.2g}'}).")
-        out.append(DetailFinding(kind="hour_profile", start=t.start, end=t.end, text=text,
-                                 p_value=t.p_value, q_value=t.q_value,
-                                 fields={"segment": t.segment, "tool": t.tool,
-                                         "observed": t.observed, "normal": t.normal,
-                                         "tv": t.tv, "scope": t.scope, "checks": t.checks,
-                                         "hours": "UTC"}))
+        text = (
+            f"{span_label(t.start, t.end)}: the hours of {_SEGMENT_TEXT.get(t.segment, t.segment)}"
+            f" checks shifted (busiest hour {peak:02d}:00 UTC vs {peak0:02d}:00 in the "
+            f"reference; {t.tv:.0%} of activity would have to move, day-permutation "
+            f"{p_text(t.p_value)})."
+        )
+        out.append(
+            DetailFinding.of(
+                "hour_profile",
+                t,
+                text,
+                {
+                    "segment": t.segment,
+                    "tool": t.tool,
+                    "observed": t.observed,
+                    "normal": t.normal,
+                    "tv": t.tv,
+                    "scope": t.scope,
+                    "checks": t.checks,
+                    "hours": "UTC",
+                },
+            )
+        )
     return out

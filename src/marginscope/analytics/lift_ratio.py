@@ -59,20 +59,38 @@ class LiftRatio:
         return 100.0 * (self.lift_a - self.lift_b)
 
 
-def ratio_of_lifts(lift_a: float, lift_b: float, variance: float, degrees_of_freedom: int,
-                   *, critical: float | None = None) -> tuple[float, float, float, float, float]:
+def ratio_of_lifts(
+    lift_a: float,
+    lift_b: float,
+    variance: float,
+    degrees_of_freedom: int,
+    *,
+    critical: float | None = None,
+) -> tuple[float, float, float, float, float]:
     """``(RL, low, high, t, p)`` from two lifts (fractions) and ``V`` (see the docstring)."""
     log_rl = math.log1p(lift_a) - math.log1p(lift_b)
     se = math.sqrt(variance)
     c = t_quantile(0.975, degrees_of_freedom) if critical is None else critical
     t = log_rl / se if se > 0 else math.inf
-    return (math.exp(log_rl), math.exp(log_rl - c * se), math.exp(log_rl + c * se), t,
-            t_tail(t, degrees_of_freedom, "both"))
+    return (
+        math.exp(log_rl),
+        math.exp(log_rl - c * se),
+        math.exp(log_rl + c * se),
+        t,
+        t_tail(t, degrees_of_freedom, "both"),
+    )
 
 
-def lift_ratio(cube: DailyCube, tool_a: str, tool_b: str, span: tuple[int, int],
-               reference: tuple[int, int], *, segment: str = "all",
-               critical: float | None = None) -> LiftRatio | None:
+def lift_ratio(
+    cube: DailyCube,
+    tool_a: str,
+    tool_b: str,
+    span: tuple[int, int],
+    reference: tuple[int, int],
+    *,
+    segment: str = "all",
+    critical: float | None = None,
+) -> LiftRatio | None:
     """Ratio of the lifts of ``tool_a`` and ``tool_b`` over days ``span`` (end exclusive)
     against the ``reference`` days; None when either series has no reference fit."""
     ref = slice(*reference)
@@ -86,11 +104,10 @@ def lift_ratio(cube: DailyCube, tool_a: str, tool_b: str, span: tuple[int, int],
         expected = np.exp([fit.log_expected(int(d)) for d in weekdays])
         fits.append(fit)
         residuals.append(np.log(np.maximum(y[ref], 0.5)) - np.log(expected[ref]))
-        lifts.append(float(y[span[0]:span[1]].sum() / expected[span[0]:span[1]].sum() - 1.0))
+        lifts.append(float(y[span[0] : span[1]].sum() / expected[span[0] : span[1]].sum() - 1.0))
     d = residuals[0] - residuals[1]
     n = d.size
-    fitted = max(int((fits[0].per_weekday > 0).sum()) if max(f.weight for f in fits) > 0
-                 else 1, 1)
+    fitted = max(int((fits[0].per_weekday > 0).sum()) if max(f.weight for f in fits) > 0 else 1, 1)
     df = max(1, n - fitted)
     s2 = float((d - d.mean()) @ (d - d.mean())) / df
     k = span[1] - span[0]
@@ -100,21 +117,34 @@ def lift_ratio(cube: DailyCube, tool_a: str, tool_b: str, span: tuple[int, int],
         variance = s2 * (1.0 + w2 / max(n_d, 1.0) + (1.0 - w2) / n)
     else:
         centred = d - d.mean()
-        rho = max(0.0, float(centred[1:] @ centred[:-1]) / float(centred @ centred)) \
-            if float(centred @ centred) > 0 else 0.0
+        rho = (
+            max(0.0, float(centred[1:] @ centred[:-1]) / float(centred @ centred))
+            if float(centred @ centred) > 0
+            else 0.0
+        )
         variance = s2 * ((1.0 + rho) / (1.0 - rho) / k + 1.0 / n)
-    ratio, low, high, t, p = ratio_of_lifts(lifts[0], lifts[1], variance, df,
-                                            critical=critical)
+    ratio, low, high, t, p = ratio_of_lifts(lifts[0], lifts[1], variance, df, critical=critical)
     days = cube.days
-    return LiftRatio(tool_a=tool_a, tool_b=tool_b, start=str(days[span[0]]),
-                     end=str(days[span[1] - 1]), lift_a=lifts[0], lift_b=lifts[1], ratio=ratio,
-                     low=low, high=high, variance=variance, t=t, p_value=p,
-                     degrees_of_freedom=df)
+    return LiftRatio(
+        tool_a=tool_a,
+        tool_b=tool_b,
+        start=str(days[span[0]]),
+        end=str(days[span[1] - 1]),
+        lift_a=lifts[0],
+        lift_b=lifts[1],
+        ratio=ratio,
+        low=low,
+        high=high,
+        variance=variance,
+        t=t,
+        p_value=p,
+        degrees_of_freedom=df,
+    )
 
 
-def lift_ratio_findings(cube: DailyCube, spikes: Sequence[SeriesTest],
-                        reference: tuple[int, int], *, fdr: float = 0.05
-                        ) -> list[DetailFinding]:
+def lift_ratio_findings(
+    cube: DailyCube, spikes: Sequence[SeriesTest], reference: tuple[int, int], *, fdr: float = 0.05
+) -> list[DetailFinding]:
     """On each day with at least two tools flagged (all segments), the largest lift against
     the second: ``lift_ratio`` findings when q ≤ ``fdr`` (BH across the month's pairs)."""
     by_day: dict[int, list[SeriesTest]] = {}
@@ -134,15 +164,30 @@ def lift_ratio_findings(cube: DailyCube, spikes: Sequence[SeriesTest],
     for r, q_value in zip(results, q, strict=True):
         if q_value > fdr:
             continue
-        text = (f"{span_label(r.start, r.end)}: {tool_name(r.tool_a)} checks rose "
-                f"{r.ratio - 1:+.0%} more than {tool_name(r.tool_b)} checks (lifts "
-                f"{r.lift_a:+.0%} vs {r.lift_b:+.0%}; ratio of lifts {r.ratio:.2f}, 95% CI "
-                f"{r.low:.2f}–{r.high:.2f}, paired against the reference).")
-        out.append(DetailFinding(kind="lift_ratio", start=r.start, end=r.end, text=text,
-                                 p_value=r.p_value, q_value=float(q_value),
-                                 fields={"tool": r.tool_a, "tool_a": r.tool_a,
-                                         "tool_b": r.tool_b, "lift_a": r.lift_a,
-                                         "lift_b": r.lift_b, "ratio": r.ratio,
-                                         "ratio_ci": [r.low, r.high],
-                                         "difference_points": r.points}))
+        text = (
+            f"{span_label(r.start, r.end)}: {tool_name(r.tool_a)} checks rose "
+            f"{r.ratio - 1:+.0%} more than {tool_name(r.tool_b)} checks (lifts "
+            f"{r.lift_a:+.0%} vs {r.lift_b:+.0%}; ratio of lifts {r.ratio:.2f}, 95% CI "
+            f"{r.low:.2f}–{r.high:.2f}, paired against the reference)."
+        )
+        out.append(
+            DetailFinding(
+                kind="lift_ratio",
+                start=r.start,
+                end=r.end,
+                text=text,
+                p_value=r.p_value,
+                q_value=float(q_value),
+                fields={
+                    "tool": r.tool_a,
+                    "tool_a": r.tool_a,
+                    "tool_b": r.tool_b,
+                    "lift_a": r.lift_a,
+                    "lift_b": r.lift_b,
+                    "ratio": r.ratio,
+                    "ratio_ci": [r.low, r.high],
+                    "difference_points": r.points,
+                },
+            )
+        )
     return out

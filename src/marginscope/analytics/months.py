@@ -40,8 +40,12 @@ def visitors_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     return ids.aggregate(visitors=ids.count())
 
 
-def rate_ratio(current: np.ndarray, previous: np.ndarray, weekdays_current: np.ndarray,
-               weekdays_previous: np.ndarray) -> tuple[float, float, float]:
+def rate_ratio(
+    current: np.ndarray,
+    previous: np.ndarray,
+    weekdays_current: np.ndarray,
+    weekdays_previous: np.ndarray,
+) -> tuple[float, float, float]:
     """``(ratio − 1, low − 1, high − 1)`` of the weekday-standardised daily rates (see the
     module docstring); NaNs when either month has no checks."""
     y = np.concatenate([previous, current]).astype(float)
@@ -49,29 +53,40 @@ def rate_ratio(current: np.ndarray, previous: np.ndarray, weekdays_current: np.n
     if previous.sum() <= 0 or current.sum() <= 0:
         return math.nan, math.nan, math.nan
     mean = y.mean()
-    factors = np.asarray([y[w == d].mean() / mean if (w == d).any() and mean > 0 else 1.0
-                          for d in range(7)])
+    factors = np.asarray(
+        [y[w == d].mean() / mean if (w == d).any() and mean > 0 else 1.0 for d in range(7)]
+    )
     factors = np.where(factors > 0, factors, 1.0)
     adjusted = y / factors[w]
     split = previous.size
     rate_prev, rate_cur = adjusted[:split].mean(), adjusted[split:].mean()
     logs = np.log(np.maximum(adjusted, 0.5))
-    residual = np.concatenate([logs[:split] - logs[:split].mean(),
-                               logs[split:] - logs[split:].mean()])
+    residual = np.concatenate(
+        [logs[:split] - logs[:split].mean(), logs[split:] - logs[split:].mean()]
+    )
     df = max(1, y.size - 8)
     cv2 = float(residual @ residual) / df
-    rho = float(residual[1:] @ residual[:-1]) / float(residual @ residual) \
-        if float(residual @ residual) > 0 else 0.0
+    rho = (
+        float(residual[1:] @ residual[:-1]) / float(residual @ residual)
+        if float(residual @ residual) > 0
+        else 0.0
+    )
     inflation = (1 + max(rho, 0.0)) / (1 - max(rho, 0.0)) if rho < 1 else 1.0
     se = math.sqrt(cv2 * (1 / split + 1 / (y.size - split)) * inflation)
     log_ratio = math.log(rate_cur / rate_prev)
     c = t_quantile(0.975, df)
-    return (math.expm1(log_ratio), math.expm1(log_ratio - c * se),
-            math.expm1(log_ratio + c * se))
+    return (math.expm1(log_ratio), math.expm1(log_ratio - c * se), math.expm1(log_ratio + c * se))
 
 
-def month_over_month(cube: DailyCube, first: date, following: date, visitors: int | None,
-                     previous_visitors: int | None, *, k: int) -> dict[str, Any] | None:
+def month_over_month(
+    cube: DailyCube,
+    first: date,
+    following: date,
+    visitors: int | None,
+    previous_visitors: int | None,
+    *,
+    k: int,
+) -> dict[str, Any] | None:
     """``summary.previous_month``: totals, changes and standardised rate changes per tool,
     device and region; None when the cube does not cover the previous month."""
     start_prev, _ = previous_month(first)
@@ -83,11 +98,18 @@ def month_over_month(cube: DailyCube, first: date, following: date, visitors: in
     daily = cube.series()
     empty = int(np.argmax(daily[a:b] > 0)) if daily[a:b].any() else b - a
     if empty > 0:  # leading days without any check: data start inside the previous month
-        return {"month": start_prev.isoformat()[:7], "setups": int(daily[a:b].sum()),
-                "visitors": previous_visitors, "countries": None, "change": None,
-                "complete": False, "days": b - a, "days_with_data": b - a - empty,
-                "note": f"the data start on {cube.days[a + empty]}: no comparison with an "
-                        "incomplete month"}
+        return {
+            "month": start_prev.isoformat()[:7],
+            "setups": int(daily[a:b].sum()),
+            "visitors": previous_visitors,
+            "countries": None,
+            "change": None,
+            "complete": False,
+            "days": b - a,
+            "days_with_data": b - a - empty,
+            "note": f"the data start on {cube.days[a + empty]}: no comparison with an "
+            "incomplete month",
+        }
     setups = int(cube.counts[a:b].sum())
     current = int(cube.counts[b:end].sum())
 
@@ -96,25 +118,38 @@ def month_over_month(cube: DailyCube, first: date, following: date, visitors: in
 
     def block(series: np.ndarray) -> dict[str, Any]:
         before, now = int(series[a:b].sum()), int(series[b:end].sum())
-        rate, low, high = rate_ratio(series[b:end], series[a:b], weekdays[b:end],
-                                     weekdays[a:b])
+        rate, low, high = rate_ratio(series[b:end], series[a:b], weekdays[b:end], weekdays[a:b])
         hidden = min(before, now) < k
-        return {"previous": None if 0 < before < k else before,
-                "current": None if 0 < now < k else now,
-                "change": None if hidden else change(now, before),
-                "rate_change": None if hidden or not math.isfinite(rate) else round(rate, 6),
-                "rate_ci": None if hidden or not math.isfinite(rate) else [round(low, 6),
-                                                                           round(high, 6)]}
+        return {
+            "previous": None if 0 < before < k else before,
+            "current": None if 0 < now < k else now,
+            "change": None if hidden else change(now, before),
+            "rate_change": None if hidden or not math.isfinite(rate) else round(rate, 6),
+            "rate_ci": None
+            if hidden or not math.isfinite(rate)
+            else [round(low, 6), round(high, 6)],
+        }
 
     tools = {t: block(cube.series(t)) for t, n in cube.by_tool(a, end).items() if n > 0}
-    devices = {d: block(cube.series(None, f"device:{d}"))
-               for d, n in cube.by_device(a, end).items() if n > 0}
+    devices = {
+        d: block(cube.series(None, f"device:{d}"))
+        for d, n in cube.by_device(a, end).items()
+        if n > 0
+    }
     regions = {r: block(cube.series(None, f"region:{r}")) for r in ("US", "rest")}
     everything = block(cube.series())
-    return {"month": start_prev.isoformat()[:7], "setups": setups,
-            "visitors": previous_visitors,
-            "countries": int((cube.counts[a:b].sum(axis=(0, 1, 2)) > 0).sum()),
-            "change": change(current, setups),
-            "visitors_change": change(visitors, previous_visitors),
-            "rate_change": everything["rate_change"], "rate_ci": everything["rate_ci"],
-            "complete": True, "days": b - a, "tools": tools, "devices": devices, "regions": regions}
+    return {
+        "month": start_prev.isoformat()[:7],
+        "setups": setups,
+        "visitors": previous_visitors,
+        "countries": int((cube.counts[a:b].sum(axis=(0, 1, 2)) > 0).sum()),
+        "change": change(current, setups),
+        "visitors_change": change(visitors, previous_visitors),
+        "rate_change": everything["rate_change"],
+        "rate_ci": everything["rate_ci"],
+        "complete": True,
+        "days": b - a,
+        "tools": tools,
+        "devices": devices,
+        "regions": regions,
+    }

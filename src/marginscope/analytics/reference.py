@@ -53,8 +53,14 @@ from marginscope.analytics.student import t_quantile
 from marginscope.errors import InputError
 
 __all__ = [
-    "MIN_REFERENCE_DAYS", "REFERENCE_DAYS", "ReferenceFit", "default_reference",
-    "family_critical", "fit_reference", "parse_reference", "reference_checks",
+    "MIN_REFERENCE_DAYS",
+    "REFERENCE_DAYS",
+    "ReferenceFit",
+    "default_reference",
+    "family_critical",
+    "fit_reference",
+    "parse_reference",
+    "reference_checks",
 ]
 
 REFERENCE_DAYS = 28
@@ -73,8 +79,10 @@ def default_reference(first: date) -> tuple[date, date]:
 
 def parse_reference(text: str, first: date) -> tuple[date, date]:
     """``START..END`` (inclusive ISO days, ending before ``first``, at least 14 days)."""
-    allowed = f"START..END, ISO days ending before {first.isoformat()}, at least " \
-              f"{MIN_REFERENCE_DAYS} days (e.g. 2025-10-01..2025-10-31)"
+    allowed = (
+        f"START..END, ISO days ending before {first.isoformat()}, at least "
+        f"{MIN_REFERENCE_DAYS} days (e.g. 2025-10-01..2025-10-31)"
+    )
     head, sep, tail = str(text).partition("..")
     try:
         start, end = date.fromisoformat(head.strip()), date.fromisoformat(tail.strip())
@@ -142,15 +150,21 @@ class ReferenceFit:
         expected = math.exp(self.log_expected(weekday))
         log_variance = self.log_variance(weekday)
         spread = math.sqrt(self.day_variance + 1.0 / max(expected, 0.5) + log_variance)
-        return Baseline(expected=expected, level=math.exp(self.level),
-                        factor=math.exp(self.weight * float(self.factors[weekday])),
-                        dispersion=1.0 + self.day_variance * expected, days=self.days,
-                        masked=self.dropped, window_sum=self.mean_count * self.days,
-                        log_variance=log_variance,
-                        normal_low=expected * math.exp(-critical * spread),
-                        normal_high=expected * math.exp(critical * spread),
-                        low_confidence=False, degrees_of_freedom=self.degrees_of_freedom,
-                        day_variance=self.day_variance)
+        return Baseline(
+            expected=expected,
+            level=math.exp(self.level),
+            factor=math.exp(self.weight * float(self.factors[weekday])),
+            dispersion=1.0 + self.day_variance * expected,
+            days=self.days,
+            masked=self.dropped,
+            window_sum=self.mean_count * self.days,
+            log_variance=log_variance,
+            normal_low=expected * math.exp(-critical * spread),
+            normal_high=expected * math.exp(critical * spread),
+            low_confidence=False,
+            degrees_of_freedom=self.degrees_of_freedom,
+            day_variance=self.day_variance,
+        )
 
 
 def _weekday_logs(y: np.ndarray, weekdays: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -224,13 +238,23 @@ def fit_reference(counts: np.ndarray, weekdays: np.ndarray) -> ReferenceFit | No
     centred = residual - residual.mean()
     denominator = float((centred**2).sum())
     rho = float((centred[1:] * centred[:-1]).sum() / denominator) if denominator > 0 else 0.0
-    return ReferenceFit(level=level, factors=factors, weight=weight, residual_variance=s2,
-                        day_variance=day_variance, days=n, dropped=int(y.size - n),
-                        per_weekday=per_weekday, mean_count=mean_count, rho=rho)
+    return ReferenceFit(
+        level=level,
+        factors=factors,
+        weight=weight,
+        residual_variance=s2,
+        day_variance=day_variance,
+        days=n,
+        dropped=int(y.size - n),
+        per_weekday=per_weekday,
+        mean_count=mean_count,
+        rho=rho,
+    )
 
 
-def family_critical(q: float, selected: int, tests: int, degrees_of_freedom: int, *,
-                    sides: int = 2) -> float:
+def family_critical(
+    q: float, selected: int, tests: int, degrees_of_freedom: int, *, sides: int = 2
+) -> float:
     """The one critical value of a family after BH (Benjamini–Yekutieli FCR intervals).
 
     ``c_R = t_ν⁻¹(1 − q R / (sides · m))`` when BH at level ``q`` selects ``R`` of ``m``
@@ -244,8 +268,7 @@ def family_critical(q: float, selected: int, tests: int, degrees_of_freedom: int
     return t_quantile(1.0 - min(level, 0.5), degrees_of_freedom)
 
 
-def reference_checks(counts: np.ndarray, weekdays: np.ndarray, first: str, last: str
-                     ) -> list[str]:
+def reference_checks(counts: np.ndarray, weekdays: np.ndarray, first: str, last: str) -> list[str]:
     """Warnings about the reference span of the all-checks series (empty when it looks calm).
 
     Checks, in order: days screened out as unusual; a level shift (log ratio of the second
@@ -256,12 +279,16 @@ def reference_checks(counts: np.ndarray, weekdays: np.ndarray, first: str, last:
     fit = fit_reference(y, weekdays)
     where = f"the reference {first}..{last}"
     if fit is None:
-        return [f"{where} has fewer than {MIN_REFERENCE_DAYS} days with checks: "
-                "no normal to compare with"]
+        return [
+            f"{where} has fewer than {MIN_REFERENCE_DAYS} days with checks: "
+            "no normal to compare with"
+        ]
     notes = []
     if fit.dropped:
-        notes.append(f"{where} had {fit.dropped} unusual day(s) (robust |z| > {SCREEN_Z}); "
-                     "they were left out of normal")
+        notes.append(
+            f"{where} had {fit.dropped} unusual day(s) (robust |z| > {SCREEN_Z}); "
+            "they were left out of normal"
+        )
     a = np.asarray([fit.log_expected(d) for d in range(7)])
     residual = np.log(np.maximum(y, 0.5)) - a[np.asarray(weekdays, dtype=np.int64)]
     half = y.size // 2
@@ -269,8 +296,10 @@ def reference_checks(counts: np.ndarray, weekdays: np.ndarray, first: str, last:
     shift = float(second_half.mean() - first_half.mean())
     se = math.sqrt(fit.residual_variance * (1.0 / first_half.size + 1.0 / second_half.size))
     if se > 0 and abs(shift) > 2.0 * se:
-        notes.append(f"{where} was not level: its second half ran {math.expm1(shift):+.0%} "
-                     "against its first; lifts late in the month may be off by that much")
+        notes.append(
+            f"{where} was not level: its second half ran {math.expm1(shift):+.0%} "
+            "against its first; lifts late in the month may be off by that much"
+        )
     index = np.arange(y.size, dtype=float)
     centred = index - index.mean()
     slope = float((centred * residual).sum() / (centred**2).sum())
@@ -278,10 +307,14 @@ def reference_checks(counts: np.ndarray, weekdays: np.ndarray, first: str, last:
     resid_var = float(((residual - fitted) ** 2).sum() / max(y.size - 2, 1))
     slope_se = math.sqrt(resid_var / float((centred**2).sum()))
     if abs(slope * 7) > 0.01 and slope_se > 0 and abs(slope / slope_se) > 2:
-        notes.append(f"{where} drifted {math.expm1(slope * 7):+.1%} a week; lifts more than "
-                     "two weeks into the month carry that drift")
+        notes.append(
+            f"{where} drifted {math.expm1(slope * 7):+.1%} a week; lifts more than "
+            "two weeks into the month carry that drift"
+        )
     cv = math.sqrt(fit.day_variance)
     if cv > 0.25:
-        notes.append(f"{where} was noisy (day-to-day CV {cv:.0%} beyond Poisson): only large "
-                     "changes can be told from noise")
+        notes.append(
+            f"{where} was noisy (day-to-day CV {cv:.0%} beyond Poisson): only large "
+            "changes can be told from noise"
+        )
     return notes

@@ -47,8 +47,14 @@ from marginscope.analytics.names import tool_name
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.analytics.student import t_quantile
 
-__all__ = ["TransitionTables", "TransitionTest", "scan_transitions", "transition_expr",
-           "transition_findings", "transition_tables"]
+__all__ = [
+    "TransitionTables",
+    "TransitionTest",
+    "scan_transitions",
+    "transition_expr",
+    "transition_findings",
+    "transition_tables",
+]
 
 MIN_ORIGINS = 50
 MIN_SESSIONS = 20
@@ -64,14 +70,19 @@ def transition_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     rows = rows.filter(rows.session.notnull()).select("ts", "event_id", "session", "tool")
     window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
     rows = rows.mutate(day=_day(rows), next_tool=rows.tool.lead().over(window))
-    pairs = (rows.filter(rows.next_tool.notnull())
-             .group_by(["day", "session", "tool", "next_tool"]).aggregate(y=ibis._.count()))
+    pairs = (
+        rows.filter(rows.next_tool.notnull())
+        .group_by(["day", "session", "tool", "next_tool"])
+        .aggregate(y=ibis._.count())
+    )
     outs = pairs.group_by(["day", "session", "tool"]).aggregate(x=pairs.y.sum())
     joined = pairs.join(outs, ["day", "session", "tool"])
     cells = joined.group_by(["day", "tool", "next_tool"]).aggregate(
-        n=joined.y.sum(), yy=(joined.y * joined.y).sum(), xy=(joined.x * joined.y).sum())
+        n=joined.y.sum(), yy=(joined.y * joined.y).sum(), xy=(joined.x * joined.y).sum()
+    )
     origins = outs.group_by(["day", "tool"]).aggregate(
-        nx=outs.x.sum(), xx=(outs.x * outs.x).sum(), sessions=outs.count())
+        nx=outs.x.sum(), xx=(outs.x * outs.x).sum(), sessions=outs.count()
+    )
     return cells.join(origins, ["day", "tool"])
 
 
@@ -88,14 +99,21 @@ class TransitionTables:
         cells: dict[tuple[str, str], np.ndarray] = {}
         c = self.cells
         inside = (c["day"] >= first) & (c["day"] <= last)
-        for a, b, n, yy, xy in zip(c["tool"][inside], c["next_tool"][inside], c["n"][inside],
-                                   c["yy"][inside], c["xy"][inside], strict=True):
+        for a, b, n, yy, xy in zip(
+            c["tool"][inside],
+            c["next_tool"][inside],
+            c["n"][inside],
+            c["yy"][inside],
+            c["xy"][inside],
+            strict=True,
+        ):
             cells.setdefault((str(a), str(b)), np.zeros(3))[:] += (n, yy, xy)
         origins: dict[str, np.ndarray] = {}
         o = self.origins
         inside = (o["day"] >= first) & (o["day"] <= last)
-        for a, nx, xx, s in zip(o["tool"][inside], o["nx"][inside], o["xx"][inside],
-                                o["sessions"][inside], strict=True):
+        for a, nx, xx, s in zip(
+            o["tool"][inside], o["nx"][inside], o["xx"][inside], o["sessions"][inside], strict=True
+        ):
             origins.setdefault(str(a), np.zeros(3))[:] += (nx, xx, s)
         return cells, origins
 
@@ -108,8 +126,7 @@ def transition_tables(events: ir.Table, start: date, end: date) -> TransitionTab
     if first.size:  # one row per (day, tool) for the origins
         order = np.lexsort((data["tool"].astype(str), data["day"]))
         data = {k: v[order] for k, v in data.items()}
-        first[1:] = (data["day"][1:] != data["day"][:-1]) | (data["tool"][1:]
-                                                              != data["tool"][:-1])
+        first[1:] = (data["day"][1:] != data["day"][:-1]) | (data["tool"][1:] != data["tool"][:-1])
     cells = {k: data[k] for k in ("day", "tool", "next_tool", "n", "yy", "xy")}
     origins = {k: data[k][first] for k in ("day", "tool", "nx", "xx", "sessions")}
     return TransitionTables(cells=cells, origins=origins)
@@ -143,10 +160,16 @@ def _estimate(cells: dict, origins: dict, a: str, b: str) -> tuple[float, float,
     return p, se, int(nx), int(sessions)
 
 
-def scan_transitions(tables: TransitionTables, spans: Sequence[tuple[str, str, str]],
-                     reference: tuple[str, str], *, fdr: float = 0.05,
-                     min_points: float = 0.05) -> list[TransitionTest]:
+def scan_transitions(
+    tables: TransitionTables,
+    spans: Sequence[tuple[str, str, str]],
+    reference: tuple[str, str],
+    *,
+    fdr: float = 0.05,
+    min_points: float = 0.05,
+) -> list[TransitionTest]:
     """Transition tests for ``spans`` (inclusive ISO days and a scope) vs ``reference``."""
+
     def number(iso: str) -> int:
         return int(np.datetime64(iso, "D").astype(np.int64))
 
@@ -173,13 +196,36 @@ def scan_transitions(tables: TransitionTables, spans: Sequence[tuple[str, str, s
             z = (p - p0) / spread if spread > 0 else 0.0
             c = t_quantile(0.975, min(s - 1, MAX_DF))
             mix = min(1.0, p0 * span_next.get(b, 0.0) / ref_next[b]) if ref_next.get(b) else p0
-            rows.append((start, end, scope, a, b, p, max(0.0, p - c * se), min(1.0, p + c * se),
-                         p0, mix, x, s, t_tail(z, df, "both")))
+            rows.append(
+                (
+                    start,
+                    end,
+                    scope,
+                    a,
+                    b,
+                    p,
+                    max(0.0, p - c * se),
+                    min(1.0, p + c * se),
+                    p0,
+                    mix,
+                    x,
+                    s,
+                    t_tail(z, df, "both"),
+                )
+            )
     q = bh_adjust([r[-1] for r in rows])
-    return [TransitionTest(*row, q_value=float(qv),
-                           flagged=bool(qv <= fdr and abs(row[5] - row[8]) >= min_points
-                                        and abs(row[5] - row[9]) >= min_points))
-            for row, qv in zip(rows, q, strict=True)]
+    return [
+        TransitionTest(
+            *row,
+            q_value=float(qv),
+            flagged=bool(
+                qv <= fdr
+                and abs(row[5] - row[8]) >= min_points
+                and abs(row[5] - row[9]) >= min_points
+            ),
+        )
+        for row, qv in zip(rows, q, strict=True)
+    ]
 
 
 def transition_findings(tests: Sequence[TransitionTest]) -> list[DetailFinding]:
@@ -188,17 +234,30 @@ def transition_findings(tests: Sequence[TransitionTest]) -> list[DetailFinding]:
     for t in tests:
         if not t.flagged:
             continue
-        text = (f"{span_label(t.start, t.end)}: after a {tool_name(t.from_tool)} check, the "
-                f"next check in the session was {tool_name(t.to_tool)} {t.probability:.0%} of "
-                f"the time (95% CI {t.low:.0%}–{t.high:.0%}, sessions as clusters; "
-                f"{t.transitions:,} checks with a next one) vs {t.normal_probability:.0%} in "
-                "the reference.")
-        out.append(DetailFinding(
-            kind="transition", start=t.start, end=t.end, text=text, p_value=t.p_value,
-            q_value=t.q_value,
-            fields={"tool": t.from_tool, "from_tool": t.from_tool, "to_tool": t.to_tool,
-                    "probability": t.probability, "normal_probability": t.normal_probability,
-                    "ci": [t.low, t.high], "mix_probability": t.mix_probability,
-                    "scope": t.scope, "transitions": t.transitions,
-                    "sessions": t.sessions}))
+        text = (
+            f"{span_label(t.start, t.end)}: after a {tool_name(t.from_tool)} check, the "
+            f"next check in the session was {tool_name(t.to_tool)} {t.probability:.0%} of "
+            f"the time (95% CI {t.low:.0%}–{t.high:.0%}, sessions as clusters; "
+            f"{t.transitions:,} checks with a next one) vs {t.normal_probability:.0%} in "
+            "the reference."
+        )
+        out.append(
+            DetailFinding.of(
+                "transition",
+                t,
+                text,
+                {
+                    "tool": t.from_tool,
+                    "from_tool": t.from_tool,
+                    "to_tool": t.to_tool,
+                    "probability": t.probability,
+                    "normal_probability": t.normal_probability,
+                    "ci": [t.low, t.high],
+                    "mix_probability": t.mix_probability,
+                    "scope": t.scope,
+                    "transitions": t.transitions,
+                    "sessions": t.sessions,
+                },
+            )
+        )
     return out

@@ -13,27 +13,12 @@ from typing import Any
 from marginscope.analytics.analysis import Analysis
 from marginscope.analytics.association import Association, short_description
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.findings import day_label as day_text
+from marginscope.analytics.findings import span_label as span_text
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
 
 __all__ = ["Episode", "episode_text", "episodes", "headline_episodes", "methodology",
            "takeaways", "timeline"]
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def day_text(iso: str) -> str:
-    """``Nov 21`` for ``2025-11-21``."""
-    return f"{_MONTHS[int(iso[5:7]) - 1]} {int(iso[8:10])}"
-
-
-def span_text(start: str, end: str) -> str:
-    """``Nov 20–22`` / ``Nov 30–Dec 2`` / ``Nov 21``."""
-    if start == end:
-        return day_text(start)
-    if start[:7] == end[:7]:
-        return f"{day_text(start)}–{int(end[8:10])}"
-    return f"{day_text(start)}–{day_text(end)}"
-
 
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
