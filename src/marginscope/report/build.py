@@ -24,9 +24,10 @@ from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.detail import EventTables, detail_findings, event_tables
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.market_response import market_response
 from marginscope.analytics.months import month_over_month, previous_month
 from marginscope.analytics.names import tool_name
-from marginscope.market.series import MarketData
+from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative
 from marginscope.report.charts import (
     Chart,
@@ -295,10 +296,12 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
                      synthetic: bool | None = None, charts: bool = True,
                      today: date | None = None, progress: Progress | None = None,
                      reference: tuple[date, date] | None = None,
-                     events: EventTables | None = None) -> Report:
+                     events: EventTables | None = None,
+                     funding: FundingSeries | None = None) -> Report:
     """The report of ``month`` from an aggregated cube (tests and benchmarks start here);
     ``reference``: inclusive days of "normal" (default the 28 days before the month);
-    ``events``: the event-level tables for transitions and setup content (issue 21)."""
+    ``events``: the event-level tables for transitions and setup content; ``funding``: the
+    BTC funding prints for the market response (issue 21)."""
     step = progress or (lambda _name: None)
     step(STEPS[2])
     analysis = analyze(cube, month, market=market, k=k, today=today, reference=reference)
@@ -333,6 +336,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         methodology=narrative.methodology(analysis, summary, engine=engine,
                                           synthetic=is_synthetic),
         daily=daily, suppressed_cells=hidden, notes=list(analysis.notes), analysis=analysis)
+    if market is not None:  # issue 21, item 6: lagged association, event study, funding runs
+        report.market["response"] = market_response(analysis, market, funding)
     if charts:
         step(STEPS[3])
         report.charts = _charts(analysis, market, is_synthetic)
@@ -381,4 +386,10 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
     return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
                             charts=charts, today=today, progress=step, reference=reference,
-                            events=events)
+                            events=events, funding=_btc_funding(market))
+
+
+def _btc_funding(market: MarketData) -> FundingSeries | None:
+    """The BTC perpetual's funding prints (the longest BTC series), if any."""
+    btc = [f for f in market.funding if f.symbol.upper().startswith(("BTC", "XBT")) and len(f)]
+    return max(btc, key=len) if btc else None
