@@ -20,6 +20,17 @@ from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
 __all__ = ["Episode", "episode_text", "episodes", "headline_episodes", "methodology",
            "takeaways", "timeline"]
 
+def _ci(finding: Finding, *, ratio: bool = False) -> str:
+    """`` (CI +118% to +170%)`` — headlines carry their interval (the family's critical value,
+    see the methodology); as a ratio ``, CI 1.9–2.4×`` for shares."""
+    if not finding.lift_ci:
+        return ""
+    low, high = finding.lift_ci
+    if ratio:
+        return f", CI {1 + low:.1f}–{1 + high:.1f}×"
+    return f" (CI {_pct(low)} to {_pct(high)})"
+
+
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
 
@@ -120,14 +131,15 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         cited = _cited([*(tools or []), *([total] if total else [])])
         where = (f", which {cited.wording} {short_description(cited.event)}"
                  if cited else "")
-        parts = [f"{tool_name(f.tool)} checks {_pct(f.lift)} ({f.observed:,} vs "
+        parts = [f"{tool_name(f.tool)} checks {_pct(f.lift)}{_ci(f)} ({f.observed:,} vs "
                  f"~{f.expected:,.0f} expected)" for f in tools[:3] if f.tool]
         sentence = f"On {day_text(day)}{where}, "
         if parts:
             sentence += "checks rose above normal: " + "; ".join(parts)
         if total:
             sentence += (f"{'; ' if parts else ''}all checks together "
-                         f"{_pct(total.lift)} ({total.observed:,} vs ~{total.expected:,.0f})")
+                         f"{_pct(total.lift)}{_ci(total)} ({total.observed:,} vs "
+                         f"~{total.expected:,.0f})")
         out.append(sentence + ".")
     us = [f for f in findings if f.kind == "share_shift" and f.segment == "region:US"
           and (f.lift or 0) > 0]
@@ -136,7 +148,7 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         of = "all checks" if best.tool is None else tool_label(best.tool)
         out.append(f"The U.S. share of {of} reached {best.share:.0%} on {day_text(best.date)} "
                    f"against a normal {best.normal_share:.0%} ({1 + (best.lift or 0):.1f}× "
-                   f"normal; {best.observed:,} checks).")
+                   f"normal{_ci(best, ratio=True)}; {best.observed:,} checks).")
     device_parts = []
     phases = [f for f in findings if f.kind == "phase"]
     for segment in ("device:mobile", "device:desktop"):
@@ -171,7 +183,7 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         for f in sorted(singles, key=lambda f: f.date):
             cited = _cited([f])
             note = f" ({cited.wording} {short_description(cited.event)})" if cited else ""
-            bits.append(f"{tool_name(f.tool)} {_pct(f.lift)} on {day_text(f.date)}{note}")
+            bits.append(f"{tool_name(f.tool)} {_pct(f.lift)}{_ci(f)} on {day_text(f.date)}{note}")
         out.append("Other spikes: " + "; ".join(bits) + ".")
     per_visitor = summary.get("checks_per_visitor") or {}
     if per_visitor.get("US") and per_visitor.get("rest"):
