@@ -5,9 +5,10 @@ Engine side (Ibis, the same expression on DuckDB and Spark): the next check of a
 ``event_id`` breaks ties on equal timestamps deterministically on both engines, though the
 order within one timestamp is then arbitrary). The engine returns, per UTC day:
 
-* per ``(day, tool, next_tool)``: ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``;
-* per ``(day, tool)`` (joined onto those rows, one query): ``nx = Σ_s x_s``, ``xx = Σ_s x_s²``,
-  ``sessions``;
+* per ``(day, tool, next_tool)``: ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``,
+  ``sw = Σ_s y_s / x_s``;
+* per ``(day, tool)``, summed from those in NumPy: ``nx = Σ_s x_s``, ``xx = Σ_s x_s²`` and the
+  sessions (see :func:`transition_expr`);
 
 where for session s, ``x_s`` is its checks of A that have a next check and ``y_s`` those whose
 next check is B. Any span of days then sums these, and the session-clustered ratio estimator
@@ -63,9 +64,14 @@ MAX_DF = 200
 
 
 def transition_expr(events: ir.Table, start: date, end: date) -> ir.Table:
-    """One table per ``(day, tool, next_tool)``: the cell sums ``n, yy, xy`` and, repeated on
-    each row of an origin, its ``nx, xx, sessions`` (see the module docstring), for
-    ``[start, end)``. Only the four columns the window needs are read."""
+    """Per ``(day, tool, next_tool)`` the cell sums ``n = Σy, yy = Σy², xy = Σxy`` and
+    ``sw = Σ y/x`` over the sessions, for ``[start, end)`` (one query, no join; only the four
+    columns the window needs are read).
+
+    The origin sums follow from the cells: ``Σ_B n = Σ_s x_s``, ``Σ_B xy = Σ_s x_s²`` (each
+    session's ``x_s · Σ_B y_sB = x_s²``) and ``Σ_B sw`` = the sessions with ``x_s > 0`` (each
+    contributes ``Σ_B y_sB / x_s = 1``).
+    """
     rows = _in_range(events, start, end)
     rows = rows.filter(rows.session.notnull()).select("ts", "event_id", "session", "tool")
     window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
@@ -75,15 +81,13 @@ def transition_expr(events: ir.Table, start: date, end: date) -> ir.Table:
         .group_by(["day", "session", "tool", "next_tool"])
         .aggregate(y=ibis._.count())
     )
-    outs = pairs.group_by(["day", "session", "tool"]).aggregate(x=pairs.y.sum())
-    joined = pairs.join(outs, ["day", "session", "tool"])
-    cells = joined.group_by(["day", "tool", "next_tool"]).aggregate(
-        n=joined.y.sum(), yy=(joined.y * joined.y).sum(), xy=(joined.x * joined.y).sum()
+    pairs = pairs.mutate(x=pairs.y.sum().over(group_by=[pairs.day, pairs.session, pairs.tool]))
+    return pairs.group_by(["day", "tool", "next_tool"]).aggregate(
+        n=pairs.y.sum(),
+        yy=(pairs.y * pairs.y).sum(),
+        xy=(pairs.x * pairs.y).sum(),
+        sw=(pairs.y.cast("float64") / pairs.x).sum(),
     )
-    origins = outs.group_by(["day", "tool"]).aggregate(
-        nx=outs.x.sum(), xx=(outs.x * outs.x).sum(), sessions=outs.count()
-    )
-    return cells.join(origins, ["day", "tool"])
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,16 +123,25 @@ class TransitionTables:
 
 
 def transition_tables(events: ir.Table, start: date, end: date) -> TransitionTables:
-    """Run :func:`transition_expr` in the engine (one query)."""
+    """Run :func:`transition_expr` in the engine; origins summed from the cells."""
     table = transition_expr(events, start, end).to_pyarrow()
-    data = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
-    first = np.ones(data["day"].size, dtype=bool)
-    if first.size:  # one row per (day, tool) for the origins
-        order = np.lexsort((data["tool"].astype(str), data["day"]))
-        data = {k: v[order] for k, v in data.items()}
-        first[1:] = (data["day"][1:] != data["day"][:-1]) | (data["tool"][1:] != data["tool"][:-1])
-    cells = {k: data[k] for k in ("day", "tool", "next_tool", "n", "yy", "xy")}
-    origins = {k: data[k][first] for k in ("day", "tool", "nx", "xx", "sessions")}
+    cells = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+    keys = sorted({(int(d), str(t)) for d, t in zip(cells["day"], cells["tool"], strict=True)})
+    index = {key: i for i, key in enumerate(keys)}
+    rows = np.asarray(
+        [index[(int(d), str(t))] for d, t in zip(cells["day"], cells["tool"], strict=True)],
+        dtype=np.int64,
+    )
+    sums = {name: np.zeros(len(keys)) for name in ("nx", "xx", "sessions")}
+    for name, column in (("nx", "n"), ("xx", "xy"), ("sessions", "sw")):
+        np.add.at(sums[name], rows, cells[column].astype(float))
+    origins = {
+        "day": np.asarray([k[0] for k in keys], dtype=np.int64),
+        "tool": np.asarray([k[1] for k in keys], dtype=object),
+        "nx": sums["nx"],
+        "xx": sums["xx"],
+        "sessions": np.round(sums["sessions"]),
+    }
     return TransitionTables(cells=cells, origins=origins)
 
 

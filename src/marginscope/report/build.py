@@ -347,7 +347,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
 def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
                  market: MarketData | None = None, charts: bool = True,
                  today: date | None = None, progress: Progress | None = None,
-                 reference: tuple[date, date] | None = None) -> Report:
+                 reference: tuple[date, date] | None = None, details: bool = True) -> Report:
     """Build the report of ``month`` (``YYYY-MM``) from an events source.
 
     Parameters
@@ -368,6 +368,9 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     reference : (date, date), optional
         Inclusive first and last day of "normal" (default: the 28 days before the month);
         the aggregation starts early enough to cover it.
+    details : bool
+        Run the event-level pass (transitions, setup content, hour profiles, the previous
+        month's visitors; one more scan with a window sort, issue 21). False: cube-only.
     """
     step = progress or (lambda _name: None)
     first, following = month_bounds(month)
@@ -382,7 +385,8 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     cube_start = min(first - timedelta(days=WINDOW_DAYS), previous[0],
                      *([reference[0]] if reference else []))
     cube = aggregate(source, cube_start, following, engine=engine, reach_from=first)
-    events = event_tables(source, cube_start, following, engine=engine, previous=previous)
+    events = (event_tables(source, cube_start, following, engine=engine, previous=previous)
+              if details else None)
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
     return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
                             charts=charts, today=today, progress=step, reference=reference,
