@@ -247,3 +247,25 @@ def test_null_quarters_raise_at_most_a_few_false_findings():
     print(line)
     show("null_quarters.txt", line)
     assert max(counts) <= 5
+
+
+def test_null_quarters_end_to_end_raise_at_most_five_false_findings_of_every_kind(tmp_path):
+    """The whole report (engine, event-level pass, every kind) on quarters with nothing
+    planted: every finding is false."""
+    from collections import Counter
+
+    from marginscope.report import build_report
+    from marginscope.sim.planted import write_duckdb
+
+    lines = []
+    for seed in (26, 27):
+        path = tmp_path / f"null{seed}.duckdb"
+        write_duckdb(planted_month(seed, (), history_days=61, scale=0.5), path)
+        document = build_report(path, "2025-11", k=10, today=AFTER, charts=False).to_dict()
+        kinds = Counter(f["kind"] for f in document["findings"] if f["kind"] != "phase")
+        lines.append(
+            f"null quarter seed {seed}: {sum(kinds.values())} false findings {dict(kinds)}"
+        )
+        assert sum(kinds.values()) <= 5, kinds
+        assert document["summary"]["previous_month"]["complete"] is True
+    show("null_quarters_end_to_end.txt", "\n".join(lines))
