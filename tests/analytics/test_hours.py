@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 
 from marginscope.analytics.aggregate import open_events
-from marginscope.analytics.hours import hour_findings, hour_tables, scan_hours
+from marginscope.analytics.hours import dst_changes, hour_findings, hour_tables, scan_hours
 
 from .sessions_sim import HOURS, Effect, show, simulate
 
@@ -67,3 +67,14 @@ def test_a_null_world_raises_no_hour_findings():
     tests = scan_hours(hour_tables(open_events(simulate(111)), FIRST, FOLLOWING), SPANS, REFERENCE)
     print(f"null world: false hour findings {sum(t.flagged for t in tests)} of {len(tests)}")
     assert not any(t.flagged for t in tests)
+
+
+def test_clock_changes_are_the_eu_and_us_rules():
+    # 2025: EU 30 Mar and 26 Oct (last Sundays), U.S. 9 Mar and 2 Nov.
+    assert dst_changes("2025-01-01", "2025-12-31") == [
+        "2025-03-09",
+        "2025-03-30",
+        "2025-10-26",
+        "2025-11-02",
+    ]
+    assert dst_changes("2025-11-03", "2025-11-30") == []

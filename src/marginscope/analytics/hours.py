@@ -14,16 +14,18 @@ across the month's hour tests; reported (kind ``hour_profile``) when q ≤ ``fdr
 
 Limits: profiles are in **UTC**. Daylight-saving changes move local activity by an hour in
 UTC (U.S. DST ended 2 Nov 2025, EU 26 Oct 2025), so a November month against an October
-reference can show a one-hour "shift" that is only the clock; local-time profiles for
-single-zone countries are not built yet. Plug-in TV is above 0 even with no change (compare
-with ``min_tv``).
+reference shows a one-hour "shift" that is only the clock (on the demo, 5–7 points of TV).
+When an EU or U.S. change falls between the reference's first day and the span's last, a
+finding needs ``TV ≥ min_tv_dst`` (10 points) and its text names the change
+(:func:`dst_changes`); local-time profiles for single-zone countries are not built yet.
+Plug-in TV is above 0 even with no change (compare with ``min_tv``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -34,7 +36,15 @@ from marginscope.analytics.findings import DetailFinding, span_label
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
 from marginscope.analytics.spikes import bh_adjust
 
-__all__ = ["HourTables", "HourTest", "hour_expr", "hour_findings", "hour_tables", "scan_hours"]
+__all__ = [
+    "HourTables",
+    "HourTest",
+    "dst_changes",
+    "hour_expr",
+    "hour_findings",
+    "hour_tables",
+    "scan_hours",
+]
 
 _SEGMENT_TEXT = {
     "device:mobile": "mobile",
@@ -43,6 +53,32 @@ _SEGMENT_TEXT = {
     "region:US": "U.S.",
     "region:rest": "non-U.S.",
 }
+
+
+def _sunday(year: int, month: int, which: int) -> date:
+    """The ``which``-th Sunday of a month (``-1``: the last)."""
+    if which > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (which - 1))
+    following = date(year + month // 12, month % 12 + 1, 1)
+    last = following - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def dst_changes(first: str, last: str) -> list[str]:
+    """EU (last Sundays of March and October) and U.S. (second Sunday of March, first of
+    November) clock changes from ``first`` to ``last`` (inclusive ISO days)."""
+    out = []
+    for year in range(int(first[:4]), int(last[:4]) + 1):
+        for day in (
+            _sunday(year, 3, -1),
+            _sunday(year, 10, -1),
+            _sunday(year, 3, 2),
+            _sunday(year, 11, 1),
+        ):
+            if first <= day.isoformat() <= last:
+                out.append(day.isoformat())
+    return sorted(out)
 
 
 def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
@@ -105,6 +141,7 @@ class HourTest:
     p_value: float
     q_value: float
     flagged: bool
+    dst: tuple[str, ...] = ()
 
 
 def scan_hours(
@@ -114,6 +151,7 @@ def scan_hours(
     *,
     fdr: float = 0.05,
     min_tv: float = 0.05,
+    min_tv_dst: float = 0.10,
     min_checks: int = 500,
     seed: int = 20251130,
 ) -> list[HourTest]:
@@ -146,10 +184,14 @@ def scan_hours(
                 )
             )
     q = bh_adjust([r[-1] for r in rows])
-    return [
-        HourTest(*r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= min_tv))
-        for r, qv in zip(rows, q, strict=True)
-    ]
+    out = []
+    for r, qv in zip(rows, q, strict=True):
+        dst = tuple(dst_changes(reference[0], r[1]))
+        floor = min_tv_dst if dst else min_tv
+        out.append(
+            HourTest(*r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= floor), dst=dst)
+        )
+    return out
 
 
 def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
@@ -163,7 +205,14 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
             f"{span_label(t.start, t.end)}: the hours of {_SEGMENT_TEXT.get(t.segment, t.segment)}"
             f" checks shifted (busiest hour {peak:02d}:00 UTC vs {peak0:02d}:00 in the "
             f"reference; {t.tv:.0%} of activity would have to move, day-permutation "
-            f"{p_text(t.p_value)})."
+            f"{p_text(t.p_value)}"
+            + (
+                f"; the clocks changed on {', '.join(t.dst)}, which alone moves activity by an "
+                "hour in UTC"
+                if t.dst
+                else ""
+            )
+            + ")."
         )
         out.append(
             DetailFinding.of(
@@ -179,6 +228,7 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
                     "scope": t.scope,
                     "checks": t.checks,
                     "hours": "UTC",
+                    "dst_changes": list(t.dst),
                 },
             )
         )
