@@ -11,7 +11,6 @@ from datetime import date
 import numpy as np
 import pytest
 
-from marginscope.analytics.aggregate import open_events
 from marginscope.analytics.content import (
     CONTENT_FIELDS,
     content_findings,
@@ -19,6 +18,7 @@ from marginscope.analytics.content import (
     scan_content,
 )
 from marginscope.analytics.permutation import day_permutation_p
+from marginscope.analytics.sources import open_events
 
 from .sessions_sim import LEVERAGE, LEVERAGE_WEIGHTS, Effect, show, simulate
 

@@ -10,8 +10,8 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from marginscope.analytics.aggregate import open_events
 from marginscope.analytics.hours import dst_changes, hour_findings, hour_tables, scan_hours
+from marginscope.analytics.sources import open_events
 
 from .sessions_sim import HOURS, Effect, show, simulate
 

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from marginscope.analytics.aggregate import weekday
+from marginscope.analytics.cube import weekday
 from marginscope.analytics.months import month_over_month, rate_ratio
 from marginscope.sim.planted import planted_month
 

@@ -12,12 +12,12 @@ from datetime import date
 import duckdb
 import pytest
 
-from marginscope.analytics.aggregate import open_events
 from marginscope.analytics.sessions import (
     scan_transitions,
     transition_findings,
     transition_tables,
 )
+from marginscope.analytics.sources import open_events
 
 from .sessions_sim import Effect, show, simulate
 

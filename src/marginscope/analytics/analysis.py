@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube, month_bounds
 from marginscope.analytics.association import (
     Correlation,
     MarketContext,
@@ -28,6 +27,7 @@ from marginscope.analytics.association import (
 )
 from marginscope.analytics.baseline import MIN_BASELINE_DAYS
 from marginscope.analytics.contrasts import ContrastTest, contrast_findings, scan_contrasts
+from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import (
     KINDS,
     DetailFinding,
@@ -37,6 +37,7 @@ from marginscope.analytics.findings import (
     spike_finding,
 )
 from marginscope.analytics.lift_ratio import lift_ratio_findings
+from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import Phase, PhaseRules, tool_mix_phases
 from marginscope.analytics.reference import default_reference, reference_checks
 from marginscope.analytics.shares import ShareRules, ShareTest, scan_shares

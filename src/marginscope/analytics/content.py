@@ -30,11 +30,12 @@ from datetime import date
 import ibis.expr.types as ir
 import numpy as np
 
-from marginscope.analytics.aggregate import _day, _in_range
 from marginscope.analytics.clustered import cluster_ratio
-from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
+from marginscope.analytics.queries import day_number, in_range
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.analytics.student import t_quantile
 
@@ -63,9 +64,9 @@ def content_exprs(
     events: ir.Table, start: date, end: date, fields: Sequence[str] = CONTENT_FIELDS
 ) -> dict[str, ir.Table]:
     """Per field: checks per ``(day, tool, value)`` in ``[start, end)`` (value not null)."""
-    rows = _in_range(events, start, end)
+    rows = in_range(events, start, end)
     present = [name for name in fields if name in rows.columns]
-    rows = rows.select("tool", *present, day=_day(rows))
+    rows = rows.select("tool", *present, day=day_number(rows))
     out = {}
     for name in present:
         part = rows.group_by(["day", "tool", name]).aggregate(n=rows.count())
@@ -245,7 +246,7 @@ def content_findings(tests: Sequence[ContentTest]) -> list[DetailFinding]:
                 f"{t.extra['normal_share_20x']:.0%}"
             )
         text = (
-            f"{span_label(t.start, t.end)}: the {t.field.replace('_', ' ')} of "
+            f"{span_text(t.start, t.end)}: the {t.field.replace('_', ' ')} of "
             f"{tool_name(t.tool)} checks shifted ({detail} in the reference; "
             f"{t.tv:.0%} of checks would have to change value, day-permutation "
             f"{p_text(t.p_value)})."

@@ -27,9 +27,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from marginscope.analytics.aggregate import DailyCube
 from marginscope.analytics.clustered import paired_log_ratio
-from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.cube import DailyCube
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_label
 from marginscope.analytics.spikes import bh_adjust
@@ -211,7 +212,7 @@ def contrast_findings(tests: Sequence[ContrastTest]) -> list[DetailFinding]:
         )
         change = f", {t.change:.2f}× its reference ratio" if t.scope == "phase" else ""
         text = (
-            f"{span_label(t.start, t.end)}: {tool_label(t.tool)} were {t.share_a:.1%} of "
+            f"{span_text(t.start, t.end)}: {tool_label(t.tool)} were {t.share_a:.1%} of "
             f"{a} vs {t.share_b:.1%} of {b}, {t.ratio:.2f}× (95% CI "
             f"{t.ratio_low:.2f}–{t.ratio_high:.2f}×, days as clusters){change}{normal}."
         )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from marginscope.analytics.aggregate import _close, open_events
 from marginscope.analytics.content import (
     ContentTables,
     ContentTest,
@@ -32,6 +31,7 @@ from marginscope.analytics.sessions import (
     transition_findings,
     transition_tables,
 )
+from marginscope.analytics.sources import opened_events
 
 __all__ = ["EventTables", "detail_findings", "event_tables"]
 
@@ -57,8 +57,7 @@ def event_tables(
 ) -> EventTables:
     """Run the transition, content and hour expressions over ``[start, end)`` in ``engine``,
     and count the distinct visitors of ``previous`` (a month, end exclusive) when given."""
-    events = open_events(source, engine=engine)
-    try:
+    with opened_events(source, engine=engine) as events:
         visitors = None
         if previous is not None:
             visitors = int(
@@ -70,8 +69,6 @@ def event_tables(
             hours=hour_tables(events, start, end),
             previous_visitors=visitors,
         )
-    finally:
-        _close(events, source)
 
 
 def detail_findings(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from marginscope.analytics.association import Association
+from marginscope.analytics.formatting import day_text, signed_percent
 from marginscope.analytics.names import SEGMENT_LABELS, SHARE_NAMES, tool_label
 from marginscope.analytics.phases import Phase
 from marginscope.analytics.shares import ShareTest
@@ -26,10 +27,8 @@ __all__ = [
     "KINDS",
     "DetailFinding",
     "Finding",
-    "day_label",
     "phase_finding",
     "share_finding",
-    "span_label",
     "spike_finding",
 ]
 
@@ -38,26 +37,6 @@ DETAIL_KINDS = ("contrast", "transition", "hour_profile", "content", "lift_ratio
 """Kinds added by issue 21 (segment contrasts, session transitions, hour profiles, setup
 content, lift against lift): spans with ``start``/``end``, ``text``, ``q_value`` and their own fields
 (:class:`DetailFinding`, ``docs/analytics.md``)."""
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
-
-
-def day_label(iso: str) -> str:
-    """``Nov 21`` for ``2025-11-21``."""
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
-    return f"{months[int(iso[5:7]) - 1]} {int(iso[8:10])}"
-
-
-def span_label(start: str, end: str) -> str:
-    """``Nov 21`` / ``Nov 20–22`` / ``Nov 30–Dec 2`` for inclusive ISO days."""
-    if start == end:
-        return day_label(start)
-    if start[:7] == end[:7]:
-        return f"{day_label(start)}–{int(end[8:10])}"
-    return f"{day_label(start)}–{day_label(end)}"
-
 
 @dataclass
 class Finding:
@@ -95,13 +74,13 @@ class Finding:
     def text(self, market: bool = True) -> str:
         """One sentence for the report: absolute numbers first, then the lift and interval;
         ``market=False`` leaves out the cited market event."""
-        ci = (f" (95% CI {_pct(self.lift_ci[0])} to {_pct(self.lift_ci[1])})"
+        ci = (f" (95% CI {signed_percent(self.lift_ci[0])} to {signed_percent(self.lift_ci[1])})"
               if self.lift_ci else "")
         where = SEGMENT_LABELS.get(self.segment, self.segment)
         subject = f"{tool_label(self.tool)}{' ' + where if where else ''}"
         if self.kind == "spike":
-            body = (f"{day_label(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
-                    f"expected, {_pct(self.lift)} above normal{ci}")
+            body = (f"{day_text(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
+                    f"expected, {signed_percent(self.lift)} above normal{ci}")
         elif self.kind == "share_shift":
             name = SHARE_NAMES.get(self.segment, self.segment)
             of = "all checks" if self.tool is None else tool_label(self.tool)
@@ -109,14 +88,14 @@ class Finding:
             band = (f", 95% CI {1 + self.lift_ci[0]:.2f}–{1 + self.lift_ci[1]:.2f}×"
                     if self.lift_ci else "")
             total = round(self.observed / self.share) if self.share else 0
-            body = (f"{day_label(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
+            body = (f"{day_text(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
                     f"{self.normal_share:.0%} ({self.points:+.1f} pp; {ratio:.2f}× normal{band}; "
                     f"{self.observed:,} of {total:,})")
         else:
-            lead = f"{day_label(self.start or self.date)}–{day_label(self.end or self.date)}: {self.label}"
+            lead = f"{day_text(self.start or self.date)}–{day_text(self.end or self.date)}: {self.label}"
             if self.tool is not None and self.share is not None:
                 body = (f"{lead}; {tool_label(self.tool)} were {self.share:.0%} of checks vs a "
-                        f"normal {self.normal_share:.0%}, {_pct(self.lift)}{ci}")
+                        f"normal {self.normal_share:.0%}, {signed_percent(self.lift)}{ci}")
             else:
                 body = lead
         if self.market and market:

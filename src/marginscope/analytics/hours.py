@@ -27,13 +27,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 
-from marginscope.analytics.aggregate import _day, _in_range
-from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
+from marginscope.analytics.queries import day_number, in_range, region_of
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = [
@@ -83,13 +83,13 @@ def dst_changes(first: str, last: str) -> list[str]:
 
 def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     """Checks per ``(day, hour, device, region, tool)`` in ``[start, end)``; hour in UTC."""
-    rows = _in_range(events, start, end)
+    rows = in_range(events, start, end)
     rows = rows.select(
         "tool",
         "device",
-        day=_day(rows),
+        day=day_number(rows),
         hour=rows.ts.hour().cast("int8"),
-        region=ibis.cases((rows.country == "US", "US"), else_="rest"),
+        region=region_of(rows.country),
     )
     return rows.group_by(["day", "hour", "device", "region", "tool"]).aggregate(n=rows.count())
 
@@ -202,7 +202,7 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
             continue
         peak, peak0 = int(np.argmax(t.observed)), int(np.argmax(t.normal))
         text = (
-            f"{span_label(t.start, t.end)}: the hours of {_SEGMENT_TEXT.get(t.segment, t.segment)}"
+            f"{span_text(t.start, t.end)}: the hours of {_SEGMENT_TEXT.get(t.segment, t.segment)}"
             f" checks shifted (busiest hour {peak:02d}:00 UTC vs {peak0:02d}:00 in the "
             f"reference; {t.tv:.0%} of activity would have to move, day-permutation "
             f"{p_text(t.p_value)}"

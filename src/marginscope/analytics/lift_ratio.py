@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube
-from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.cube import DailyCube
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.reference import fit_reference
@@ -165,7 +166,7 @@ def lift_ratio_findings(
         if q_value > fdr:
             continue
         text = (
-            f"{span_label(r.start, r.end)}: {tool_name(r.tool_a)} checks rose "
+            f"{span_text(r.start, r.end)}: {tool_name(r.tool_a)} checks rose "
             f"{r.ratio - 1:+.0%} more than {tool_name(r.tool_b)} checks (lifts "
             f"{r.lift_a:+.0%} vs {r.lift_b:+.0%}; ratio of lifts {r.ratio:.2f}, 95% CI "
             f"{r.low:.2f}–{r.high:.2f}, paired against the reference)."

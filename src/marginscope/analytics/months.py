@@ -22,7 +22,8 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube, _in_range
+from marginscope.analytics.cube import DailyCube
+from marginscope.analytics.queries import in_range
 from marginscope.analytics.student import t_quantile
 
 __all__ = ["month_over_month", "previous_month", "rate_ratio", "visitors_expr"]
@@ -35,7 +36,7 @@ def previous_month(first: date) -> tuple[date, date]:
 
 def visitors_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     """One row: exact distinct visitors (``visitors``) in ``[start, end)``."""
-    rows = _in_range(events, start, end)
+    rows = in_range(events, start, end)
     ids = rows.filter(rows.visitor.notnull()).select("visitor").distinct()
     return ids.aggregate(visitors=ids.count())
 

@@ -40,11 +40,12 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 
-from marginscope.analytics.aggregate import _day, _in_range
 from marginscope.analytics.clustered import cluster_ratio_from_sums
-from marginscope.analytics.findings import DetailFinding, span_label
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
+from marginscope.analytics.queries import day_number, in_range
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.analytics.student import t_quantile
 
@@ -72,10 +73,10 @@ def transition_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     session's ``x_s · Σ_B y_sB = x_s²``) and ``Σ_B sw`` = the sessions with ``x_s > 0`` (each
     contributes ``Σ_B y_sB / x_s = 1``).
     """
-    rows = _in_range(events, start, end)
+    rows = in_range(events, start, end)
     rows = rows.filter(rows.session.notnull()).select("ts", "event_id", "session", "tool")
     window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
-    rows = rows.mutate(day=_day(rows), next_tool=rows.tool.lead().over(window))
+    rows = rows.mutate(day=day_number(rows), next_tool=rows.tool.lead().over(window))
     pairs = (
         rows.filter(rows.next_tool.notnull())
         .group_by(["day", "session", "tool", "next_tool"])
@@ -248,7 +249,7 @@ def transition_findings(tests: Sequence[TransitionTest]) -> list[DetailFinding]:
         if not t.flagged:
             continue
         text = (
-            f"{span_label(t.start, t.end)}: after a {tool_name(t.from_tool)} check, the "
+            f"{span_text(t.start, t.end)}: after a {tool_name(t.from_tool)} check, the "
             f"next check in the session was {tool_name(t.to_tool)} {t.probability:.0%} of "
             f"the time (95% CI {t.low:.0%}–{t.high:.0%}, sessions as clusters; "
             f"{t.transitions:,} checks with a next one) vs {t.normal_probability:.0%} in "

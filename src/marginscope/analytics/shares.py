@@ -42,7 +42,6 @@ from statistics import NormalDist, median
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube
 from marginscope.analytics.baseline import (
     MAD_SCALE,
     MEDIAN_EFFICIENCY,
@@ -52,6 +51,7 @@ from marginscope.analytics.baseline import (
     _percentile,
     unflagged_window,
 )
+from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.lift import normal_tail, t_tail, t_to_z
 from marginscope.analytics.reference import MAX_SCREENED, SCREEN_Z, family_critical
 from marginscope.analytics.spikes import bh_adjust

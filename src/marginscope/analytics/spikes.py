@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marginscope.analytics.aggregate import SEGMENTS, DailyCube
 from marginscope.analytics.baseline import Baseline, dow_baseline
+from marginscope.analytics.cube import SEGMENTS, DailyCube
 from marginscope.analytics.lift import Lift, lift
 from marginscope.analytics.reference import family_critical, fit_reference
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from marginscope.calculators._common import DayCount, Price
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import Calculator, EventFields, register
 from marginscope.calculators.cfd_margin import CfdSize
 from marginscope.risk import cfd
 
@@ -25,14 +25,18 @@ class CfdFinancingRequest(CfdSize):
 
 
 def compute(r: CfdFinancingRequest) -> dict[str, Any]:
-    return cfd.overnight_financing(r.side, r.size, r.price, admin_fee=r.admin_fee,
-                                   benchmark_rate=r.benchmark_rate, day_count=r.day_count,
-                                   nights=r.nights, contract_value=r.contract_value,
-                                   point_size=r.point_size)
+    out = cfd.overnight_financing(r.side, r.size, r.price, admin_fee=r.admin_fee,
+                                  benchmark_rate=r.benchmark_rate, day_count=r.day_count,
+                                  nights=r.nights, contract_value=r.contract_value,
+                                  point_size=r.point_size)
+    rate = r.to_account()
+    return out | {key: out[key] * rate for key in ("notional", "per_night", "total")} \
+        | r.currency()
 
 
 register(Calculator(
     name="cfd-financing", tool="cfd_financing", title="Overnight financing",
+    records=EventFields(side="side", notional="notional"),
     summary="Overnight funding of a CFD or spread bet (positive: a charge, negative: a credit).",
     model=CfdFinancingRequest, compute=compute, asset_class="cfd",
     example={"side": "long", "size": 5, "price": 8250.0, "admin_fee": 0.03,

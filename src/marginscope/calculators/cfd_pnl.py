@@ -7,9 +7,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from marginscope.calculators._common import Commission, MarginRate, Price
-from marginscope.calculators.base import Calculator, FeeRate, Money, register
+from marginscope.calculators.base import Calculator, EventFields, FeeRate, Money, register
 from marginscope.calculators.cfd_margin import CfdSize
 from marginscope.risk import cfd
+
+MONEY = ("pnl_per_point", "gross_pnl", "commission", "financing", "net_pnl", "entry_notional",
+         "exit_notional")  # instrument currency → account currency
 
 
 class CfdPnlRequest(CfdSize):
@@ -18,7 +21,8 @@ class CfdPnlRequest(CfdSize):
     exit_price: Price
     commission_rate: FeeRate = Field(0.0, description="Per side, share of the value")
     min_commission: Commission = Field(0.0, description="Per side minimum")
-    financing: Money = Field(0.0, description="Overnight financing paid (negative: received)")
+    financing: Money = Field(0.0, description="Overnight financing paid (negative: received), "
+                                              "in the instrument's currency")
     margin_rate: MarginRate | None = Field(None, description="For the margin and the return "
                                                              "on it")
 
@@ -28,14 +32,17 @@ def compute(r: CfdPnlRequest) -> dict[str, Any]:
                       contract_value=r.contract_value, point_size=r.point_size,
                       commission_rate=r.commission_rate, min_commission=r.min_commission,
                       financing=r.financing)
+    rate = r.to_account()
+    out |= {key: out[key] * rate for key in MONEY}
     if r.margin_rate is not None:
         margin = out["entry_notional"] * r.margin_rate
         out |= {"margin": margin, "return_on_margin": out["net_pnl"] / margin}
-    return out
+    return out | r.currency()
 
 
 register(Calculator(
     name="cfd-pnl", tool="cfd_pnl", title="CFD / spread-bet P&L",
+    records=EventFields(side="side", notional="entry_notional"),
     summary="Points won or lost, P&L per point, commission and financing, return on margin.",
     model=CfdPnlRequest, compute=compute, asset_class="cfd",
     example={"side": "long", "size": 10, "entry_price": 8250.0, "exit_price": 8312.5,

@@ -13,8 +13,7 @@ from typing import Any
 from marginscope.analytics.analysis import Analysis
 from marginscope.analytics.association import Association, short_description
 from marginscope.analytics.findings import Finding
-from marginscope.analytics.findings import day_label as day_text
-from marginscope.analytics.findings import span_label as span_text
+from marginscope.analytics.formatting import day_text, signed_percent, span_text
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
 
 __all__ = ["Episode", "episode_text", "episodes", "headline_episodes", "methodology",
@@ -28,15 +27,11 @@ def _ci(finding: Finding, *, ratio: bool = False) -> str:
     low, high = finding.lift_ci
     if ratio:
         return f", CI {1 + low:.1f}–{1 + high:.1f}×"
-    return f" (CI {_pct(low)} to {_pct(high)})"
+    return f" (CI {signed_percent(low)} to {signed_percent(high)})"
 
 
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
 
 
 @dataclass(frozen=True)
@@ -131,14 +126,14 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         cited = _cited([*(tools or []), *([total] if total else [])])
         where = (f", which {cited.wording} {short_description(cited.event)}"
                  if cited else "")
-        parts = [f"{tool_name(f.tool)} checks {_pct(f.lift)}{_ci(f)} ({f.observed:,} vs "
+        parts = [f"{tool_name(f.tool)} checks {signed_percent(f.lift)}{_ci(f)} ({f.observed:,} vs "
                  f"~{f.expected:,.0f} expected)" for f in tools[:3] if f.tool]
         sentence = f"On {day_text(day)}{where}, "
         if parts:
             sentence += "checks rose above normal: " + "; ".join(parts)
         if total:
             sentence += (f"{'; ' if parts else ''}all checks together "
-                         f"{_pct(total.lift)}{_ci(total)} ({total.observed:,} vs "
+                         f"{signed_percent(total.lift)}{_ci(total)} ({total.observed:,} vs "
                          f"~{total.expected:,.0f})")
         out.append(sentence + ".")
     us = [f for f in findings if f.kind == "share_shift" and f.segment == "region:US"
@@ -183,7 +178,7 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         for f in sorted(singles, key=lambda f: f.date):
             cited = _cited([f])
             note = f" ({cited.wording} {short_description(cited.event)})" if cited else ""
-            bits.append(f"{tool_name(f.tool)} {_pct(f.lift)}{_ci(f)} on {day_text(f.date)}{note}")
+            bits.append(f"{tool_name(f.tool)} {signed_percent(f.lift)}{_ci(f)} on {day_text(f.date)}{note}")
         out.append("Other spikes: " + "; ".join(bits) + ".")
     per_visitor = summary.get("checks_per_visitor") or {}
     if per_visitor.get("US") and per_visitor.get("rest"):
@@ -216,9 +211,9 @@ def episode_text(episode: Episode) -> str:
         return peak.text(market=False)
     lifts = [f.lift or 0.0 for f in episode.findings]
     if episode.kind == "spike":
-        ci = (f", 95% CI {_pct(peak.lift_ci[0])} to {_pct(peak.lift_ci[1])}"
+        ci = (f", 95% CI {signed_percent(peak.lift_ci[0])} to {signed_percent(peak.lift_ci[1])}"
               if peak.lift_ci else "")
-        return (f"{when}: {tool_label(episode.tool)} {_pct(min(lifts))} to {_pct(max(lifts))} "
+        return (f"{when}: {tool_label(episode.tool)} {signed_percent(min(lifts))} to {signed_percent(max(lifts))} "
                 f"against normal on each of {len(lifts)} days (peak {day_text(peak.date)}: "
                 f"{peak.observed:,} vs ~{peak.expected:,.0f}{ci}).")
     of = "all checks" if episode.tool is None else tool_label(episode.tool)
