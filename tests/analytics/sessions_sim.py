@@ -23,6 +23,17 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
+FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
+"""The simulated days (the reference October and November), end exclusive."""
+REFERENCE = ("2025-10-04", "2025-10-31")
+MONTH = ("2025-11-01", "2025-11-30", "month")
+
+
+def spans(phase: tuple[str, str]) -> list[tuple[str, str, str]]:
+    """The month and one planted phase, as the analyses take spans."""
+    return [MONTH, (*phase, "phase")]
+
+
 TOOLS = ("liquidation_price", "margin_call", "position_size", "futures", "leverage", "stops")
 DEVICES = ("mobile", "desktop", "tablet")
 LEVERAGE = (2, 3, 5, 10, 20, 25, 50, 100)

@@ -6,8 +6,6 @@ Ibis). Printed with ``-s`` and written to ``test-artifacts/content_planted.txt``
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pytest
 
@@ -20,12 +18,20 @@ from marginscope.analytics.content import (
 from marginscope.analytics.permutation import day_permutation_p
 from marginscope.analytics.sources import open_events
 
-from .sessions_sim import LEVERAGE, LEVERAGE_WEIGHTS, Effect, show, simulate
+from .sessions_sim import (
+    FIRST,
+    FOLLOWING,
+    LEVERAGE,
+    LEVERAGE_WEIGHTS,
+    REFERENCE,
+    Effect,
+    show,
+    simulate,
+    spans,
+)
 
-FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
-REFERENCE = ("2025-10-04", "2025-10-31")
 PHASE = ("2025-11-12", "2025-11-22")
-SPANS = [("2025-11-01", "2025-11-30", "month"), (*PHASE, "phase")]
+SPANS = spans(PHASE)
 
 
 def _planted_leverage(shift: int) -> tuple[float, float]:

@@ -5,20 +5,16 @@ Printed with ``-s`` and written to ``test-artifacts/hours_planted.txt``.
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 import numpy as np
 
 from marginscope.analytics.hours import dst_changes, hour_findings, hour_tables, scan_hours
 from marginscope.analytics.sources import open_events
 
-from .sessions_sim import HOURS, Effect, show, simulate
+from .sessions_sim import FIRST, FOLLOWING, HOURS, REFERENCE, Effect, show, simulate, spans
 
-FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
-REFERENCE = ("2025-10-04", "2025-10-31")
 PHASE = ("2025-11-15", "2025-11-25")
-SPANS = [("2025-11-01", "2025-11-30", "month"), (*PHASE, "phase")]
+SPANS = spans(PHASE)
 
 
 def test_planted_late_desktop_hours_are_recovered_side_by_side():

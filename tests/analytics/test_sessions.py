@@ -7,8 +7,6 @@ written to ``test-artifacts/transitions_planted.txt``.
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 import pytest
 
@@ -19,12 +17,10 @@ from marginscope.analytics.sessions import (
 )
 from marginscope.analytics.sources import open_events
 
-from .sessions_sim import Effect, show, simulate
+from .sessions_sim import FIRST, FOLLOWING, REFERENCE, Effect, show, simulate, spans
 
-FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
-REFERENCE = ("2025-10-04", "2025-10-31")
 PHASE = ("2025-11-10", "2025-11-20")
-SPANS = [("2025-11-01", "2025-11-30", "month"), (*PHASE, "phase")]
+SPANS = spans(PHASE)
 
 
 def _tables(events):
