@@ -239,7 +239,7 @@ def test_null_quarters_raise_at_most_a_few_false_findings():
     for seed in NULL_SEEDS:
         month = planted_month(seed, (), history_days=61)
         analysis = analyze(cube_of(month), "2025-11", k=10, today=AFTER)
-        counts.append(_false_findings(month, analysis))
+        counts.append(int(_false_findings(month, analysis)))
     line = (
         f"null quarters (seeds {NULL_SEEDS}): false findings per month (spike, share "
         f"shift, contrast) {counts}"
