@@ -29,6 +29,7 @@ from datetime import date
 
 import ibis.expr.types as ir
 import numpy as np
+from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio
 from marginscope.analytics.findings import DetailFinding
@@ -37,7 +38,6 @@ from marginscope.analytics.names import tool_name
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
 from marginscope.analytics.queries import day_number, in_range
 from marginscope.analytics.spikes import bh_adjust
-from marginscope.analytics.student import t_quantile
 
 __all__ = [
     "CONTENT_FIELDS",
@@ -139,7 +139,7 @@ def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> 
         i = values.index("long")
         p, se, days = cluster_ratio(span[:, i], span.sum(axis=1))
         p0, _, _ = cluster_ratio(ref[:, i], ref.sum(axis=1))
-        c = t_quantile(0.975, max(days - 1, 1))
+        c = student_t.ppf(0.975, max(days - 1, 1))
         return {
             "long_share": p,
             "long_share_ci": [max(0.0, p - c * se), min(1.0, p + c * se)],

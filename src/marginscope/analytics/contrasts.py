@@ -27,6 +27,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from scipy.stats import t as student_t
+
 from marginscope.analytics.clustered import paired_log_ratio
 from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import DetailFinding
@@ -34,7 +36,6 @@ from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_label
 from marginscope.analytics.spikes import bh_adjust
-from marginscope.analytics.student import t_quantile
 
 __all__ = ["CONTRAST_PAIRS", "ContrastTest", "contrast_findings", "scan_contrasts"]
 
@@ -125,7 +126,7 @@ def scan_contrasts(
                     statistic = size / math.sqrt(se**2 + se_ref**2)
                 else:
                     continue
-                c = t_quantile(0.975, days - 1)
+                c = student_t.ppf(0.975, days - 1)
                 rows.append(
                     [
                         str(cube.days[start]),

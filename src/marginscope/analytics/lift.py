@@ -19,7 +19,7 @@ dispersion separately):
   estimation error); the interval of the underlying lift is
   ``R · exp(± c √(σ̂² + 1/obs + Var log E)) − 1``, so a large spike's interval is as wide as
   the day-to-day noise makes it (a Poisson-only ``1/obs`` would give ±4 % on 3,000 checks);
-  Student's t on the reference's degrees of freedom, exactly (:mod:`.student`), and ``c`` the
+  Student's t on the reference's degrees of freedom (``scipy.stats.t``), and ``c`` the
   family's one critical value when given: flagged ⇔ the interval excludes 0 (up to obs vs E).
 * Below ``min_expected`` checks a percentage is not stated ("was negligible"): 0 → N is not
   "+100 %" (the Plausible ``percent_change`` trap).
@@ -31,8 +31,9 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from scipy.stats import t as student_t
+
 from marginscope.analytics.baseline import Baseline
-from marginscope.analytics.student import t_quantile, t_sf
 from marginscope.errors import InputError
 
 __all__ = ["DIRECTIONS", "Lift", "lift", "normal_tail", "t_tail", "t_to_z"]
@@ -78,11 +79,11 @@ def normal_tail(z: float, direction: str = "up") -> float:
 def t_tail(t: float, degrees_of_freedom: int, direction: str = "up") -> float:
     """P-value of a Student-t statistic (exact, integer degrees of freedom)."""
     if direction == "up":
-        return t_sf(t, degrees_of_freedom)
+        return student_t.sf(t, degrees_of_freedom)
     if direction == "down":
-        return t_sf(-t, degrees_of_freedom)
+        return student_t.sf(-t, degrees_of_freedom)
     if direction == "both":
-        return min(1.0, 2.0 * t_sf(abs(t), degrees_of_freedom))
+        return min(1.0, 2.0 * student_t.sf(abs(t), degrees_of_freedom))
     raise InputError("direction", direction, " | ".join(DIRECTIONS))
 
 
@@ -137,7 +138,7 @@ def _reference_lift(observed: int, baseline: Baseline, confidence: float, direct
     log_ratio = math.log(max(observed, 0.5) / expected)
     spread = math.sqrt(baseline.day_variance + 1.0 / expected + baseline.log_variance)
     t = log_ratio / spread
-    c = t_quantile(0.5 + confidence / 2, df) if critical is None else critical
+    c = student_t.ppf(0.5 + confidence / 2, df) if critical is None else critical
     half = c * math.sqrt(baseline.day_variance + 1.0 / max(observed, 0.5)
                          + baseline.log_variance)
     point = math.exp(log_ratio)

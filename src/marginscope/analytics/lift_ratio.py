@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import DetailFinding
@@ -31,7 +32,6 @@ from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.reference import fit_reference
 from marginscope.analytics.spikes import SeriesTest, bh_adjust
-from marginscope.analytics.student import t_quantile
 
 __all__ = ["LiftRatio", "lift_ratio", "lift_ratio_findings", "ratio_of_lifts"]
 
@@ -71,7 +71,7 @@ def ratio_of_lifts(
     """``(RL, low, high, t, p)`` from two lifts (fractions) and ``V`` (see the docstring)."""
     log_rl = math.log1p(lift_a) - math.log1p(lift_b)
     se = math.sqrt(variance)
-    c = t_quantile(0.975, degrees_of_freedom) if critical is None else critical
+    c = student_t.ppf(0.975, degrees_of_freedom) if critical is None else critical
     t = log_rl / se if se > 0 else math.inf
     return (
         math.exp(log_rl),

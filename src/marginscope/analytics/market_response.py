@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from marginscope.analytics.association import spearman
 from marginscope.analytics.reference import fit_reference
 from marginscope.analytics.spikes import bh_adjust
-from marginscope.analytics.student import t_sf
 from marginscope.market.series import FundingSeries
 
 __all__ = [
@@ -118,7 +118,7 @@ def event_study(
             "car": value,
             "mean_lift": math.expm1(value / k),
             "t": t,
-            "p_value": min(1.0, 2 * t_sf(abs(t), df)),
+            "p_value": min(1.0, 2 * student_t.sf(abs(t), df)),
         }
 
     return {

@@ -21,10 +21,10 @@ from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
+from scipy.stats import t as student_t
 
 from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.queries import in_range
-from marginscope.analytics.student import t_quantile
 
 __all__ = ["month_over_month", "previous_month", "rate_ratio", "visitors_expr"]
 
@@ -75,7 +75,7 @@ def rate_ratio(
     inflation = (1 + max(rho, 0.0)) / (1 - max(rho, 0.0)) if rho < 1 else 1.0
     se = math.sqrt(cv2 * (1 / split + 1 / (y.size - split)) * inflation)
     log_ratio = math.log(rate_cur / rate_prev)
-    c = t_quantile(0.975, df)
+    c = student_t.ppf(0.975, df)
     return (math.expm1(log_ratio), math.expm1(log_ratio - c * se), math.expm1(log_ratio + c * se))
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from marginscope.analytics.baseline import (
     _MEDIAN_VARIANCE,
@@ -49,7 +50,6 @@ from marginscope.analytics.baseline import (
     MEDIAN_EFFICIENCY,
     Baseline,
 )
-from marginscope.analytics.student import t_quantile
 from marginscope.errors import InputError
 
 __all__ = [
@@ -263,9 +263,9 @@ def family_critical(
     excludes no change" (``analytics_methods.md`` §2).
     """
     if tests <= 0:
-        return t_quantile(1.0 - q / sides, degrees_of_freedom)
+        return student_t.ppf(1.0 - q / sides, degrees_of_freedom)
     level = q * max(selected, 1) / (sides * tests)
-    return t_quantile(1.0 - min(level, 0.5), degrees_of_freedom)
+    return student_t.ppf(1.0 - min(level, 0.5), degrees_of_freedom)
 
 
 def reference_checks(counts: np.ndarray, weekdays: np.ndarray, first: str, last: str) -> list[str]:

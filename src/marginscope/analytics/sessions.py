@@ -39,6 +39,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio_from_sums
 from marginscope.analytics.findings import DetailFinding
@@ -47,7 +48,6 @@ from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.queries import day_number, in_range
 from marginscope.analytics.spikes import bh_adjust
-from marginscope.analytics.student import t_quantile
 
 __all__ = [
     "TransitionTables",
@@ -208,7 +208,7 @@ def scan_transitions(
             df = min(s, s0, MAX_DF + 1) - 1
             spread = math.sqrt(se**2 + se0**2)
             z = (p - p0) / spread if spread > 0 else 0.0
-            c = t_quantile(0.975, min(s - 1, MAX_DF))
+            c = student_t.ppf(0.975, min(s - 1, MAX_DF))
             mix = min(1.0, p0 * span_next.get(b, 0.0) / ref_next[b]) if ref_next.get(b) else p0
             rows.append(
                 (

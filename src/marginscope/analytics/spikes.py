@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 from marginscope.analytics.baseline import Baseline, dow_baseline
 from marginscope.analytics.cube import SEGMENTS, DailyCube
@@ -79,21 +80,11 @@ class SeriesTest:
 
 
 def bh_adjust(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values), same order as the input.
-
-    ``q_(i) = min_{j ≥ i} p_(j) · m / j`` over the ascending p-values (Benjamini & Hochberg
-    1995, step-up procedure); flag where ``q ≤ fdr``.
-    """
+    """Benjamini–Hochberg adjusted p-values (q-values), same order as the input (Benjamini &
+    Hochberg 1995, step-up procedure; ``scipy.stats.false_discovery_control``); flag where
+    ``q ≤ fdr``."""
     p = np.asarray(p_values, dtype=float)
-    m = p.size
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(scaled[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
+    return p if p.size == 0 else false_discovery_control(p, method="bh")
 
 
 def spike_series(cube: DailyCube) -> list[tuple[str | None, str]]:
