@@ -125,9 +125,11 @@ class Telemetry:
         self._last_retention = today
 
     def close(self, timeout: float = 30.0) -> dict[str, Any]:
-        """Stop upkeep, flush and close the writer; returns the final stats."""
+        """Stop upkeep, flush and close the writer (the counts of events not recorded are
+        handed to the sink); returns the final stats."""
         self._stop.set()
         self._thread.join(timeout=5)
+        self.writer.flush(timeout)  # a sink process's death is counted (lost) at a flush
         self.writer.close(timeout)
         return self.stats()
 
