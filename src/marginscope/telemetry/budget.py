@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 __all__ = ["TokenBuckets"]
 
@@ -26,13 +27,15 @@ class TokenBuckets:
 
     ``burst`` tokens at once, refilled at ``rate`` per second. The key of the hash (random per
     process) makes the bucket ids useless to anyone who reads memory later; at most
-    ``max_keys`` buckets are kept (least recently used evicted).
+    ``max_keys`` buckets are kept (least recently used evicted). ``clock``: seconds, monotonic.
     """
 
-    def __init__(self, rate: float, burst: int, max_keys: int = 100_000) -> None:
+    def __init__(self, rate: float, burst: int, max_keys: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
+        self.clock = clock
         self.limited = 0
         self._key = secrets.token_bytes(32)
         self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
@@ -42,7 +45,7 @@ class TokenBuckets:
         """Take one token for ``client``: 0.0 if there was one, else the seconds until there
         is (the refusal is counted in :attr:`limited`)."""
         ident = hmac.new(self._key, (client or "").encode(), hashlib.sha256).digest()[:16]
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, then = self._buckets.pop(ident, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - then) * self.rate)
