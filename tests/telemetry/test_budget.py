@@ -24,18 +24,24 @@ from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES, Event, events_to
 from marginscope.telemetry.store import DuckDBSink, HeldDuckDBSink, read_counts
 from marginscope.telemetry.writer import BatchingWriter
 
-CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/126.0.0.0 Safari/537.36")
-CONTEXT = {"venue": "bybit", "symbol": "BTCUSDT", "side": "long", "leverage": 10,
-           "notional": 5000}
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+CONTEXT = {"venue": "bybit", "symbol": "BTCUSDT", "side": "long", "leverage": 10, "notional": 5000}
 
 
 def _pipeline(tmp_path, clock, *, burst: int = 60, writer=None) -> Pipeline:
     """60 a minute, ``burst`` at once; the buckets' clock stands still (no token comes back
     during a test)."""
-    return Pipeline(SaltStore(tmp_path / "state", clock=clock), site="synthetic-site",
-                    country=CountryResolver(header="CF-IPCountry"), writer=writer, clock=clock,
-                    budget=TokenBuckets(1.0, burst, clock=lambda: 1000.0))
+    return Pipeline(
+        SaltStore(tmp_path / "state", clock=clock),
+        site="synthetic-site",
+        country=CountryResolver(header="CF-IPCountry"),
+        writer=writer,
+        clock=clock,
+        budget=TokenBuckets(1.0, burst, clock=lambda: 1000.0),
+    )
 
 
 def _meta(ip: str, ua: str = CHROME, **headers: str) -> RequestMeta:
@@ -44,11 +50,13 @@ def _meta(ip: str, ua: str = CHROME, **headers: str) -> RequestMeta:
 
 def test_the_61st_calculation_in_a_burst_is_not_recorded(tmp_path, clock):
     pipeline = _pipeline(tmp_path, clock)
-    outcomes = [pipeline.process(_meta("203.0.113.7"), "liquidation_price", CONTEXT)
-                for _ in range(61)]
+    outcomes = [
+        pipeline.process(_meta("203.0.113.7"), "liquidation_price", CONTEXT) for _ in range(61)
+    ]
     assert all(isinstance(o, Event) for o in outcomes[:60])
-    assert outcomes[60] == Drop("budget", DropReason.BUDGET,
-                                "recording budget spent for this client")
+    assert outcomes[60] == Drop(
+        "budget", DropReason.BUDGET, "recording budget spent for this client"
+    )
     assert DropReason.BUDGET.value == "over_budget"
     assert pipeline.drop_counts()["over_budget"] == 1
 
@@ -75,31 +83,39 @@ def test_the_budget_key_is_per_day_and_never_the_address(tmp_path, clock):
 
 def test_the_budget_comes_from_the_settings(tmp_path, monkeypatch, clock):
     monkeypatch.setenv("MARGINSCOPE_STATE_DIR", str(tmp_path / "state"))
-    assert (Pipeline.from_settings(clock=clock).budget.rate,
-            Pipeline.from_settings(clock=clock).budget.burst) == (1.0, 60)
+    assert (
+        Pipeline.from_settings(clock=clock).budget.rate,
+        Pipeline.from_settings(clock=clock).budget.burst,
+    ) == (1.0, 60)
     monkeypatch.setenv("MARGINSCOPE_RECORD_RATE", "600")
     monkeypatch.setenv("MARGINSCOPE_RECORD_BURST", "1000")
     budget = Pipeline.from_settings(clock=clock).budget
     assert (budget.rate, budget.burst) == (10.0, 1000)
 
 
-@pytest.mark.parametrize(("headers", "time_zone", "expected"), [
-    ({"CF-IPCountry": "DE"}, "America/New_York", ("DE", "header")),
-    ({}, "America/New_York", ("US", "time_zone")),
-    ({}, None, ("ZZ", None)),
-])
+@pytest.mark.parametrize(
+    ("headers", "time_zone", "expected"),
+    [
+        ({"CF-IPCountry": "DE"}, "America/New_York", ("DE", "header")),
+        ({}, "America/New_York", ("US", "time_zone")),
+        ({}, None, ("ZZ", None)),
+    ],
+)
 def test_the_country_source_is_stored(tmp_path, clock, headers, time_zone, expected):
     pipeline = _pipeline(tmp_path, clock)
-    event = pipeline.process(RequestMeta(headers={"User-Agent": CHROME, **headers},
-                                         client_ip="203.0.113.7", time_zone=time_zone),
-                             "stops", CONTEXT)
+    event = pipeline.process(
+        RequestMeta(
+            headers={"User-Agent": CHROME, **headers}, client_ip="203.0.113.7", time_zone=time_zone
+        ),
+        "stops",
+        CONTEXT,
+    )
     assert (event.country, event.country_source) == expected
 
 
 WRITERS = {
     "batching": lambda db: BatchingWriter(DuckDBSink(db), flush_seconds=0.01),
-    "durable": lambda db: BatchingWriter(ProcessSink(partial(DuckDBSink, db)),
-                                         flush_seconds=0.01),
+    "durable": lambda db: BatchingWriter(ProcessSink(partial(DuckDBSink, db)), flush_seconds=0.01),
     "handoff": lambda db: HandoffWriter(partial(HeldDuckDBSink, db), flush_seconds=0.01),
 }
 
@@ -112,10 +128,12 @@ def test_drops_are_persisted_per_day_next_to_the_events(tmp_path, clock, kind):
     outcomes = [pipeline.record(_meta("203.0.113.7"), "stops", CONTEXT) for _ in range(5)]
     outcomes.append(pipeline.record(_meta("203.0.113.9", "curl/8.5.0"), "stops", CONTEXT))
     clock.advance(days=1)
-    outcomes.append(pipeline.record(_meta("198.51.100.1", "python-requests/2.32.3"), "stops",
-                                    CONTEXT))
-    assert [getattr(o, "reason", None) for o in outcomes] == \
-        [None] * 3 + [DropReason.BUDGET] * 2 + [DropReason.BOT] * 2
+    outcomes.append(
+        pipeline.record(_meta("198.51.100.1", "python-requests/2.32.3"), "stops", CONTEXT)
+    )
+    assert [getattr(o, "reason", None) for o in outcomes] == [None] * 3 + [
+        DropReason.BUDGET
+    ] * 2 + [DropReason.BOT] * 2
     writer.flush(30)
     writer.close()
     day = clock.now.date() - timedelta(days=1)
@@ -132,16 +150,20 @@ OLD_COLUMNS = [c for c in COLUMNS if c != "country_source"]
 def test_a_store_written_before_country_source_still_opens(tmp_path, clock, event_factory):
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE events (" + ", ".join(f"{c} {DUCKDB_TYPES[c]}"
-                                                    for c in OLD_COLUMNS) + ")")
-    con.execute("INSERT INTO events (event_id, ts, tool, device, country) VALUES "
-                "('synthetic-old', TIMESTAMPTZ '2025-11-04 10:00:00+00', 'stops', 'mobile', 'US')")
+    con.execute(
+        "CREATE TABLE events (" + ", ".join(f"{c} {DUCKDB_TYPES[c]}" for c in OLD_COLUMNS) + ")"
+    )
+    con.execute(
+        "INSERT INTO events (event_id, ts, tool, device, country) VALUES "
+        "('synthetic-old', TIMESTAMPTZ '2025-11-04 10:00:00+00', 'stops', 'mobile', 'US')"
+    )
     con.close()
     first, following = date(2025, 11, 1), date(2025, 12, 1)
     assert read_counts(db, first, following) is None  # read-only: no counts kept yet
     sink = DuckDBSink(db)  # a writer opens it: the column and the counts table are added
-    sink.write(events_to_arrow([event_factory(0, event_id="synthetic-new",
-                                              country_source="header")]))
+    sink.write(
+        events_to_arrow([event_factory(0, event_id="synthetic-new", country_source="header")])
+    )
     sink.close()
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute("SELECT event_id, country_source FROM events ORDER BY 1").fetchall()

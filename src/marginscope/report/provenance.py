@@ -24,8 +24,9 @@ from marginscope.telemetry.store import read_counts
 __all__ = ["country_sources", "provenance"]
 
 
-def country_sources(source: Any, first: date, following: date, *,
-                    engine: str = "duckdb") -> dict[str, int] | None:
+def country_sources(
+    source: Any, first: date, following: date, *, engine: str = "duckdb"
+) -> dict[str, int] | None:
     """Events of ``[first, following)`` per country source (``unknown``: NULL), or None when
     the events carry no ``country_source`` column."""
     with opened_events(source, engine=engine) as events:
@@ -37,8 +38,11 @@ def country_sources(source: Any, first: date, following: date, *,
     return {name: found.get(name, 0) for name in (*COUNTRY_SOURCES, "unknown")}
 
 
-def provenance(source: Any, first: date, following: date, *,
-               engine: str = "duckdb") -> dict[str, Any]:
+def provenance(
+    source: Any, first: date, following: date, *, engine: str = "duckdb"
+) -> dict[str, Any]:
     """``{"not_recorded": {counter: n} | None, "country_sources": {source: n} | None}``."""
-    return {"not_recorded": read_counts(source, first, following),
-            "country_sources": country_sources(source, first, following, engine=engine)}
+    return {
+        "not_recorded": read_counts(source, first, following),
+        "country_sources": country_sources(source, first, following, engine=engine),
+    }

@@ -30,8 +30,13 @@ class TokenBuckets:
     ``max_keys`` buckets are kept (least recently used evicted). ``clock``: seconds, monotonic.
     """
 
-    def __init__(self, rate: float, burst: int, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
