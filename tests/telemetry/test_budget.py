@@ -7,14 +7,17 @@ The IPs are documentation ranges (RFC 5737); the User-Agents real browsers' publ
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from functools import partial
 
 import duckdb
 import pytest
 
+from marginscope.report.provenance import provenance
 from marginscope.telemetry.budget import TokenBuckets
 from marginscope.telemetry.country import CountryResolver
+from marginscope.telemetry.export import export_events
 from marginscope.telemetry.handoff import HandoffWriter
 from marginscope.telemetry.pipeline import Drop, DropReason, Pipeline
 from marginscope.telemetry.process_sink import ProcessSink
@@ -147,6 +150,7 @@ def test_drops_are_persisted_per_day_next_to_the_events(tmp_path, clock, kind):
 OLD_COLUMNS = [c for c in COLUMNS if c != "country_source"]
 
 
+@pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")  # Ibis 12
 def test_a_store_written_before_country_source_still_opens(tmp_path, clock, event_factory):
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(db))
@@ -160,6 +164,11 @@ def test_a_store_written_before_country_source_still_opens(tmp_path, clock, even
     con.close()
     first, following = date(2025, 11, 1), date(2025, 12, 1)
     assert read_counts(db, first, following) is None  # read-only: no counts kept yet
+    assert provenance(db, first, following) == {"not_recorded": None, "country_sources": None}
+    out = tmp_path / "old.jsonl"
+    assert export_events(db, out, "jsonl") == 1  # exported read-only, the new column NULL
+    exported = json.loads(out.read_text())
+    assert list(exported) == list(COLUMNS) and exported["country_source"] is None
     sink = DuckDBSink(db)  # a writer opens it: the column and the counts table are added
     sink.write(
         events_to_arrow([event_factory(0, event_id="synthetic-new", country_source="header")])

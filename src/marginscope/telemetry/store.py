@@ -50,7 +50,7 @@ from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES, EVENT_COLUMNS, c
 
 __all__ = [
     "AGGREGATE_DIMENSIONS", "IDLE_RELEASE_SECONDS", "DuckDBSink", "HeldDuckDBSink", "add_counts",
-    "attach", "connect", "ensure_schema", "insert_new_events", "read_counts",
+    "attach", "connect", "ensure_schema", "insert_new_events", "read_counts", "stored_columns",
 ]
 
 IDLE_RELEASE_SECONDS = 1.0
@@ -129,9 +129,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``events``, ``daily_aggregates``, ``retention_log`` and ``telemetry_counts`` if
     missing, and add to an older ``events`` table the (nullable) columns it lacks."""
     con.execute(_EVENTS_DDL)
-    present = {row[0] for row in con.execute("SELECT * FROM events LIMIT 0").description}
+    stored = stored_columns(con)
     for declared in EVENT_COLUMNS:
-        if declared.name not in present:
+        if stored[declared.name] != declared.name:
             if not declared.nullable:
                 raise InputError("events", declared.name,
                                  "an events table with every non-nullable column")
@@ -139,6 +139,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_AGGREGATES_DDL)
     con.execute(_RETENTION_LOG_DDL)
     con.execute(_COUNTS_DDL)
+
+
+def stored_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each canonical column → how to select it from ``events``: its name, or a typed NULL
+    when the table predates it (an older store opened read-only)."""
+    present = {row[0] for row in con.execute("SELECT * FROM events LIMIT 0").description}
+    return {name: name if name in present else f"NULL::{DUCKDB_TYPES[name]} AS {name}"
+            for name in COLUMNS}
 
 
 def add_counts(con: duckdb.DuckDBPyConnection, counts: Mapping[tuple[date, str], int]) -> None:
@@ -217,6 +225,13 @@ class DuckDBSink:
             self._con = connect(self.db)
         return self._con
 
+    def _forget(self, con: duckdb.DuckDBPyConnection) -> None:
+        """After a failed transaction: close the connection; the next write opens another."""
+        try:
+            con.close()
+        finally:
+            self._con = None
+
     def _release(self, con: duckdb.DuckDBPyConnection) -> None:
         if not self.keep_open:
             con.close()
@@ -242,10 +257,7 @@ class DuckDBSink:
             self._failed_once = False
         except Exception:
             self._failed_once = True
-            try:
-                con.close()
-            finally:
-                self._con = None
+            self._forget(con)
             raise
         self._release(con)
 
@@ -257,10 +269,7 @@ class DuckDBSink:
             add_counts(con, counts)
             con.execute("COMMIT")
         except Exception:
-            try:
-                con.close()
-            finally:
-                self._con = None
+            self._forget(con)
             raise
         self._release(con)
 
