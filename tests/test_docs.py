@@ -106,3 +106,14 @@ def test_settings_table_lists_every_variable_config_reads():
     code = source.split('"""', 2)[2]  # after the module docstring (its table)
     read = set(re.findall(r'"(MARGINSCOPE_[A-Z_]+)"', code))
     assert read and read <= set(config.settings_names())
+
+
+def test_the_calculator_options_reference_is_what_the_declarations_generate(calculators_doc):
+    """docs/calculators.md's options section is generated (python -m marginscope.cli.reference):
+    a field added, renamed or re-described without regenerating it fails here."""
+    from marginscope.cli.reference import HEADING, options_section
+
+    start = calculators_doc.index(HEADING)
+    following = calculators_doc.find("\n## ", start + len(HEADING))
+    committed = calculators_doc[start:] if following < 0 else calculators_doc[start:following + 1]
+    assert committed.rstrip("\n") == options_section().rstrip("\n")

@@ -36,6 +36,8 @@ web ones: docs/web.md — the app sees them through :class:`marginscope.web.sett
 | ``MARGINSCOPE_TRUSTED_PROXIES`` | comma-separated addresses of reverse proxies whose ``X-Forwarded-Proto`` is believed (TLS → ``Secure`` cookies) | unset (none) |
 | ``MARGINSCOPE_DASHBOARD_SESSION_HOURS`` | lifetime of a dashboard login | ``12`` |
 | ``MARGINSCOPE_LOGIN_RATE`` | dashboard login attempts per minute per client (burst the same; 10× that for all clients together; then 429) | ``5`` |
+| ``MARGINSCOPE_LIVE_PRICES`` | ``1`` lets the pages' "use current price" button ask the venue (through ccxt) for its mark price; ``0``: the pages say live prices are off | ``0`` (off) |
+| ``MARGINSCOPE_CHROMIUM`` | the Chromium (or Chrome) executable for PDF reports and screenshots | ``chromium`` on the PATH |
 | ``MARGINSCOPE_SPARK_MASTER`` | Spark master URL for ``--engine spark`` (``spark://host:7077``, ``yarn``, ``k8s://…``, ``local[N]``); ``--spark-master`` overrides it | ``local[N]``, N = CPU count (loopback only) |
 """
 
@@ -263,6 +265,16 @@ def record_rate() -> float:
 def record_burst() -> int:
     """Recorded calculations per client at once (``MARGINSCOPE_RECORD_BURST``)."""
     return int(_env_number("MARGINSCOPE_RECORD_BURST", 60, 1, 1e9, integer=True))
+
+
+def live_prices() -> bool:
+    """Whether the pages may fetch a live mark price (``MARGINSCOPE_LIVE_PRICES``)."""
+    return _env_flag("MARGINSCOPE_LIVE_PRICES")
+
+
+def chromium() -> str | None:
+    """The Chromium executable given by ``MARGINSCOPE_CHROMIUM`` (None: look on the PATH)."""
+    return _env("MARGINSCOPE_CHROMIUM")
 
 
 def settings_names() -> list[str]:

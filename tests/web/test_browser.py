@@ -119,7 +119,7 @@ def test_binance_cross_account_with_two_positions_on_a_phone(browser, live_serve
             by_id(page, f"f-positions.{i}.{field}").fill(str(position[field]))
         # Binance's example states its own MMR and maintenance amount: under "More options"
         page.locator(".item").nth(i).locator("details.more > summary").click()
-        by_id(page, f"f-positions.{i}.mmr").fill(str(position["mmr"]))
+        by_id(page, f"f-positions.{i}.mmr").fill(f"{position['mmr'] * 100:g}")  # percent
         by_id(page, f"f-positions.{i}.maintenance_amount").fill(
             str(position["maintenance_amount"]))
     cards = page.locator("#result article.pos")

@@ -286,3 +286,23 @@ def test_totals_equal_the_analytics_daily_rows_with_cells_under_k_left_out(beare
     assert got["totals"]["regions"] == {
         name: sum(r["checks"] or 0 for r in regions if r["region"] == name)
         for name in ("US", "rest")}
+
+
+BAD_PARAMS = [
+    {"month": "0000-01"}, {"month": "9999-12"}, {"month": "2025-13"}, {"month": "nov"},
+    {"month": "3000-01"}, {"end": "9999-12-31"}, {"start": "0001-01-01"},
+    {"start": "2025-11-20", "end": "2025-11-02"}, {"start": "2020-01-01", "end": "2025-11-30"},
+    {"tool": "../etc"}, {"device": "fridge"}, {"region": "mars"},
+]
+
+
+@pytest.mark.parametrize("params", BAD_PARAMS, ids=lambda p: "&".join(f"{k}={v}" for k, v in
+                                                                      p.items()))
+@pytest.mark.parametrize("path", ["/dashboard/data.json", "/dashboard", "/dashboard/report.json"])
+def test_every_bad_parameter_is_a_4xx_or_the_default_view_never_a_500(bearer, path, params):
+    """Dates out of range (year 0, 9999: an overflow before) and every other parameter."""
+    response = bearer.get(path, params=params)
+    assert response.status_code < 500, response.text
+    if path == "/dashboard/data.json":
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["field"] in params

@@ -12,9 +12,13 @@ import numpy as np
 
 from marginscope.errors import InputError
 
-__all__ = ["day_numbers", "day_range", "month_bounds", "parse_day"]
+__all__ = ["EARLIEST", "LATEST", "day_numbers", "day_range", "month_bounds", "parse_day"]
 
-_MONTH_ALLOWED = "YYYY-MM, e.g. 2025-11"
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
+"""The days the analytics can be asked about (events carry Unix timestamps; the far end
+keeps every range's arithmetic inside Python's dates)."""
+_MONTH_ALLOWED = "YYYY-MM from 1970-01 to 2999-12, e.g. 2025-11"
+_DAY_ALLOWED = "an ISO date from 1970-01-01 to 2999-12-31, e.g. 2025-11-01"
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -31,6 +35,8 @@ def month_bounds(month: str) -> tuple[date, date]:
         first = date.fromisoformat(f"{month}-01")
     except ValueError:
         raise InputError("month", month, _MONTH_ALLOWED) from None
+    if not EARLIEST <= first <= LATEST:
+        raise InputError("month", month, _MONTH_ALLOWED)
     return first, (first + timedelta(days=32)).replace(day=1)
 
 
@@ -40,14 +46,18 @@ def parse_day(value: date | str, name: str) -> date:
     ``name`` is the parameter the value was given as, for the error.
     """
     if isinstance(value, date):
-        return value
-    text = str(value)
-    try:
-        if len(text) > 10 and text[10] not in "T ":
-            raise ValueError(text)
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise InputError(name, value, "an ISO date, e.g. 2025-11-01") from None
+        day = value
+    else:
+        text = str(value)
+        try:
+            if len(text) > 10 and text[10] not in "T ":
+                raise ValueError(text)
+            day = date.fromisoformat(text[:10])
+        except ValueError:
+            raise InputError(name, value, _DAY_ALLOWED) from None
+    if not EARLIEST <= day <= LATEST:
+        raise InputError(name, value, _DAY_ALLOWED)
+    return day
 
 
 def day_range(

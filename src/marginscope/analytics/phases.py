@@ -33,15 +33,22 @@ import numpy as np
 from marginscope.analytics.baseline import MAD_SCALE
 from marginscope.analytics.names import tool_name
 
-__all__ = ["THEMES", "Phase", "PhaseRules", "change_points", "running_median",
+__all__ = ["THEMES", "Phase", "PhaseRules", "change_points", "running_median", "theme_tools",
            "tool_mix_phases"]
 
-THEMES: dict[str, tuple[str, ...]] = {
-    "defensive checks": ("liquidation_price", "liquidation_risk", "stops"),
-    "margin defense": ("margin_call", "average_price", "funding_rate"),
-    "repositioning": ("position_size", "leverage", "futures", "scenario"),
+THEMES: dict[str, str] = {
+    "defensive checks": "check", "margin defense": "defend", "repositioning": "rebuild",
 }
-"""Tool groups that name a phase (a reading aid; the dominant tools are the finding)."""
+"""Phase names by the stage of the trader's cycle their tools serve (``Calculator.stage``): a
+reading aid; the dominant tools are the finding."""
+
+
+def theme_tools() -> dict[str, tuple[str, ...]]:
+    """Each theme's tool ids: the calculators declared with its stage."""
+    from marginscope.calculators import TOOLS
+
+    return {theme: tuple(tool for tool, calculator in TOOLS.items() if calculator.stage == stage)
+            for theme, stage in THEMES.items()}
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,7 @@ def tool_mix_phases(matrix: np.ndarray, tools: Sequence[str],
         theme = None
         if dominant:
             scores = {name: sum(excess[names.index(t)] for t in group if t in names)
-                      for name, group in THEMES.items()}
+                      for name, group in theme_tools().items()}
             top = max(scores, key=lambda name: scores[name])
             theme = top if scores[top] > 0 else None
         phases.append(Phase(start=a, end=b, dominant=dominant, theme=theme,

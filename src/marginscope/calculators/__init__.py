@@ -30,6 +30,6 @@ from marginscope.calculators import (  # noqa: F401  (registration on import)
     stock_profit,
     stops,
 )
-from marginscope.calculators.base import REGISTRY, TOOLS, Calculator, EventFields
+from marginscope.calculators.base import REGISTRY, STAGES, TOOLS, Calculator, EventFields
 
-__all__ = ["REGISTRY", "TOOLS", "Calculator", "EventFields"]
+__all__ = ["REGISTRY", "STAGES", "TOOLS", "Calculator", "EventFields"]

@@ -234,7 +234,7 @@ BINANCE_CROSS_EXAMPLE = {
 }
 
 register(Calculator(
-    name="account", tool="liquidation_price", title="Account liquidation (cross or isolated)",
+    name="account", tool="liquidation_price", stage="check", title="Account liquidation (cross or isolated)",
     records=replace(FUTURES, symbol="positions.0.symbol", side="positions.0.side",
                     leverage=None, size=None),
     summary="Liquidation and bankruptcy prices, margins and ratios of one or more positions.",

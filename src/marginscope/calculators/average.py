@@ -48,7 +48,7 @@ def compute(r: AverageRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="average", tool="average_price", title="Average entry",
+    name="average", tool="average_price", stage="defend", title="Average entry",
     records=replace(FUTURES, margin_mode=None, size=None),
     summary="Average entry over several fills (inverse: harmonic) and its liquidation price.",
     model=AverageRequest, compute=compute,

@@ -157,6 +157,7 @@ class Calculator:
     asset_class: str = "crypto_futures"        # a key of ASSET_CLASSES
     records: EventFields = FUTURES             # the coarse fields its telemetry event records
     label: str | None = None                   # name in reports; default: tool with "-"
+    stage: str | None = None                   # a key of STAGES: what a trader uses it for
 
     @property
     def tool_name(self) -> str:
@@ -173,6 +174,14 @@ class Calculator:
         request = payload if isinstance(payload, self.model) else parse(self.model, payload)
         return plain(self.compute(request))
 
+
+STAGES: dict[str, str] = {
+    "check": "checking how close a position is to liquidation",
+    "defend": "defending a position: margin, averaging down, carrying its funding",
+    "rebuild": "building a new position: sizing, leverage, modelling its P&L",
+}
+"""The stages of a leveraged trader's cycle a calculator serves (``Calculator.stage``); the
+analytics name behavioural phases after them."""
 
 REGISTRY: dict[str, Calculator] = {}
 """Calculator name (CLI sub-command, API path) → declaration, in registration order."""
@@ -204,11 +213,14 @@ def register(calculator: Calculator) -> Calculator:
     if not _TOOL_RE.match(calculator.tool):
         raise ValueError(f"{calculator.name}: tool id {calculator.tool!r} does not match "
                          f"{_TOOL_RE.pattern}")
+    if calculator.stage is not None and calculator.stage not in STAGES:
+        raise ValueError(f"{calculator.name}: stage {calculator.stage!r} is not one of "
+                         f"{' | '.join(STAGES)}")
     first = TOOLS.get(calculator.tool)
-    if first is not None and (first.asset_class, first.tool_name) != (
-            calculator.asset_class, calculator.tool_name):
+    if first is not None and (first.asset_class, first.tool_name, first.stage) != (
+            calculator.asset_class, calculator.tool_name, calculator.stage):
         raise ValueError(f"{calculator.name}: tool {calculator.tool!r} is declared by "
-                         f"{first.name} with another asset class or label")
+                         f"{first.name} with another asset class, label or stage")
     REGISTRY[calculator.name] = calculator
     TOOLS.setdefault(calculator.tool, calculator)
     return calculator

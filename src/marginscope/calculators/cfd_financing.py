@@ -25,10 +25,13 @@ class CfdFinancingRequest(CfdSize):
 
 
 def compute(r: CfdFinancingRequest) -> dict[str, Any]:
-    return cfd.overnight_financing(r.side, r.size, r.price, admin_fee=r.admin_fee,
-                                   benchmark_rate=r.benchmark_rate, day_count=r.day_count,
-                                   nights=r.nights, contract_value=r.contract_value,
-                                   point_size=r.point_size)
+    out = cfd.overnight_financing(r.side, r.size, r.price, admin_fee=r.admin_fee,
+                                  benchmark_rate=r.benchmark_rate, day_count=r.day_count,
+                                  nights=r.nights, contract_value=r.contract_value,
+                                  point_size=r.point_size)
+    rate = r.to_account()
+    return out | {key: out[key] * rate for key in ("notional", "per_night", "total")} \
+        | r.currency()
 
 
 register(Calculator(

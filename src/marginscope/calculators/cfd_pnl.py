@@ -11,6 +11,9 @@ from marginscope.calculators.base import Calculator, EventFields, FeeRate, Money
 from marginscope.calculators.cfd_margin import CfdSize
 from marginscope.risk import cfd
 
+MONEY = ("pnl_per_point", "gross_pnl", "commission", "financing", "net_pnl", "entry_notional",
+         "exit_notional")  # instrument currency → account currency
+
 
 class CfdPnlRequest(CfdSize):
     side: Literal["long", "short"]
@@ -18,7 +21,8 @@ class CfdPnlRequest(CfdSize):
     exit_price: Price
     commission_rate: FeeRate = Field(0.0, description="Per side, share of the value")
     min_commission: Commission = Field(0.0, description="Per side minimum")
-    financing: Money = Field(0.0, description="Overnight financing paid (negative: received)")
+    financing: Money = Field(0.0, description="Overnight financing paid (negative: received), "
+                                              "in the instrument's currency")
     margin_rate: MarginRate | None = Field(None, description="For the margin and the return "
                                                              "on it")
 
@@ -28,10 +32,12 @@ def compute(r: CfdPnlRequest) -> dict[str, Any]:
                       contract_value=r.contract_value, point_size=r.point_size,
                       commission_rate=r.commission_rate, min_commission=r.min_commission,
                       financing=r.financing)
+    rate = r.to_account()
+    out |= {key: out[key] * rate for key in MONEY}
     if r.margin_rate is not None:
         margin = out["entry_notional"] * r.margin_rate
         out |= {"margin": margin, "return_on_margin": out["net_pnl"] / margin}
-    return out
+    return out | r.currency()
 
 
 register(Calculator(

@@ -14,12 +14,15 @@ from marginscope.calculators._common import (
     Quantity,
     one_of,
 )
-from marginscope.calculators.base import Calculator, EventFields, Request, register
+from marginscope.calculators.base import Calculator, EventFields, register
+from marginscope.calculators.cfd_margin import CfdCurrency
 from marginscope.errors import InputError
 from marginscope.risk import cfd, stops
 
 
-class CfdStopsRequest(Request):
+class CfdStopsRequest(CfdCurrency):
+    """Money amounts (risk_amount, max_loss, account_balance) are in the account's currency."""
+
     side: Literal["long", "short"]
     entry_price: Price
     size: Quantity | None = Field(None, description="CFDs or stake per point; or risk_amount")
@@ -39,6 +42,7 @@ class CfdStopsRequest(Request):
 
 def compute(r: CfdStopsRequest) -> dict[str, Any]:
     terms = {"contract_value": r.contract_value, "point_size": r.point_size}
+    rate = r.to_account()  # account per instrument: money given is in the account currency
     how = one_of(r, "stop_loss", "stop_points", "max_loss")
     sizing = one_of(r, "size", "risk_amount")
     if how == "stop_loss":
@@ -50,13 +54,13 @@ def compute(r: CfdStopsRequest) -> dict[str, Any]:
         raise InputError("max_loss", r.max_loss, "stop_loss or stop_points when sizing from "
                                                  "risk_amount")
     else:
-        stop = cfd.stop_for_loss(r.side, r.size, r.entry_price, r.max_loss, **terms)
+        stop = cfd.stop_for_loss(r.side, r.size, r.entry_price, r.max_loss / rate, **terms)
     s = 1.0 if r.side == "long" else -1.0
     if s * (r.entry_price - stop) <= 0:
         raise InputError("stop_loss", float(stop), "below entry for a long, above for a short")
-    size = r.size if sizing == "size" else cfd.size_for_risk(r.risk_amount, r.entry_price, stop,
-                                                             **terms)
-    per_price = size * r.contract_value / r.point_size
+    size = r.size if sizing == "size" else cfd.size_for_risk(r.risk_amount / rate,
+                                                             r.entry_price, stop, **terms)
+    per_price = size * r.contract_value / r.point_size * rate  # account money per price unit
     risk = abs(r.entry_price - stop) * per_price
     out: dict[str, Any] = {"size": size, "stop_loss": stop,
                            "stop_points": abs(r.entry_price - stop) / r.point_size,
@@ -77,7 +81,7 @@ def compute(r: CfdStopsRequest) -> dict[str, Any]:
                 "risk_reward": stops.risk_reward(r.side, r.entry_price, stop, target)}
     if r.account_balance is not None:
         out["risk_fraction"] = risk / r.account_balance
-    return out
+    return out | r.currency()
 
 
 register(Calculator(

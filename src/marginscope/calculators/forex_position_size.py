@@ -17,6 +17,9 @@ class ForexPositionSizeRequest(FxQuote):
                                  description="Share of the balance to risk (0.01 = 1 %)")
     stop_pips: float = Field(ge=1e-6, le=1e6, allow_inf_nan=False, description="Stop distance")
     leverage: Leverage | None = Field(None, description="For the margin the size needs")
+    lot_step: float = Field(0.01, ge=1e-6, le=1000, allow_inf_nan=False,
+                            description="Smallest lot increment the broker accepts (0.01: a "
+                                        "micro lot); the size is also given rounded down to it")
 
 
 def compute(r: ForexPositionSizeRequest) -> dict[str, Any]:
@@ -25,6 +28,9 @@ def compute(r: ForexPositionSizeRequest) -> dict[str, Any]:
     out = forex.position_size(r.balance, r.risk_fraction, r.stop_pips, pip, rate)
     out["lots"] = out["units"] / r.lot_size
     out["pip_value_per_lot"] = forex.pip_value(r.lot_size, pip, rate)
+    tradable = forex.lots_down(out["lots"], r.lot_step)
+    out |= {"lots_tradable": tradable, "units_tradable": tradable * r.lot_size,
+            "risk_amount_tradable": tradable * r.stop_pips * out["pip_value_per_lot"]}
     out = {**r.currencies(), "pip_size": pip, **out}
     if r.leverage is not None:
         out["margin"] = forex.margin_required(out["units"], r.price, r.leverage, rate)["margin"]

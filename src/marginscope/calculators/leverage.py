@@ -42,7 +42,7 @@ def compute(r: LeverageRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="leverage", tool="leverage", title="Leverage and max open",
+    name="leverage", tool="leverage", stage="rebuild", title="Leverage and max open",
     records=EventFields(venue="venue", symbol="symbol", leverage="leverage",
                         notional="max_open_notional"),
     summary="Effective leverage, the venue's max leverage for a notional, and max open size.",

@@ -46,7 +46,7 @@ def compute(r: LiquidationRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="liquidation", tool="liquidation_price", title="Liquidation price",
+    name="liquidation", tool="liquidation_price", stage="check", title="Liquidation price",
     records=replace(FUTURES, notional="notional_at_entry"),
     summary="Liquidation and bankruptcy price of a position, venue rules and tiers included.",
     model=LiquidationRequest, compute=compute,

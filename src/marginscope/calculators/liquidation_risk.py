@@ -56,7 +56,7 @@ def compute(r: LiquidationRiskRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="liquidation-risk", tool="liquidation_risk", title="Liquidation risk",
+    name="liquidation-risk", tool="liquidation_risk", stage="check", title="Liquidation risk",
     records=EventFields(side="side"),
     summary="Probability of touching the liquidation price within a horizon (GBM; closed "
             "form or Monte Carlo).",

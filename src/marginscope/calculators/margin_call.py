@@ -28,7 +28,7 @@ def compute(r: MarginCallRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="margin-call", tool="margin_call", title="Margin call",
+    name="margin-call", tool="margin_call", stage="defend", title="Margin call",
     summary="Margin ratio, warning price, and the margin to add or quantity to cut.",
     model=MarginCallRequest, compute=compute,
     example={"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,

@@ -44,7 +44,7 @@ def compute(r: PnlRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="pnl", tool="futures", title="Futures P&L and ROE",
+    name="pnl", tool="futures", stage="rebuild", title="Futures P&L and ROE",
     records=EventFields(side="side", leverage="leverage", notional="entry_value",
                         size=("qty", "entry_price")), label="futures P&L",
     summary="P&L, fees and ROE of a trade; exit price for a target ROE; linear or inverse.",

@@ -39,7 +39,7 @@ def compute(r: PositionSizeRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="position-size", tool="position_size", title="Position size",
+    name="position-size", tool="position_size", stage="rebuild", title="Position size",
     records=EventFields(side="side", leverage="leverage", notional="notional"),
     summary="Quantity, notional and margin for a risk budget and a stop, fees included.",
     model=PositionSizeRequest, compute=compute,

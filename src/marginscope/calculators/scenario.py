@@ -251,7 +251,7 @@ EXAMPLE = {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 
            "max_times": 2}
 
 register(Calculator(
-    name="scenario", tool="scenario", title="Stress path",
+    name="scenario", tool="scenario", stage="rebuild", title="Stress path",
     records=replace(FUTURES, margin_mode=None),
     summary="Replay a real (Binance BTCUSDT, Nov 2025, 4h) or scripted price path against a "
             "position: equity, margin ratio, funding, liquidation, top-up plan.",

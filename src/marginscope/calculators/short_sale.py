@@ -45,10 +45,14 @@ def compute(r: ShortSaleRequest) -> dict[str, Any]:
     initial = stocks.short_initial_requirement(r.shares, r.short_price)
     deposit = initial if r.deposit is None else r.deposit
     credit = out["short_value"] + deposit
+    call = stocks.short_margin_call_price(r.shares, credit)
     return {**out, "initial_requirement": initial, "deposit": deposit,
             "maintenance_at_cover": stocks.short_maintenance(r.shares, r.cover_price),
             "equity_at_cover": credit - r.shares * r.cover_price,
-            "margin_call_price": stocks.short_margin_call_price(r.shares, credit)}
+            "margin_call_price": call,
+            # a call price at or under the sale price: the deposit is below the maintenance
+            # requirement from the start (FINRA 4210(c)), the account is in a call when opened
+            "in_call_at_open": bool(call <= r.short_price)}
 
 
 register(Calculator(

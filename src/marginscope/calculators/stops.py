@@ -36,7 +36,7 @@ def compute(r: StopsRequest) -> dict[str, Any]:
 
 
 register(Calculator(
-    name="stops", tool="stops", title="Stops and risk-reward",
+    name="stops", tool="stops", stage="check", title="Stops and risk-reward",
     records=EventFields(side="side", size=("qty", "entry_price")),
     label="stop-loss/take-profit",
     summary="Stop-loss and take-profit levels and the R multiple of the plan.",

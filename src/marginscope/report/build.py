@@ -29,6 +29,7 @@ from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
+from marginscope.analytics.phases import theme_tools
 from marginscope.market.series import MarketData
 from marginscope.report import narrative
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
@@ -274,8 +275,9 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
                                 cube.series(None, "all")[start:end])}
     featured = [f for f in analysis.findings if f.kind == "share_shift"
                 and f.segment == "region:US" and f.tool]
-    tool = max(featured, key=lambda f: f.lift or 0).tool if featured else (
-        "margin_call" if "margin_call" in cube.tools else None)
+    defended = [tool for tool in theme_tools()["margin defense"] if tool in cube.tools]
+    tool = max(featured, key=lambda f: f.lift or 0).tool if featured else max(
+        defended, key=lambda t: cube.series(t, "region:US")[start:end].sum(), default=None)
     if tool:
         us_series[f"{tool_name(tool)} checks"] = (cube.series(tool, "region:US")[start:end],
                                                   cube.series(tool, "all")[start:end])

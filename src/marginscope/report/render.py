@@ -21,6 +21,7 @@ from typing import Any
 
 import jinja2
 
+from marginscope import config
 from marginscope.analytics.association import CITED
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.formatting import signed_percent
@@ -174,7 +175,7 @@ def to_markdown(report: Report, chart_dir: Path | None = None,
 def find_chromium() -> str | None:
     """``$MARGINSCOPE_CHROMIUM`` or ``$CHROMIUM``, else ``/usr/bin/chromium``, else
     ``chromium``/``chromium-browser`` on PATH; None when there is none."""
-    for candidate in (os.environ.get("MARGINSCOPE_CHROMIUM"), os.environ.get("CHROMIUM"),
+    for candidate in (config.chromium(), os.environ.get("CHROMIUM"),
                       "/usr/bin/chromium"):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate

@@ -148,6 +148,16 @@ def position_size(balance, risk_fraction, stop_pips, pip, quote_to_account_rate=
             "pip_value": units * per_unit}
 
 
+def lots_down(lots, step) -> np.ndarray:
+    """``lots`` rounded down to a multiple of ``step`` (a broker's lot increment), so that the
+    order a platform accepts risks no more than planned; a ratio within 1e-9 of a whole number
+    counts as that number (0.3 / 0.1 is 2.9999999999999996 in binary)."""
+    lots = validate.number("lots", lots, low=0.0, low_inclusive=True)
+    step = validate.positive("lot_step", step)
+    ratio = np.asarray(lots) / step
+    return np.round(np.floor(ratio + 1e-9) * step, 12)
+
+
 def margin_required(units, price, leverage, quote_to_account_rate=1.0) -> dict[str, np.ndarray]:
     """Notional in account currency and the margin it needs: ``units·P·quote_to_account / L``.
 

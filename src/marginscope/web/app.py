@@ -15,12 +15,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 import marginscope
 from marginscope import config
 from marginscope.web.api import Recorder, build_router
+from marginscope.web.assets import static_app
 from marginscope.web.dashboard import build_dashboard
 from marginscope.web.errors import install_error_handlers
 from marginscope.web.headers import SecurityHeaders
@@ -72,7 +72,7 @@ def create_app(settings: WebSettings | None = None, recorder: Recorder | None = 
         from marginscope.web.recording import install_telemetry
 
         install_telemetry(app)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", static_app(), name="static")  # hashed URLs, long max-age, gzip
 
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> Response:

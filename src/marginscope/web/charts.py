@@ -33,15 +33,16 @@ def price_window(entry: float, levels: list[float | None], low_floor: float = 0.
 
 
 def liquidation_curve(request: PositionFields, result: dict[str, Any], terms: Any,
-                      points: int = 81) -> dict[str, Any]:
-    """P&L (settle currency) of closing at each exit price, with the position's levels.
+                      points: int = 81, also: tuple[float | None, ...] = ()) -> dict[str, Any]:
+    """P&L (settle currency) of closing at each exit price, with the position's levels (and
+    ``also`` these prices in the window, e.g. the mark and a target).
 
     ``P&L = s·Q·CS·(P − E)`` linear, ``s·Q·CS·(1/E − 1/P)`` inverse
     (:func:`marginscope.risk.contracts.pnl`).
     """
     side = 1.0 if request.side == "long" else -1.0
     levels = [result.get("liquidation_price"), result.get("bankruptcy_price")]
-    low, high = price_window(request.entry_price, levels)
+    low, high = price_window(request.entry_price, [*levels, *also])
     prices = np.linspace(low, high, points)
     values = contract_pnl(terms.product, side, request.qty, request.entry_price, prices,
                           terms.contract_size)

@@ -461,7 +461,7 @@ def _download(fmt: str, month: str | None) -> Response:
     db = _db()
     available = _months_available(db) if db.is_file() else None
     if available is None:
-        return JSONResponse({"detail": f"no events in {db}"}, status_code=404)
+        return JSONResponse({"detail": "no events are stored yet"}, status_code=404)
     month = _month_of(month, available)
     report = _report(db, month)
     if fmt == "pdf":

@@ -96,15 +96,22 @@ def _explain_account(body: Any, result: dict[str, Any]) -> list[str]:
 
 
 def _explain_margin_call(body: Any, result: dict[str, Any]) -> list[str]:
-    text = [f"Margin ratio = maintenance margin ÷ margin balance = "
-            f"{fmt(result.get('maintenance_margin'))} ÷ {fmt(result.get('margin_balance'))} = "
-            f"{pct(result.get('margin_ratio'))}. The warning comes at "
-            f"{pct(body.warning_ratio)} (price {fmt(result.get('warning_price'))}); at 100 % the "
-            f"position is liquidated (price {fmt(result.get('liquidation_price'))})."]
+    balance = result.get("margin_balance")
+    if balance is not None and balance <= 0:
+        text = [f"The margin balance at this mark is {fmt(balance)}: the loss exceeds the "
+                "margin, so there is no margin ratio to compute — the position is past "
+                f"liquidation (price {fmt(result.get('liquidation_price'))})."]
+    else:
+        text = [f"Margin ratio = maintenance margin ÷ margin balance = "
+                f"{fmt(result.get('maintenance_margin'))} ÷ {fmt(balance)} = "
+                f"{pct(result.get('margin_ratio'))}. The warning comes at "
+                f"{pct(body.warning_ratio)} (price {fmt(result.get('warning_price'))}); at "
+                f"100 % the position is liquidated (price "
+                f"{fmt(result.get('liquidation_price'))})."]
     if body.target_price is not None:
         text.append(f"To survive a move to {fmt(body.target_price)}: add "
-                    f"{fmt(result.get('margin_to_add'))} of margin, or cut the position by "
-                    f"{fmt(result.get('quantity_to_cut'))}.")
+                    f"{fmt(result.get('margin_to_add'))} of margin, or close "
+                    f"{fmt(result.get('quantity_to_cut'))} of the {fmt(body.qty)} now.")
     return text
 
 
@@ -121,14 +128,21 @@ def _explain_pnl(body: Any, result: dict[str, Any]) -> list[str]:
 
 
 def _explain_funding(body: Any, result: dict[str, Any]) -> list[str]:
-    return [f"Every {fmt(body.interval_hours)} h the long side pays the short side rate × "
+    paid = result.get("total_paid") or 0.0
+    move = abs(result.get("breakeven_move") or 0.0)
+    text = [f"Every {fmt(body.interval_hours)} h the long side pays the short side rate × "
             "position value when the rate is positive (and receives it when negative). "
             f"Over {result.get('intervals')} intervals ({fmt(result.get('hours'))} h) this "
-            f"position {'pays' if (result.get('total_paid') or 0) >= 0 else 'receives'} "
-            f"{fmt(abs(result.get('total_paid') or 0))}, {pct(result.get('annualized_rate'))} "
-            "a year at the mean rate.",
-            f"To earn the funding back the price must move {fmt(result.get('breakeven_move'))} "
-            "in the position's favour."]
+            f"{body.side} of {fmt(result.get('notional'))} notional "
+            f"{'pays' if paid >= 0 else 'receives'} {fmt(abs(paid))}, "
+            f"{pct(result.get('annualized_rate'))} a year at the mean rate."]
+    if paid > 0:
+        text.append(f"To earn the funding back the price must move {fmt(move)} in the "
+                    "position's favour.")
+    elif paid < 0:
+        text.append(f"The funding received covers a move of {fmt(move)} against the "
+                    "position before the trade is behind.")
+    return text
 
 
 def _explain_leverage(body: Any, result: dict[str, Any]) -> list[str]:

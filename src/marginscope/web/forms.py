@@ -25,32 +25,42 @@ from pydantic import BaseModel
 from marginscope.errors import InputError
 from marginscope.risk.tiers import load_venue_tables
 from marginscope.risk.venues import VENUES
+from marginscope.web.numbers import fmt, plain_number, read_number
 
-__all__ = ["FormField", "build_fields", "input_name", "library_path", "parse_form",
-           "starter_values"]
+__all__ = ["PERCENT_INPUTS", "FormField", "ReadAs", "build_fields", "input_name",
+           "library_path", "parse_form", "starter_values"]
 
 LABELS = {
-    "qty": "Quantity", "mmr": "Maintenance margin rate (MMR)",
-    "maintenance_amount": "Maintenance amount", "taker_fee": "Taker fee rate",
+    "qty": "Quantity", "mmr": "Maintenance margin rate (MMR, %)",
+    "maintenance_amount": "Maintenance amount", "taker_fee": "Taker fee (%)",
     "max_leverage": "Max leverage of the tier", "contract_size": "Contract size",
     "wallet_balance": "Wallet balance", "margin_mode": "Margin mode",
-    "position_mode": "Position mode", "risk_fraction": "Risk per trade (fraction)",
-    "fee_rate": "Fee rate", "open_fee_rate": "Opening fee rate",
-    "close_fee_rate": "Closing fee rate", "target_roe": "Target ROE (fraction)",
-    "funding_rate": "Funding rate per interval", "funding_rates": "Funding rates",
+    "position_mode": "Position mode", "risk_fraction": "Risk per trade (%)",
+    "fee_rate": "Fee rate (%)", "open_fee_rate": "Opening fee (%)",
+    "close_fee_rate": "Closing fee (%)", "target_roe": "Target ROE (fraction)",
+    "funding_rate": "Funding rate per interval (%)", "funding_rates": "Funding rates (% each)",
     "interval_hours": "Hours per interval", "horizon_days": "Horizon (days)",
     "stop_distance": "Stop distance (fraction of entry)",
     "take_profit_distance": "Take-profit distance (fraction of entry)",
-    "warning_ratio": "Warning margin ratio", "pnl": "P&L", "net_pnl": "Net P&L",
+    "warning_ratio": "Warning at margin ratio (%)", "pnl": "P&L", "net_pnl": "Net P&L",
     "roe": "ROE", "net_roe": "Net ROE", "mmr_at_entry": "MMR at entry",
     "unrealized_pnl": "Unrealized P&L",
 }
 ADVANCED = {"mmr", "maintenance_amount", "contract_size", "max_leverage", "taker_fee", "margin",
             "paths", "steps", "seed", "position_mode", "drift"}
-PRIMARY = {"venue", "symbol", "leverage", "margin_mode", "wallet_balance", "mark_price", "side"}
+PRIMARY = {"venue", "symbol", "leverage", "margin_mode", "wallet_balance", "mark_price", "side",
+           "notional", "days"}
 SHOW_WHEN = {"wallet_balance": ("margin_mode", "cross")}
 FIRST = ("venue", "margin_mode", "position_mode", "wallet_balance")
 SEGMENTED_MAX = 3
+CROSS_WALLET_HELP = ("Cross margin: the wallet balance backing this position, in the settle "
+                     "currency (coin for inverse contracts). Required in cross mode.")
+# Rates traders think of in percent: the page shows and reads them as percent (0.01 = 0.01 %);
+# the model, the API and the CLI keep fractions. A % sign means percent in any number field.
+PERCENT_INPUTS = {"funding_rate", "funding_rates", "mmr", "taker_fee", "fee_rate",
+                  "open_fee_rate", "close_fee_rate", "risk_fraction", "warning_ratio"}
+# Fields that are optional only if another is given (the label says "or …", not "optional").
+EITHER = {"leverage": "margin", "margin": "leverage", "qty": "notional", "notional": "qty"}
 OTHER = "__other__"
 
 
@@ -78,6 +88,11 @@ class FormField:
     default: str = ""             # the model's default, as text
     optional: bool = False        # may be left empty (shown as "optional")
     signed: bool = False          # may be negative (no decimal keypad)
+    percent: bool = False         # shown and read as percent (model holds a fraction)
+    either: str = ""              # required unless this other field is given
+    error: str = ""               # what is wrong with the posted value, in plain words
+    alt: tuple[str, str, str, str] | None = None  # (control, value, label, help) when it is set
+    alt_on: bool = False          # the alternative label applies to the current values
     items: list[list[FormField]] = field(default_factory=list)
     template: list[FormField] = field(default_factory=list)
     max_items: int = 100
@@ -124,9 +139,11 @@ def _signed(metadata: Iterable[Any]) -> bool:
     return True
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, percent: bool = False) -> str:
     if value is None:
         return ""
+    if percent and isinstance(value, int | float) and not isinstance(value, bool):
+        return plain_number(float(f"{value * 100:.12g}"))
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return str(value)
@@ -165,8 +182,17 @@ def build_fields(model: type[BaseModel], values: dict[str, Any], prefix: str = "
             advanced=not required and (name in ADVANCED or (
                 name not in PRIMARY and name not in example)),
             show_when=SHOW_WHEN.get(name),
-            optional=not required and default is None and name not in SHOW_WHEN,
+            optional=not required and default is None and name not in SHOW_WHEN
+            and name not in EITHER,
+            percent=name in PERCENT_INPUTS,
         )
+        if name in EITHER and EITHER[name] in model.model_fields:
+            spec.either = label(EITHER[name]).lower()
+        if name == "margin" and "margin_mode" in model.model_fields:
+            # cross mode: the engine takes this field as the cross wallet balance
+            spec.alt = ("margin_mode", "cross", "Wallet balance (cross)", CROSS_WALLET_HELP)
+            spec.alt_on = values.get("margin_mode") == "cross"
+            spec.advanced = False
         base = kind.base
         if name == "venue":
             spec.kind = "venue"
@@ -191,7 +217,7 @@ def build_fields(model: type[BaseModel], values: dict[str, Any], prefix: str = "
         elif base in (float, int):
             spec.kind = "number" if base is float else "integer"
             spec.signed = _signed(metadata)
-            spec.value = _text(value)
+            spec.value = _text(value, spec.percent)
         elif typing.get_origin(base) is list and _is_model(typing.get_args(base)[0]):
             sub = typing.get_args(base)[0]
             spec.kind = "group"
@@ -209,14 +235,16 @@ def build_fields(model: type[BaseModel], values: dict[str, Any], prefix: str = "
         elif typing.get_origin(base) is list and _unwrap(typing.get_args(base)[0]).base in (
                 float, int):
             spec.kind = "numbers"
-            spec.value = ", ".join(_text(v) for v in value) if isinstance(value, list) else ""
+            spec.value = (" ".join(_text(v, spec.percent) for v in value)
+                          if isinstance(value, list) else "")
         elif base is str:
             spec.kind = "text"
             spec.value = _text(value)
         else:
             spec.kind = "json"
             spec.value = "" if value is None else json.dumps(value)
-        spec.default = "" if spec.kind in ("group", "json", "numbers") else _text(default)
+        spec.default = ("" if spec.kind in ("group", "json", "numbers")
+                        else _text(default, spec.percent))
         fields.append(spec)
     current = {f.name: f.value for f in fields}
     for spec in fields:
@@ -247,22 +275,56 @@ def input_name(field_path: str) -> str:
     return re.sub(r"\[(\d+)\]", r".\1", field_path)
 
 
-_NUMBER_SPLIT = re.compile(r"[\s,;]+")
+# Between numbers of a list: semicolons, blanks, or a comma that is not a thousands separator.
+_NUMBER_SPLIT = re.compile(r";|\s+(?!%)|,(?!\d{3}(?:[^\d]|$))")
 
 
-def parse_form(model: type[BaseModel], pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReadAs:
+    """A typed number the page had to interpret (``95k`` → 95,000; ``-0.01`` → −0.01 %)."""
+
+    path: str
+    typed: str
+    value: float
+    percent: bool
+
+    @property
+    def text(self) -> str:
+        shown = fmt(self.value, "mmr") if self.percent else f"{self.value:,.12g}"
+        name = re.sub(r" \(.*\)$", "", label(self.path.rsplit(".", 1)[-1]))
+        return f"{name}: “{self.typed}” read as {shown}"
+
+
+def parse_form(model: type[BaseModel], pairs: Iterable[tuple[str, str]],
+               notes: list[ReadAs] | None = None) -> dict[str, Any]:
     """Posted ``(name, value)`` pairs → the nested request dict for ``model``.
 
-    Empty values are left out (the model's default applies). Names that are not fields are
-    ignored; the model then reports what is missing or out of range.
+    Numbers are read as traders type them (:func:`~marginscope.web.numbers.read_number`:
+    ``95,000``, ``95k``, ``-0.01%``), and fields in :data:`PERCENT_INPUTS` as percent; every
+    reading that changed the text is appended to ``notes``. Text that is not a number is passed
+    on as typed, for the model to reject by name. Empty values are left out (the model's default
+    applies). Names that are not fields are ignored; the model then reports what is missing or
+    out of range.
     """
     flat: dict[str, str] = {}
     for name, value in pairs:
         flat[str(name)] = str(value)
-    return _parse(model, flat, "")
+    return _parse(model, flat, "", notes if notes is not None else [])
 
 
-def _parse(model: type[BaseModel], flat: dict[str, str], prefix: str) -> dict[str, Any]:
+def _number(path: str, text: str, percent: bool, integer: bool, notes: list[ReadAs]) -> Any:
+    reading = read_number(text, percent)
+    if reading is None:
+        return text
+    if reading.interpreted or percent:
+        notes.append(ReadAs(path, reading.text, reading.value, percent or "%" in text))
+    if integer:
+        return int(reading.value) if reading.value.is_integer() else reading.value
+    return reading.value
+
+
+def _parse(model: type[BaseModel], flat: dict[str, str], prefix: str,
+           notes: list[ReadAs]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         kind = _unwrap(info.annotation)
@@ -271,7 +333,8 @@ def _parse(model: type[BaseModel], flat: dict[str, str], prefix: str) -> dict[st
         if typing.get_origin(base) is list and _is_model(typing.get_args(base)[0]):
             indices = sorted({int(match.group(1)) for key in flat
                               if (match := re.match(re.escape(path) + r"\.(\d{1,6})\.", key))})
-            rows = [_parse(typing.get_args(base)[0], flat, f"{path}.{i}.") for i in indices]
+            rows = [_parse(typing.get_args(base)[0], flat, f"{path}.{i}.", notes)
+                    for i in indices]
             rows = [row for row in rows if row]
             if rows or indices:
                 out[name] = rows
@@ -279,9 +342,15 @@ def _parse(model: type[BaseModel], flat: dict[str, str], prefix: str) -> dict[st
         text = flat.get(path, "").strip()
         if not text:
             continue
+        percent = name in PERCENT_INPUTS
         if typing.get_origin(base) is list:
-            out[name] = [item for item in _NUMBER_SPLIT.split(text) if item]
-        elif base in (float, int, str, bool) or typing.get_origin(base) is typing.Literal:
+            scratch: list[ReadAs] = []
+            out[name] = [_number(path, item, percent, False, scratch)
+                         for item in _NUMBER_SPLIT.split(text) if item]
+            notes += scratch[:1]
+        elif base in (float, int):
+            out[name] = _number(path, text, percent, base is int, notes)
+        elif base in (str, bool) or typing.get_origin(base) is typing.Literal:
             out[name] = text
         else:
             try:

@@ -2,6 +2,26 @@
 // No formulas here: the server computes, explains and draws; this file only moves form data.
 (() => {
   "use strict";
+  // Index: filter the calculators as one types (title and summary, every word must match).
+  const search = document.querySelector("input[data-search]");
+  if (search) {
+    const count = document.getElementById("search-count");
+    search.addEventListener("input", () => {
+      const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      let shown = 0;
+      document.querySelectorAll(".group-list").forEach((group) => {
+        let any = false;
+        group.querySelectorAll(".cards > li").forEach((item) => {
+          const text = item.textContent.toLowerCase();
+          const hit = words.every((word) => text.includes(word));
+          item.hidden = !hit;
+          if (hit) { any = true; shown += 1; }
+        });
+        group.hidden = !any;
+      });
+      if (count) count.textContent = words.length ? `${shown} calculator${shown === 1 ? "" : "s"}` : "";
+    });
+  }
   const form = document.querySelector("form.calc");
   if (!form) return;
   const result = document.getElementById("result");
@@ -41,15 +61,42 @@
     return data;
   }
 
+  // Each problem's sentence goes beside its field (the box above the result lists them too).
   function markInvalid() {
     form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
-    const problems = result.querySelector(".problems");
-    if (!problems) return;
-    (problems.dataset.inputs || "").split(" ").forEach((name) => {
-      if (!name) return;
+    form.querySelectorAll(".field-error").forEach((el) => { el.hidden = true; el.textContent = ""; });
+    result.querySelectorAll(".problems li[data-input]").forEach((item) => {
+      const name = item.dataset.input;
       const el = document.getElementById("f-" + name) || form.querySelector(`[name="${CSS.escape(name)}"]`);
       if (el) (el.closest("fieldset.seg") || el).setAttribute("aria-invalid", "true");
+      const message = document.getElementById("e-" + name);
+      if (message) {
+        message.textContent = item.dataset.text;
+        message.hidden = false;
+        const details = message.closest("details");
+        if (details) details.open = true;
+      }
     });
+  }
+
+  // State in the URL: every non-empty input a query parameter, so a reload or a shared link
+  // opens with the same result; the last inputs are also kept per page in localStorage.
+  const STORE = "ms-last:" + location.pathname;
+  function query() {
+    const data = payload();
+    const kept = new URLSearchParams();
+    data.forEach((value, name) => { if (value.trim() !== "") kept.append(name, value); });
+    return kept.toString();
+  }
+  function remember() {
+    const text = query();
+    try { history.replaceState(null, "", text ? `?${text}` : location.pathname); } catch (e) { /* file: */ }
+    try { localStorage.setItem(STORE, text); } catch (e) { /* storage disabled */ }
+  }
+  if (!location.search) {
+    let saved = "";
+    try { saved = localStorage.getItem(STORE) || ""; } catch (e) { /* storage disabled */ }
+    if (saved) { location.replace(`?${saved}`); return; }
   }
 
   // One line of the result: "Liquidation price 81,356.78" or "BTCUSDT long 26,316.89 · …".
@@ -104,6 +151,7 @@
       result.innerHTML = html;
       markInvalid();
       announce();
+      remember();
     } catch (error) {
       if (error.name === "AbortError") return;
       result.innerHTML = '<div class="problems" role="alert"><h3>No answer from the server</h3>' +
@@ -118,12 +166,15 @@
     timer = setTimeout(compute, 250);
   }
 
+  function matches(rule) {
+    const [name, value] = rule.split("=");
+    const control = form.elements.namedItem(name);
+    return Boolean(control) && control.value === value;
+  }
   function applyShowWhen() {
-    form.querySelectorAll("[data-show-when]").forEach((el) => {
-      const [name, value] = el.dataset.showWhen.split("=");
-      const control = form.elements.namedItem(name);
-      el.hidden = !control || control.value !== value;
-    });
+    form.querySelectorAll("[data-show-when]").forEach((el) => { el.hidden = !matches(el.dataset.showWhen); });
+    form.querySelectorAll("[data-when]").forEach((el) => { el.hidden = !matches(el.dataset.when); });
+    form.querySelectorAll("[data-when-not]").forEach((el) => { el.hidden = matches(el.dataset.whenNot); });
   }
 
   function syncOther(select) {
@@ -143,10 +194,26 @@
     if (optional) add("", "— none (give MMR) —");
     symbols.forEach((symbol) => add(symbol, symbol));
     add(OTHER, "Other…");
-    if (symbols.includes(current)) select.value = current;
+    const same = symbols.includes(current) ? current : sameInstrument(current, symbols);
+    if (same) select.value = same;
     else if (optional) select.value = "";
     else select.value = symbols.length ? symbols[0] : OTHER;
     syncOther(select);
+  }
+
+  // The same instrument in another venue's notation: BTCUSDT → BTC (Hyperliquid),
+  // BTC-USDT-SWAP (OKX), BTC_USDT (Gate); the same quote currency first.
+  const QUOTES = ["USDT", "USDC", "USD"];
+  function parts(symbol) {
+    const plain = symbol.toUpperCase().replace(/[^A-Z0-9]/g, "").replace(/(PERP|SWAP)$/, "");
+    const quote = QUOTES.find((q) => plain.endsWith(q) && plain.length > q.length) || "";
+    return { base: plain.slice(0, plain.length - quote.length), quote };
+  }
+  function sameInstrument(current, symbols) {
+    if (!current || current === OTHER) return "";
+    const want = parts(current);
+    const found = symbols.filter((s) => parts(s).base === want.base);
+    return found.find((s) => parts(s).quote === want.quote) || found[0] || "";
   }
 
   function currentVenue() {
@@ -233,6 +300,47 @@
     if (details) details.open = true;
     el.focus();
   });
+
+  // "Use current price": the server asks the venue (cached a few seconds) and fills the field.
+  form.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-live-for]");
+    if (!button) return;
+    const input = document.getElementById(button.dataset.liveFor);
+    const venue = currentVenue();
+    const symbolSelect = form.querySelector("select[data-symbol]");
+    const symbol = symbolSelect ? payload().get(symbolSelect.name) || "" : "";
+    const said = button.parentElement.querySelector(".live-said") || button.insertAdjacentElement(
+      "afterend", Object.assign(document.createElement("p"), { className: "help live-said" }));
+    if (!symbol) { said.textContent = "Pick a symbol first."; return; }
+    button.disabled = true;
+    try {
+      const url = `${form.dataset.live}?venue=${encodeURIComponent(venue)}&symbol=${encodeURIComponent(symbol)}`;
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const body = await response.json();
+      if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : "no price");
+      input.value = String(body.price);
+      said.textContent = `${body.source}, ${body.age_seconds} s old`;
+      schedule();
+    } catch (error) {
+      said.textContent = `No current price: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const copy = form.querySelector("[data-copy-link]");
+  if (copy) {
+    copy.addEventListener("click", async () => {
+      const said = form.querySelector(".copied");
+      const url = new URL(`?${query()}`, location.href).href;
+      try {
+        await navigator.clipboard.writeText(url);
+        if (said) said.textContent = "Link copied";
+      } catch (e) {
+        if (said) said.textContent = url;  // no clipboard: show it to copy by hand
+      }
+    });
+  }
 
   form.querySelectorAll(".group").forEach(renumber);
   applyShowWhen();
