@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import date, datetime
@@ -129,8 +130,9 @@ class Telemetry:
         handed to the sink); returns the final stats."""
         self._stop.set()
         self._thread.join(timeout=5)
+        deadline = time.monotonic() + timeout
         self.writer.flush(timeout)  # a sink process's death is counted (lost) at a flush
-        self.writer.close(timeout)
+        self.writer.close(max(1.0, deadline - time.monotonic()))
         return self.stats()
 
     def _upkeep_loop(self) -> None:
