@@ -5,6 +5,9 @@
 ``setups``, ``countries`` and ``visitors``, and ``findings`` whose items carry ``kind``,
 ``date`` (``start``/``end`` for spans), ``tool``, ``segment``, ``lift``, ``lift_ci``,
 ``observed``, ``expected`` and, for share shifts, ``share`` and ``normal_share``.
+``metadata.not_recorded`` (calculations not recorded in the month per reason, or null when the
+source keeps no counts) and ``metadata.country_sources`` (events per country source) were added
+later; fields are only ever added, never renamed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from marginscope.analytics.phases import theme_tools
 from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
+from marginscope.report.provenance import provenance
 
 __all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
            "report_from_cube"]
@@ -68,6 +72,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     analysis: Analysis | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """Calculations not recorded and country sources (:mod:`marginscope.report.provenance`)."""
 
     @property
     def label(self) -> str:
@@ -92,6 +98,8 @@ class Report:
                 "reference": list(self.analysis.reference) if self.analysis
                 and self.analysis.reference else None,
                 "reference_notes": list(self.analysis.reference_notes) if self.analysis else [],
+                "not_recorded": self.provenance.get("not_recorded"),
+                "country_sources": self.provenance.get("country_sources"),
             },
             "summary": self.summary,
             "takeaways": self.takeaways,
@@ -398,6 +406,11 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
                               events=events, funding=_btc_funding(loaded.data))
     if loaded.note:
         report.notes.append(loaded.note)
+    report.provenance = provenance(source, first, following, engine=engine)
+    counted = next((i for i, s in enumerate(report.methodology)
+                    if s["title"] == "What was counted"), 0)
+    report.methodology.insert(counted + 1, narrative.not_recorded_section(month,
+                                                                         report.provenance))
     return report
 
 

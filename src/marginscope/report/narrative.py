@@ -17,6 +17,7 @@ from marginscope.analytics.formatting import day_text, signed_percent, span_text
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
 
 __all__ = ["Episode", "episode_text", "episodes", "headline_episodes", "methodology",
+           "not_recorded_section",
            "takeaways", "timeline"]
 
 def _ci(finding: Finding, *, ratio: bool = False) -> str:
@@ -345,3 +346,54 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
     if analysis.notes:
         sections.append({"title": "Notes", "paragraphs": list(analysis.notes)})
     return sections
+
+
+_NOT_RECORDED = {
+    "over_budget": "over the per-client budget",
+    "bot": "from crawlers and HTTP clients",
+    "lost": "lost with a sink process that died",
+    "queue_full": "refused with the event queue full",
+    "writer_closed": "arriving while the server shut down",
+    "unknown_tool": "naming an unknown tool",
+    "invalid_context": "with unusable inputs",
+}
+"""How each counter of ``telemetry_counts`` reads in the methodology (others by their name)."""
+
+_COUNTRY_SOURCES = {"header": "a trusted proxy header", "geoip": "a GeoIP database",
+                    "time_zone": "the browser's time zone", "unknown": "no source (ZZ)"}
+
+
+def not_recorded_section(month: str, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The methodology section on calculations not recorded (budget, crawlers, losses) and
+    on where the countries came from, from :func:`marginscope.report.provenance.provenance`."""
+    counts = provenance.get("not_recorded")
+    if counts is None:
+        first = ("This source keeps no counts of calculations that were not recorded (only "
+                 "the live DuckDB store does, in its telemetry_counts table).")
+    else:
+        total = sum(counts.values())
+        parts = [f"{n:,} {_NOT_RECORDED.get(name, name.replace('_', ' '))}"
+                 for name, n in sorted(counts.items(), key=lambda item: -item[1]) if n]
+        first = (f"{total:,} calculations were not recorded in {month}"
+                 + (": " + ", ".join(parts) if parts else "") + ". ")
+        first += ("Each client (a keyed daily hash of its address, never the address) may add "
+                  "a limited number of calculations a minute to the numbers; beyond it the "
+                  "answer is still given but not counted. Crawlers and HTTP libraries are "
+                  "dropped by their User-Agent. Events lost with a crashed sink process are "
+                  "counted, never silently missing.")
+    sources = provenance.get("country_sources")
+    if sources is None:
+        second = "These events do not say where their country came from."
+    else:
+        total = sum(sources.values())
+        if not total:
+            second = "No event of the month says where its country came from."
+        else:
+            shares = ", ".join(f"{_COUNTRY_SOURCES.get(name, name)} {n / total:.1%}"
+                               for name, n in sources.items() if n)
+            second = (f"Country sources: {shares}. The time zone is the client's own word "
+                      f"(any client can send any zone), a lower-trust source: "
+                      f"{sources.get('time_zone', 0) / total:.1%} of the month's events "
+                      "took their country from it.")
+    return {"title": "What was not recorded, and where countries came from",
+            "paragraphs": [first, second]}
