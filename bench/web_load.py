@@ -166,6 +166,7 @@ def run_wrk(url: str, connections: int, seconds: float, body: bytes | None) -> d
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     return {
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": _ms(re.search(r"^\s*50%\s+(\S+)", output, re.M).group(1)),
         "p99": _ms(re.search(r"^\s*99%\s+(\S+)", output, re.M).group(1)),
@@ -219,7 +220,8 @@ def run_python(port: int, path: str, connections: int, seconds: float,
     def quantile(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1e3
 
-    return {"rps": len(latencies) / elapsed, "p50": quantile(0.50), "p99": quantile(0.99),
+    return {"requests": len(latencies), "rps": len(latencies) / elapsed,
+            "p50": quantile(0.50), "p99": quantile(0.99),
             "errors": sum(1 for s in statuses if s >= 300), "note": ""}
 
 
@@ -232,12 +234,15 @@ def measure(client: str, port: int, path: str, connections: int, seconds: float,
 
 @dataclass
 class Server:
-    """One server under test: its label, port and process."""
+    """One server under test: its label, port, process, where its events go, and how many
+    calculations it answered (each should be one stored event with telemetry on)."""
 
     label: str
     telemetry: bool
     port: int
     process: subprocess.Popen
+    database: Path
+    answered: int = 0
 
 
 def start_servers(args: argparse.Namespace, data: Path) -> list[Server]:
@@ -251,11 +256,15 @@ def start_servers(args: argparse.Namespace, data: Path) -> list[Server]:
             folder = data / name.replace(" ", "-")
             env = {"MARGINSCOPE_TELEMETRY": "1" if telemetry else "0",
                    "MARGINSCOPE_DB": str(folder / "events.duckdb"),
-                   "MARGINSCOPE_STATE_DIR": str(folder / "state")}
+                   "MARGINSCOPE_STATE_DIR": str(folder / "state"),
+                   # one loopback client sends the whole load: every event must be recorded
+                   "MARGINSCOPE_RECORD_RATE": "1000000000",
+                   "MARGINSCOPE_RECORD_BURST": "1000000000"}
             if source:
                 env["PYTHONPATH"] = str(Path(source).resolve() / "src")
             port = free_port()
-            servers.append(Server(name, telemetry, port, start_server(port, args.workers, env)))
+            servers.append(Server(name, telemetry, port, start_server(port, args.workers, env),
+                                  folder / "events.duckdb"))
     return servers
 
 
@@ -292,6 +301,18 @@ def main() -> None:
                     server.process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     server.process.kill()
+        for server in servers:  # shut down: every sink process has committed
+            if server.telemetry:
+                print(f"{server.label}: {stored_events(server.database):,} events stored for "
+                      f"{server.answered:,} calculations answered")
+
+
+def stored_events(database: Path) -> int:
+    """Events in a server's DuckDB file (read after the server has shut down)."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM events").fetchone()[0]
 
 
 def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server]) -> None:
@@ -299,6 +320,7 @@ def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server
     rounds and print the table."""
     for server in servers:
         prices = check_answer(server.port, body, server.telemetry)
+        server.answered += 1
         print(f"{server.label}: POST /api/v1/account answers the published example: "
               + ", ".join(f"{s} {p:,.2f}" for s, p in prices.items()))
     costs = in_process_costs(body)
@@ -313,14 +335,17 @@ def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server
     targets = [(server, endpoint, path, payload) for server in servers
                for endpoint, path, payload in (("health", "/api/v1/health", None),
                                                ("account", "/api/v1/account", body))]
-    for server, _, path, payload in targets:
-        measure(client, server.port, path, args.connections, args.warmup, payload)
+    for server, endpoint, path, payload in targets:
+        warm = measure(client, server.port, path, args.connections, args.warmup, payload)
+        server.answered += warm["requests"] - warm["errors"] if endpoint == "account" else 0
     rounds: dict[tuple[str, str], list[dict[str, float]]] = {
         (server.label, endpoint): [] for server, endpoint, _, _ in targets}
     for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits all
         for server, endpoint, path, payload in targets:
-            rounds[server.label, endpoint].append(
-                measure(client, server.port, path, args.connections, args.seconds, payload))
+            result = measure(client, server.port, path, args.connections, args.seconds, payload)
+            rounds[server.label, endpoint].append(result)
+            server.answered += result["requests"] - result["errors"] if endpoint == "account" \
+                else 0
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for (label, endpoint), runs in rounds.items():
         row = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
