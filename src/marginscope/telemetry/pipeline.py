@@ -42,6 +42,7 @@ from marginscope.telemetry.request import RequestMeta, header_value, resolve_cli
 from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
 from marginscope.telemetry.schema import (
     Event,
+    built_event,
     leverage_bucket,
     new_event_id,
     normalize_margin_mode,
@@ -263,10 +264,10 @@ class Pipeline:
         draft.time_zone = draft.session_token = draft.max_touch_points = None
         draft.context = {}
         # every value comes from this pipeline's own normalizers: no second validation
-        return Event.model_construct(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
-                                     device=draft.device, country=draft.country,
-                                     country_source=draft.country_source, visitor=draft.visitor, session=draft.session,
-                                     **draft.coarse)
+        return built_event(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
+                           device=draft.device, country=draft.country,
+                           country_source=draft.country_source, visitor=draft.visitor,
+                           session=draft.session, **draft.coarse)
 
     def enqueue(self, event: Event) -> Future[None] | Drop:
         """Hand the event to the writer; a full queue or a closed writer is a counted drop."""

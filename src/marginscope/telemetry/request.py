@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["RequestMeta", "header_value", "resolve_client_ip"]
+__all__ = ["LowerCaseHeaders", "RequestMeta", "header_value", "resolve_client_ip"]
+
+
+class LowerCaseHeaders(dict):
+    """Request headers whose names are all lower case, as ASGI servers hand them over:
+    :func:`header_value` looks a name up once instead of scanning for other cases (absent
+    headers, the Client Hints of most requests, would otherwise cost a scan each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,9 @@ class RequestMeta:
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """The value of header ``name`` in any letter case, stripped; None when absent."""
+    if type(headers) is LowerCaseHeaders:
+        value = headers.get(name.lower())
+        return value.strip() if isinstance(value, str) else None
     value = headers.get(name)
     if value is None:
         lowered = name.lower()

@@ -59,6 +59,9 @@ def create_app(settings: WebSettings | None = None, recorder: Recorder | None = 
                      "the value received and what is allowed."),
         root_path=settings.root_path,
         docs_url=None, redoc_url=None,  # /docs below serves Swagger UI from our own files
+        # FastAPI's native OpenTelemetry off: no request traces leave the app (its telemetry
+        # is marginscope.telemetry's anonymized events), and no provider check per request
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         lifespan=frozen_heap,
     )
     app.state.settings = settings

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marginscope.calculators import Calculator
 from marginscope.telemetry import Drop, RequestMeta, Telemetry
+from marginscope.telemetry.request import LowerCaseHeaders
 from marginscope.telemetry.server import server_telemetry
 
 __all__ = [
@@ -56,7 +57,7 @@ _HINT_TOUCH = "x-marginscope-touch-points"
 def request_meta(request: Request, *, time_zone: str | None = None, session: str | None = None,
                  max_touch_points: int | None = None) -> RequestMeta:
     """What the anonymizer reads: headers, socket peer, the page's hints (headers or beacon)."""
-    headers = dict(request.headers.items())  # lower-case names: one pass, then dict lookups
+    headers = LowerCaseHeaders(request.headers.items())  # ASGI: names in lower case
     if max_touch_points is None:
         try:
             max_touch_points = int(headers.get(_HINT_TOUCH, ""))
