@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, get_args
 
 import numpy as np
@@ -125,12 +126,18 @@ def _path(request: BaseModel, path: str | None) -> Any:
     if path is None:
         return None
     value: Any = request
-    for part in path.split("."):
-        if part.isdigit():
-            value = value[int(part)] if value is not None and len(value) > int(part) else None
+    for part in _steps(path):
+        if type(part) is int:
+            value = value[part] if value is not None and len(value) > part else None
         else:
             value = getattr(value, part) if value is not None else None
     return value
+
+
+@lru_cache(maxsize=256)
+def _steps(path: str) -> tuple[str | int, ...]:
+    """``"positions.0.side"`` → ``("positions", 0, "side")`` (read on every recorded call)."""
+    return tuple(int(part) if part.isdigit() else part for part in path.split("."))
 
 
 def _text(value: Any) -> str | None:
