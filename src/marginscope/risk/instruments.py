@@ -35,7 +35,9 @@ from marginscope.errors import InputError
 from marginscope.risk.contracts import Product
 
 __all__ = [
+    "QUOTES",
     "Instrument",
+    "across_venues",
     "ccxt_symbol",
     "map_to_venue",
     "parse_ccxt",
@@ -267,3 +269,25 @@ def map_to_venue(instrument: Instrument, venue: str) -> Instrument:
     quote = quotes[0]
     return Instrument(instrument.base, quote, quote if product == "linear" else instrument.base,
                       instrument.expiry)
+
+
+def across_venues(venue: str, symbol: str) -> dict:
+    """``symbol`` of ``venue`` as an instrument, and its symbol on every venue.
+
+    Each venue's entry is ``{"symbol", "instrument", "same_quote"}`` (``same_quote`` False
+    where the venue settles the same base and kind in another quote, e.g. Hyperliquid's USDC
+    for a USDT contract), or None where the venue has no such contract.
+    """
+    instrument = parse_symbol(venue, symbol)
+    venues: dict[str, dict | None] = {}
+    for other in QUOTES:
+        try:
+            mapped = map_to_venue(instrument, other)
+            venues[other] = {"symbol": venue_symbol(other, mapped),
+                             "instrument": ccxt_symbol(mapped),
+                             "same_quote": mapped.quote == instrument.quote}
+        except InputError:
+            venues[other] = None
+    return {"instrument": ccxt_symbol(instrument), "base": instrument.base,
+            "quote": instrument.quote, "settle": instrument.settle,
+            "product": instrument.product, "expiry": instrument.expiry, "venues": venues}

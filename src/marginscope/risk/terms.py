@@ -159,13 +159,6 @@ class Terms:
     table: np.ndarray | None = None
     max_leverage: np.ndarray | None = None
 
-    def table_info(self) -> list[dict[str, str]] | None:
-        """Venue, symbol, date and source of each tier table used (None: overrides only)."""
-        if self.lookup is None:
-            return None
-        return [{"venue": t.venue, "symbol": t.symbol, "as_of": t.as_of, "source": t.source}
-                for t in self.lookup.tables]
-
     def units(self, qty) -> np.ndarray:
         return qty if self.contract_size.ndim == 0 and self.contract_size == 1.0 else \
             qty * self.contract_size
@@ -235,6 +228,15 @@ class Terms:
         intercept = solver.equity_intercept(self.product, side, units, entry, wallet)
         rate, const = self.condition(side, qty, entry, wallet, intercept)
         return solver.price_from_intercept(self.product, side, units, intercept, rate, const)
+
+
+def table_fields(terms: Terms) -> dict[str, str | None]:
+    """What a one-symbol answer says about its terms: the product, and the date and source of
+    the tier table used (None when overrides replaced it)."""
+    table = terms.lookup.tables[0] if terms.lookup is not None and \
+        len(terms.lookup.tables) == 1 else None
+    return {"product": terms.product, "table_as_of": table.as_of if table else None,
+            "table_source": table.source if table else None}
 
 
 def symbol_product(venue: str, symbol: str, field: str = "symbol") -> Product:
