@@ -50,7 +50,7 @@ def compute(r: PnlRequest) -> dict[str, Any]:
     if r.target_roe is not None:
         out["exit_price_for_target_roe"] = pnl.exit_price_for_roe(
             r.side, r.entry_price, r.leverage, r.target_roe, product=t.product)
-    return out
+    return {**out, "product": t.product, "contract_size": t.contract_size}
 
 
 register(Calculator(
