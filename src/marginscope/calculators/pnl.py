@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from marginscope.calculators.account import VenueName
 from marginscope.calculators.base import (
     Calculator,
     FeeRate,
@@ -15,7 +16,6 @@ from marginscope.calculators.base import (
     Request,
     register,
 )
-from marginscope.calculators.account import VenueName
 from marginscope.risk import pnl
 from marginscope.risk.contracts import Product
 from marginscope.risk.terms import resolve

@@ -58,8 +58,10 @@ QUOTES: dict[str, dict[Product, tuple[str, ...]]] = {
     "generic": {"linear": ("USDT", "USDC"), "inverse": ("USD",)},
 }
 _STABLE_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD")
-_CCXT = re.compile(r"^(?P<base>[^/:\s]+)/(?P<quote>[^/:\s]+):(?P<settle>[^/:\s-]+)"
-                   r"(?:-(?P<expiry>\d{6}))?$")
+_CCXT = re.compile(
+    r"^(?P<base>[^/:\s]+)/(?P<quote>[^/:\s]+):(?P<settle>[^/:\s-]+)"
+    r"(?:-(?P<expiry>\d{6}))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,12 @@ class Instrument:
             return "linear"
         if self.settle == self.base:
             return "inverse"
-        raise InputError("symbol", ccxt_symbol(self),
-                         "a linear (settled in the quote) or inverse (settled in the base) "
-                         f"contract; {ccxt_symbol(self)} is a quanto, settled in {self.settle}")
+        raise InputError(
+            "symbol",
+            ccxt_symbol(self),
+            "a linear (settled in the quote) or inverse (settled in the base) "
+            f"contract; {ccxt_symbol(self)} is a quanto, settled in {self.settle}",
+        )
 
     @property
     def perpetual(self) -> bool:
@@ -97,8 +102,9 @@ def parse_ccxt(symbol: str) -> Instrument | None:
     match = _CCXT.match(symbol.strip())
     if match is None:
         return None
-    return Instrument(match["base"].upper(), match["quote"].upper(), match["settle"].upper(),
-                      match["expiry"])
+    return Instrument(
+        match["base"].upper(), match["quote"].upper(), match["settle"].upper(), match["expiry"]
+    )
 
 
 def _linear(base: str, quote: str, expiry: str | None = None) -> Instrument:
@@ -150,8 +156,7 @@ def _okx(s: str) -> Instrument | None:
     if match is None:
         return None
     expiry = None if match[3] == "SWAP" else match[3]
-    return _inverse(match[1], expiry) if match[2] == "USD" else _linear(match[1], match[2],
-                                                                         expiry)
+    return _inverse(match[1], expiry) if match[2] == "USD" else _linear(match[1], match[2], expiry)
 
 
 def _gate(s: str) -> Instrument | None:
@@ -186,15 +191,24 @@ def _generic(s: str) -> Instrument | None:
 
 
 _PARSERS = {
-    "binance-usdm": _binance_usdm, "binance-coinm": _binance_coinm, "bybit": _bybit,
-    "okx": _okx, "gate": _gate, "bitmex": _bitmex, "hyperliquid": _hyperliquid,
+    "binance-usdm": _binance_usdm,
+    "binance-coinm": _binance_coinm,
+    "bybit": _bybit,
+    "okx": _okx,
+    "gate": _gate,
+    "bitmex": _bitmex,
+    "hyperliquid": _hyperliquid,
     "generic": _generic,
 }
 
 _EXAMPLES = {
-    "binance-usdm": "BTCUSDT, BTCUSDT_250328", "binance-coinm": "BTCUSD_PERP, BTCUSD_210625",
-    "bybit": "BTCUSDT, BTCPERP, BTCUSD", "okx": "BTC-USDT-SWAP, BTC-USD-SWAP",
-    "gate": "BTC_USDT, BTC_USD", "bitmex": "XBTUSD, XBTUSDT, ETHUSDT", "hyperliquid": "BTC, ETH",
+    "binance-usdm": "BTCUSDT, BTCUSDT_250328",
+    "binance-coinm": "BTCUSD_PERP, BTCUSD_210625",
+    "bybit": "BTCUSDT, BTCPERP, BTCUSD",
+    "okx": "BTC-USDT-SWAP, BTC-USD-SWAP",
+    "gate": "BTC_USDT, BTC_USD",
+    "bitmex": "XBTUSD, XBTUSDT, ETHUSDT",
+    "hyperliquid": "BTC, ETH",
     "generic": "BTC-USDT-SWAP, BTC_USDT, BTCUSD_PERP",
 }
 
@@ -211,9 +225,11 @@ def parse_symbol(venue: str, symbol: str, field: str = "symbol") -> Instrument:
     text = str(symbol).strip()
     found = parse_ccxt(text)
     if found is None and venue in _PARSERS:
-        found = _PARSERS[venue](text.upper() if venue != "hyperliquid" else _coin(text))
-    allowed = (f"a {venue} symbol whose contract kind is known ({_EXAMPLES.get(venue, '')}) or "
-               "ccxt's BASE/QUOTE:SETTLE (BTC/USDT:USDT linear, BTC/USD:BTC inverse)")
+        found = _PARSERS[venue](text.upper())
+    allowed = (
+        f"a {venue} symbol whose contract kind is known ({_EXAMPLES.get(venue, '')}) or "
+        "ccxt's BASE/QUOTE:SETTLE (BTC/USDT:USDT linear, BTC/USD:BTC inverse)"
+    )
     if found is None:
         raise InputError(field, symbol, allowed)
     try:
@@ -223,19 +239,15 @@ def parse_symbol(venue: str, symbol: str, field: str = "symbol") -> Instrument:
     return found
 
 
-def _coin(text: str) -> str:
-    """Hyperliquid coin names keep a lower-case ``k`` prefix (``kPEPE``: 1,000 PEPE)."""
-    return text if re.fullmatch(r"k[A-Z0-9]+", text) else text.upper()
-
-
 def venue_symbol(venue: str, instrument: Instrument) -> str:
     """``instrument`` in ``venue``'s own notation (an :class:`InputError` if not offered)."""
     product = instrument.product
     quotes = QUOTES.get(venue, {}).get(product, ())
     if instrument.quote not in quotes:
         offered = ", ".join(f"{p} {'/'.join(q)}" for p, q in QUOTES.get(venue, {}).items())
-        raise InputError("symbol", ccxt_symbol(instrument),
-                         f"an instrument {venue} offers ({offered or 'none'})")
+        raise InputError(
+            "symbol", ccxt_symbol(instrument), f"an instrument {venue} offers ({offered or 'none'})"
+        )
     b, q, x = instrument.base, instrument.quote, instrument.expiry
     if venue == "generic":
         return ccxt_symbol(instrument)
@@ -262,13 +274,18 @@ def map_to_venue(instrument: Instrument, venue: str) -> Instrument:
     product = instrument.product
     quotes = QUOTES.get(venue, {}).get(product)
     if not quotes:
-        raise InputError("venue", venue, f"a venue offering {product} contracts "
-                         f"({', '.join(v for v, q in QUOTES.items() if product in q)})")
+        raise InputError(
+            "venue",
+            venue,
+            f"a venue offering {product} contracts "
+            f"({', '.join(v for v, q in QUOTES.items() if product in q)})",
+        )
     if instrument.quote in quotes:
         return instrument
     quote = quotes[0]
-    return Instrument(instrument.base, quote, quote if product == "linear" else instrument.base,
-                      instrument.expiry)
+    return Instrument(
+        instrument.base, quote, quote if product == "linear" else instrument.base, instrument.expiry
+    )
 
 
 def across_venues(venue: str, symbol: str) -> dict:
@@ -283,11 +300,19 @@ def across_venues(venue: str, symbol: str) -> dict:
     for other in QUOTES:
         try:
             mapped = map_to_venue(instrument, other)
-            venues[other] = {"symbol": venue_symbol(other, mapped),
-                             "instrument": ccxt_symbol(mapped),
-                             "same_quote": mapped.quote == instrument.quote}
+            venues[other] = {
+                "symbol": venue_symbol(other, mapped),
+                "instrument": ccxt_symbol(mapped),
+                "same_quote": mapped.quote == instrument.quote,
+            }
         except InputError:
             venues[other] = None
-    return {"instrument": ccxt_symbol(instrument), "base": instrument.base,
-            "quote": instrument.quote, "settle": instrument.settle,
-            "product": instrument.product, "expiry": instrument.expiry, "venues": venues}
+    return {
+        "instrument": ccxt_symbol(instrument),
+        "base": instrument.base,
+        "quote": instrument.quote,
+        "settle": instrument.settle,
+        "product": instrument.product,
+        "expiry": instrument.expiry,
+        "venues": venues,
+    }

@@ -16,7 +16,7 @@ from marginscope.errors import InputError
 from marginscope.risk import solver, validate
 from marginscope.risk.contracts import PRODUCTS, Product, position_value
 from marginscope.risk.instruments import parse_ccxt, parse_symbol
-from marginscope.risk.tiers import TierTable, find_history, require_table
+from marginscope.risk.tiers import TierTable, find_history, iso_date, require_table
 from marginscope.risk.venues import Venue, get_venue
 
 SUB_BITS = 3  # mantissa bits per bucket: eighth-octave buckets (ratio 2^(1/8) ≈ 1.09)
@@ -301,6 +301,7 @@ def resolve(
     basis = validate.choice("maintenance_basis", maintenance_basis, ("mark", "entry")) \
         if maintenance_basis is not None else None
 
+    as_of = None if as_of is None else iso_date(as_of)  # checked even when overrides win
     names, table_index = _symbol_names(symbol, symbol_index)
     product = choose_product(v, names, product)
     need = mmr is None and not (v.mmr_from_max_leverage and max_leverage is not None)

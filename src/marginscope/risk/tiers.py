@@ -55,6 +55,7 @@ __all__ = [
     "find_history",
     "find_table",
     "in_force",
+    "iso_date",
     "load_venue_history",
     "load_venue_tables",
     "require_table",
@@ -177,7 +178,7 @@ def table_from_dict(venue: str, symbol: str, data: dict) -> TierTable:
     )
 
 
-def _date(value, field: str = "as_of") -> str:
+def iso_date(value, field: str = "as_of") -> str:
     """An ISO date (``YYYY-MM-DD``) from a string or a :class:`datetime.date`."""
     if isinstance(value, date):
         return value.isoformat()
@@ -259,7 +260,7 @@ def in_force(vintages: tuple[TierTable, ...], as_of=None, field: str = "as_of") 
     the table in force then is not shipped."""
     if as_of is None:
         return vintages[-1]
-    day = _date(as_of, field)
+    day = iso_date(as_of, field)
     earlier = [t for t in vintages if t.as_of <= day]
     if not earlier:
         first = vintages[0]
