@@ -204,15 +204,9 @@ def test_symbols_of_two_kinds_in_one_call_are_an_error():
 
 
 def test_account_positions_take_product_and_name_the_field():
-    position = {
-        "symbol": "BTCUSD",
-        "side": "long",
-        "qty": 100,
-        "entry_price": 100,
-        "leverage": 2,
-        "mmr": 0.005,
-        "contract_size": 1.0,
-    }
+    # long 100 BTCUSD (1 USD each) at 100, 2x, MMR 0.5 % (as in test_inverse_symbols_…)
+    position = dict(symbol="BTCUSD", side="long", qty=100, entry_price=100, leverage=2)
+    position.update(mmr=0.005, contract_size=1.0)
     answer = evaluate_account({"venue": "bybit", "positions": [position]})
     assert answer["positions"][0]["liquidation_price"] == pytest.approx(100.5 / 1.5)
     assert answer["positions"][0]["product"] == "inverse"
