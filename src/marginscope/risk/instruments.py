@@ -14,7 +14,7 @@ venue          linear                         inverse
 ============== ============================== ==============================
 binance-usdm   ``BTCUSDT``, ``BTCUSDT_250328``  —
 binance-coinm  —                              ``BTCUSD_PERP``, ``BTCUSD_210625``
-bybit          ``BTCUSDT``, ``BTCPERP`` (USDC)  ``BTCUSD``, ``BTCUSDH25``
+bybit          ``BTCUSDT``, ``BTCPERP`` (USDC)  ``BTCUSD``
 okx            ``BTC-USDT-SWAP``              ``BTC-USD-SWAP``, ``BTC-USD-250328``
 gate           ``BTC_USDT``                   ``BTC_USD``
 bitmex         ``XBTUSDT``, ``ETHUSDT``       ``XBTUSD``
@@ -22,8 +22,9 @@ hyperliquid    ``BTC`` (USDC)                 —
 generic        ccxt's ``BTC/USDT:USDT``       ccxt's ``BTC/USD:BTC``
 ============== ============================== ==============================
 
-ccxt's unified ``BASE/QUOTE:SETTLE[-YYMMDD]`` is accepted on every venue. Pure string work: no
-tables are read here (:mod:`marginscope.risk.tiers` knows which symbols ship a table).
+ccxt's unified ``BASE/QUOTE:SETTLE[-YYMMDD]`` is accepted on every venue. Dated futures in
+month-code notation (Bybit ``BTCUSDH25``) are refused: their day is not in the symbol. Pure
+string work: no tables are read here (:mod:`marginscope.risk.tiers` knows which ship).
 """
 
 from __future__ import annotations
@@ -123,9 +124,6 @@ def _concatenated(text: str, quotes: tuple[str, ...]) -> tuple[str, str] | None:
     return None
 
 
-_MONTHS = "FGHJKMNQUVXZ"  # futures month codes (CME convention, used by Bybit and BitMEX)
-
-
 def _binance_usdm(s: str) -> Instrument | None:
     core, _, expiry = s.partition("_")
     if expiry and not re.fullmatch(r"\d{6}", expiry):
@@ -147,8 +145,8 @@ def _bybit(s: str) -> Instrument | None:
     pair = _concatenated(s, _STABLE_QUOTES)
     if pair:
         return _linear(*pair)
-    match = re.fullmatch(rf"([A-Z0-9]+)USD(?:[{_MONTHS}](\d{{2}}))?", s)
-    return _inverse(match[1]) if match and match[2] is None else None
+    match = re.fullmatch(r"([A-Z0-9]+)USD", s)
+    return _inverse(match[1]) if match else None
 
 
 def _okx(s: str) -> Instrument | None:
