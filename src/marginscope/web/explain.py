@@ -157,7 +157,7 @@ def _explain_stops(body: Any, result: dict[str, Any]) -> list[str]:
 
 
 def _explain_average(body: Any, result: dict[str, Any]) -> list[str]:
-    if body.product == "inverse":
+    if result.get("product", body.product) == "inverse":  # the symbol's, when given
         return ["Inverse contracts average by the harmonic mean: Σ qty ÷ Σ (qty ÷ price)."]
     return ["Average entry = Σ (qty × price) ÷ Σ qty over the fills."]
 
