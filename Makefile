@@ -6,17 +6,20 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM := $(VENV)/.chromium
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench lock clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package to the versions last tested (`make lock` rewrites it).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-# The browser tests drive the system Chromium (Debian's package): Playwright never downloads one.
+# Debian packages the tests need: Chromium for the browser tests (Playwright never downloads
+# one) and a Java runtime for the Spark parity tests.
 $(CHROMIUM): $(STAMP)
-	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	command -v chromium >/dev/null && command -v java >/dev/null || (apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y chromium default-jre-headless)
 	touch $(CHROMIUM)
 
 run: $(STAMP)
@@ -32,6 +35,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/liquidation_engine.py
+
+lock: $(STAMP)
+	{ sed -n '1,3p' requirements.lock; $(BIN)/pip freeze --exclude-editable | grep -v '^marginscope'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

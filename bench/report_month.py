@@ -34,7 +34,8 @@ from pathlib import Path
 
 import duckdb
 
-from marginscope.analytics.aggregate import daily_counts_expr, open_events
+from marginscope.analytics.queries import daily_counts_expr
+from marginscope.analytics.sources import open_events
 from marginscope.report import STEPS, build_report, render
 from marginscope.sim.planted import NOVEMBER_2025, planted_month, write_duckdb
 

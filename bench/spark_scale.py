@@ -86,7 +86,8 @@ def write_dataset(root: Path, events: int, seed: int = 11) -> dict[str, Any]:
 def run_child(engine: str, root: Path, setting: str | None) -> dict[str, Any]:
     """Time the aggregation in this process; returns the figures (printed as JSON)."""
     from marginscope.analytics import aggregate
-    from marginscope.analytics.aggregate import _close, daily_counts_expr, open_events
+    from marginscope.analytics.queries import daily_counts_expr
+    from marginscope.analytics.sources import close_events, open_events
 
     out: dict[str, Any] = {"engine": engine, "setting": setting or f"threads={os.cpu_count()}"}
     if engine == "spark":
@@ -102,7 +103,7 @@ def run_child(engine: str, root: Path, setting: str | None) -> dict[str, Any]:
     table = daily_counts_expr(events, LEAD, FOLLOWING).to_pyarrow()
     out["counts_s"] = time.perf_counter() - start
     out["cells"] = table.num_rows
-    _close(events, root)
+    close_events(events, root)
     start = time.perf_counter()
     cube = aggregate(root, LEAD, FOLLOWING, engine=engine, reach_from=FIRST)
     out["aggregate_s"] = time.perf_counter() - start

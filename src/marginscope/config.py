@@ -1,4 +1,5 @@
-"""Settings read from the environment, in one place (the telemetry ones: docs/telemetry.md).
+"""Settings read from the environment, in one place (the telemetry ones: docs/telemetry.md; the
+web ones: docs/web.md — the app sees them through :class:`marginscope.web.settings.WebSettings`).
 
 | variable | meaning | default |
 |---|---|---|
@@ -19,6 +20,20 @@
 | ``MARGINSCOPE_MIN_CELL`` | k: aggregate cells under k events are suppressed or merged | ``10`` |
 | ``MARGINSCOPE_CLI_TELEMETRY`` | ``1`` records CLI calculations too | ``0`` (off) |
 | ``MARGINSCOPE_TELEMETRY`` | ``1`` records the web app's calculations (and serves the beacon ``POST /api/v1/events``); ``0`` turns it off | ``1`` under ``marginscope serve``/``demo``, ``0`` for a bare ``create_app()`` |
+| ``MARGINSCOPE_HOST`` | interface ``marginscope serve`` binds when ``--host`` is not given | ``127.0.0.1`` |
+| ``MARGINSCOPE_PORT`` | port ``marginscope serve`` listens on when ``--port`` is not given | ``8000`` |
+| ``MARGINSCOPE_WEB_WORKERS`` | uvicorn worker processes for ``marginscope serve`` | ``1`` |
+| ``MARGINSCOPE_MAX_BODY`` | largest request body accepted, bytes (larger: HTTP 413) | ``65536`` |
+| ``MARGINSCOPE_ROOT_PATH`` | path prefix when served behind a proxy under a sub-path | empty |
+| ``MARGINSCOPE_DASHBOARD_TOKEN`` | secret that opens ``/dashboard`` (Bearer header or login); unset: dashboard disabled (404) | unset |
+| ``MARGINSCOPE_HEADER_TIMEOUT`` | seconds a client has to send a request's line and headers (then 408, closed) | ``10`` |
+| ``MARGINSCOPE_BODY_TIMEOUT`` | seconds a client has to send a request's body once its headers are in (then 408) | ``30`` |
+| ``MARGINSCOPE_KEEPALIVE_TIMEOUT`` | seconds an idle kept-alive connection stays open | ``5`` |
+| ``MARGINSCOPE_MAX_HEADER_BYTES`` | largest request head (request line and headers), bytes (larger: 431) | ``16384`` |
+| ``MARGINSCOPE_MAX_CONNECTIONS`` | concurrent connections and requests per worker (more: 503) | ``1000`` |
+| ``MARGINSCOPE_TRUSTED_PROXIES`` | comma-separated addresses of reverse proxies whose ``X-Forwarded-Proto`` is believed (TLS → ``Secure`` cookies) | unset (none) |
+| ``MARGINSCOPE_DASHBOARD_SESSION_HOURS`` | lifetime of a dashboard login | ``12`` |
+| ``MARGINSCOPE_LOGIN_RATE`` | dashboard login attempts per minute per client (burst the same; 10× that for all clients together; then 429) | ``5`` |
 | ``MARGINSCOPE_SPARK_MASTER`` | Spark master URL for ``--engine spark`` (``spark://host:7077``, ``yarn``, ``k8s://…``, ``local[N]``); ``--spark-master`` overrides it | ``local[N]``, N = CPU count (loopback only) |
 """
 
@@ -45,18 +60,23 @@ def _env_flag(name: str) -> bool:
     return (_env(name) or "0").lower() in {"1", "true", "yes", "on"}
 
 
-def _env_number(name: str, default: float, minimum: float) -> float:
+def _env_number(name: str, default: float, minimum: float,
+                maximum: float = float("inf"), integer: bool = False) -> float:
+    """A number from the environment in ``[minimum, maximum]`` (an integer if asked)."""
     from marginscope.errors import InputError
 
     raw = _env(name)
     if raw is None:
         return default
+    kind = "an integer" if integer else "a number"
+    allowed = f"{kind} >= {minimum:g}" if maximum == float("inf") else \
+        f"{kind} {minimum:g} … {maximum:g}"
     try:
-        value = float(raw)
+        value = int(raw) if integer else float(raw)
     except ValueError:
-        raise InputError(name, raw, f"a number >= {minimum:g}") from None
-    if not value >= minimum:
-        raise InputError(name, raw, f"a number >= {minimum:g}")
+        raise InputError(name, raw, allowed) from None
+    if not minimum <= value <= maximum:
+        raise InputError(name, raw, allowed)
     return value
 
 
@@ -160,3 +180,81 @@ def web_telemetry() -> bool:
 def spark_master(explicit: str | None = None) -> str | None:
     """Spark master URL: ``--spark-master``, else ``MARGINSCOPE_SPARK_MASTER``; None: local."""
     return (explicit or "").strip() or _env("MARGINSCOPE_SPARK_MASTER")
+
+
+def web_host() -> str:
+    """Interface ``marginscope serve`` binds (``MARGINSCOPE_HOST``)."""
+    return _env("MARGINSCOPE_HOST") or "127.0.0.1"
+
+
+def web_port() -> int:
+    """Port ``marginscope serve`` listens on (``MARGINSCOPE_PORT``)."""
+    return int(_env_number("MARGINSCOPE_PORT", 8000, 1, 65535, integer=True))
+
+
+def web_workers() -> int:
+    """Uvicorn worker processes for ``marginscope serve`` (``MARGINSCOPE_WEB_WORKERS``)."""
+    return int(_env_number("MARGINSCOPE_WEB_WORKERS", 1, 1, 64, integer=True))
+
+
+def max_body_bytes() -> int:
+    """Largest request body accepted, bytes (``MARGINSCOPE_MAX_BODY``)."""
+    return int(_env_number("MARGINSCOPE_MAX_BODY", 65536, 1024, 16 * 1024 * 1024, integer=True))
+
+
+def root_path() -> str:
+    """Path prefix behind a proxy (``MARGINSCOPE_ROOT_PATH``), without a trailing slash."""
+    return (_env("MARGINSCOPE_ROOT_PATH") or "").rstrip("/")
+
+
+def dashboard_token() -> str | None:
+    """Secret that opens ``/dashboard`` (``MARGINSCOPE_DASHBOARD_TOKEN``); None: disabled."""
+    return _env("MARGINSCOPE_DASHBOARD_TOKEN")
+
+
+def header_timeout() -> int:
+    """Seconds for a request's line and headers (``MARGINSCOPE_HEADER_TIMEOUT``)."""
+    return int(_env_number("MARGINSCOPE_HEADER_TIMEOUT", 10, 1, 300, integer=True))
+
+
+def body_timeout() -> int:
+    """Seconds for a request's body once its head is in (``MARGINSCOPE_BODY_TIMEOUT``)."""
+    return int(_env_number("MARGINSCOPE_BODY_TIMEOUT", 30, 1, 600, integer=True))
+
+
+def keep_alive_timeout() -> int:
+    """Seconds an idle kept-alive connection stays open (``MARGINSCOPE_KEEPALIVE_TIMEOUT``)."""
+    return int(_env_number("MARGINSCOPE_KEEPALIVE_TIMEOUT", 5, 1, 300, integer=True))
+
+
+def max_header_bytes() -> int:
+    """Largest request head, bytes (``MARGINSCOPE_MAX_HEADER_BYTES``)."""
+    return int(_env_number("MARGINSCOPE_MAX_HEADER_BYTES", 16384, 1024, 1 << 20, integer=True))
+
+
+def max_connections() -> int:
+    """Concurrent connections and requests per worker (``MARGINSCOPE_MAX_CONNECTIONS``)."""
+    return int(_env_number("MARGINSCOPE_MAX_CONNECTIONS", 1000, 1, 100_000, integer=True))
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    """Proxies whose ``X-Forwarded-Proto`` is believed (``MARGINSCOPE_TRUSTED_PROXIES``)."""
+    return tuple(a.strip() for a in (_env("MARGINSCOPE_TRUSTED_PROXIES") or "").split(",")
+                 if a.strip())
+
+
+def session_hours() -> int:
+    """Lifetime of a dashboard login (``MARGINSCOPE_DASHBOARD_SESSION_HOURS``)."""
+    return int(_env_number("MARGINSCOPE_DASHBOARD_SESSION_HOURS", 12, 1, 720, integer=True))
+
+
+def login_rate() -> int:
+    """Dashboard login attempts per minute per client (``MARGINSCOPE_LOGIN_RATE``)."""
+    return int(_env_number("MARGINSCOPE_LOGIN_RATE", 5, 1, 1000, integer=True))
+
+
+def settings_names() -> list[str]:
+    """Every environment variable read here (from the table above), for docs and checks."""
+    import re
+
+    return re.findall(r"^\| ``(MARGINSCOPE_[A-Z_]+)``", __doc__ or "", re.MULTILINE)

@@ -10,7 +10,9 @@ import pyarrow as pa
 import pytest
 
 from marginscope.analytics import aggregate, daily
-from marginscope.analytics.aggregate import daily_counts_expr, open_events
+from marginscope.analytics.periods import day_range, month_bounds
+from marginscope.analytics.queries import daily_counts_expr
+from marginscope.analytics.sources import event_days, open_events
 from marginscope.errors import InputError
 from marginscope.sim.planted import write_duckdb
 from marginscope.telemetry.parquet_sink import ParquetDatasetSink
@@ -121,3 +123,52 @@ def test_bad_requests_name_the_field():
         open_events(pa.table({"a": [1]}), engine="spark-sql")
     with pytest.raises(InputError, match="by"):
         daily(pa.table({"a": [1]}), "2025-11-01", "2025-11-02", by=("venue",))
+
+
+def test_a_filtered_cube_matches_the_dashboard_query_for_the_same_filters(small_story):
+    events = small_story.events
+    cube = aggregate(events, START, END, reach=False)
+    for tool, device, region in (("margin_call", None, None), (None, "mobile", "US"),
+                                 ("liquidation_price", "desktop", "rest"), (None, None, None)):
+        filters = {name: value for name, value in
+                   (("tool", tool), ("device", device), ("region", region)) if value}
+        rows = daily(events, START, END, filters, by=(), k=1)  # k=1: nothing suppressed
+        assert cube.where(tool, device, region).series().tolist() == [r["checks"] for r in rows]
+    assert not cube.where("no_such_tool").counts.any()
+
+
+def test_event_days_are_the_first_and_last_utc_days_with_events():
+    rows = [{"event_id": "a", "ts": datetime(2025, 10, 31, 23, 59, tzinfo=UTC), "tool": "stops",
+             "device": "mobile", "country": "US", "visitor": "v", "session": "s"},
+            {"event_id": "b", "ts": datetime(2025, 11, 3, 0, 0, tzinfo=UTC), "tool": "stops",
+             "device": "mobile", "country": "US", "visitor": "v", "session": "s"}]
+    table = pa.Table.from_pylist(rows)
+    assert event_days(table) == (date(2025, 10, 31), date(2025, 11, 3))
+    assert event_days(table.slice(0, 0)) is None
+
+
+def test_months_and_day_ranges_are_utc_days_end_exclusive():
+    assert month_bounds("2025-12") == (date(2025, 12, 1), date(2026, 1, 1))
+    assert month_bounds("2024-02") == (date(2024, 2, 1), date(2024, 3, 1))
+    # inclusive start/end fields → [start, end + 1 day); each defaults to the month's edge
+    assert day_range("2025-11", "2025-11-03", "2025-11-09") == (date(2025, 11, 3),
+                                                                date(2025, 11, 10))
+    assert day_range("2025-11", end="2025-11-01") == (date(2025, 11, 1), date(2025, 11, 2))
+    assert day_range("2025-11") == month_bounds("2025-11")
+    # 2024 is a leap year: its 366 days are the most max_days=366 allows (367 are refused below)
+    assert day_range("2024-01", "2024-01-01", "2024-12-31", max_days=366) == (
+        date(2024, 1, 1), date(2025, 1, 1))
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda: month_bounds("2025-13"), "month"),
+    (lambda: month_bounds("2025-1"), "month"),
+    (lambda: day_range("2025-11", start="2025-11-x"), "start"),
+    (lambda: day_range("2025-11", start="2025-11-05", end="2025-11-0x"), "end"),
+    (lambda: day_range("2025-11", start="2025-11-05", end="2025-11-04"), "end"),
+    (lambda: day_range("2024-01", "2024-01-01", "2025-01-01", max_days=366), "end"),
+])
+def test_bad_periods_name_the_analytics_parameter_not_a_command_line_flag(call, field):
+    with pytest.raises(InputError) as caught:
+        call()
+    assert caught.value.field == field

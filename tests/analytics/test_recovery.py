@@ -111,10 +111,14 @@ def test_planted_effects_are_recovered_side_by_side(story, recovered):
     (ARTIFACTS / "planted_vs_recovered.txt").write_text(table + "\n", encoding="utf-8")
     print("\n" + table)
 
-    for effect, planted, test in _spike_rows(story, recovered):
-        if planted >= 0.5:  # large spikes: always found, and the interval covers the truth
-            assert test.flagged, effect
-            assert test.result.low <= planted <= test.result.high, effect
+    large = [(effect, planted, test) for effect, planted, test in _spike_rows(story, recovered)
+             if planted >= 0.5]
+    assert large and all(test.flagged for _, _, test in large)  # large spikes: always found
+    # Each 95 % interval covers its truth; with four of them one miss is ordinary (19 % of
+    # months), two would happen in 1.4 % of months: a sign of bias, not bad luck.
+    misses = [effect for effect, planted, test in large
+              if not test.result.low <= planted <= test.result.high]
+    assert len(misses) <= 1, misses
     for _, _, planted, normal, test in _share_rows(story, recovered):
         assert test.flagged
         assert test.share == pytest.approx(planted, abs=0.06)

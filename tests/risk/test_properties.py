@@ -1,4 +1,5 @@
-"""Properties every venue's answer must have, whatever the inputs (hypothesis)."""
+"""Properties every venue's answer must have, whatever the inputs (hypothesis); tests taking
+``kind`` run with floats, 0-d arrays and vectors (``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ settings.load_profile("engine")
 
 @given(venue=st.sampled_from([*MARK_BASIS, "bybit", "bitmex"]), qty=sizes, entry=prices,
        leverage=leverages, share=shares)
-def test_long_liquidates_below_entry_and_short_above(venue, qty, entry, leverage, share):
+def test_long_liquidates_below_entry_and_short_above(venue, qty, entry, leverage, share, kind):
     mmr = share / leverage
-    long = risk.liquidation_price(venue, "long", qty, entry, leverage=leverage, mmr=mmr)
-    short = risk.liquidation_price(venue, "short", qty, entry, leverage=leverage, mmr=mmr)
+    long, short = (kind.out(risk.liquidation_price(venue, kind(side), kind(qty), kind(entry),
+                                                   leverage=kind(leverage), mmr=kind(mmr)))
+                   for side in ("long", "short"))
     assert np.isnan(long) or long < entry
     assert short > entry
 
@@ -75,11 +77,13 @@ def test_tiered_liquidation_uses_the_tier_of_the_notional_at_the_liquidation_pri
 
 @given(venue=st.sampled_from([*MARK_BASIS, "bybit"]), side=sides, qty=sizes, entry=prices,
        leverage=st.floats(2.0, 50.0), extra=st.floats(0.01, 0.5), share=shares)
-def test_adding_margin_moves_liquidation_away(venue, side, qty, entry, leverage, extra, share):
+def test_adding_margin_moves_liquidation_away(venue, side, qty, entry, leverage, extra, share,
+                                              kind):
     mmr = share / leverage
     margin = qty * entry / leverage
-    before = risk.liquidation_price(venue, side, qty, entry, margin=margin, mmr=mmr)
-    after = risk.liquidation_price(venue, side, qty, entry, margin=margin * (1 + extra), mmr=mmr)
+    before, after = (kind.out(risk.liquidation_price(venue, kind(side), kind(qty), kind(entry),
+                                                     margin=kind(m), mmr=kind(mmr)))
+                     for m in (margin, margin * (1 + extra)))
     distance_before = abs(entry - before) if not np.isnan(before) else np.inf
     distance_after = abs(entry - after) if not np.isnan(after) else np.inf
     assert distance_after > distance_before or distance_after == distance_before == np.inf
@@ -87,10 +91,11 @@ def test_adding_margin_moves_liquidation_away(venue, side, qty, entry, leverage,
 
 @given(venue=st.sampled_from([*MARK_BASIS, "bybit", "bitmex"]), side=sides, qty=sizes,
        entry=prices, leverage=st.floats(1.5, 40.0), share=shares)
-def test_more_leverage_moves_liquidation_closer(venue, side, qty, entry, leverage, share):
+def test_more_leverage_moves_liquidation_closer(venue, side, qty, entry, leverage, share, kind):
     mmr = share / (leverage * 1.5)
-    low = risk.liquidation_price(venue, side, qty, entry, leverage=leverage, mmr=mmr)
-    high = risk.liquidation_price(venue, side, qty, entry, leverage=leverage * 1.5, mmr=mmr)
+    low, high = (kind.out(risk.liquidation_price(venue, kind(side), kind(qty), kind(entry),
+                                                 leverage=kind(lev), mmr=kind(mmr)))
+                 for lev in (leverage, leverage * 1.5))
     assert abs(entry - high) < (abs(entry - low) if not np.isnan(low) else np.inf)
 
 
@@ -114,11 +119,12 @@ def risk_account(request):
 @given(venue=st.sampled_from(["binance-usdm", "bybit", "okx", "generic"]), side=sides,
        qty=sizes, entry=prices, margin_share=st.floats(0.02, 0.9), inverse=st.booleans())
 def test_pnl_at_the_bankruptcy_price_is_minus_the_margin(venue, side, qty, entry, margin_share,
-                                                        inverse):
+                                                        inverse, kind):
     product = "inverse" if inverse and venue != "binance-usdm" else "linear"
     terms = resolve(venue, mmr=0.0, product=product)
     margin = float(terms.value(qty, entry)) * margin_share
-    price = risk.bankruptcy_price(venue, side, qty, entry, margin=margin, product=product)
+    price = kind.out(risk.bankruptcy_price(venue, kind(side), kind(qty), kind(entry),
+                                           margin=kind(margin), product=product))
     s = 1.0 if side == "long" else -1.0
     assert pnl(product, s, qty, entry, price, terms.contract_size) == pytest.approx(
         -margin, rel=1e-9)

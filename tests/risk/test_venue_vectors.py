@@ -14,6 +14,8 @@ import pytest
 
 from marginscope import evaluate_account, risk
 from marginscope.risk import average, funding, pnl
+from marginscope.risk.account import cross_prices
+from marginscope.risk.terms import resolve
 from marginscope.risk.tiers import cum_from_rule, table_from_dict
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "venue_vectors.json").read_text())
@@ -39,38 +41,59 @@ def test_every_verified_vector_is_routed():
     assert len(VECTORS) == 75
 
 
-def liquidation(v: dict) -> float:
+def liquidation(v: dict, kind) -> float:
     i, venue = v["inputs"], v["venue"]
     if i.get("margin_mode") == "cross":
-        positions = [{"symbol": i["symbol"], "side": i["side"], "qty": i["qty"],
-                      "entry_price": i["entry_price"], "mmr": i["mmr"],
-                      "maintenance_amount": i["cum"]}]
-        positions += [{"symbol": o["symbol"], "side": o["side"], "qty": o["qty"],
-                       "entry_price": o["entry_price"], "mark_price": o["mark_price"],
-                       "mmr": o["mmr"], "maintenance_amount": o["cum"]}
-                      for o in i["other_positions"]]
-        account = evaluate_account({"venue": venue, "margin_mode": "cross",
-                                    "wallet_balance": i["wallet_balance"],
-                                    "positions": positions})
-        return account["positions"][0]["liquidation_price"]
+        return cross_liquidation(v, kind)
     if venue == "hyperliquid":
-        return risk.liquidation_price(venue, i["side"], i["size"], i["entry_price"],
-                                      margin=i["isolated_margin_or_account_value"],
-                                      max_leverage=i["max_leverage"])
+        return kind.out(risk.liquidation_price(
+            venue, kind(i["side"]), kind(i["size"]), kind(i["entry_price"]),
+            margin=kind(i["isolated_margin_or_account_value"]),
+            max_leverage=kind(i["max_leverage"])))
     qty = i.get("qty", i.get("qty_base"))
     margin = i.get("isolated_wallet_balance", i.get("isolated_margin"))
     if margin is not None and i.get("extra_margin"):
         margin += i["extra_margin"]
-    return risk.liquidation_price(venue, i["side"], qty, i["entry_price"], margin=margin,
-                                  leverage=None if margin is not None else i["leverage"],
-                                  mmr=i["mmr"], maintenance_amount=i.get("cum",
-                                                                         i.get("mm_deduction")),
-                                  taker_fee=i.get("taker_fee"))
+    return kind.out(risk.liquidation_price(
+        venue, kind(i["side"]), kind(qty), kind(i["entry_price"]), margin=kind(margin),
+        leverage=None if margin is not None else kind(i["leverage"]), mmr=kind(i["mmr"]),
+        maintenance_amount=kind(i.get("cum", i.get("mm_deduction"))),
+        taker_fee=i.get("taker_fee")))
+
+
+def cross_liquidation(v: dict, kind) -> float:
+    """A cross vector through the calculator, and through :func:`risk.account.cross_prices`
+    (the vector kind: the account repeated, one wallet each)."""
+    i, venue = v["inputs"], v["venue"]
+    positions = [{"symbol": i["symbol"], "side": i["side"], "qty": i["qty"],
+                  "entry_price": i["entry_price"], "mmr": i["mmr"],
+                  "maintenance_amount": i["cum"]}]
+    positions += [{"symbol": o["symbol"], "side": o["side"], "qty": o["qty"],
+                   "entry_price": o["entry_price"], "mark_price": o["mark_price"],
+                   "mmr": o["mmr"], "maintenance_amount": o["cum"]}
+                  for o in i["other_positions"]]
+    account = evaluate_account({"venue": venue, "margin_mode": "cross",
+                                "wallet_balance": i["wallet_balance"], "positions": positions})
+    calculator = account["positions"][0]["liquidation_price"]
+    repeat = 1 if kind.name != "vector" else 3
+    terms = resolve(venue, mmr=np.tile([p["mmr"] for p in positions], repeat),
+                    maintenance_amount=np.tile([p["maintenance_amount"] for p in positions],
+                                               repeat))
+    out = cross_prices(
+        terms, np.tile([p["side"] for p in positions], repeat),
+        np.tile([p["qty"] for p in positions], repeat),
+        np.tile([p["entry_price"] for p in positions], repeat),
+        np.tile([p.get("mark_price", p["entry_price"]) for p in positions], repeat),
+        kind(i["wallet_balance"]), account=np.repeat(np.arange(repeat), len(positions)))
+    first = out["liquidation_price"][::len(positions)]
+    engine = kind.out(first if kind.name == "vector" else first[0])
+    assert engine == pytest.approx(calculator, rel=1e-12)
+    return engine
 
 
 @pytest.mark.parametrize("v", by_calc("liquidation_price"))
-def test_liquidation_price(v):
-    assert close(liquidation(v), v["expected"]["liquidation_price"], v["tolerance"])
+def test_liquidation_price(v, kind):
+    assert close(liquidation(v, kind), v["expected"]["liquidation_price"], v["tolerance"])
 
 
 @pytest.mark.parametrize("v", by_calc("bracket_lookup"))
@@ -98,7 +121,7 @@ def test_maintenance_amount_follows_the_cum_rule(v):
 
 
 @pytest.mark.parametrize("v", by_calc("initial_margin"))
-def test_initial_margin(v):
+def test_initial_margin(v, kind):
     i, e = v["inputs"], v["expected"]
     if v["venue"] == "binance-usdm":
         long = pnl.cost_to_open("long", i["qty"], i["order_price"], i["mark_price"], i["leverage"])
@@ -110,30 +133,32 @@ def test_initial_margin(v):
         assert close(long["open_loss"], e["open_loss_long"], v["tolerance"])
         assert close(short["open_loss"], e["open_loss_short"], v["tolerance"])
     elif v["venue"] == "bybit":
-        im = risk.initial_margin(i["contracts_usd"], i["order_price"], i["leverage"],
-                                 product="inverse")
+        im = kind.out(risk.initial_margin(kind(i["contracts_usd"]), kind(i["order_price"]),
+                                          kind(i["leverage"]), product="inverse"))
         assert close(im, e["initial_margin_btc"], v["tolerance"])
     else:  # BitMEX quanto: value = contracts × price × XBT multiplier
         value = i["contracts"] * i["price"] * i["xbt_multiplier_per_usd"]
-        im = risk.initial_margin(i["contracts"], i["price"], i["leverage"],
-                                 contract_size=i["xbt_multiplier_per_usd"])
+        im = kind.out(risk.initial_margin(kind(i["contracts"]), kind(i["price"]),
+                                          kind(i["leverage"]),
+                                          contract_size=i["xbt_multiplier_per_usd"]))
         assert close(value, e["xbt_value"], v["tolerance"])
         assert close(im, e["initial_margin_xbt"], v["tolerance"])
 
 
 @pytest.mark.parametrize("v", by_calc("maintenance_margin"))
-def test_maintenance_margin(v):
+def test_maintenance_margin(v, kind):
     i, e = v["inputs"], v["expected"]
     if v["venue"] == "binance-coinm":
-        mm = risk.maintenance_margin("binance-coinm", i["contracts"], i["mark_price"],
-                                     mmr=i["mmr"], maintenance_amount=i["cum"],
-                                     contract_size=i["contract_size_usd"])
+        mm = kind.out(risk.maintenance_margin(
+            "binance-coinm", kind(i["contracts"]), kind(i["mark_price"]), mmr=kind(i["mmr"]),
+            maintenance_amount=kind(i["cum"]), contract_size=i["contract_size_usd"]))
         notional = i["contracts"] * i["contract_size_usd"] / i["mark_price"]
         assert close(notional, e["notional_coin"], v["tolerance"])
         assert close(mm, e["maintenance_margin"], v["tolerance"])
     elif "contracts_usd" in i:  # Bybit inverse UTA components, MM on the entry value
-        mm = risk.maintenance_margin("bybit", i["contracts_usd"], i["entry_price"], mmr=i["mmr"],
-                                     maintenance_amount=i["mm_deduction"], product="inverse")
+        mm = kind.out(risk.maintenance_margin(
+            "bybit", kind(i["contracts_usd"]), kind(i["entry_price"]), mmr=kind(i["mmr"]),
+            maintenance_amount=kind(i["mm_deduction"]), product="inverse"))
         im = risk.initial_margin(i["contracts_usd"], i["entry_price"], i["leverage"],
                                  product="inverse")
         assert close(i["contracts_usd"] / i["entry_price"], e["position_value_btc"],
@@ -141,17 +166,19 @@ def test_maintenance_margin(v):
         assert close(im, e["initial_margin_btc"], v["tolerance"])
         assert close(mm, e["maintenance_margin_btc"], v["tolerance"])
     else:
-        mm = risk.maintenance_margin("bybit", i["qty"], i["entry_price"], mmr=i["mmr"])
-        im = risk.initial_margin(i["qty"], i["entry_price"], i["leverage"])
+        mm = kind.out(risk.maintenance_margin("bybit", kind(i["qty"]), kind(i["entry_price"]),
+                                              mmr=kind(i["mmr"])))
+        im = kind.out(risk.initial_margin(kind(i["qty"]), kind(i["entry_price"]),
+                                          kind(i["leverage"])))
         assert close(im, e["initial_margin"], v["tolerance"])
         assert close(mm, e["maintenance_margin"], v["tolerance"])
 
 
 @pytest.mark.parametrize("v", by_calc("bankruptcy_price"))
-def test_bankruptcy_price(v):
+def test_bankruptcy_price(v, kind):
     i = v["inputs"]
-    bp = risk.bankruptcy_price(v["venue"], i["side"], 1.0, i["entry_price"],
-                               leverage=i["leverage"])
+    bp = kind.out(risk.bankruptcy_price(v["venue"], kind(i["side"]), kind(1.0),
+                                        kind(i["entry_price"]), leverage=kind(i["leverage"])))
     assert close(bp, v["expected"]["bankruptcy_price"], v["tolerance"])
 
 
@@ -178,16 +205,17 @@ def test_average_entry(v):
 
 
 @pytest.mark.parametrize("v", by_calc("pnl"))
-def test_pnl(v):
+def test_pnl(v, kind):
     i, e = v["inputs"], v["expected"]
-    out = pnl.futures_pnl(i["side"], i["contracts"], i["entry_price"], i["exit_price"],
-                          product="inverse", contract_size=i["multiplier_usd"])
-    assert close(out["entry_value"], e["entry_value_xbt"], v["tolerance"])
-    assert close(out["pnl"], e["pnl_xbt"], v["tolerance"])
+    out = pnl.futures_pnl(kind(i["side"]), kind(i["contracts"]), kind(i["entry_price"]),
+                          kind(i["exit_price"]), product="inverse",
+                          contract_size=i["multiplier_usd"])
+    assert close(kind.out(out["entry_value"]), e["entry_value_xbt"], v["tolerance"])
+    assert close(kind.out(out["pnl"]), e["pnl_xbt"], v["tolerance"])
 
 
 @pytest.mark.parametrize("v", by_calc("funding"))
-def test_funding(v):
+def test_funding(v, kind):
     i, e = v["inputs"], v["expected"]
     if v["venue"] == "bitmex":
         rate = funding.interest_rate(i["quote_rate_per_day"], i["base_rate_per_day"],
@@ -198,7 +226,8 @@ def test_funding(v):
         assert close(paid, e["funding_amount_xbt"], v["tolerance"])
         assert close(1.25 - paid, e["net_profit_after_funding_xbt"], v["tolerance"])
     else:
-        paid = funding.funding_payment(i["side"], i["qty"], i["mark_price"], i["funding_rate"])
+        paid = kind.out(funding.funding_payment(kind(i["side"]), kind(i["qty"]),
+                                                kind(i["mark_price"]), kind(i["funding_rate"])))
         assert close(-paid * i["periods"], e["funding_received"], v["tolerance"])
 
 

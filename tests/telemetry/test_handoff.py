@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from functools import partial
 
 import duckdb
@@ -44,8 +45,7 @@ def test_what_a_dead_server_handed_off_is_still_committed(tmp_path, event_factor
     writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # no timed commit
     for event in _events(event_factory, 200):
         assert writer.record(event).exception() is None
-    writer._control.close()  # the server's side of the pipes vanishes, as with kill -9
-    writer._reply.close()
+    os.close(writer._pipe)  # the server's end of the pipe vanishes, as with kill -9
     assert writer._process.wait(timeout=30) == 0
     assert _count(db) == 200
 
@@ -86,3 +86,37 @@ def test_a_flush_that_timed_out_does_not_answer_the_next_one(tmp_path, event_fac
     assert writer.flush(timeout=30)  # … and its late answer to the first is not taken for this
     assert _count(db) == 2
     writer.close()
+
+
+def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path, event_factory):
+    """kill -9 of the sink process: a new one takes over the pipe, recording goes on, and
+    every acknowledged event is stored or counted as lost (none silently)."""
+    db = tmp_path / "events.duckdb"
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # it holds its batch
+    events = _events(event_factory, 900)
+    for event in events[:300]:
+        assert writer.record(event).exception() is None
+    first = writer._process
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _pipe_empty(writer):
+        time.sleep(0.01)  # until the child has read (and holds, uncommitted) the 300
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=10)
+    for event in events[300:]:  # recorded while the new child starts: held by the pipe
+        assert writer.record(event).exception() is None
+    assert writer.flush(timeout=60)
+    assert writer._process is not first
+    stats = writer.close()
+    stored = _count(db)
+    assert stats.restarts == 1 and stats.accepted == 900
+    assert stored == 600 and stats.lost == 300  # the dead child's open batch, counted
+    assert stored + stats.lost == stats.accepted
+
+
+def _pipe_empty(writer) -> bool:
+    import fcntl
+    import struct
+    import termios
+
+    waiting = fcntl.ioctl(writer._read_end, termios.FIONREAD, struct.pack("i", 0))
+    return struct.unpack("i", waiting)[0] == 0

@@ -7,6 +7,7 @@ file and the app is pointed at it with ``MARGINSCOPE_DB``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from marginscope.report.render import find_chromium
 from marginscope.sim.planted import NOVEMBER_2025, planted_month, write_duckdb
 from marginscope.web import create_app
 from marginscope.web.background import serve_in_background
-from marginscope.web.dashboard import COOKIE, session_value
+from marginscope.web.dashboard import COOKIE
 from marginscope.web.settings import WebSettings
 
 from .conftest import ARTIFACTS
@@ -99,28 +100,39 @@ def test_bearer_opens_the_page(bearer):
     assert TOKEN not in page.text
 
 
-def _cookie_header(response) -> str:
-    headers = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+def _cookie_header(response, name: str = COOKIE) -> str:
+    headers = [v for k, v in response.headers.multi_items()
+               if k == "set-cookie" and v.startswith(f"{name}=")]
     assert len(headers) == 1
     return headers[0]
 
 
+def login_form(client) -> str:
+    """Open the login form (which sets its CSRF cookie) and return the form's CSRF token."""
+    page = client.get("/dashboard", headers=HTML)
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
 def test_login_form_sets_a_strict_httponly_cookie_without_the_token(app):
     with TestClient(app, follow_redirects=False) as client:
-        wrong = client.post("/dashboard/login", data={"token": "nope"})
-        assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
-        response = client.post("/dashboard/login", data={"token": TOKEN})
+        wrong = client.post("/dashboard/login", data={"token": "nope", "csrf": login_form(client)})
+        assert wrong.status_code == 401
+        assert not any(v.startswith(f"{COOKIE}=") for k, v in wrong.headers.multi_items()
+                       if k == "set-cookie")
+        response = client.post("/dashboard/login", data={"token": TOKEN,
+                                                          "csrf": login_form(client)})
         assert response.status_code == 303
         assert response.headers["location"] == "/dashboard"
         cookie = _cookie_header(response)
-        assert cookie.startswith(f"{COOKIE}={session_value(TOKEN)};")
-        assert TOKEN not in cookie
+        session_id = cookie.split(";", 1)[0].split("=", 1)[1]
+        assert len(session_id) >= 40 and TOKEN not in cookie
         lowered = cookie.lower()
         assert "httponly" in lowered and "samesite=strict" in lowered
         assert "path=/dashboard" in lowered
         page = client.get("/dashboard", params={"month": MONTH})
         assert page.status_code == 200 and "Pre-trade setups dashboard" in page.text
-        client.post("/dashboard/logout")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        assert client.post("/dashboard/logout", data={"csrf": csrf}).status_code == 303
         client.cookies.clear()
         assert client.get("/dashboard").status_code == 401
 
@@ -134,7 +146,9 @@ def test_login_link_sets_the_cookie_and_drops_the_token(app):
         assert client.get(response.headers["location"]).status_code == 200
     with TestClient(app, follow_redirects=False) as client:
         bad = client.get("/dashboard", params={"token": "wrong"})
-        assert bad.status_code == 401 and "set-cookie" not in bad.headers
+        assert bad.status_code == 401
+        assert not any(v.startswith(f"{COOKIE}=") for k, v in bad.headers.multi_items()
+                       if k == "set-cookie")
 
 
 def test_forged_cookie_is_refused(app):
@@ -242,3 +256,53 @@ def test_screenshots(server, width, height, tag):
             assert not errors
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("params", [{}, {"region": "US"},
+                                    {"tool": "margin_call", "device": "desktop"},
+                                    {"start": "2025-11-03", "end": "2025-11-09",
+                                     "device": "mobile"}])
+def test_totals_equal_the_analytics_daily_rows_with_cells_under_k_left_out(bearer, events_db,
+                                                                            params):
+    # the page filters one cached cube; daily() runs its own grouped query per breakdown
+    from datetime import date, timedelta
+
+    from marginscope.analytics import daily
+    from marginscope.analytics.names import tool_name
+
+    got = _totals(bearer, **params)
+    filters = {name: params[name] for name in ("tool", "device", "region") if name in params}
+    end = date.fromisoformat(got["end"]) + timedelta(days=1)
+    k = got["k"]
+    rows = daily(str(events_db), got["start"], end, filters, by=(), k=k)
+    assert got["totals"]["checks"] == sum(r["checks"] or 0 for r in rows)
+    per_tool: dict[str, int] = {}
+    for r in daily(str(events_db), got["start"], end, filters, by=("tool",), k=k):
+        per_tool[r["tool"]] = per_tool.get(r["tool"], 0) + (r["checks"] or 0)
+    assert got["totals"]["tools"] == [[tool_name(t), n] for t, n in
+                                      sorted(per_tool.items(), key=lambda item: -item[1])]
+    regions = daily(str(events_db), got["start"], end,
+                    {**filters, "region": ["US", "rest"]}, by=("region",), k=k)
+    assert got["totals"]["regions"] == {
+        name: sum(r["checks"] or 0 for r in regions if r["region"] == name)
+        for name in ("US", "rest")}
+
+
+BAD_PARAMS = [
+    {"month": "0000-01"}, {"month": "9999-12"}, {"month": "2025-13"}, {"month": "nov"},
+    {"month": "3000-01"}, {"end": "9999-12-31"}, {"start": "0001-01-01"},
+    {"start": "2025-11-20", "end": "2025-11-02"}, {"start": "2020-01-01", "end": "2025-11-30"},
+    {"tool": "../etc"}, {"device": "fridge"}, {"region": "mars"},
+]
+
+
+@pytest.mark.parametrize("params", BAD_PARAMS, ids=lambda p: "&".join(f"{k}={v}" for k, v in
+                                                                      p.items()))
+@pytest.mark.parametrize("path", ["/dashboard/data.json", "/dashboard", "/dashboard/report.json"])
+def test_every_bad_parameter_is_a_4xx_or_the_default_view_never_a_500(bearer, path, params):
+    """Dates out of range (year 0, 9999: an overflow before) and every other parameter."""
+    response = bearer.get(path, params=params)
+    assert response.status_code < 500, response.text
+    if path == "/dashboard/data.json":
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["field"] in params

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube, month_bounds
 from marginscope.analytics.association import (
     Correlation,
     MarketContext,
@@ -23,6 +22,7 @@ from marginscope.analytics.association import (
     lagged_correlations,
 )
 from marginscope.analytics.baseline import MIN_BASELINE_DAYS, WINDOW_DAYS
+from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import (
     KINDS,
     Finding,
@@ -30,6 +30,7 @@ from marginscope.analytics.findings import (
     share_finding,
     spike_finding,
 )
+from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import Phase, PhaseRules, tool_mix_phases
 from marginscope.analytics.shares import ShareRules, ShareTest, scan_shares
 from marginscope.analytics.spikes import SeriesTest, SpikeRules, scan_spikes

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from marginscope.analytics.association import Association
+from marginscope.analytics.formatting import day_text, signed_percent
 from marginscope.analytics.names import SEGMENT_LABELS, SHARE_NAMES, tool_label
 from marginscope.analytics.phases import Phase
 from marginscope.analytics.shares import ShareTest
@@ -24,16 +25,6 @@ from marginscope.analytics.spikes import SeriesTest
 __all__ = ["KINDS", "Finding", "phase_finding", "share_finding", "spike_finding"]
 
 KINDS = ("spike", "share_shift", "phase")
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
-
-
-def _day(iso: str) -> str:
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
-    return f"{months[int(iso[5:7]) - 1]} {int(iso[8:10])}"
-
 
 @dataclass
 class Finding:
@@ -71,13 +62,13 @@ class Finding:
     def text(self, market: bool = True) -> str:
         """One sentence for the report: absolute numbers first, then the lift and interval;
         ``market=False`` leaves out the cited market event."""
-        ci = (f" (95% CI {_pct(self.lift_ci[0])} to {_pct(self.lift_ci[1])})"
+        ci = (f" (95% CI {signed_percent(self.lift_ci[0])} to {signed_percent(self.lift_ci[1])})"
               if self.lift_ci else "")
         where = SEGMENT_LABELS.get(self.segment, self.segment)
         subject = f"{tool_label(self.tool)}{' ' + where if where else ''}"
         if self.kind == "spike":
-            body = (f"{_day(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
-                    f"expected, {_pct(self.lift)} above normal{ci}")
+            body = (f"{day_text(self.date)}: {subject} {self.observed:,} vs ~{self.expected:,.0f} "
+                    f"expected, {signed_percent(self.lift)} above normal{ci}")
         elif self.kind == "share_shift":
             name = SHARE_NAMES.get(self.segment, self.segment)
             of = "all checks" if self.tool is None else tool_label(self.tool)
@@ -85,14 +76,14 @@ class Finding:
             band = (f", 95% CI {1 + self.lift_ci[0]:.2f}–{1 + self.lift_ci[1]:.2f}×"
                     if self.lift_ci else "")
             total = round(self.observed / self.share) if self.share else 0
-            body = (f"{_day(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
+            body = (f"{day_text(self.date)}: {name} of {of} {self.share:.0%} vs a normal "
                     f"{self.normal_share:.0%} ({self.points:+.1f} pp; {ratio:.2f}× normal{band}; "
                     f"{self.observed:,} of {total:,})")
         else:
-            lead = f"{_day(self.start or self.date)}–{_day(self.end or self.date)}: {self.label}"
+            lead = f"{day_text(self.start or self.date)}–{day_text(self.end or self.date)}: {self.label}"
             if self.tool is not None and self.share is not None:
                 body = (f"{lead}; {tool_label(self.tool)} were {self.share:.0%} of checks vs a "
-                        f"normal {self.normal_share:.0%}, {_pct(self.lift)}{ci}")
+                        f"normal {self.normal_share:.0%}, {signed_percent(self.lift)}{ci}")
             else:
                 body = lead
         if self.market and market:

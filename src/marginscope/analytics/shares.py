@@ -32,7 +32,6 @@ from statistics import NormalDist, median
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube
 from marginscope.analytics.baseline import (
     MAD_SCALE,
     MEDIAN_EFFICIENCY,
@@ -40,6 +39,7 @@ from marginscope.analytics.baseline import (
     WINDOW_DAYS,
     _percentile,
 )
+from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.lift import normal_tail, t_to_z
 from marginscope.analytics.spikes import bh_adjust
 

@@ -1,6 +1,6 @@
 """Spark as the aggregation engine: a SparkSession factory and the events as an Ibis table.
 
-The aggregation in :mod:`.aggregate` is written once in Ibis; with ``engine="spark"`` it is
+The queries in :mod:`.queries` are written once in Ibis; with ``engine="spark"`` it is
 compiled by Ibis's PySpark backend and runs on a SparkSession over the telemetry's
 Hive-partitioned Parquet dataset (``ROOT/date=YYYY-MM-DD/part-*.parquet``; Spark discovers
 the ``date`` partitions itself). Nothing else changes: the statistics still run in Python on
@@ -106,10 +106,10 @@ def session(master: str | None = None, *, shuffle_partitions: int | None = None,
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise InputError("--engine", "spark", "duckdb, or install PySpark: "
+        raise InputError("engine", "spark", "duckdb, or install PySpark: "
                          "pip install 'marginscope[spark]'") from None
     if not java_available():
-        raise InputError("--engine", "spark", "duckdb, or install Java 17+ (set JAVA_HOME or "
+        raise InputError("engine", "spark", "duckdb, or install Java 17+ (set JAVA_HOME or "
                          "put java on PATH)")
     url = master or config.spark_master() or default_master()
     settings: dict[str, str] = {
@@ -191,10 +191,10 @@ def open_dataset(source: Any, *, table: str = "events") -> ir.Table:
     if not _is_url(text):
         path = Path(text)
         if path.is_file() and path.suffix != ".parquet":
-            raise InputError("--dataset", text, "a Parquet dataset directory (Spark reads "
+            raise InputError("source", text, "a Parquet dataset directory (Spark reads "
                              "Parquet, not DuckDB files)")
         if not path.exists():
-            raise InputError("--dataset", text, "an existing Parquet dataset directory "
+            raise InputError("source", text, "an existing Parquet dataset directory "
                              "(date=YYYY-MM-DD/*.parquet)")
     try:
         return backend().read_parquet(text)
@@ -203,7 +203,7 @@ def open_dataset(source: Any, *, table: str = "events") -> ir.Table:
             raise
         java = getattr(exc, "java_exception", None)  # py4j: the JVM's own message
         detail = str(java.toString() if java is not None else exc).splitlines()[0][:200]
-        raise InputError("--dataset", text, "a Parquet dataset directory with event files",
+        raise InputError("source", text, "a Parquet dataset directory with event files",
                          detail) from None
 
 

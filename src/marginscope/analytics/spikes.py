@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from marginscope.analytics.aggregate import SEGMENTS, DailyCube
 from marginscope.analytics.baseline import Baseline, dow_baseline
+from marginscope.analytics.cube import SEGMENTS, DailyCube
 from marginscope.analytics.lift import Lift, lift
 
 __all__ = ["SeriesTest", "SpikeRules", "bh_adjust", "scan_spikes", "spike_series"]

@@ -30,6 +30,6 @@ from marginscope.calculators import (  # noqa: F401  (registration on import)
     stock_profit,
     stops,
 )
-from marginscope.calculators.base import REGISTRY, Calculator
+from marginscope.calculators.base import REGISTRY, TOOLS, Calculator, EventFields
 
-__all__ = ["REGISTRY", "Calculator"]
+__all__ = ["REGISTRY", "TOOLS", "Calculator", "EventFields"]

@@ -12,12 +12,14 @@ one cross account holds positions of one settle currency.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from marginscope.calculators.base import (
+    FUTURES,
     Calculator,
     FeeRate,
     Leverage,
@@ -31,8 +33,9 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.errors import InputError
-from marginscope.risk import solver
+from marginscope.risk.account import cross_prices, stack_terms
 from marginscope.risk.contracts import Product, pnl
+from marginscope.risk.liquidation import bankruptcy_at
 from marginscope.risk.terms import Terms, resolve, table_fields
 from marginscope.risk.venues import VENUES
 
@@ -97,24 +100,20 @@ def evaluate(request: AccountRequest) -> dict[str, Any]:
     _check_modes(request, terms)
     rows = [_position_figures(request, i, p, t) for i, (p, t) in
             enumerate(zip(request.positions, terms, strict=True))]
-    cross = request.margin_mode == "cross"
-    if cross:
+    maintenance = sum(r["maintenance_margin"] for r in rows)
+    if request.margin_mode == "cross":
         wallet = request.wallet_balance
-        balance = wallet + sum(r["unrealized_pnl"] for r in rows)
+        balance = _cross_prices(request, terms, rows)
+        for row in rows:
+            row["margin_ratio"] = row["maintenance_margin"] / balance if balance > 0 else None
     else:
         wallet = None
         balance = sum(r["_margin"] + r["unrealized_pnl"] for r in rows)
-    maintenance = sum(r["maintenance_margin"] for r in rows)
-    for i, row in enumerate(rows):
-        if cross:
-            _cross_prices(request, terms, rows, i, wallet)
-            row["margin_ratio"] = row["maintenance_margin"] / balance if balance > 0 else None
-        else:
+        for row in rows:
             own = row["_margin"] + row["unrealized_pnl"]
             row["margin_ratio"] = row["maintenance_margin"] / own if own > 0 else None
     for row, t in zip(rows, terms, strict=True):
         row.pop("_margin")
-        row.pop("_side")
         row.update(table_fields(t))
     return plain({
         "venue": request.venue,
@@ -131,11 +130,14 @@ def evaluate(request: AccountRequest) -> dict[str, Any]:
     })
 
 
+def _symbol_key(p: Position, t: Terms) -> str:
+    return t.lookup.tables[0].symbol if t.lookup else p.symbol
+
+
 def _check_modes(request: AccountRequest, terms: list[Terms]) -> None:
     seen: dict[tuple[str, str], int] = {}
     for i, (p, t) in enumerate(zip(request.positions, terms, strict=True)):
-        key = (t.lookup.tables[0].symbol if t.lookup else p.symbol,
-               p.side if request.position_mode == "hedge" else "")
+        key = (_symbol_key(p, t), p.side if request.position_mode == "hedge" else "")
         if key in seen:
             allowed = ("one position per symbol and side in hedge mode"
                        if request.position_mode == "hedge"
@@ -190,73 +192,28 @@ def _position_figures(request: AccountRequest, i: int, p: Position, t: Terms) ->
         "liquidation_price": None,
         "bankruptcy_price": None,
         "_margin": margin or 0.0,
-        "_side": side,
     }
     if request.margin_mode == "isolated":
         row["liquidation_price"] = float(t.liquidation_price(side, p.qty, p.entry_price, margin))
-        row["bankruptcy_price"] = _bankruptcy(t, side, p.qty, p.entry_price, margin)
+        row["bankruptcy_price"] = float(bankruptcy_at(t, side, p.qty, p.entry_price, margin))
     return row
 
 
-def _bankruptcy(t: Terms, side, qty, entry, wallet) -> float:
-    return float(solver.solve_price(t.product, side, t.units(qty), entry, wallet, 0.0, 0.0))
-
-
-def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict], i: int,
-                  wallet: float) -> None:
-    """Liquidation and bankruptcy price of position ``i`` with the others held at their marks."""
-    row, t, p = rows[i], terms[i], request.positions[i]
-    legs = [j for j, q in enumerate(request.positions) if _same_symbol(terms, request, i, j)]
-    others = [j for j in range(len(rows)) if j not in legs]
-    available = wallet - sum(rows[j]["maintenance_margin"] - rows[j]["unrealized_pnl"]
-                             for j in others)
-    if len(legs) == 1:
-        row["liquidation_price"] = float(t.liquidation_price(row["_side"], p.qty, p.entry_price,
-                                                             available))
-        row["bankruptcy_price"] = _bankruptcy(t, row["_side"], p.qty, p.entry_price, available)
-        return
-    row["liquidation_price"] = _hedged_price(request, terms, rows, legs, available, fee=True)
-    row["bankruptcy_price"] = _hedged_price(request, terms, rows, legs, available, fee=False)
-
-
-def _same_symbol(terms: list[Terms], request: AccountRequest, i: int, j: int) -> bool:
-    def key(k: int) -> str:
-        return terms[k].lookup.tables[0].symbol if terms[k].lookup else request.positions[k].symbol
-    return key(i) == key(j)
-
-
-def _hedged_price(request, terms, rows, legs, available, fee: bool) -> float | None:
-    """Shared price of hedge-mode legs: ``W + Σ PnL_l(P) = Σ (rate_l·value_l(P) + const_l)``,
-    tiers iterated to self-consistency (Binance FAQ, L and S terms of the formula)."""
-    price = request.positions[legs[0]].mark_price or request.positions[legs[0]].entry_price
-    result = None
-    for _ in range(32):
-        num_lin = available
-        den_lin = 0.0
-        num_inv = 0.0
-        den_inv = available
-        for j in legs:
-            p, t, s = request.positions[j], terms[j], rows[j]["_side"]
-            units = float(t.units(p.qty))
-            if not fee:
-                rate, const = 0.0, 0.0
-            elif t.basis == "entry":
-                mmr, cum = t.tier_at_size(p.qty, p.entry_price)
-                rate, const = t.fee, float(t.value(p.qty, p.entry_price) * mmr - cum)
-            else:
-                mmr, cum = t.tier_at_size(p.qty, price)
-                rate, const = float(mmr) + t.fee, -float(cum)
-            num_lin += -const - s * units * p.entry_price
-            den_lin += units * (rate - s)
-            num_inv += units * (rate + s)
-            den_inv += -const + s * units / p.entry_price
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = num_inv / den_inv if terms[legs[0]].product == "inverse" else num_lin / den_lin
-        new = float(new) if np.isfinite(new) and 0 < new < solver.MAX_PRICE else None
-        if new is None or new == result:
-            return new
-        result = price = new
-    return result
+def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict]) -> float:
+    """Fill in the cross liquidation and bankruptcy prices (the others held at their marks,
+    hedge legs sharing one price: :func:`marginscope.risk.account.cross_prices`); returns the
+    margin balance."""
+    positions = request.positions
+    keys = [_symbol_key(p, t) for p, t in zip(positions, terms, strict=True)]
+    hedged = len(set(keys)) < len(keys)
+    out = cross_prices(stack_terms(terms), [1.0 if p.side == "long" else -1.0 for p in positions],
+                       [p.qty for p in positions], [p.entry_price for p in positions],
+                       [row["mark_price"] for row in rows], request.wallet_balance,
+                       symbol=[keys.index(key) for key in keys] if hedged else None)
+    for k, row in enumerate(rows):
+        row["liquidation_price"] = float(out["liquidation_price"][k])
+        row["bankruptcy_price"] = float(out["bankruptcy_price"][k])
+    return float(out["margin_balance"][0])
 
 
 def evaluate_account(request: dict[str, Any] | AccountRequest) -> dict[str, Any]:
@@ -287,5 +244,7 @@ BINANCE_CROSS_EXAMPLE = {
 
 register(Calculator(
     name="account", tool="liquidation_price", title="Account liquidation (cross or isolated)",
+    records=replace(FUTURES, symbol="positions.0.symbol", side="positions.0.side",
+                    leverage=None, size=None),
     summary="Liquidation and bankruptcy prices, margins and ratios of one or more positions.",
     model=AccountRequest, compute=evaluate, example=BINANCE_CROSS_EXAMPLE))

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field
 
 from marginscope.calculators.account import VenueName
-from marginscope.calculators.base import Calculator, Leverage, Price, Quantity, Request, register
+from marginscope.calculators.base import (
+    FUTURES,
+    Calculator,
+    Leverage,
+    Price,
+    Quantity,
+    Request,
+    register,
+)
 from marginscope.risk import average
 from marginscope.risk.contracts import Product
 from marginscope.risk.liquidation import liquidation_price
@@ -47,6 +56,7 @@ def compute(r: AverageRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="average", tool="average_price", title="Average entry",
+    records=replace(FUTURES, margin_mode=None, size=None),
     summary="Average entry over several fills (inverse: harmonic) and its liquidation price.",
     model=AverageRequest, compute=compute,
     example={"fills": [{"qty": 1, "price": 10000}, {"qty": 2, "price": 13000}]}))

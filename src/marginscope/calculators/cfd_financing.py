@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from marginscope.calculators._common import DayCount, Price
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import Calculator, EventFields, register
 from marginscope.calculators.cfd_margin import CfdSize
 from marginscope.risk import cfd
 
@@ -33,6 +33,7 @@ def compute(r: CfdFinancingRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="cfd-financing", tool="cfd_financing", title="Overnight financing",
+    records=EventFields(side="side", notional="notional"),
     summary="Overnight funding of a CFD or spread bet (positive: a charge, negative: a credit).",
     model=CfdFinancingRequest, compute=compute, asset_class="cfd",
     example={"side": "long", "size": 5, "price": 8250.0, "admin_fee": 0.03,

@@ -15,7 +15,7 @@ from marginscope.calculators._common import (
     Quantity,
     one_of,
 )
-from marginscope.calculators.base import Calculator, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Request, register
 from marginscope.risk import cfd
 
 Category = Literal["major_fx", "minor_fx_gold_major_index", "commodity_minor_index",
@@ -61,6 +61,7 @@ def compute(r: CfdMarginRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="cfd-margin", tool="cfd_margin", title="CFD margin",
+    records=EventFields(leverage="leverage", result_leverage="leverage", notional="notional"),
     summary="Margin of a CFD or spread bet from its margin rate, a leverage or ESMA's retail "
             "limit for the underlying.",
     model=CfdMarginRequest, compute=compute, asset_class="cfd",

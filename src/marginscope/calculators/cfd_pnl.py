@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from marginscope.calculators._common import Commission, MarginRate, Price
-from marginscope.calculators.base import Calculator, FeeRate, Money, register
+from marginscope.calculators.base import Calculator, EventFields, FeeRate, Money, register
 from marginscope.calculators.cfd_margin import CfdSize
 from marginscope.risk import cfd
 
@@ -36,6 +36,7 @@ def compute(r: CfdPnlRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="cfd-pnl", tool="cfd_pnl", title="CFD / spread-bet P&L",
+    records=EventFields(side="side", notional="entry_notional"),
     summary="Points won or lost, P&L per point, commission and financing, return on margin.",
     model=CfdPnlRequest, compute=compute, asset_class="cfd",
     example={"side": "long", "size": 10, "entry_price": 8250.0, "exit_price": 8312.5,

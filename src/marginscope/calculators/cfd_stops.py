@@ -14,7 +14,7 @@ from marginscope.calculators._common import (
     Quantity,
     one_of,
 )
-from marginscope.calculators.base import Calculator, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Request, register
 from marginscope.errors import InputError
 from marginscope.risk import cfd, stops
 
@@ -82,6 +82,7 @@ def compute(r: CfdStopsRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="cfd-stops", tool="cfd_stops", title="CFD stops and risk-reward",
+    records=EventFields(side="side"),
     summary="Stop-loss and take-profit levels from prices, points or money, the money at risk "
             "and the R multiple; sizes the position from a risk amount.",
     model=CfdStopsRequest, compute=compute, asset_class="cfd",

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from marginscope.calculators.base import Calculator, Money, Rate, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Money, Rate, Request, register
 from marginscope.risk import forex
 
 
@@ -29,6 +29,7 @@ def compute(r: CompoundingRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="compounding", tool="compounding", title="Compounding",
+    records=EventFields(),
     summary="Balance after compounding a periodic return with deposits or withdrawals, and the "
             "gain (and time) a drawdown takes to recover.",
     model=CompoundingRequest, compute=compute, asset_class="forex",

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import FxQuote, Leverage, Lots
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import Calculator, EventFields, register
 from marginscope.risk import forex
 
 
@@ -29,6 +29,7 @@ def compute(r: ForexMarginRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="forex-margin", tool="forex_margin", title="Forex margin",
+    records=EventFields(leverage="leverage", result_leverage="leverage", notional="notional"),
     summary="Margin a forex position needs at a leverage, in the account currency.",
     model=ForexMarginRequest, compute=compute, asset_class="forex",
     example={"pair": "GBP/USD", "price": 1.2700, "account_currency": "EUR",

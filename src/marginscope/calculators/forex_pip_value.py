@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import FxQuote, Lots
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import Calculator, EventFields, register
 from marginscope.risk import forex
 
 
@@ -31,6 +31,7 @@ def compute(r: PipValueRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="forex-pip-value", tool="forex_pip_value", title="Pip value",
+    records=EventFields(),
     summary="Value of one pip (and of a move) in the account currency; JPY pairs pip 0.01.",
     model=PipValueRequest, compute=compute, asset_class="forex",
     example={"pair": "USD/JPY", "price": 151.20, "account_currency": "USD", "lots": 1.0,

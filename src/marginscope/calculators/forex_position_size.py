@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import FxQuote, Leverage, PositiveMoney
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import Calculator, EventFields, register
 from marginscope.risk import forex
 
 
@@ -33,6 +33,7 @@ def compute(r: ForexPositionSizeRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="forex-position-size", tool="forex_position_size", title="Forex position size",
+    records=EventFields(leverage="leverage"),
     summary="Lots to trade so a stop in pips loses the chosen share of the balance.",
     model=ForexPositionSizeRequest, compute=compute, asset_class="forex",
     example={"pair": "EUR/USD", "price": 1.0850, "account_currency": "USD", "balance": 10000,

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import Commission, FxQuote, Lots, Price
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import Calculator, EventFields, register
 from marginscope.errors import InputError
 from marginscope.risk import forex
 
@@ -48,6 +48,7 @@ def compute(r: ForexSpreadRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="forex-spread", tool="forex_spread", title="Spread cost",
+    records=EventFields(),
     summary="What the spread (and commission) costs per round trip and over many trades.",
     model=ForexSpreadRequest, compute=compute, asset_class="forex",
     example={"pair": "EUR/USD", "bid": 1.08500, "ask": 1.08512, "account_currency": "USD",

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from marginscope.calculators.base import (
     Calculator,
+    EventFields,
     Price,
     Quantity,
     Request,
@@ -57,6 +58,7 @@ def compute(r: FundingRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="funding", tool="funding_rate", title="Funding cost",
+    records=EventFields(side="side", size=("qty", "entry_price")),
     summary="Funding paid or received (positive rate: longs pay), annualized, and break-even.",
     model=FundingRequest, compute=compute,
     example={"side": "long", "qty": 1.0, "mark_price": 90000.0, "funding_rate": 0.0001,

@@ -9,6 +9,7 @@ from pydantic import Field
 from marginscope.calculators.account import AsOf, VenueName
 from marginscope.calculators.base import (
     Calculator,
+    EventFields,
     Leverage,
     PositiveMoney,
     Price,
@@ -47,6 +48,8 @@ def compute(r: LeverageRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="leverage", tool="leverage", title="Leverage and max open",
+    records=EventFields(venue="venue", symbol="symbol", leverage="leverage",
+                        notional="max_open_notional"),
     summary="Effective leverage, the venue's max leverage for a notional, and max open size.",
     model=LeverageRequest, compute=compute,
     example={"venue": "binance-usdm", "symbol": "BTCUSDT", "balance": 1000.0,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
-from marginscope.calculators.account import PositionFields, VenueName, _bankruptcy
-from marginscope.calculators.base import Calculator, register
-from marginscope.risk.liquidation import position_margin
+from marginscope.calculators.account import PositionFields, VenueName
+from marginscope.calculators.base import FUTURES, Calculator, register
+from marginscope.risk.liquidation import bankruptcy_at, position_margin
 from marginscope.risk.terms import resolve, table_fields
 
 
@@ -34,7 +35,7 @@ def compute(r: LiquidationRequest) -> dict[str, Any]:
     naive = r.entry_price * (1.0 - side / leverage + side * float(mmr))
     return {
         "liquidation_price": price,
-        "bankruptcy_price": _bankruptcy(t, side, r.qty, r.entry_price, margin),
+        "bankruptcy_price": bankruptcy_at(t, side, r.qty, r.entry_price, margin),
         "margin": margin,
         "notional_at_entry": t.value(r.qty, r.entry_price),
         "mmr_at_entry": mmr, "maintenance_amount_at_entry": cum,
@@ -48,6 +49,7 @@ def compute(r: LiquidationRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="liquidation", tool="liquidation_price", title="Liquidation price",
+    records=replace(FUTURES, notional="notional_at_entry"),
     summary="Liquidation and bankruptcy price of a position, venue rules and tiers included.",
     model=LiquidationRequest, compute=compute,
     example={"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from marginscope.calculators.base import Calculator, Price, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Price, Request, register
 
 MAX_PATH_STEPS = 100_000_000
 """Monte Carlo work bound, paths × steps (about 1–2 s on two cores): one request cannot
@@ -57,6 +57,7 @@ def compute(r: LiquidationRiskRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="liquidation-risk", tool="liquidation_risk", title="Liquidation risk",
+    records=EventFields(side="side"),
     summary="Probability of touching the liquidation price within a horizon (GBM; closed "
             "form or Monte Carlo).",
     model=LiquidationRiskRequest, compute=compute,

@@ -4,12 +4,13 @@ within a horizon under a target (issue 3, part 3; :func:`marginscope.scenarios.p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field
 
 from marginscope.calculators.account import PositionFields, VenueName
-from marginscope.calculators.base import Calculator, register
+from marginscope.calculators.base import FUTURES, Calculator, register
 
 
 class MarginPlanRequest(PositionFields):
@@ -56,6 +57,7 @@ def compute(r: MarginPlanRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="margin-plan", tool="margin_plan", title="Margin plan",
+    records=replace(FUTURES, margin_mode=None),
     summary="Smallest top-up (or cut) that keeps the liquidation probability within a horizon "
             "under a target (GBM; closed form or Monte Carlo).",
     model=MarginPlanRequest, compute=compute,

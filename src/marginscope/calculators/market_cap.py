@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import Price, Quantity, Supply, one_of
-from marginscope.calculators.base import Calculator, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Request, register
 from marginscope.risk import spot
 
 
@@ -49,6 +49,7 @@ def compute(r: MarketCapRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="market-cap", tool="market_cap", title="Market cap and price",
+    records=EventFields(),
     summary="Market cap from price and circulating supply (or the price a cap implies), fully "
             "diluted valuation, and what a target cap means for the price.",
     model=MarketCapRequest, compute=compute, asset_class="crypto_spot",

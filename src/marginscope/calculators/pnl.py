@@ -9,6 +9,7 @@ from pydantic import Field
 from marginscope.calculators.account import VenueName
 from marginscope.calculators.base import (
     Calculator,
+    EventFields,
     FeeRate,
     Leverage,
     Price,
@@ -55,6 +56,9 @@ def compute(r: PnlRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="pnl", tool="futures", title="Futures P&L and ROE",
+    records=EventFields(venue="venue", symbol="symbol", side="side", leverage="leverage",
+                        notional="entry_value",
+                        size=("qty", "entry_price")), label="futures P&L",
     summary="P&L, fees and ROE of a trade; exit price for a target ROE; linear or inverse.",
     model=PnlRequest, compute=compute,
     example={"side": "long", "qty": 0.5, "entry_price": 90000.0, "exit_price": 95000.0,

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from marginscope.calculators.base import (
     Calculator,
+    EventFields,
     FeeRate,
     Leverage,
     PositiveMoney,
@@ -39,6 +40,7 @@ def compute(r: PositionSizeRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="position-size", tool="position_size", title="Position size",
+    records=EventFields(side="side", leverage="leverage", notional="notional"),
     summary="Quantity, notional and margin for a risk budget and a stop, fees included.",
     model=PositionSizeRequest, compute=compute,
     example={"balance": 10000.0, "risk_fraction": 0.01, "entry_price": 90000.0,

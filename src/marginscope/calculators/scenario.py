@@ -10,6 +10,7 @@ of the walk are :func:`marginscope.scenarios.replay.replay`'s.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -17,6 +18,7 @@ from pydantic import Field
 
 from marginscope.calculators.account import VenueName
 from marginscope.calculators.base import (
+    FUTURES,
     Calculator,
     FeeRate,
     Leverage,
@@ -250,6 +252,7 @@ EXAMPLE = {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 
 
 register(Calculator(
     name="scenario", tool="scenario", title="Stress path",
+    records=replace(FUTURES, margin_mode=None),
     summary="Replay a real (Binance BTCUSDT, Nov 2025, 4h) or scripted price path against a "
             "position: equity, margin ratio, funding, liquidation, top-up plan.",
     model=ScenarioRequest, compute=compute, example=EXAMPLE))

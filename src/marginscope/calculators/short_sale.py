@@ -15,7 +15,7 @@ from marginscope.calculators._common import (
     Price,
     Quantity,
 )
-from marginscope.calculators.base import Calculator, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Request, register
 from marginscope.risk import stocks
 
 
@@ -53,6 +53,7 @@ def compute(r: ShortSaleRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="short-sale", tool="short_sale", title="Short sale",
+    records=EventFields(notional="short_value"),
     summary="P&L of a short with borrow fee and dividends owed, Reg T/FINRA margin and the "
             "price of a maintenance call.",
     model=ShortSaleRequest, compute=compute, asset_class="stocks",

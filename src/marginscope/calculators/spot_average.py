@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from marginscope.calculators._common import PositiveMoney, Price, Quantity, one_of
-from marginscope.calculators.base import Calculator, FeeRate, Request, register
+from marginscope.calculators.base import Calculator, EventFields, FeeRate, Request, register
 from marginscope.errors import InputError
 from marginscope.risk import spot
 
@@ -45,6 +45,7 @@ def compute(r: SpotAverageRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="spot-average", tool="spot_average", title="Spot average cost (DCA)",
+    records=EventFields(),
     summary="Average price and average cost of several spot buys, fees included, and the P&L "
             "at the current price.",
     model=SpotAverageRequest, compute=compute, asset_class="crypto_spot",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from marginscope.calculators._common import PositiveMoney, Price, Quantity, one_of
-from marginscope.calculators.base import Calculator, FeeRate, Request, register
+from marginscope.calculators.base import Calculator, EventFields, FeeRate, Request, register
 from marginscope.risk import spot
 
 
@@ -33,6 +33,7 @@ def compute(r: SpotPnlRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="spot-pnl", tool="spot_pnl", title="Spot P&L",
+    records=EventFields(size=("qty", "entry_price")),
     summary="Profit or loss of a spot buy and sell with fees, ROI and break-even price.",
     model=SpotPnlRequest, compute=compute, asset_class="crypto_spot",
     example={"qty": 0.25, "entry_price": 60000.0, "exit_price": 66000.0,

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import Price, Quantity, one_of
-from marginscope.calculators.base import Calculator, Rate, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Rate, Request, register
 from marginscope.risk import spot
 
 
@@ -37,6 +37,7 @@ def compute(r: StakingRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="staking", tool="staking_yield", title="Staking yield",
+    records=EventFields(),
     summary="APR ↔ APY for a compounding frequency, rewards over a period and their value if "
             "the token's price changes.",
     model=StakingRequest, compute=compute, asset_class="crypto_spot",

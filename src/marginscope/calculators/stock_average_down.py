@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from marginscope.calculators._common import Commission, Price, Quantity, one_of
-from marginscope.calculators.base import Calculator, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Request, register
 from marginscope.risk import stocks
 
 
@@ -35,6 +35,7 @@ def compute(r: AverageDownRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="stock-average-down", tool="stock_average_down", title="Average down",
+    records=EventFields(),
     summary="New average cost after buying more, or the shares to buy for a target average.",
     model=AverageDownRequest, compute=compute, asset_class="stocks",
     example={"shares": 100, "average_cost": 50.0, "buy_price": 40.0, "target_average": 45.0,

@@ -14,7 +14,7 @@ from marginscope.calculators._common import (
     Quantity,
     one_of,
 )
-from marginscope.calculators.base import Calculator, FeeRate, Request, register
+from marginscope.calculators.base import Calculator, EventFields, FeeRate, Request, register
 from marginscope.risk import stocks
 
 
@@ -61,6 +61,7 @@ def compute(r: StockProfitRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="stock-profit", tool="stock_profit", title="Stock profit",
+    records=EventFields(),
     summary="Profit, return and break-even of a stock trade with commissions and dividends; "
             "shares an investment buys; margin-account call price.",
     model=StockProfitRequest, compute=compute, asset_class="stocks",

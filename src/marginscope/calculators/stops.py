@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from marginscope.calculators.base import Calculator, Price, Quantity, Request, register
+from marginscope.calculators.base import Calculator, EventFields, Price, Quantity, Request, register
 from marginscope.risk import stops
 
 
@@ -37,6 +37,8 @@ def compute(r: StopsRequest) -> dict[str, Any]:
 
 register(Calculator(
     name="stops", tool="stops", title="Stops and risk-reward",
+    records=EventFields(side="side", size=("qty", "entry_price")),
+    label="stop-loss/take-profit",
     summary="Stop-loss and take-profit levels and the R multiple of the plan.",
     model=StopsRequest, compute=compute,
     example={"side": "long", "entry_price": 90000.0, "stop_loss": 87000.0,

@@ -62,10 +62,14 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message().replace("\n", " ") + where)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except typer.Abort as exc:  # click turns Ctrl-C and an unexpected end of input into Abort
+        if isinstance(exc.__cause__, EOFError):
+            fail(f"the input ended early ({exc.__cause__ or 'end of file'})")
         fail("aborted", 130)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        fail(f"{exc.filename}: {exc.strerror}")
+    except UnicodeDecodeError as exc:
+        fail(f"the input is not UTF-8 (byte {exc.start}); nothing was done")
+    except OSError as exc:  # a file missing, unreadable, vanished mid-read, or corrupt
+        fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
     except click_errors.ClickException as exc:
         fail(exc.format_message(), exc.exit_code)
     sys.exit(result if isinstance(result, int) else 0)

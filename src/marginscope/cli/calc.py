@@ -52,7 +52,12 @@ def _help(field: Any, annotation: Any) -> str:
 
 def read_json(path: str, field: str = "input") -> Any:
     """JSON from a file, or stdin for ``-``; malformed JSON is an :class:`InputError`."""
-    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    try:
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(field, path, f"a UTF-8 JSON document (byte {exc.start} is not UTF-8)"
+                         ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -215,6 +215,8 @@ def _serve(db: Path, port: int, report: Path) -> None:
                f"dashboard:   not in this build of the web app; open the report: {report}")
     typer.echo(f"report:      {report.resolve()}")
     typer.echo("serving on 127.0.0.1 (Ctrl-C stops)")
+    from marginscope.web.server import uvicorn_options
+    from marginscope.web.settings import WebSettings
+
     uvicorn.run("marginscope.web.app:create_app", factory=True, host="127.0.0.1", port=port,
-                proxy_headers=False, server_header=False, log_level="warning",
-                access_log=False)
+                log_level="warning", access_log=False, **uvicorn_options(WebSettings.from_env()))

@@ -19,6 +19,7 @@ import typer
 from marginscope.config import db_path
 from marginscope.errors import InputError
 from marginscope.market.events import EVENT_KINDS, MarketEvent, detect_events
+from marginscope.market.exchanges import EXCHANGES
 from marginscope.market.series import MarketData
 from marginscope.market.snapshot import load_snapshot
 from marginscope.market.times import DAY_MS, iso_utc, parse_utc_ms
@@ -201,8 +202,8 @@ def fetch(
     until: Annotated[str | None, typer.Option(
         "--until", help="Last day (inclusive) or time to fetch (UTC); default now.")] = None,
     venue: Annotated[str, typer.Option(
-        "--venue", help="Venue: binance-usdm, binance-coinm, bybit, okx, gate, htx, deribit, "
-                        "hyperliquid.")] = "binance-usdm",
+        "--venue", help=f"Exchange for market data: {', '.join(EXCHANGES)}.")
+    ] = "binance-usdm",
     symbol: Annotated[str, typer.Option(
         "--symbol", help="Venue id (BTCUSDT) or ccxt symbol (BTC/USDT:USDT).")] = "BTCUSDT",
     what: Annotated[str, typer.Option(

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from marginscope import config
+from marginscope.cli.flags import as_flags
 from marginscope.errors import InputError
 
 __all__ = ["report"]
@@ -53,13 +54,24 @@ def report(
     Key takeaways, a timeline of phases, findings with their market context, charts and the
     methodology; cells under k checks are suppressed.
     """
-    from marginscope.analytics.aggregate import ENGINES, month_bounds
+    from marginscope.analytics.sources import ENGINES
     from marginscope.report import FORMATS
 
     if format not in FORMATS:
         raise InputError("--format", format, " | ".join(FORMATS))
     if engine not in ENGINES:
         raise InputError("--engine", engine, " | ".join(ENGINES))
+    flags = {"month": "--month", "engine": "--engine", "k": "--k",
+             "source": "--dataset" if dataset is not None or engine == "spark" else "--db"}
+    with as_flags(flags):
+        _report(month, out, format, db, dataset, engine, spark_master, k)
+
+
+def _report(month: str, out: Path, format: str, db: str | None, dataset: str | None,
+            engine: str, spark_master: str | None, k: int | None) -> None:
+    """The command's work, once its flags are known; errors may name library parameters."""
+    from marginscope.analytics.periods import month_bounds
+
     month_bounds(month)
     if out.parent and not out.parent.exists():
         raise InputError("--out", str(out), "a file in an existing directory")

@@ -22,6 +22,7 @@ def serve(
 
     import uvicorn
 
+    from marginscope.web.server import uvicorn_options
     from marginscope.web.settings import WebSettings
 
     os.environ.setdefault("MARGINSCOPE_TELEMETRY", "1")  # read by create_app in each worker
@@ -32,5 +33,5 @@ def serve(
     typer.echo(f"marginscope: http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/ "
                "(API docs at /docs; Ctrl-C stops)", err=True)
     uvicorn.run("marginscope.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, proxy_headers=False, server_header=False, log_level="warning",
-                access_log=False)
+                workers=workers, log_level="warning", access_log=False,
+                **uvicorn_options(settings))

@@ -34,18 +34,6 @@ DbOption = Annotated[str | None, typer.Option(
 _STAGES = {"read": "reading", "validate": "validating", "load": "loading"}
 
 
-def register_calculator_tools() -> None:
-    """Make every declared calculator's tool id valid telemetry (one declaration per tool)."""
-    from marginscope.telemetry.schema import register_tool
-
-    try:
-        from marginscope.calculators import REGISTRY
-    except ImportError:  # pragma: no cover - calculators are part of the package
-        return
-    for calculator in REGISTRY.values():
-        register_tool(calculator.tool)
-
-
 def ingest(
     files: Annotated[list[Path], typer.Argument(
         help="JSON Lines (.jsonl/.ndjson/.json), CSV (.csv; .gz allowed) or Parquet files, or "
@@ -92,7 +80,6 @@ def _ingest(files: list[Path], target: Path) -> IngestResult:
     """Validate and load ``files`` into the DuckDB file ``target`` with a progress bar."""
     from marginscope.telemetry.ingest import IngestRefused, ingest_files
 
-    register_calculator_tools()
     err = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as progress:
@@ -206,7 +193,6 @@ def retention_run(
     if not target.exists():
         raise InputError("--db", str(target), "an existing DuckDB file")
     if dataset is not None:
-        register_calculator_tools()
         removed = expire_dataset_partitions(dataset, target, keep)
         typer.echo(f"removed {len(removed)} dataset partition(s) older than {keep} days")
         return

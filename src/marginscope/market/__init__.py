@@ -2,7 +2,7 @@
 
 Modules: :mod:`.series` (tidy NumPy series), :mod:`.files` (CSV/Parquet readers with row
 checks), :mod:`.snapshot` (the shipped November 2025 data), :mod:`.store` (DuckDB tables and
-Parquet export), :mod:`.fetch` and :mod:`.venues` (ccxt paging, rate limits, retries),
+Parquet export), :mod:`.fetch` and :mod:`.exchanges` (ccxt paging, rate limits, retries),
 :mod:`.events` (market events from the data). News facts stay a separate cited layer
 (:class:`~marginscope.market.series.Fact`). See ``docs/market.md``.
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import ccxt
 
 from marginscope.errors import InputError
+from marginscope.market.exchanges import KINDS, Exchange, exchange
 from marginscope.market.files import funding_mark
 from marginscope.market.series import (
     FundingSeries,
@@ -33,7 +34,6 @@ from marginscope.market.series import (
     series_from_records,
 )
 from marginscope.market.times import iso_utc, parse_timeframe_ms
-from marginscope.market.venues import KINDS, Venue, venue
 
 __all__ = ["FetchError", "RetryPolicy", "check_request", "fetch_market", "make_exchange", "paginate",
            "resolve_market", "with_retries"]
@@ -137,8 +137,8 @@ def paginate(fetch_page: Callable[[int, int], Sequence[T]], *, since_ms: int, un
 
 
 def make_exchange(venue_name: str) -> ccxt.Exchange:
-    """A ccxt exchange for a registered venue, with ccxt's rate limiter on."""
-    spec = venue(venue_name)
+    """A ccxt exchange for a registered exchange name, with ccxt's rate limiter on."""
+    spec = exchange(venue_name)
     return getattr(ccxt, spec.ccxt_id)({"enableRateLimit": True, "options": dict(spec.options)})
 
 
@@ -174,9 +174,9 @@ def _number(value: Any) -> float | None:
 
 
 def check_request(venue_name: str, what: Sequence[str], timeframe: str,
-                  limit: int | None = None) -> tuple[Venue, int]:
+                  limit: int | None = None) -> tuple[Exchange, int]:
     """Validate a fetch request before any network use: (venue, bar length in ms)."""
-    spec = venue(venue_name)
+    spec = exchange(venue_name)
     unknown = [w for w in what if w not in KINDS]
     if unknown or not what:
         raise InputError("what", ",".join(what), "comma-separated: " + ", ".join(KINDS))
@@ -208,7 +208,7 @@ def fetch_market(venue_name: str, symbol: str, *, since_ms: int, until_ms: int,
     timeframe : str
         Bar length for OHLCV, sampling period for open interest, bucket for liquidations.
     limit : int, optional
-        Rows per request (default: the venue's page size, see :mod:`.venues`).
+        Rows per request (default: the exchange's page size, see :mod:`.exchanges`).
     exchange : ccxt.Exchange, optional
         A ready exchange (tests pass one that replays recorded responses).
     progress : callable, optional
@@ -250,7 +250,7 @@ def fetch_market(venue_name: str, symbol: str, *, since_ms: int, until_ms: int,
 _Pager = Callable[[Callable[[int, int], Sequence[Any]], Callable[[Any], int]], list[Any]]
 
 
-def _fetch_ohlcv(exchange: ccxt.Exchange, spec: Venue, market: dict[str, Any], timeframe: str,
+def _fetch_ohlcv(exchange: ccxt.Exchange, spec: Exchange, market: dict[str, Any], timeframe: str,
                  bar_ms: int, until_ms: int, now_ms: int, page_all: _Pager) -> MarketData:
     rows = page_all(lambda cursor, n: exchange.fetch_ohlcv(
         market["symbol"], timeframe, cursor, n, {"until": until_ms}), lambda r: int(r[0]))
@@ -263,7 +263,7 @@ def _fetch_ohlcv(exchange: ccxt.Exchange, spec: Venue, market: dict[str, Any], t
     return MarketData(ohlcv=tuple(series_from_records(PriceSeries, records)))
 
 
-def _fetch_funding(exchange: ccxt.Exchange, spec: Venue, market: dict[str, Any], timeframe: str,
+def _fetch_funding(exchange: ccxt.Exchange, spec: Exchange, market: dict[str, Any], timeframe: str,
                    bar_ms: int, until_ms: int, now_ms: int, page_all: _Pager) -> MarketData:
     _require(exchange, "fetchFundingRateHistory", "funding")
     rows = page_all(lambda cursor, n: exchange.fetch_funding_rate_history(
@@ -277,7 +277,7 @@ def _fetch_funding(exchange: ccxt.Exchange, spec: Venue, market: dict[str, Any],
     return MarketData(funding=tuple(series_from_records(FundingSeries, records)))
 
 
-def _fetch_open_interest(exchange: ccxt.Exchange, spec: Venue, market: dict[str, Any],
+def _fetch_open_interest(exchange: ccxt.Exchange, spec: Exchange, market: dict[str, Any],
                          timeframe: str, bar_ms: int, until_ms: int, now_ms: int,
                          page_all: _Pager) -> MarketData:
     _require(exchange, "fetchOpenInterestHistory", "open_interest")
@@ -293,7 +293,7 @@ def _fetch_open_interest(exchange: ccxt.Exchange, spec: Venue, market: dict[str,
     return MarketData(open_interest=tuple(series_from_records(OpenInterestSeries, records)))
 
 
-def _fetch_liquidations(exchange: ccxt.Exchange, spec: Venue, market: dict[str, Any],
+def _fetch_liquidations(exchange: ccxt.Exchange, spec: Exchange, market: dict[str, Any],
                         timeframe: str, bar_ms: int, until_ms: int, now_ms: int,
                         page_all: _Pager) -> MarketData:
     """Market-wide liquidation orders, summed into ``timeframe`` buckets by side.
@@ -337,7 +337,7 @@ def _require(exchange: ccxt.Exchange, method: str, kind: str) -> None:
                          f"{exchange.id} does not offer it")
 
 
-def _venues_with(method: str) -> list[Venue]:
-    from marginscope.market.venues import VENUES
+def _venues_with(method: str) -> list[Exchange]:
+    from marginscope.market.exchanges import EXCHANGES
 
-    return [v for v in VENUES.values() if getattr(ccxt, v.ccxt_id)().has.get(method)]
+    return [e for e in EXCHANGES.values() if getattr(ccxt, e.ccxt_id)().has.get(method)]

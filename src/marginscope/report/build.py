@@ -14,27 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from marginscope.analytics.aggregate import DailyCube, aggregate, month_bounds
+from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
+from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.names import tool_name
+from marginscope.analytics.periods import month_bounds
 from marginscope.market.series import MarketData
 from marginscope.report import narrative
-from marginscope.report.charts import (
-    Chart,
-    device_mix_chart,
-    tool_mix_chart,
-    tools_over_price_chart,
-    us_share_chart,
-)
+from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
 
-__all__ = ["SCHEMA", "STEPS", "Report", "build_report", "load_market", "report_from_cube"]
+__all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
+           "report_from_cube"]
 
 SCHEMA = "marginscope.report/1"
 STEPS = ("market data", "daily counts and reach", "statistics", "charts")
@@ -102,21 +99,41 @@ class Report:
 
 # --- market data ---------------------------------------------------------------------------
 
-def load_market(source: Any) -> tuple[MarketData, str]:
+class LoadedMarket(NamedTuple):
+    """Market data for a report, where it came from, and why a store was passed over."""
+
+    data: MarketData
+    origin: str
+    note: str | None = None
+    """Set when ``source`` was a file whose market tables could not be read (the reason);
+    the report lists it in ``metadata.notes``."""
+
+
+def load_market(source: Any) -> LoadedMarket:
     """Market data for the report: the DuckDB file's market tables when ``source`` is a file
-    that holds them, else the shipped November 2025 snapshot (real, cited data)."""
+    that holds them, else the shipped November 2025 snapshot (real, cited data).
+
+    A file DuckDB cannot read (not a DuckDB database, or held by a writer) falls back to the
+    snapshot with the reason in :attr:`LoadedMarket.note`; any other error is raised.
+    """
+    import duckdb
+
     from marginscope.market.snapshot import load_snapshot
 
+    note = None
     if isinstance(source, str | os.PathLike) and Path(source).is_file():
         from marginscope.market.store import has_market_data, open_store, read_market
 
         try:
             with open_store(source, read_only=True) as con:
                 if has_market_data(con):
-                    return read_market(con), f"store {Path(source).name}"
-        except Exception:  # not a market store (or locked): fall back to the snapshot
-            pass
-    return load_snapshot(), "shipped snapshot (marginscope/market/data, cited per row)"
+                    return LoadedMarket(read_market(con), f"store {Path(source).name}")
+        except duckdb.Error as exc:
+            reason = str(exc).splitlines()[0][:200]
+            note = (f"Market data: {Path(source).name} could not be read as a market store "
+                    f"({type(exc).__name__}: {reason}); the shipped snapshot is used.")
+    return LoadedMarket(load_snapshot(),
+                        "shipped snapshot (marginscope/market/data, cited per row)", note)
 
 
 # --- pieces --------------------------------------------------------------------------------
@@ -245,19 +262,6 @@ def _market(context: MarketContext | None, analysis: Analysis) -> dict[str, Any]
 def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) -> list[Chart]:
     cube, start, end, k = analysis.cube, analysis.start, analysis.end, analysis.k
     days = cube.days[start:end]
-    matrix = cube.tool_matrix()[start:end]
-    flagged: dict[str, list[int]] = {}
-    for f in analysis.findings:
-        if f.kind == "spike" and f.segment == "all" and f.tool:
-            flagged.setdefault(f.tool, []).append(cube.index(f.date) - start)
-    close = context.close[: end - start] if context is not None else np.full(len(days), np.nan)
-    price_label = "BTC-USD daily close (Yahoo Finance)" if context and context.price_source \
-        else "BTC close"
-    charts = [tools_over_price_chart(days, matrix, cube.tools, close, flagged, k=k,
-                                     synthetic=synthetic, price_label=price_label)]
-    devices = np.stack([cube.series(None, f"device:{d}")[start:end] for d in cube.devices],
-                       axis=1)
-    charts.append(device_mix_chart(days, devices, cube.devices, k=k, synthetic=synthetic))
     us_series = {"all checks": (cube.series(None, "region:US")[start:end],
                                 cube.series(None, "all")[start:end])}
     featured = [f for f in analysis.findings if f.kind == "share_shift"
@@ -274,10 +278,12 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
         if test.tool is None and test.segment == "region:US":
             low[test.day - start], high[test.day - start] = test.baseline.low, test.baseline.high
     normal["all checks"] = (low, high)
-    charts.append(us_share_chart(days, us_series, normal, k=k, synthetic=synthetic))
+    charts = usage_charts(cube, start, end, context=context, findings=analysis.findings, k=k,
+                          synthetic=synthetic, us_series=us_series, normal=normal)
     bounds = [(p.start, p.end, p.theme or ("usual mix" if not p.dominant else "mixed"))
               for p in analysis.phases]
-    charts.append(tool_mix_chart(days, matrix, cube.tools, bounds, synthetic=synthetic))
+    charts.append(tool_mix_chart(days, cube.tool_matrix()[start:end], cube.tools, bounds,
+                                 synthetic=synthetic))
     return charts
 
 
@@ -332,7 +338,7 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     ----------
     source
         A DuckDB file, a Hive Parquet dataset directory, a duckdb connection, an Ibis table
-        or an Arrow table of events (:func:`~marginscope.analytics.aggregate.open_events`).
+        or an Arrow table of events (:func:`~marginscope.analytics.sources.open_events`).
     engine : str
         The aggregation engine (``duckdb``).
     k : int, optional
@@ -347,14 +353,14 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     step = progress or (lambda _name: None)
     first, following = month_bounds(month)
     step(STEPS[0])
-    if market is None:
-        market, origin = load_market(source)
-    else:
-        origin = "given market data"
-    context = market_context(market, first, following, origin=origin)
+    loaded = load_market(source) if market is None else LoadedMarket(market, "given market data")
+    context = market_context(loaded.data, first, following, origin=loaded.origin)
     step(STEPS[1])
     cube = aggregate(source, first - timedelta(days=WINDOW_DAYS), following, engine=engine,
                      reach_from=first)
     label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
-    return report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
-                            charts=charts, today=today, progress=step)
+    report = report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
+                              charts=charts, today=today, progress=step)
+    if loaded.note:
+        report.notes.append(loaded.note)
+    return report

@@ -10,8 +10,9 @@ Every chart carries ``synthetic data`` in its title when the events are syntheti
 
 from __future__ import annotations
 
+import base64
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import matplotlib
@@ -19,10 +20,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from marginscope.analytics.association import MarketContext
+from marginscope.analytics.cube import DailyCube
+from marginscope.analytics.findings import Finding
+from marginscope.analytics.formatting import day_text
 from marginscope.analytics.names import tool_name
 
-__all__ = ["Chart", "device_mix_chart", "tool_mix_chart", "tools_over_price_chart",
-           "us_share_chart"]
+__all__ = ["Chart", "device_mix_chart", "price_line", "spike_days", "svg_data_uri",
+           "tool_mix_chart", "tools_over_price_chart", "us_share_chart", "usage_charts"]
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf",
            "#7f7f7f", "#bcbd22", "#e377c2")
@@ -69,17 +74,10 @@ def _day_axis(axis: Axes, days: np.ndarray, narrow: bool) -> None:
     ticks = x[::step]
     axis.set_xticks(ticks)
     labels = [f"{str(days[i])[8:10].lstrip('0')}" for i in ticks]
-    labels[0] = _month_day(days[0])
+    labels[0] = day_text(str(days[0]))
     axis.set_xticklabels(labels)
     axis.set_xlim(-0.5, len(days) - 0.5)
     axis.grid(axis="y", color="#dddddd", linewidth=0.6)
-
-
-def _month_day(day: np.datetime64) -> str:
-    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-              "Dec")
-    text = str(day)
-    return f"{months[int(text[5:7]) - 1]} {int(text[8:10])}"
 
 
 def _masked(values: np.ndarray, k: int) -> np.ndarray:
@@ -239,3 +237,63 @@ def tool_mix_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence[str],
                      "lines at the detected phase changes.",
                  caption="Share of each day's checks per tool; vertical lines: detected phase "
                          "changes (numbers on the phone view refer to the timeline).")
+
+
+# --- assembly: a cube's days → the charts the report and the dashboard show ------------------
+
+def svg_data_uri(svg: bytes) -> str:
+    """An SVG as a ``data:`` URI for an ``<img>``."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
+def spike_days(findings: Iterable[Finding], days: np.ndarray) -> dict[str, list[int]]:
+    """Positions in ``days`` of the days flagged as spikes for a tool (all devices and regions),
+    per tool: where :func:`tools_over_price_chart` draws its circles."""
+    flagged: dict[str, list[int]] = {}
+    for f in findings:
+        if f.kind == "spike" and f.segment == "all" and f.tool and f.date:
+            position = int((np.datetime64(f.date, "D") - days[0]).astype(np.int64))
+            if 0 <= position < len(days):
+                flagged.setdefault(f.tool, []).append(position)
+    return flagged
+
+
+def price_line(context: MarketContext | None, n_days: int) -> tuple[np.ndarray, str]:
+    """The BTC daily close over the chart's ``n_days`` (NaN where there is none) and its label."""
+    if context is None or len(context.close) < n_days:
+        close = np.full(n_days, np.nan)
+    else:
+        close = context.close[:n_days]
+    label = ("BTC-USD daily close (Yahoo Finance)" if context is not None
+             and context.price_source else "BTC close")
+    return close, label
+
+
+def usage_charts(cube: DailyCube, start: int, end: int, *, context: MarketContext | None,
+                 findings: Iterable[Finding], k: int, synthetic: bool,
+                 us_series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                 normal: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[Chart]:
+    """Checks per tool over the BTC price, the device mix and the U.S. share, for the cube's
+    days ``[start, end)``.
+
+    Parameters
+    ----------
+    findings
+        Spike findings to circle (:func:`spike_days`); pass none to draw no circles.
+    us_series, normal
+        As :func:`us_share_chart` takes them; default: the cube's U.S. share of all checks,
+        without a normal range.
+    """
+    days = cube.days[start:end]
+    close, price_label = price_line(context, len(days))
+    charts = [tools_over_price_chart(days, cube.tool_matrix()[start:end], cube.tools, close,
+                                     spike_days(findings, days), k=k, synthetic=synthetic,
+                                     price_label=price_label)]
+    devices = np.stack([cube.series(None, f"device:{d}")[start:end] for d in cube.devices],
+                       axis=1)
+    charts.append(device_mix_chart(days, devices, cube.devices, k=k, synthetic=synthetic))
+    if us_series is None:
+        us_series = {"all checks": (cube.series(None, "region:US")[start:end],
+                                    cube.series(None, "all")[start:end])}
+    charts.append(us_share_chart(days, us_series, normal or {}, k=k, synthetic=synthetic))
+    return charts

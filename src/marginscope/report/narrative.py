@@ -14,18 +14,11 @@ from marginscope.analytics.analysis import Analysis
 from marginscope.analytics.association import Association, short_description
 from marginscope.analytics.baseline import MIN_BASELINE_DAYS, WINDOW_DAYS
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.formatting import day_text, signed_percent
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
 
 __all__ = ["Episode", "episode_text", "episodes", "headline_episodes", "methodology",
            "takeaways", "timeline"]
-
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def day_text(iso: str) -> str:
-    """``Nov 21`` for ``2025-11-21``."""
-    return f"{_MONTHS[int(iso[5:7]) - 1]} {int(iso[8:10])}"
-
 
 def span_text(start: str, end: str) -> str:
     """``Nov 20–22`` / ``Nov 30–Dec 2`` / ``Nov 21``."""
@@ -38,10 +31,6 @@ def span_text(start: str, end: str) -> str:
 
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
 
 
 @dataclass(frozen=True)
@@ -136,14 +125,14 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         cited = _cited([*(tools or []), *([total] if total else [])])
         where = (f", which {cited.wording} {short_description(cited.event)}"
                  if cited else "")
-        parts = [f"{tool_name(f.tool)} checks {_pct(f.lift)} ({f.observed:,} vs "
+        parts = [f"{tool_name(f.tool)} checks {signed_percent(f.lift)} ({f.observed:,} vs "
                  f"~{f.expected:,.0f} expected)" for f in tools[:3] if f.tool]
         sentence = f"On {day_text(day)}{where}, "
         if parts:
             sentence += "checks rose above normal: " + "; ".join(parts)
         if total:
             sentence += (f"{'; ' if parts else ''}all checks together "
-                         f"{_pct(total.lift)} ({total.observed:,} vs ~{total.expected:,.0f})")
+                         f"{signed_percent(total.lift)} ({total.observed:,} vs ~{total.expected:,.0f})")
         out.append(sentence + ".")
     us = [f for f in findings if f.kind == "share_shift" and f.segment == "region:US"
           and (f.lift or 0) > 0]
@@ -187,7 +176,7 @@ def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -
         for f in sorted(singles, key=lambda f: f.date):
             cited = _cited([f])
             note = f" ({cited.wording} {short_description(cited.event)})" if cited else ""
-            bits.append(f"{tool_name(f.tool)} {_pct(f.lift)} on {day_text(f.date)}{note}")
+            bits.append(f"{tool_name(f.tool)} {signed_percent(f.lift)} on {day_text(f.date)}{note}")
         out.append("Other spikes: " + "; ".join(bits) + ".")
     per_visitor = summary.get("checks_per_visitor") or {}
     if per_visitor.get("US") and per_visitor.get("rest"):
@@ -220,9 +209,9 @@ def episode_text(episode: Episode) -> str:
         return peak.text(market=False)
     lifts = [f.lift or 0.0 for f in episode.findings]
     if episode.kind == "spike":
-        ci = (f", 95% CI {_pct(peak.lift_ci[0])} to {_pct(peak.lift_ci[1])}"
+        ci = (f", 95% CI {signed_percent(peak.lift_ci[0])} to {signed_percent(peak.lift_ci[1])}"
               if peak.lift_ci else "")
-        return (f"{when}: {tool_label(episode.tool)} {_pct(min(lifts))} to {_pct(max(lifts))} "
+        return (f"{when}: {tool_label(episode.tool)} {signed_percent(min(lifts))} to {signed_percent(max(lifts))} "
                 f"against normal on each of {len(lifts)} days (peak {day_text(peak.date)}: "
                 f"{peak.observed:,} vs ~{peak.expected:,.0f}{ci}).")
     of = "all checks" if episode.tool is None else tool_label(episode.tool)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -24,10 +23,12 @@ import jinja2
 
 from marginscope.analytics.association import CITED
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.formatting import signed_percent
 from marginscope.analytics.names import tool_name
 from marginscope.errors import InputError
 from marginscope.report import narrative
 from marginscope.report.build import SCHEMA, Report
+from marginscope.report.charts import svg_data_uri
 
 __all__ = ["CHROMIUM_FLAGS", "FORMATS", "find_chromium", "render", "to_html", "to_json",
            "to_markdown", "to_pdf"]
@@ -38,20 +39,16 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--no-pdf-header-footer")
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.0f}%"
-
-
 def _ci(finding: Finding) -> str:
     if not finding.lift_ci:
         return ""
-    return f"{_pct(finding.lift_ci[0])} to {_pct(finding.lift_ci[1])}"
+    return f"{signed_percent(finding.lift_ci[0])} to {signed_percent(finding.lift_ci[1])}"
 
 
 def _numbers(finding: Finding) -> str:
     parts = [f"observed {finding.observed:,}", f"expected ~{finding.expected:,.0f}"]
     if finding.lift is not None:
-        parts.append(f"lift {_pct(finding.lift)}" + (f" (95% CI {_ci(finding)})"
+        parts.append(f"lift {signed_percent(finding.lift)}" + (f" (95% CI {_ci(finding)})"
                                                    if finding.lift_ci else ""))
     if finding.normal_range and finding.kind == "spike":
         parts.append(f"normal range {finding.normal_range[0]:,.0f}–{finding.normal_range[1]:,.0f}")
@@ -64,10 +61,6 @@ def _numbers(finding: Finding) -> str:
 
 def _month_name(month: str) -> str:
     return date.fromisoformat(f"{month}-01").strftime("%B %Y")
-
-
-def _data_uri(svg: bytes) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
 def _environment() -> jinja2.Environment:
@@ -96,12 +89,13 @@ def to_html(report: Report) -> str:
     """One self-contained HTML page (see the module docstring)."""
     episodes = narrative.headline_episodes(report.findings)
     detail = [f for f in report.findings if f.kind != "phase"]
-    charts = [{"name": c.name, "alt": c.alt, "caption": c.caption, "narrow": _data_uri(c.narrow),
-               "wide": _data_uri(c.wide)} for c in report.charts]
+    charts = [{"name": c.name, "alt": c.alt, "caption": c.caption,
+               "narrow": svg_data_uri(c.narrow), "wide": svg_data_uri(c.wide)}
+              for c in report.charts]
     template = _environment().get_template("report.html")
     return template.render(r=report, s=_Attr(report.summary), charts=charts, episodes=episodes,
                            detail=detail, schema=SCHEMA, month_name=_month_name(report.month),
-                           numbers=_numbers, pct=_pct, ci=_ci, tool_name=tool_name,
+                           numbers=_numbers, pct=signed_percent, ci=_ci, tool_name=tool_name,
                            episode_text=narrative.episode_text, first_cite=_first_cite,
                            cited_events=_cited_events(report))
 
@@ -157,7 +151,7 @@ def to_markdown(report: Report, chart_dir: Path | None = None,
                   "| date | kind | tool | segment | observed | expected | lift | 95% CI |",
                   "|---|---|---|---|---:|---:|---:|---|"]
         lines += [f"| {f.date} | {f.kind} | {f.tool or 'all'} | {f.segment} | {f.observed:,} | "
-                  f"{f.expected:,.0f} | {_pct(f.lift)} | {_ci(f)} |" for f in others]
+                  f"{f.expected:,.0f} | {signed_percent(f.lift)} | {_ci(f)} |" for f in others]
     lines += ["", "## Countries", "", f"Countries with fewer than {report.k} checks are merged.",
               "", "| country | checks |", "|---|---:|"]
     for row in report.countries[:15]:

@@ -23,6 +23,7 @@ BLOCK = 1 << 17  # positions per block: the temporaries stay in the 32 MiB L3 (m
 THREADS = os.cpu_count() or 1  # threads sharing the blocks of a large call (1: the caller's)
 
 __all__ = [
+    "bankruptcy_at",
     "bankruptcy_price",
     "initial_margin",
     "liquidation_price",
@@ -208,8 +209,15 @@ def bankruptcy_price(venue, side, qty, entry_price, *, margin=None, leverage=Non
     qty = validate.positive("qty", qty)
     entry = validate.positive("entry_price", entry_price)
     wallet = position_margin(terms, qty, entry, margin, leverage)
-    fee = 0.0 if taker_fee is None else terms.fee
-    return solver.solve_price(terms.product, signs, terms.units(qty), entry, wallet, fee, 0.0)
+    return bankruptcy_at(terms, signs, qty, entry, wallet,
+                         fee=0.0 if taker_fee is None else terms.fee)
+
+
+def bankruptcy_at(terms: Terms, side, qty, entry, wallet, fee=0.0) -> np.ndarray:
+    """:func:`bankruptcy_price` of validated inputs whose terms are resolved: the price solving
+    ``W + PnL(BP) = fee·value(BP)`` (``W``: isolated margin, or the cross wallet net of the
+    other positions, :func:`marginscope.risk.account.cross_prices`)."""
+    return solver.solve_price(terms.product, side, terms.units(qty), entry, wallet, fee, 0.0)
 
 
 def maintenance_margin(venue, qty, mark_price, *, symbol=None, mmr=None,

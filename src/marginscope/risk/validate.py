@@ -25,35 +25,85 @@ def number(
     low: float | None = None,
     high: float | None = None,
     low_inclusive: bool = False,
+    high_inclusive: bool = True,
+    allow_nan: bool = False,
+    allow_inf: bool = False,
 ) -> np.ndarray:
-    """``value`` as a finite float64 array, checked against ``low`` (exclusive unless told) and
-    ``high`` (inclusive)."""
+    """``value`` as a float64 array, checked against ``low`` (exclusive unless told) and
+    ``high`` (inclusive unless told); finite unless ``allow_inf``, NaN only if ``allow_nan``."""
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InputError(name, value, "a number or an array of numbers") from exc
-    if array.size and _within(array.min(), array.max(), low, high, low_inclusive):
+    if not (allow_nan or allow_inf) and array.size and _within(
+            array.min(), array.max(), low, high, low_inclusive, high_inclusive):
         return array  # the common case: two reductions, no temporaries (NaN fails the test)
-    ok = _within(array, array, low, high, low_inclusive)
-    if not ok.all():
-        raise InputError(name, _first_bad(array, ~ok), _describe(low, high, low_inclusive))
+    bad = np.zeros(array.shape, dtype=bool) if allow_nan else np.isnan(array)
+    if not allow_inf:
+        bad |= np.isinf(array)
+    with np.errstate(invalid="ignore"):
+        if low is not None:
+            bad |= (array < low) if low_inclusive else (array <= low)
+        if high is not None:
+            bad |= (array > high) if high_inclusive else (array >= high)
+    if bad.any():
+        raise InputError(name, _first_bad(array, bad),
+                         _describe(low, high, low_inclusive, high_inclusive, allow_nan, allow_inf))
     return array
 
 
-def _within(smallest, largest, low: float | None, high: float | None, low_inclusive: bool):
-    """``low < smallest`` (or ``≤``) and ``largest ≤ high``, both finite; False for NaN."""
+def _within(smallest, largest, low: float | None, high: float | None, low_inclusive: bool,
+            high_inclusive: bool = True):
+    """``low < smallest`` (or ``≤``) and ``largest ≤ high`` (or ``<``), both finite; False for
+    NaN."""
     above = smallest >= low if low is not None and low_inclusive else \
         smallest > (-np.inf if low is None else low)
-    return above & (largest <= (np.inf if high is None else high)) & (largest < np.inf)
+    top = np.inf if high is None else high
+    below = largest <= top if high_inclusive else largest < top
+    return above & below & (largest < np.inf)
 
 
-def _describe(low: float | None, high: float | None, low_inclusive: bool) -> str:
+def _describe(low: float | None, high: float | None, low_inclusive: bool,
+              high_inclusive: bool = True, allow_nan: bool = False,
+              allow_inf: bool = False) -> str:
     parts = []
     if low is not None:
         parts.append(f"{'≥' if low_inclusive else '>'} {low:g}")
     if high is not None:
-        parts.append(f"≤ {high:g}")
-    return " and ".join([*parts, "finite"]) if parts else "a finite number"
+        parts.append(f"{'≤' if high_inclusive else '<'} {high:g}")
+    if not allow_inf:
+        parts.append("finite")
+    text = " and ".join(parts) if parts else "a number"
+    if parts == ["finite"]:
+        text = "a finite number"
+    return text + (" (NaN means none)" if allow_nan else "")
+
+
+def scalar(name: str, value: Any, **limits: Any) -> float:
+    """One number (not an array), checked like :func:`number`."""
+    array = number(name, value, **limits)
+    if array.ndim:
+        raise InputError(name, value, "a single number")
+    return float(array)
+
+
+def integer(name: str, value: Any, *, low: int = 1) -> int:
+    """A Python integer ≥ ``low`` (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise InputError(name, value, f"an integer ≥ {low}")
+    return int(value)
+
+
+def series(name: str, value: Any, *, min_length: int = 2, positive: bool = True) -> np.ndarray:
+    """A 1-D finite float64 series of at least ``min_length`` values (positive if asked)."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(name, value, "a 1-D sequence of numbers") from exc
+    if array.ndim != 1 or array.size < min_length:
+        raise InputError(name, f"shape {array.shape}",
+                         f"a 1-D sequence of at least {min_length} numbers")
+    return number(name, array, low=0.0 if positive else None)
 
 
 def positive(name: str, value: Any) -> np.ndarray:
@@ -69,25 +119,47 @@ def rate(name: str, value: Any, high: float = 1.0) -> np.ndarray:
     return array
 
 
+SIDES = '"long", "short", +1 or -1'
+_WORDS = {"long": 1.0, "buy": 1.0, "short": -1.0, "sell": -1.0}
+
+
+def one_side(value: Any, name: str = "side") -> float:
+    """One position side as ±1.0 from ``"long"/"short"`` (or buy/sell, any case, spaces
+    ignored) or ``+1/−1``; bools and anything else are an :class:`InputError`."""
+    if isinstance(value, str | np.str_):
+        sign = _WORDS.get(value.strip().lower())
+        if sign is not None:
+            return sign
+    elif (isinstance(value, int | float | np.integer | np.floating)
+          and not isinstance(value, bool | np.bool_) and value in (1, -1)):
+        return float(value)
+    raise InputError(name, value, SIDES)
+
+
 def side(value: Any, name: str = "side") -> np.ndarray:
-    """Position side as ±1.0: accepts ``"long"/"short"`` (or buy/sell), ``+1/−1``, or arrays."""
+    """Position sides as ±1.0, element by element as :func:`one_side` (scalars or arrays)."""
     array = np.asarray(value)
+    if array.dtype.kind == "b":
+        raise InputError(name, _first_bad(array, np.ones(array.shape, bool)), SIDES)
     if array.dtype.kind in "USO":
-        words = np.char.lower(array.astype(str))
-        signs = np.select([words == "long", words == "buy", words == "short", words == "sell"],
-                          [1.0, 1.0, -1.0, -1.0], default=np.nan)
-    else:
-        try:
-            signs = np.asarray(array, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise InputError(name, value, '"long", "short", +1 or -1') from exc
-        bad = np.abs(signs) != 1.0
-        if bad.any():
-            raise InputError(name, _first_bad(array, bad), '"long", "short", +1 or -1')
-        return signs
+        return np.vectorize(lambda v: one_side(v, name), otypes=[float])(array) \
+            if array.dtype.kind == "O" else _words(array, name)
+    try:
+        signs = np.asarray(array, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(name, value, SIDES) from exc
+    bad = np.abs(signs) != 1.0
+    if bad.any():
+        raise InputError(name, _first_bad(array, bad), SIDES)
+    return signs
+
+
+def _words(array: np.ndarray, name: str) -> np.ndarray:
+    words = np.char.lower(np.char.strip(array.astype(str)))
+    signs = np.select([words == w for w in _WORDS], list(_WORDS.values()), default=np.nan)
     bad = np.isnan(signs)
     if bad.any():
-        raise InputError(name, _first_bad(array, bad), '"long", "short", +1 or -1')
+        raise InputError(name, _first_bad(array, bad), SIDES)
     return signs
 
 

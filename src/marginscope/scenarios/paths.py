@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from marginscope.errors import InputError
-from marginscope.scenarios import _validate as v
+from marginscope.risk import validate as v
 
 __all__ = [
     "FundingSeries",

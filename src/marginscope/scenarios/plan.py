@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from marginscope.errors import InputError
-from marginscope.scenarios import _validate as v
+from marginscope.risk import validate as v
 from marginscope.scenarios.position import EnginePosition, MarginModel
 from marginscope.scenarios.probability import liquidation_probability
 

@@ -34,12 +34,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from marginscope.errors import InputError
+from marginscope.risk import validate as v
 from marginscope.risk.contracts import pnl
 from marginscope.risk.funding import funding_payment
 from marginscope.risk.liquidation import position_margin
 from marginscope.risk.margin import margin_status, price_at_ratio
 from marginscope.risk.terms import Terms, resolve
-from marginscope.scenarios import _validate as v
 
 __all__ = ["EnginePosition", "MarginModel"]
 
@@ -104,7 +104,7 @@ class EnginePosition:
         if np.ndim(self.terms.contract_size) or (self.terms.table is not None
                                                  and np.ndim(self.terms.table)):
             raise InputError("symbol", self.symbol, "one symbol (terms of a single position)")
-        object.__setattr__(self, "side", v.side(self.side))
+        object.__setattr__(self, "side", v.one_side(self.side))
         object.__setattr__(self, "qty", v.scalar("qty", self.qty, low=0.0))
         object.__setattr__(self, "entry", v.scalar("entry", self.entry, low=0.0))
         object.__setattr__(self, "margin", v.scalar("margin", self.margin, low=0.0,
@@ -163,7 +163,7 @@ class EnginePosition:
                             ("leverage", leverage), ("margin", margin)):
             if value is not None and np.ndim(value):
                 raise InputError(name, value, "a single number")
-        s = v.side(side)
+        s = v.one_side(side)
         q = v.scalar("qty", qty, low=0.0)
         e = v.scalar("entry", entry, low=0.0)
         with np.errstate(over="ignore", under="ignore", divide="ignore"):

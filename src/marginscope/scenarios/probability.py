@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from marginscope.errors import InputError
-from marginscope.scenarios import _validate as v
+from marginscope.risk import validate as v
 from marginscope.scenarios.position import MarginModel
 
 __all__ = [
@@ -121,8 +121,8 @@ def _sides(side: Any, price: np.ndarray, barrier: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return np.where(barrier > price, -1.0, 1.0)
     if isinstance(side, str | int | float | np.integer | np.floating):
-        return np.full(np.broadcast(price, barrier).shape, v.side(side))
-    return np.vectorize(v.side, otypes=[float])(np.asarray(side, dtype=object))
+        return np.full(np.broadcast(price, barrier).shape, v.one_side(side))
+    return v.side(np.asarray(side, dtype=object))
 
 
 def first_passage_probability(

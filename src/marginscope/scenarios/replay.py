@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from marginscope.errors import InputError
-from marginscope.scenarios import _validate as v
+from marginscope.risk import validate as v
 from marginscope.scenarios.paths import FundingSeries, PricePath, iso
 from marginscope.scenarios.position import MarginModel
 

@@ -5,7 +5,7 @@ features they respond to are real (:mod:`.market_state`).
 
 Intensity of tool ``t`` on UTC day ``d`` (expected checks)::
 
-    λ[d, t] = base_daily · scale · weekday[dow(d)] · base_mix[t] · phase[d, t] · response[d, t]
+    λ[d, t] = base_daily · scale · weekday[dow(d)] · tool_mix[t] · phase[d, t] · response[d, t]
               · activity[d]
 
 ``phase[d, t]``
@@ -36,25 +36,13 @@ import numpy as np
 
 from marginscope.errors import InputError
 from marginscope.sim.market_state import MarketState
+from marginscope.sim.mix import TOOL_FIELDS, TOOL_MIX, TOOLS
 from marginscope.sim.population import DEVICE_BASE, DEVICES
 
 __all__ = [
-    "BASE_MIX", "DIURNAL", "NOVEMBER_2025_PHASES", "TOOLS", "TOOL_FIELDS", "WEEKDAY",
+    "DIURNAL", "NOVEMBER_2025_PHASES", "TOOLS", "TOOL_FIELDS", "TOOL_MIX", "WEEKDAY",
     "Intensity", "Phase", "Profile", "Responses", "intensities", "phase_index",
 ]
-
-TOOLS: tuple[str, ...] = (
-    "liquidation_price", "margin_call", "leverage", "position_size", "futures",
-    "funding_rate", "average_price", "stops", "liquidation_risk", "scenario",
-)
-"""The crypto-futures calculators' telemetry tool ids (the canonical vocabulary)."""
-
-BASE_MIX: dict[str, float] = {
-    "liquidation_price": 0.20, "margin_call": 0.09, "leverage": 0.10, "position_size": 0.14,
-    "futures": 0.13, "funding_rate": 0.06, "average_price": 0.08, "stops": 0.09,
-    "liquidation_risk": 0.06, "scenario": 0.05,
-}
-"""Calm-market tool mix (assumption): liquidation price the most used calculator."""
 
 WEEKDAY: tuple[float, ...] = (1.04, 1.06, 1.05, 1.03, 1.00, 0.90, 0.92)
 """Monday … Sunday activity factors (assumption: a mild weekend dip)."""
@@ -64,24 +52,6 @@ DIURNAL: tuple[float, ...] = (
     1.05, 1.05, 1.00, 1.00, 1.05, 1.15, 1.30, 1.45, 1.55, 1.50, 1.30, 0.90,
 )
 """Activity by *local* hour 0 … 23 (assumption: quiet nights, an evening peak at 20:00)."""
-
-TOOL_FIELDS: dict[str, frozenset[str]] = {
-    "liquidation_price": frozenset({"venue", "symbol", "side", "margin_mode", "leverage",
-                                    "notional"}),
-    "margin_call": frozenset({"venue", "symbol", "side", "margin_mode", "leverage",
-                              "notional"}),
-    "leverage": frozenset({"venue", "symbol", "leverage", "notional"}),
-    "position_size": frozenset({"side", "leverage", "notional"}),
-    "futures": frozenset({"side", "leverage", "notional"}),
-    "funding_rate": frozenset({"side", "notional"}),
-    "average_price": frozenset({"venue", "symbol", "side", "leverage", "notional"}),
-    "stops": frozenset({"side", "notional"}),
-    "liquidation_risk": frozenset({"side"}),
-    "scenario": frozenset({"venue", "symbol", "side", "leverage", "notional"}),
-}
-"""Coarse fields each tool's input carries (from the calculators' input models); the others
-are NULL in the event, as the web recorder would leave them."""
-
 
 @dataclass(frozen=True)
 class Phase:
@@ -292,7 +262,7 @@ def intensities(state: MarketState, phases: Sequence[Phase] = NOVEMBER_2025_PHAS
     activity = (1 + r.activity_move * state.move) * (1 + r.activity_range * surge)
 
     weekday = np.asarray(WEEKDAY)[(days.astype(np.int64) + 3) % 7]  # 1970-01-01 was a Thursday
-    base = np.asarray([BASE_MIX[t] for t in TOOLS])
+    base = np.asarray([TOOL_MIX[t] for t in TOOLS])
     rate = (profile.base_daily * scale * weekday[:, None] * base[None, :] * tool_phase
             * response * activity[:, None])
     hours = 1.0 + r.hour_weight * (state.hour_activity - 1.0)

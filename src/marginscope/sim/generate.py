@@ -65,13 +65,12 @@ from marginscope.sim.population import (
     make_population,
     utc_offsets,
 )
-from marginscope.telemetry.schema import ARROW_SCHEMA, notional_bucket
+from marginscope.telemetry.schema import ARROW_SCHEMA, SYNTHETIC_ID_PREFIX, notional_bucket
 
 __all__ = ["DEFAULT_END", "DEFAULT_START", "Simulation", "run", "simulate", "source_label"]
 
 DEFAULT_START = "2025-10-01"
 DEFAULT_END = "2025-11-30"
-ID_PREFIX = "syn-"
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
 _MAX_SESSIONS = 4
@@ -268,7 +267,7 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     tag = zlib.crc32(json.dumps([str(start), str(end), scale, seed,
                                  [p.to_dict() for p in phases]]).encode()) & 0xFFFFFF
     columns = {
-        "event_id": _text(f"{ID_PREFIX}{seed}-{tag:06x}-", np.arange(n)),
+        "event_id": _text(f"{SYNTHETIC_ID_PREFIX}{seed}-{tag:06x}-", np.arange(n)),
         "ts": pa.array(ts[by_time], type=pa.timestamp("us", tz="UTC")),
         "tool": _strings(TOOLS, tool[by_time], np.ones(n, bool), pa.string()),
         "device": _strings(DEVICES, device[session][by_time], np.ones(n, bool), pa.string()),

@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,25 +37,26 @@ import pyarrow as pa
 from marginscope.errors import InputError
 from marginscope.market import load_snapshot
 from marginscope.sim.market_state import MarketState
+from marginscope.sim.mix import check_venues
 
 __all__ = ["BTC_SYMBOL", "InputsRun", "calculator_for", "payloads", "run_sample"]
 
 BTC_SYMBOL: dict[str, str] = {"binance-usdm": "BTCUSDT", "bybit": "BTCUSDT",
                               "okx": "BTC-USDT-SWAP", "hyperliquid": "BTC"}
-"""Venue → BTC instrument with a shipped tier table."""
-
-_CALCULATOR = {"liquidation_price": "liquidation", "margin_call": "margin-call",
-               "leverage": "leverage", "position_size": "position-size", "futures": "pnl",
-               "funding_rate": "funding", "average_price": "average", "stops": "stops",
-               "liquidation_risk": "liquidation-risk", "scenario": "scenario"}
+"""Venue → BTC instrument with a shipped tier table; other venues are computed with the first
+(Binance USDⓈ-M)."""
+check_venues(BTC_SYMBOL, "BTC_SYMBOL")
 
 
 def calculator_for(tool: str) -> str:
-    """The calculator (``REGISTRY`` name) a tool id's events are rebuilt for."""
-    try:
-        return _CALCULATOR[tool]
-    except KeyError:
-        raise InputError("tool", tool, " | ".join(_CALCULATOR)) from None
+    """The calculator (``REGISTRY`` name) a tool id's events are rebuilt for: the one of the
+    calculators declaring ``tool`` that this module builds inputs for."""
+    from marginscope.calculators import REGISTRY
+
+    names = [name for name in _BUILDERS if REGISTRY[name].tool == tool]
+    if len(names) != 1:
+        raise InputError("tool", tool, " | ".join(REGISTRY[name].tool for name in _BUILDERS))
+    return names[0]
 
 
 @dataclass
@@ -121,71 +123,126 @@ def _within_limit(venue: str, symbol: str, notional: float, qty: float,
     return float(min(leverage, float(table.max_leverage_for(size))))
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """What every rebuilt input starts from (drawn in this order, then the builder's draws)."""
+
+    row: dict[str, Any]
+    prices: _Prices
+    rng: np.random.Generator
+    ts_us: int
+    mark: float
+    entry: float
+    side: str
+    sign: float
+    leverage: float
+    notional: float
+    qty: float
+    venue: str
+    symbol: str
+
+
+def _position(s: _Setup, margin_call: bool = False) -> dict[str, Any]:
+    mode = s.row["margin_mode"] or "isolated"
+    body = {"venue": s.venue, "symbol": s.symbol, "side": s.side, "qty": s.qty,
+            "entry_price": s.entry, "mark_price": s.mark, "leverage": s.leverage,
+            "margin_mode": mode}
+    if mode == "cross":  # the cross wallet: 1-3 × the position's margin (assumption)
+        body["margin"] = round(s.notional / s.leverage * s.rng.uniform(1, 3), 2)
+    if margin_call:  # the price to survive: 3-12 % beyond the mark (assumption)
+        body["target_price"] = s.mark * (1 - s.sign * s.rng.uniform(0.03, 0.12))
+    return body
+
+
+def _leverage(s: _Setup) -> dict[str, Any]:
+    return {"venue": s.venue, "symbol": s.symbol, "balance": round(s.notional / s.leverage, 2),
+            "price": s.mark, "leverage": s.leverage}
+
+
+def _position_size(s: _Setup) -> dict[str, Any]:
+    # risk 0.5-2 % of the balance, stop 1-5 % away (assumption)
+    return {"balance": round(s.notional / s.leverage * s.rng.uniform(1, 3), 2),
+            "risk_fraction": float(s.rng.choice([0.005, 0.01, 0.02])), "entry_price": s.mark,
+            "stop_price": s.mark * (1 - s.sign * s.rng.uniform(0.01, 0.05)), "side": s.side,
+            "leverage": s.leverage}
+
+
+def _pnl(s: _Setup) -> dict[str, Any]:
+    return {"side": s.side, "qty": s.qty, "entry_price": s.entry, "exit_price": s.mark,
+            "leverage": s.leverage, "open_fee_rate": 0.0005, "close_fee_rate": 0.0005}
+
+
+def _funding(s: _Setup) -> dict[str, Any]:
+    rate = s.prices.funding(s.ts_us)
+    body = {"side": s.side, "qty": s.qty, "mark_price": s.mark, "intervals": 3}
+    if rate is not None:
+        body["funding_rate"] = rate
+    return body
+
+
+def _average(s: _Setup) -> dict[str, Any]:
+    # a second fill at the mark, 0.5-1.5 × the first (assumption)
+    return {"fills": [{"qty": s.qty, "price": s.entry},
+                      {"qty": round(s.qty * s.rng.uniform(0.5, 1.5), 6) or s.qty,
+                       "price": s.mark}]}
+
+
+def _stops(s: _Setup) -> dict[str, Any]:
+    # stop 1-5 %, take-profit 2-10 % from the mark (assumption)
+    return {"side": s.side, "entry_price": s.mark,
+            "stop_loss": s.mark * (1 - s.sign * s.rng.uniform(0.01, 0.05)),
+            "take_profit": s.mark * (1 + s.sign * s.rng.uniform(0.02, 0.1)), "qty": s.qty}
+
+
+def _liquidation_risk(s: _Setup) -> dict[str, Any]:
+    # liquidation 90 % of 1/leverage away (isolated, rough)
+    return {"side": s.side, "price": s.mark,
+            "liquidation_price": s.mark * (1 - s.sign * 0.9 / max(s.leverage, 1.0)),
+            "volatility": s.prices.volatility(s.ts_us), "horizon_days": 7}
+
+
+def _scenario(s: _Setup) -> dict[str, Any]:
+    # replay the real November path; top up half the margin
+    body = {"venue": s.venue, "symbol": s.symbol, "side": s.side, "qty": s.qty,
+            "leverage": s.leverage, "path": "november-2025",
+            "add": round(s.notional / s.leverage * 0.5, 2) or 1.0, "at_margin_ratio": 0.8,
+            "max_times": 1}
+    day = str(s.row["ts"].date())
+    if "2025-11-01" <= day <= "2025-11-29":
+        body["start"] = day
+    return body
+
+
+_BUILDERS: dict[str, Callable[[_Setup], dict[str, Any]]] = {
+    "liquidation": _position, "margin-call": partial(_position, margin_call=True),
+    "leverage": _leverage, "position-size": _position_size, "pnl": _pnl,
+    "funding": _funding, "average": _average, "stops": _stops,
+    "liquidation-risk": _liquidation_risk, "scenario": _scenario,
+}
+"""Calculator name → the builder of its input from a simulated setup; the tool id each is
+rebuilt for is its declaration's (:func:`calculator_for`)."""
+
+
 def _payload(tool: str, row: dict[str, Any], prices: _Prices, rng: np.random.Generator
              ) -> tuple[str, dict[str, Any]]:
-    from marginscope.calculators import REGISTRY
-
     name = calculator_for(tool)
-    body = dict(REGISTRY[name].example)
     ts_us = int(row["ts"].timestamp() * 1_000_000)
     first_us = int(prices.state.days[0].astype("datetime64[us]").astype(np.int64))
     mark = prices.mark(ts_us)
     entry = prices.mark(max(first_us, ts_us - int(rng.uniform(0, 10) * 86_400_000_000)))
     side = row["side"] or ("long" if rng.random() < 0.65 else "short")
-    sign = 1.0 if side == "long" else -1.0
     leverage = float(row["leverage"] or 10)
     bucket = row["notional_bucket"]
     low = max(float(bucket), 10.0) if bucket is not None else 300.0
     notional = low * math.exp(rng.uniform(0.0, math.log(10) / 2))
     qty = round(notional / entry, 6) or 0.000001
-    venue = row["venue"] if row["venue"] in BTC_SYMBOL else "binance-usdm"
+    venue = row["venue"] if row["venue"] in BTC_SYMBOL else next(iter(BTC_SYMBOL))
     symbol = BTC_SYMBOL[venue]
     leverage = _within_limit(venue, symbol, notional, qty, leverage)
-    if name in ("liquidation", "margin-call"):
-        mode = row["margin_mode"] or "isolated"
-        body = {"venue": venue, "symbol": symbol, "side": side, "qty": qty,
-                "entry_price": entry, "mark_price": mark, "leverage": leverage,
-                "margin_mode": mode}
-        if mode == "cross":  # the cross wallet: 1-3 × the position's margin (assumption)
-            body["margin"] = round(notional / leverage * rng.uniform(1, 3), 2)
-        if name == "margin-call":  # the price to survive: 3-12 % beyond the mark (assumption)
-            body["target_price"] = mark * (1 - sign * rng.uniform(0.03, 0.12))
-    elif name == "leverage":
-        body = {"venue": venue, "symbol": symbol, "balance": round(notional / leverage, 2),
-                "price": mark, "leverage": leverage}
-    elif name == "position-size":  # risk 0.5-2 % of the balance, stop 1-5 % away (assumption)
-        body = {"balance": round(notional / leverage * rng.uniform(1, 3), 2),
-                "risk_fraction": float(rng.choice([0.005, 0.01, 0.02])), "entry_price": mark,
-                "stop_price": mark * (1 - sign * rng.uniform(0.01, 0.05)), "side": side,
-                "leverage": leverage}
-    elif name == "pnl":
-        body = {"side": side, "qty": qty, "entry_price": entry, "exit_price": mark,
-                "leverage": leverage, "open_fee_rate": 0.0005, "close_fee_rate": 0.0005}
-    elif name == "funding":
-        rate = prices.funding(ts_us)
-        body = {"side": side, "qty": qty, "mark_price": mark, "intervals": 3}
-        if rate is not None:
-            body["funding_rate"] = rate
-    elif name == "average":  # a second fill at the mark, 0.5-1.5 × the first (assumption)
-        body = {"fills": [{"qty": qty, "price": entry},
-                          {"qty": round(qty * rng.uniform(0.5, 1.5), 6) or qty, "price": mark}]}
-    elif name == "stops":  # stop 1-5 %, take-profit 2-10 % from the mark (assumption)
-        body = {"side": side, "entry_price": mark,
-                "stop_loss": mark * (1 - sign * rng.uniform(0.01, 0.05)),
-                "take_profit": mark * (1 + sign * rng.uniform(0.02, 0.1)), "qty": qty}
-    elif name == "liquidation-risk":  # liquidation 90 % of 1/leverage away (isolated, rough)
-        body = {"side": side, "price": mark,
-                "liquidation_price": mark * (1 - sign * 0.9 / max(leverage, 1.0)),
-                "volatility": prices.volatility(ts_us), "horizon_days": 7}
-    elif name == "scenario":  # replay the real November path; top up half the margin
-        body = {"venue": venue, "symbol": symbol, "side": side, "qty": qty,
-                "leverage": leverage, "path": "november-2025",
-                "add": round(notional / leverage * 0.5, 2) or 1.0, "at_margin_ratio": 0.8,
-                "max_times": 1}
-        day = str(row["ts"].date())
-        if "2025-11-01" <= day <= "2025-11-29":
-            body["start"] = day
-    return name, body
+    setup = _Setup(row=row, prices=prices, rng=rng, ts_us=ts_us, mark=mark, entry=entry,
+                   side=side, sign=1.0 if side == "long" else -1.0, leverage=leverage,
+                   notional=notional, qty=qty, venue=venue, symbol=symbol)
+    return name, _BUILDERS[name](setup)
 
 
 def payloads(table: pa.Table, state: MarketState, *, sample: int | None = 1000,

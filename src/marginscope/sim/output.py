@@ -3,7 +3,8 @@
 Both paths go through the telemetry layer (never HTTP):
 
 * :func:`write_duckdb` inserts the Arrow table with the store's idempotent insert
-  (:func:`marginscope.telemetry.store.insert_new_events`) in one transaction, and sets the
+  (:func:`marginscope.telemetry.store.insert_new_events`, through :func:`insert_events`, the
+  one event write path of the simulators) in one transaction, and sets the
   ``events`` table's comment to the simulation's source label (``synthetic: marginscope.sim
   …``), so the file says what it holds;
 * :func:`write_parquet` writes a file that ``marginscope ingest`` loads with full validation
@@ -13,15 +14,17 @@ Both paths go through the telemetry layer (never HTTP):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from marginscope.errors import InputError
-from marginscope.telemetry.schema import ARROW_SCHEMA, COLUMNS
+from marginscope.telemetry.schema import ARROW_SCHEMA, SYNTHETIC_ID_PREFIX, is_synthetic_id
 
-__all__ = ["is_synthetic", "write_duckdb", "write_parquet"]
+__all__ = ["insert_events", "is_synthetic", "write_duckdb", "write_parquet"]
 
 
 def is_synthetic(table: pa.Table) -> bool:
@@ -36,34 +39,57 @@ def _check(table: pa.Table) -> None:
         raise InputError("table", table.schema.names, "the canonical event schema")
 
 
+def _check_ids(table: pa.Table) -> None:
+    """Refuse a table with an event id that is not synthetic: the smallest and the largest id
+    both carrying the prefix means every id between them does."""
+    if not table.num_rows:
+        return
+    bounds = pc.min_max(table["event_id"])
+    for end in ("min", "max"):
+        event_id = bounds[end].as_py()
+        if event_id is None or not is_synthetic_id(event_id):
+            raise InputError("event_id", event_id,
+                             f"simulated events only (ids starting with {SYNTHETIC_ID_PREFIX})")
+
+
 def write_duckdb(table: pa.Table, db: str | os.PathLike[str]) -> int:
     """Insert the simulated events into the store's ``events`` table; returns rows inserted.
 
     Rows whose ``event_id`` is already stored are skipped (the same simulation twice adds
     nothing).
     """
+    _check(table)
+    return insert_events(db, [table], label=table.schema.metadata[b"source"].decode())
+
+
+def insert_events(db: str | os.PathLike[str], tables: Iterable[pa.Table], *,
+                  label: str | None = None) -> int:
+    """Insert canonical event tables into the store's ``events`` table in one transaction,
+    through the store's idempotent insert (:func:`~marginscope.telemetry.store.
+    insert_new_events`: ids already stored are skipped); returns the rows inserted.
+
+    ``label`` (the simulation's source label) becomes the ``events`` table's comment.
+    """
     from marginscope.telemetry.store import connect, ensure_schema, insert_new_events
 
-    _check(table)
-    label = table.schema.metadata[b"source"].decode().replace("'", "''")
     con = connect(db)
     try:
         ensure_schema(con)
-        con.register("_ms_sim", table)
         con.execute("BEGIN TRANSACTION")
         try:
-            if con.execute("SELECT count(*) FROM events").fetchone()[0]:
-                inserted = insert_new_events(con, "_ms_sim")  # skips ids already stored
-            else:  # a fresh store: the ids are unique by construction, nothing to skip
-                con.execute(f"INSERT INTO events ({', '.join(COLUMNS)}) "
-                            f"SELECT {', '.join(COLUMNS)} FROM _ms_sim")
-                inserted = table.num_rows
-            con.execute(f"COMMENT ON TABLE events IS '{label}'")
+            inserted = 0
+            for table in tables:
+                _check_ids(table)
+                con.register("_ms_sim", table)
+                inserted += insert_new_events(con, "_ms_sim")
+                con.unregister("_ms_sim")
+            if label is not None:
+                quoted = label.replace("'", "''")
+                con.execute(f"COMMENT ON TABLE events IS '{quoted}'")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        con.unregister("_ms_sim")
     finally:
         con.close()
     return inserted

@@ -38,24 +38,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from marginscope.errors import InputError
-from marginscope.telemetry.schema import ARROW_SCHEMA, DEVICES
+from marginscope.sim.mix import TOOL_MIX, check_tools, check_venues
+from marginscope.telemetry.schema import ARROW_SCHEMA, DEVICES, SYNTHETIC_ID_PREFIX
 
 __all__ = [
     "COUNTRY_MIX", "DEVICE_MIX", "NOVEMBER_2025", "SEGMENTS", "SYNTHETIC_ID_PREFIX", "TOOL_MIX",
-    "WEEKDAY", "PhaseShift", "PlantedMonth", "Profile", "ShareShift", "Spike", "planted_month",
+    "VENUE_MIX", "WEEKDAY", "PhaseShift", "PlantedMonth", "Profile", "ShareShift", "Spike", "planted_month",
     "write_duckdb",
 ]
 
-SYNTHETIC_ID_PREFIX = "syn-"
-"""Event ids of synthetic events start with this; the report labels such data synthetic."""
-
 SEGMENTS = ("all", "device:mobile", "device:desktop", "region:US", "region:rest")
 
-TOOL_MIX: dict[str, float] = {
-    "liquidation_price": 0.20, "margin_call": 0.10, "leverage": 0.10, "position_size": 0.14,
-    "futures": 0.12, "funding_rate": 0.06, "average_price": 0.08, "stops": 0.09,
-    "liquidation_risk": 0.06, "scenario": 0.05,
-}
+VENUE_MIX: dict[str, float] = {"binance-usdm": 0.4, "bybit": 0.25, "okx": 0.15,
+                               "hyperliquid": 0.1, "generic": 0.1}
+"""Venues of the planted events (risk-engine venue ids)."""
+check_venues(VENUE_MIX, "VENUE_MIX")
 DEVICE_MIX: dict[str, float] = {"mobile": 0.56, "desktop": 0.37, "tablet": 0.05, "unknown": 0.02}
 WEEKDAY: tuple[float, ...] = (1.06, 1.08, 1.05, 1.03, 1.00, 0.88, 0.90)
 """Monday … Sunday activity factors (a moderate weekly rhythm)."""
@@ -285,8 +282,7 @@ class PlantedMonth:
                 pa.array(country.astype(np.int32)), pa.array(self.countries)).cast(pa.string()),
             "visitor": text("v", visitor),
             "session": text("s", session),
-            "venue": pick(("binance-usdm", "bybit", "okx", "hyperliquid", "generic"),
-                          (0.4, 0.25, 0.15, 0.1, 0.1), pa.string()),
+            "venue": pick(tuple(VENUE_MIX), tuple(VENUE_MIX.values()), pa.string()),
             "symbol": pick(("BTC", "ETH", "SOL", "XRP", "DOGE"), (0.55, 0.25, 0.1, 0.05, 0.05),
                            pa.string()),
             "side": pick(("long", "short"), (0.62, 0.38), pa.string()),
@@ -393,6 +389,12 @@ def planted_month(seed: int, effects: Sequence[Effect] = NOVEMBER_2025, *,
                      else [effect.date]):
             if not first <= date.fromisoformat(when) < following:
                 raise InputError("effects", when, f"a day in {month}")
+    check_tools(profile.tool_mix, "tool_mix")
+    named = {tool for effect in effects for tool in (
+        effect.weights if isinstance(effect, PhaseShift) else (effect.tool,)) if tool}
+    if named - set(profile.tool_mix):
+        raise InputError("effects", sorted(named - set(profile.tool_mix)),
+                         "tools of the tool mix: " + " | ".join(profile.tool_mix))
     tools = tuple(profile.tool_mix)
     devices = tuple(d for d in DEVICES if d in profile.device_mix)
     countries = tuple(profile.country_mix)
@@ -425,19 +427,10 @@ def planted_month(seed: int, effects: Sequence[Effect] = NOVEMBER_2025, *,
 def write_duckdb(planted: PlantedMonth, db: str | os.PathLike[str]) -> int:
     """Append the planted events to the ``events`` table of a DuckDB file (created if needed).
 
-    Uses the telemetry store's schema; one insert per day. Returns the rows written.
+    Goes through the simulators' one write path (:func:`marginscope.sim.output.insert_events`:
+    the store's schema and idempotent insert, one transaction), so writing the same month twice
+    adds nothing. Returns the rows written.
     """
-    from marginscope.telemetry.store import connect, ensure_schema
+    from marginscope.sim.output import insert_events
 
-    con = connect(db)
-    try:
-        ensure_schema(con)
-        written = 0
-        for batch in planted.batches():
-            con.register("_planted", batch)
-            con.execute("INSERT INTO events SELECT * FROM _planted")
-            con.unregister("_planted")
-            written += batch.num_rows
-        return written
-    finally:
-        con.close()
+    return insert_events(db, planted.batches())

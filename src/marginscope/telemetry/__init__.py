@@ -14,15 +14,16 @@ Request path (web app)::
 
 Modules: ``schema`` (the canonical event), ``request``, ``device``, ``country``, ``salt``,
 ``pipeline`` (the named steps), ``writer`` (batching, acknowledgements), ``store`` (DuckDB),
-``parquet_sink``, ``ingest``, ``export``, ``retention``, ``service``. See docs/telemetry.md.
+``parquet_sink``, ``ingest``, ``export``, ``retention``, ``service``, ``server`` (the web
+server's sink and writer; not imported here). See docs/telemetry.md.
 """
 
 from marginscope.telemetry.pipeline import STEPS, Drop, DropReason, Pipeline
 from marginscope.telemetry.request import RequestMeta
-from marginscope.telemetry.schema import COLUMNS, Event, register_tool, tool_ids
+from marginscope.telemetry.schema import COLUMNS, Event, tool_ids
 from marginscope.telemetry.service import Telemetry
 
 __all__ = [
     "COLUMNS", "STEPS", "Drop", "DropReason", "Event", "Pipeline", "RequestMeta", "Telemetry",
-    "register_tool", "tool_ids",
+    "tool_ids",
 ]

@@ -3,21 +3,28 @@
 With :class:`~marginscope.telemetry.writer.BatchingWriter` an answer waits for its batch's
 commit, and the batching thread shares the server's interpreter lock: together they held
 telemetry-on HTTP at about 45 % of telemetry-off (docs/telemetry.md, "Benchmark").
-:class:`HandoffWriter` has no thread and no wait. ``record`` writes the event's row, a frame
-of a few hundred bytes, into a pipe read by a child process (``python -m
-marginscope.telemetry.handoff``) and acknowledges it at once: the event is then held by a
-process the server's crash cannot take with it. The child batches what it reads (a batch
-closes ``flush_seconds`` after its first event, or at ``max_batch`` events), writes and commits
-each batch, and on end of file — the server closing it, or dying, ``kill -9`` included —
-commits the rest and exits.
+:class:`HandoffWriter` has no wait. ``record`` writes the event's row, a frame of a few hundred
+bytes, into a pipe read by a child process (``python -m marginscope.telemetry.handoff``) and
+acknowledges it at once: the event is then held by the kernel's pipe or by a process the
+server's crash cannot take with it. The child batches what it reads (a batch closes
+``flush_seconds`` after its first event, or at ``max_batch`` events), writes and commits each
+batch, reports its counts, and on end of file — the server closing it, or dying, ``kill -9``
+included — commits the rest and exits.
 
-* Bounded: the queue is the pipe (64 KiB by default, a few hundred events) plus the child's
-  open batch. When the pipe is full the write fails at once (frames are smaller than
-  ``PIPE_BUF``, so a write is all or nothing): the event is a counted ``QueueFull`` overflow,
-  never dropped silently.
-* What it does not survive: the sink process itself dying, or the machine, loses the batch
-  it holds (at most ``flush_seconds`` of events). Where that matters, set
-  ``MARGINSCOPE_ACK=durable``: answers then wait for the commit (BatchingWriter + ProcessSink).
+* Bounded: the queue is the pipe (1 MiB, about 5,000 events) plus the child's open batch.
+  When the pipe is full the write fails at once (frames are smaller than ``PIPE_BUF``, so a
+  write is all or nothing): the event is a counted ``QueueFull`` overflow, never dropped
+  silently.
+* Supervised: the server keeps the pipe's read end too, and a thread watches the child. When
+  the child dies (``kill -9``, out of memory), the death is logged once and a new child takes
+  over the same pipe: the events still in the pipe are written by it, and the beacon and the
+  calculators' recording go on. What the dead child had read but not committed (at most one
+  batch, ``flush_seconds`` of events) is lost and **counted**: at the next flush, ``lost`` =
+  events acknowledged before it − events every child committed, and a warning gives the
+  number. A child that cannot start is retried with a growing pause (events meanwhile fill
+  the pipe, then overflow, counted). The machine dying loses the pipe and the open batch.
+  Where no acknowledged event may be lost, set ``MARGINSCOPE_ACK=durable``: answers then wait
+  for the commit (BatchingWriter + ProcessSink).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from typing import Any
 
-from marginscope.telemetry.process_sink import start_child
+from marginscope.telemetry.process_sink import SinkProcessError, start_child
 from marginscope.telemetry.schema import Event, wire_row, wire_rows_to_arrow
 from marginscope.telemetry.writer import QueueFull, Sink, WriterClosed, WriterStats, refused
 
@@ -49,8 +56,10 @@ log = logging.getLogger("marginscope.telemetry")
 _HEADER = struct.Struct("!I")
 PIPE_SIZE = 1 << 20  # the bound: about 5,000 events between two reads of the sink process
 POLL_SECONDS = 0.05  # the sink process reads the pipe at least this often
+RESTART_PAUSE = (0.1, 30.0)  # first and longest pause before starting a sink process again
 _FLUSH = b"flush:"  # a control frame (+ a number): commit now and answer with that number
 _CLOSED = b"closed"  # the child's last answer
+_PROGRESS = b"progress"  # the child's counts after a commit
 
 
 _ACKNOWLEDGED: Future[None] = Future()  # done: shared by every handed-off event
@@ -58,7 +67,8 @@ _ACKNOWLEDGED.set_result(None)
 
 
 class HandoffWriter:
-    """Writer whose acknowledgement is the hand-off to a sink process (module docstring).
+    """Writer whose acknowledgement is the hand-off to a supervised sink process (module
+    docstring).
 
     Parameters
     ----------
@@ -72,19 +82,33 @@ class HandoffWriter:
 
     def __init__(self, open_sink: Callable[[], Sink], *, flush_seconds: float = 0.02,
                  max_batch: int = 10_000) -> None:
-        self._process, self._control, self._reply = start_child(
-            __name__, (open_sink, flush_seconds, max_batch))
-        self._pipe = self._control.fileno()  # the event frames go here, after the setup …
-        os.set_blocking(self._pipe, False)   # … and never block the request
-        with contextlib.suppress(OSError):   # room for PIPE_SIZE bytes of frames (Linux)
+        self._setup = (open_sink, flush_seconds, max_batch)
+        self._read_end, self._pipe = os.pipe()  # the server keeps both ends: a new child
+        os.set_blocking(self._pipe, False)      # reads on where a dead one stopped; writes
+        try:                                    # never block the request
             fcntl.fcntl(self._pipe, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            log.info("telemetry pipe keeps the system's default size")
         self._lock = threading.Lock()
-        self._counts = dict.fromkeys(("accepted", "overflow", "rejected_closed"), 0)
+        self._answered = threading.Condition(self._lock)
+        self._counts = dict.fromkeys(("accepted", "overflow", "rejected_closed", "lost",
+                                      "restarts"), 0)
         self._child: dict[str, int] = dict.fromkeys(("durable", "failed", "batches",
                                                      "sink_errors"), 0)
+        self._earlier = dict.fromkeys(self._child, 0)  # dead children's last counts, summed
+        self._answers: dict[bytes, int] = {}  # flush question → events accepted before it
         self._closed = False
-        self._asking = threading.Lock()  # one reader of the answers at a time
+        self._asking = threading.Lock()  # one flush or close at a time
         self._questions = 0
+        self._process, self._reply = self._start()
+        self._watch = threading.Thread(target=self._supervise, name="telemetry-sink-watch",
+                                       daemon=True)
+        self._watch.start()
+
+    def _start(self) -> tuple[subprocess.Popen, Connection]:
+        process, control, reply = start_child(__name__, self._setup, (self._read_end,))
+        control.close()  # the setup was all it carried; events go through the pipe
+        return process, reply
 
     def record(self, event: Event) -> Future[None]:
         """Hand ``event`` to the sink process; acknowledged once it is in the pipe."""
@@ -102,18 +126,71 @@ class HandoffWriter:
                     log.warning("telemetry pipe full: overflow so far %d",
                                 self._counts["overflow"])
                 return refused(QueueFull("telemetry queue full; event counted as overflow"))
-            except OSError as exc:  # the sink process is gone
-                self._counts["rejected_closed"] += 1
-                return refused(WriterClosed(f"the sink process is gone: {exc}"))
             self._counts["accepted"] += 1
         return _ACKNOWLEDGED
 
-    def flush(self, timeout: float | None = 30.0) -> bool:
-        """Have the child commit what it holds; True once it said so (False on timeout).
+    # --- the watch: answers, deaths, restarts ---------------------------------------------
 
-        The request path keeps recording meanwhile: the lock is held only to write the
-        question, never while waiting for the answer.
-        """
+    def _supervise(self) -> None:
+        """Read the child's answers; when it dies, count what it took and start another."""
+        pause = RESTART_PAUSE[0]
+        while True:
+            closed = self._read_answers(self._reply)
+            self._reply.close()
+            code = self._process.wait()
+            with self._lock:
+                if closed or self._closed:
+                    self._answered.notify_all()
+                    return
+                for key in self._earlier:
+                    self._earlier[key] += self._child[key]
+                    self._child[key] = 0
+            log.error("telemetry sink process died (exit code %s); starting another — events "
+                      "it held but had not committed are counted as lost", code)
+            while True:
+                try:
+                    process, reply = self._start()
+                    break
+                except (SinkProcessError, OSError) as exc:
+                    log.error("telemetry sink process did not start (%s); retrying in %.1f s",
+                              exc, pause)
+                    time.sleep(pause)
+                    pause = min(pause * 2, RESTART_PAUSE[1])
+                    if self._closed:
+                        return
+            with self._lock:
+                self._process, self._reply = process, reply
+                self._counts["restarts"] += 1
+            pause = RESTART_PAUSE[0]
+
+    def _read_answers(self, reply: Connection) -> bool:
+        """Take answers until end of file; True if the child said it closed normally."""
+        while True:
+            try:
+                answer, counts = reply.recv()
+            except (EOFError, OSError):
+                return False
+            with self._lock:
+                self._child.update(counts)
+                if answer in self._answers:
+                    accepted = self._answers[answer]
+                    committed = sum(self._earlier[k] + self._child[k]
+                                    for k in ("durable", "failed"))
+                    lost = max(0, accepted - committed)
+                    if lost > self._counts["lost"]:
+                        log.warning("telemetry: %d acknowledged event(s) lost with a sink "
+                                    "process that died", lost - self._counts["lost"])
+                        self._counts["lost"] = lost
+                    self._answers[answer] = -1  # answered
+                self._answered.notify_all()
+            if answer == _CLOSED:
+                return True
+
+    # --- flush, stats, close ---------------------------------------------------------------
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Have the child commit everything acknowledged so far; True once it said so (False
+        on timeout). The request path keeps recording meanwhile."""
         deadline = time.monotonic() + (1e9 if timeout is None else timeout)
         with self._asking:
             self._questions += 1
@@ -125,20 +202,27 @@ class HandoffWriter:
                         return True
                     try:
                         os.write(self._pipe, frame)
+                        self._answers[question] = self._counts["accepted"]
                         break
                     except BlockingIOError:
                         pass
                 if time.monotonic() >= deadline:
                     return False
                 time.sleep(0.005)
-            return self._await_answer(question, deadline)
+            with self._lock:
+                answered = self._answered.wait_for(
+                    lambda: self._answers[question] < 0 or self._closed,
+                    max(0.0, deadline - time.monotonic()))
+                self._answers.pop(question, None)
+                return answered
 
     def stats(self) -> WriterStats:
-        """Counters: ``accepted``/``overflow`` here, ``durable``/``batches`` as the child last
-        reported them (:meth:`flush` and :meth:`close` ask)."""
+        """Counters: ``accepted``/``overflow``/``lost``/``restarts`` here, ``durable`` and
+        ``batches`` as the children last reported them (after each commit)."""
         with self._lock:
-            counts = {**self._counts, **self._child}
-        queued = counts["accepted"] - counts["durable"] - counts["failed"]
+            children = {key: self._earlier[key] + self._child[key] for key in self._child}
+            counts = {**self._counts, **children}
+        queued = counts["accepted"] - counts["durable"] - counts["failed"] - counts["lost"]
         return WriterStats(queued=max(queued, 0), **counts)
 
     def close(self, timeout: float = 30.0) -> WriterStats:
@@ -147,36 +231,24 @@ class HandoffWriter:
             with self._lock:
                 closing, self._closed = not self._closed, True
             if closing:
-                self._control.close()
-                self._await_answer(_CLOSED, time.monotonic() + timeout)
-                self._reply.close()
+                os.close(self._pipe)
+                self._watch.join(timeout)
                 try:
                     self._process.wait(timeout)
                 except subprocess.TimeoutExpired:  # a stuck child must not hang shutdown
                     self._process.kill()
+                os.close(self._read_end)
         return self.stats()
-
-    def _await_answer(self, question: bytes, deadline: float) -> bool:
-        """Read the child's answers until the one to ``question`` (earlier ones, left by a
-        flush that timed out, only update the counters)."""
-        while self._reply.poll(max(0.0, deadline - time.monotonic())):
-            try:
-                answer, counts = self._reply.recv()
-            except EOFError:
-                return False
-            with self._lock:
-                self._child.update(counts)
-            if answer == question:
-                return True
-        return False
 
 
 # --- the child ---------------------------------------------------------------------------------
 
 
-def _serve(control: Connection, reply: Connection) -> None:
-    """Read frames, batch, commit; answer flushes; on end of file commit the rest and exit."""
+def _serve(control: Connection, reply: Connection, events: int) -> None:
+    """Read frames from the ``events`` pipe, batch, commit (reporting the counts after each
+    commit); answer flushes; on end of file commit the rest and exit."""
     open_sink, flush_seconds, max_batch = control.recv()
+    control.close()
     try:
         sink = open_sink()
     except Exception as exc:  # reported to the parent, which raises it
@@ -202,8 +274,13 @@ def _serve(control: Connection, reply: Connection) -> None:
                 counts["durable"] += len(rows)
                 counts["batches"] += 1
                 rows.clear()
+                tell(_PROGRESS)
 
-    fd = control.fileno()
+    def tell(answer: bytes) -> None:
+        with contextlib.suppress(OSError):  # the server may be gone: commit on regardless
+            reply.send((answer, dict(counts)))
+
+    fd = events
     os.set_blocking(fd, False)
     buffer = bytearray()
     end = False
@@ -228,7 +305,7 @@ def _serve(control: Connection, reply: Connection) -> None:
                 del buffer[:_HEADER.size + size]
                 if payload.startswith(_FLUSH):
                     commit()
-                    reply.send((payload, dict(counts)))
+                    tell(payload)
                     continue
                 if not rows:
                     deadline = time.monotonic() + flush_seconds
@@ -240,11 +317,10 @@ def _serve(control: Connection, reply: Connection) -> None:
     finally:
         commit()
         sink.close()
-        with contextlib.suppress(OSError):  # the parent may be gone: nobody to tell
-            reply.send((_CLOSED, dict(counts)))
+        tell(_CLOSED)
 
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent closes us (Ctrl-C hits both)
     _serve(Connection(int(sys.argv[1]), writable=False),
-           Connection(int(sys.argv[2]), readable=False))
+           Connection(int(sys.argv[2]), readable=False), int(sys.argv[3]))

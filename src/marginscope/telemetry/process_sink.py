@@ -40,16 +40,18 @@ class SinkProcessError(RuntimeError):
     """The child process could not open or write the sink (its message says why)."""
 
 
-def start_child(module: str, setup: Any) -> tuple[subprocess.Popen, Connection, Connection]:
+def start_child(module: str, setup: Any, pass_fds: tuple[int, ...] = ()
+                ) -> tuple[subprocess.Popen, Connection, Connection]:
     """Start ``python -m module`` with a pipe each way, send it ``setup`` and wait for its
-    ``("ok", "")`` (raise :class:`SinkProcessError` with its message otherwise).
+    ``("ok", "")`` (raise :class:`SinkProcessError` with its message otherwise). The file
+    descriptors ``pass_fds`` are inherited too, their numbers given after the pipes'.
 
     Returns the process, the connection to it and the connection from it.
     """
     child_in, parent_out = os.pipe()
     parent_in, child_out = os.pipe()
-    process = subprocess.Popen([sys.executable, "-m", module, str(child_in), str(child_out)],
-                               pass_fds=(child_in, child_out))
+    process = subprocess.Popen([sys.executable, "-m", module, str(child_in), str(child_out),
+                                *map(str, pass_fds)], pass_fds=(child_in, child_out, *pass_fds))
     os.close(child_in)
     os.close(child_out)
     send = Connection(parent_out, readable=False)

@@ -1,11 +1,18 @@
 """The canonical telemetry event: columns, types, allow-lists and coarse buckets.
 
 One row per calculation a person runs. Only coarse context is kept: never prices, balances,
-exact sizes, IPs, User-Agents or free text. Ingest, export, both sinks and the analytics read
-this one definition (docs/telemetry.md, "Schema").
+exact sizes, IPs, User-Agents or free text. The columns are declared once,
+:data:`EVENT_COLUMNS` (name, DuckDB type, rule, nullability); :data:`COLUMNS`,
+:data:`DUCKDB_TYPES`, :data:`ARROW_SCHEMA`, :data:`REQUIRED`, the DDL
+(:func:`create_table_sql`), the :class:`Event` model, ingest's SQL checks and the beacon's
+fields are generated from it. Ingest, export, both sinks and the analytics read this one
+definition (docs/telemetry.md, "Schema").
 
-Registries (tools, venues, symbols) are extendable at import time by the code that adds a
-calculator, venue or asset: ``register_tool("spot_pnl")``.
+Vocabularies are defined once elsewhere and read here: the tool ids are the calculator
+declarations' (:data:`marginscope.calculators.TOOLS`), the venue ids the risk engine's
+(:data:`marginscope.risk.venues.VENUES`, through :func:`marginscope.calculators.base.venue_names`)
+plus ``other``. Only the symbol allow-list is kept here (extendable: ``register_symbol``).
+Synthetic events are told apart by their event id (:func:`is_synthetic_id`).
 
 Bucket edges
 ------------
@@ -25,62 +32,34 @@ import bisect
 import math
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from operator import attrgetter
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from marginscope.errors import InputError
 
+if TYPE_CHECKING:
+    from marginscope.calculators.base import Calculator
+
 __all__ = [
-    "ARROW_SCHEMA", "COLUMNS", "DEVICES", "DUCKDB_TYPES", "ID_PATTERN", "LEVERAGE_EDGES",
-    "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED", "SIDES",
-    "UNKNOWN_COUNTRY", "Event", "country_codes", "event_row", "event_rows", "events_to_arrow",
-    "leverage_bucket",
-    "new_event_id", "normalize_margin_mode", "normalize_side", "normalize_symbol",
-    "normalize_venue", "notional_bucket", "register_symbol", "register_tool", "register_venue",
-    "rows_to_arrow", "symbols", "tool_ids", "venues", "wire_row", "wire_rows_to_arrow",
+    "ARROW_SCHEMA", "COLUMNS", "DEVICES", "DUCKDB_TYPES", "EVENT_COLUMNS", "ID_PATTERN",
+    "LEVERAGE_EDGES", "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED",
+    "SIDES", "SYNTHETIC_ID_PREFIX", "UNKNOWN_COUNTRY", "Column", "Edges", "Event", "Matches",
+    "OneOf", "Rule", "SqlSet", "Timestamp", "arrow_schema", "column", "country_codes",
+    "create_table_sql", "event_model", "event_row", "event_rows", "events_to_arrow",
+    "is_synthetic_id", "leverage_bucket", "new_event_id", "normalize_margin_mode",
+    "normalize_side", "normalize_symbol", "normalize_venue", "notional_bucket",
+    "register_symbol", "rows_to_arrow", "sql_list", "sql_literal", "symbols", "tool_ids",
+    "tools", "venues", "wire_row", "wire_rows_to_arrow",
 ]
-
-# --- columns ---------------------------------------------------------------------------------
-
-COLUMNS: tuple[str, ...] = (
-    "event_id", "ts", "tool", "device", "country", "visitor", "session",
-    "venue", "symbol", "side", "margin_mode", "leverage", "notional_bucket",
-)
-"""Canonical column order (ingest accepts any order; export writes this one)."""
-
-DUCKDB_TYPES: dict[str, str] = {
-    "event_id": "VARCHAR", "ts": "TIMESTAMPTZ", "tool": "VARCHAR", "device": "VARCHAR",
-    "country": "VARCHAR", "visitor": "VARCHAR", "session": "VARCHAR", "venue": "VARCHAR",
-    "symbol": "VARCHAR", "side": "VARCHAR", "margin_mode": "VARCHAR", "leverage": "SMALLINT",
-    "notional_bucket": "BIGINT",
-}
-
-ARROW_SCHEMA = pa.schema([
-    pa.field("event_id", pa.string(), nullable=False),
-    pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
-    pa.field("tool", pa.string(), nullable=False),
-    pa.field("device", pa.string(), nullable=False),
-    pa.field("country", pa.string(), nullable=False),
-    pa.field("visitor", pa.string()),
-    pa.field("session", pa.string()),
-    pa.field("venue", pa.string()),
-    pa.field("symbol", pa.string()),
-    pa.field("side", pa.string()),
-    pa.field("margin_mode", pa.string()),
-    pa.field("leverage", pa.int16()),
-    pa.field("notional_bucket", pa.int64()),
-])
-
-REQUIRED: tuple[str, ...] = ("ts", "tool")
-"""Columns every ingested row must carry; the others may be absent (see docs)."""
 
 # --- closed vocabularies -----------------------------------------------------------------------
 
@@ -91,10 +70,19 @@ UNKNOWN_COUNTRY = "ZZ"
 OTHER_SYMBOL = "OTHER"
 OTHER_VENUE = "other"
 
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_ID = r"[A-Za-z0-9_-]{1,64}"
+ID_PATTERN = f"^{_ID}$"
 """Opaque ids (event_id, visitor, session): no dots or colons, so no IP address fits."""
-_ID_RE = re.compile(ID_PATTERN)
-_TOOL_RE = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+
+SYNTHETIC_ID_PREFIX = "syn-"
+"""Event ids of simulated events start with this (``syn-<seed>-…``); live ids are 32 hex
+digits (:func:`new_event_id`), so none starts with it. The report labels such data synthetic."""
+
+
+def is_synthetic_id(event_id: str) -> bool:
+    """True when ``event_id`` (the ``event_id`` column) marks a simulated event."""
+    return event_id.startswith(SYNTHETIC_ID_PREFIX)
+
 
 LEVERAGE_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125)
 NOTIONAL_EDGES: tuple[int, ...] = (
@@ -102,36 +90,27 @@ NOTIONAL_EDGES: tuple[int, ...] = (
     1_000_000, 3_000_000, 10_000_000,
 )
 
-# --- extendable registries ---------------------------------------------------------------------
+# --- vocabularies ------------------------------------------------------------------------------
 
-_TOOLS: dict[str, None] = dict.fromkeys((
-    "liquidation_price", "margin_call", "leverage", "position_size", "futures",
-    "funding_rate", "average_price", "stops", "liquidation_risk", "scenario",
-))
-_VENUES: dict[str, None] = dict.fromkeys((
-    "binance-usdm", "binance-coinm", "bybit", "okx", "bitmex", "hyperliquid", "gate",
-    "generic", OTHER_VENUE,
-))
 _SYMBOLS: dict[str, None] = dict.fromkeys((
     "BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "TRX", "TON", "AVAX", "LINK", "DOT",
     "LTC", "BCH", "SUI", "HYPE", "PEPE", "SHIB", "NEAR", "APT", "ARB", "OP", "WIF", OTHER_SYMBOL,
 ))
 
 
-def register_tool(tool_id: str) -> str:
-    """Add a calculator's telemetry tool id (``[a-z][a-z0-9_]{1,47}``); idempotent."""
-    if not isinstance(tool_id, str) or not _TOOL_RE.match(tool_id):
-        raise InputError("tool", tool_id, "lower-case id matching [a-z][a-z0-9_]{1,47}")
-    _TOOLS[tool_id] = None
-    return tool_id
+def tools() -> Mapping[str, Calculator]:
+    """The calculator declarations by tool id, in registration order (imported on first use:
+    the package registers every calculator; telemetry -> calculators, never the other way)."""
+    from marginscope.calculators import TOOLS
+
+    return TOOLS
 
 
-def register_venue(venue: str) -> str:
-    """Add a venue id to the allow-list (lower-case, ``[a-z0-9-]``); idempotent."""
-    if not isinstance(venue, str) or not re.match(r"^[a-z0-9][a-z0-9-]{0,31}$", venue):
-        raise InputError("venue", venue, "lower-case id matching [a-z0-9][a-z0-9-]{0,31}")
-    _VENUES[venue] = None
-    return venue
+@lru_cache(maxsize=1)
+def _venues() -> dict[str, None]:
+    from marginscope.calculators.base import venue_names
+
+    return dict.fromkeys((*venue_names(), OTHER_VENUE))
 
 
 def register_symbol(symbol: str) -> str:
@@ -144,13 +123,13 @@ def register_symbol(symbol: str) -> str:
 
 
 def tool_ids() -> tuple[str, ...]:
-    """Registered tool ids, in registration order."""
-    return tuple(_TOOLS)
+    """Every declared calculator's tool id, in registration order (the allow-list)."""
+    return tuple(tools())
 
 
 def venues() -> tuple[str, ...]:
-    """Allowed venue ids (``other`` included)."""
-    return tuple(_VENUES)
+    """Allowed venue ids: the risk engine's venues, then ``other``."""
+    return tuple(_venues())
 
 
 def symbols() -> tuple[str, ...]:
@@ -207,9 +186,9 @@ def normalize_venue(venue: str | None) -> str | None:
     if venue is None:
         return None
     if not isinstance(venue, str):
-        raise InputError("venue", venue, " | ".join(_VENUES))
+        raise InputError("venue", venue, " | ".join(_venues()))
     venue = venue.strip().lower()
-    return venue if venue in _VENUES else OTHER_VENUE
+    return venue if venue in _venues() else OTHER_VENUE
 
 
 def normalize_side(side: str | None) -> str | None:
@@ -287,83 +266,265 @@ def new_event_id() -> str:
     return secrets.token_hex(16)
 
 
-# --- the event -------------------------------------------------------------------------------
+# --- the columns: declared once ----------------------------------------------------------------
+#
+# Every other form of the schema is generated from EVENT_COLUMNS: the DuckDB types and DDL,
+# the Arrow schema, the Event model (and the beacon's fields), ingest's SQL checks.
+
+_SQL_TYPES: dict[str, tuple[type, pa.DataType]] = {
+    "VARCHAR": (str, pa.string()),
+    "TIMESTAMPTZ": (datetime, pa.timestamp("us", tz="UTC")),
+    "SMALLINT": (int, pa.int16()),
+    "BIGINT": (int, pa.int64()),
+}
+"""DuckDB type → (Python type, Arrow type): the column types the schema may use."""
+
+SqlSet = Callable[[tuple[Any, ...]], str]
+"""Turns allowed values into an SQL set expression: ``('a', 'b')`` or a sub-query."""
 
 
-class Event(BaseModel):
-    """One anonymized calculation, in the canonical schema (see module docstring)."""
+def sql_literal(value: Any) -> str:
+    """A string or number as an SQL literal (the vocabularies hold no quotes)."""
+    return f"'{value}'" if isinstance(value, str) else str(value)
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event_id: str
-    ts: datetime
-    tool: str
-    device: Literal["mobile", "desktop", "tablet", "unknown"] = "unknown"
-    country: str = UNKNOWN_COUNTRY
-    visitor: str | None = None
-    session: str | None = None
-    venue: str | None = None
-    symbol: str | None = None
-    side: Literal["long", "short"] | None = None
-    margin_mode: Literal["isolated", "cross"] | None = None
-    leverage: int | None = None
-    notional_bucket: int | None = None
+def sql_list(values: Iterable[Any]) -> str:
+    """Values as an inline SQL list: ``('a', 'b')``, ``(1.0, 2.0)``."""
+    return "(" + ", ".join(map(sql_literal, values)) + ")"
 
-    @field_validator("event_id", "visitor", "session")
-    @classmethod
-    def _opaque(cls, value: str | None) -> str | None:
-        if value is not None and not _ID_RE.match(value):
-            raise ValueError("an opaque id of 1-64 characters from [A-Za-z0-9_-]")
+
+@dataclass(frozen=True)
+class Matches:
+    """Text that matches ``pattern`` in full (Python ``re.fullmatch``, DuckDB
+    ``regexp_full_match``)."""
+
+    pattern: str
+    text: str
+    parse: ClassVar[str | None] = None  # checked as text
+
+    def allowed(self) -> str:
+        """What is allowed, in words."""
+        return self.text
+
+    def check(self, value: str) -> str:
+        """``value`` if allowed, else ValueError naming what is."""
+        if re.fullmatch(self.pattern, value) is None:
+            raise ValueError(self.allowed())
         return value
 
-    @field_validator("ts")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
+    def sql(self, value: str, in_set: SqlSet) -> str:
+        """SQL condition, true when the (non-NULL) ``value`` breaks the rule."""
+        return f"NOT regexp_full_match({value}, '{self.pattern}')"
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """An instant. Text without an offset (ingest) means UTC; a ``datetime`` (the Event model)
+    must be time-zone aware. Stored in UTC."""
+
+    text: str = "an ISO 8601 timestamp (no offset means UTC)"
+    aware: str = "a time-zone-aware UTC timestamp"
+    parse: ClassVar[str | None] = "TIMESTAMPTZ"  # parsing it is the whole check
+
+    def allowed(self) -> str:
+        """What is allowed, in words (as text)."""
+        return self.text
+
+    def check(self, value: datetime) -> datetime:
+        """``value`` in UTC, or ValueError when it is naive."""
         if value.tzinfo is None:
-            raise ValueError("a time-zone-aware UTC timestamp")
+            raise ValueError(self.aware)
         return value.astimezone(UTC)
 
-    @field_validator("tool")
-    @classmethod
-    def _tool(cls, value: str) -> str:
-        if value not in _TOOLS:
-            raise ValueError(f"a registered tool: {' | '.join(_TOOLS)}")
+    def sql(self, value: str, in_set: SqlSet) -> str | None:
+        """None: a value that parses is allowed."""
+        return None
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A value of a closed vocabulary: a fixed tuple (a ``Literal`` in the models) or a
+    registry read when checking (``values`` callable). ``describe`` words the allowed values
+    (default: ``a | b | c``)."""
+
+    values: tuple[str, ...] | Callable[[], Collection[str]]
+    describe: Callable[[Collection[str]], str] | None = None
+    parse: ClassVar[str | None] = None  # checked as text
+
+    def members(self) -> Collection[str]:
+        """The allowed values now."""
+        return self.values if isinstance(self.values, tuple) else self.values()
+
+    def allowed(self) -> str:
+        """What is allowed, in words."""
+        members = self.members()
+        return self.describe(members) if self.describe else " | ".join(members)
+
+    def check(self, value: str) -> str:
+        """``value`` if allowed, else ValueError naming what is."""
+        if value not in self.members():
+            raise ValueError(self.allowed())
         return value
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value not in country_codes():
-            raise ValueError("an ISO 3166-1 alpha-2 code or ZZ")
+    def sql(self, value: str, in_set: SqlSet) -> str:
+        """SQL condition, true when the (non-NULL) ``value`` breaks the rule."""
+        return f"{value} NOT IN {in_set(tuple(sorted(self.members())))}"
+
+
+@dataclass(frozen=True)
+class Edges:
+    """A bucket's lower edge (see "Bucket edges" above); text is read as a number."""
+
+    edges: tuple[int, ...]
+    what: str
+    parse: ClassVar[str | None] = "DOUBLE"  # "20" and "20.0" are the edge 20
+
+    def allowed(self) -> str:
+        """What is allowed, in words."""
+        return f"a {self.what} bucket edge " + ", ".join(map(str, self.edges))
+
+    def check(self, value: int) -> int:
+        """``value`` if it is an edge, else ValueError naming them."""
+        if value not in self.edges:
+            raise ValueError(self.allowed())
         return value
 
-    @field_validator("venue")
-    @classmethod
-    def _venue(cls, value: str | None) -> str | None:
-        if value is not None and value not in _VENUES:
-            raise ValueError(f"an allow-listed venue: {' | '.join(_VENUES)}")
-        return value
+    def sql(self, value: str, in_set: SqlSet) -> str:
+        """SQL condition, true when the (parsed, non-NULL) ``value`` is not an edge."""
+        return f"{value} NOT IN {in_set(tuple(float(edge) for edge in self.edges))}"
 
-    @field_validator("symbol")
-    @classmethod
-    def _symbol(cls, value: str | None) -> str | None:
-        if value is not None and value not in _SYMBOLS:
-            raise ValueError("an allow-listed base asset or OTHER")
-        return value
 
-    @field_validator("leverage")
-    @classmethod
-    def _leverage(cls, value: int | None) -> int | None:
-        if value is not None and value not in LEVERAGE_EDGES:
-            raise ValueError(f"a leverage bucket edge: {LEVERAGE_EDGES}")
-        return value
+Rule = Matches | Timestamp | OneOf | Edges
 
-    @field_validator("notional_bucket")
-    @classmethod
-    def _notional(cls, value: int | None) -> int | None:
-        if value is not None and value not in NOTIONAL_EDGES:
-            raise ValueError(f"a notional bucket edge: {NOTIONAL_EDGES}")
-        return value
+_OPAQUE_ID = Matches(_ID, "an opaque id of 1-64 characters from [A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the event: name, DuckDB type, rule for its values, nullability.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    type : str
+        DuckDB type (a key of ``_SQL_TYPES``); the Python and Arrow types follow from it.
+    rule : Rule
+        What a non-NULL value must be (Python check, SQL check, words).
+    nullable : bool
+        May be stored NULL (optional in the Event model, default None).
+    default : object, optional
+        For a column that is not nullable: the value when absent (Event default; ingest's
+        value for an empty field). None: the Event model requires it.
+    required : bool
+        Every ingested row must carry it (the others may be absent: NULL, ``default``, or
+        for ``event_id`` the content id ingest derives).
+    """
+
+    name: str
+    type: str
+    rule: Rule
+    nullable: bool = True
+    default: Any = None
+    required: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in _SQL_TYPES:
+            raise ValueError(f"column {self.name}: type {self.type!r} not in {list(_SQL_TYPES)}")
+
+    @property
+    def python_type(self) -> type:
+        """Python type of a value."""
+        return _SQL_TYPES[self.type][0]
+
+    @property
+    def arrow(self) -> pa.Field:
+        """The Arrow field."""
+        return pa.field(self.name, _SQL_TYPES[self.type][1], nullable=self.nullable)
+
+    def ddl(self) -> str:
+        """``name TYPE [NOT NULL]`` of a ``CREATE TABLE``."""
+        return f"{self.name} {self.type}" + ("" if self.nullable else " NOT NULL")
+
+    def field(self, **info: Any) -> tuple[Any, Any]:
+        """``(annotation, FieldInfo)`` of a pydantic model field (``info``: description…).
+
+        A fixed vocabulary is a ``Literal``; any other rule an ``AfterValidator``.
+        """
+        rule = self.rule
+        annotation: Any = Literal[rule.values] if isinstance(rule, OneOf) and \
+            isinstance(rule.values, tuple) else Annotated[self.python_type,
+                                                          AfterValidator(rule.check)]
+        if self.nullable:
+            return annotation | None, Field(None, **info)
+        return annotation, Field(... if self.default is None else self.default, **info)
+
+
+EVENT_COLUMNS: tuple[Column, ...] = (
+    Column("event_id", "VARCHAR", _OPAQUE_ID, nullable=False),
+    Column("ts", "TIMESTAMPTZ", Timestamp(), nullable=False, required=True),
+    Column("tool", "VARCHAR", OneOf(
+        tool_ids, lambda ids: "a registered tool: " + " | ".join(ids)),
+        nullable=False, required=True),
+    Column("device", "VARCHAR", OneOf(DEVICES), nullable=False, default="unknown"),
+    Column("country", "VARCHAR", OneOf(
+        country_codes, lambda codes: "an ISO 3166-1 alpha-2 code or ZZ"),
+        nullable=False, default=UNKNOWN_COUNTRY),
+    Column("visitor", "VARCHAR", _OPAQUE_ID),
+    Column("session", "VARCHAR", _OPAQUE_ID),
+    Column("venue", "VARCHAR", OneOf(venues)),
+    Column("symbol", "VARCHAR", OneOf(
+        symbols, lambda assets: "an allow-listed base asset (" + ", ".join(assets) + ")")),
+    Column("side", "VARCHAR", OneOf(SIDES)),
+    Column("margin_mode", "VARCHAR", OneOf(MARGIN_MODES)),
+    Column("leverage", "SMALLINT", Edges(LEVERAGE_EDGES, "leverage")),
+    Column("notional_bucket", "BIGINT", Edges(NOTIONAL_EDGES, "notional")),
+)
+"""The canonical event, in canonical column order (ingest accepts any order; export writes
+this one). Never IPs, User-Agents, prices, balances, exact sizes or free text."""
+
+
+def column(name: str, columns: tuple[Column, ...] = EVENT_COLUMNS) -> Column:
+    """The declared column ``name`` (KeyError if there is none)."""
+    for declared in columns:
+        if declared.name == name:
+            return declared
+    raise KeyError(name)
+
+
+def arrow_schema(columns: tuple[Column, ...] = EVENT_COLUMNS) -> pa.Schema:
+    """The Arrow schema of ``columns`` (the sinks' batch format, the Parquet files)."""
+    return pa.schema([declared.arrow for declared in columns])
+
+
+def create_table_sql(table: str = "events", columns: tuple[Column, ...] = EVENT_COLUMNS) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` of ``columns`` in DuckDB."""
+    return f"CREATE TABLE IF NOT EXISTS {table} (" + ", ".join(
+        declared.ddl() for declared in columns) + ")"
+
+
+def event_model(columns: tuple[Column, ...] = EVENT_COLUMNS, name: str = "Event") -> type[BaseModel]:
+    """A frozen pydantic model with one field per column, checked by the columns' rules."""
+    return create_model(
+        name, __config__=ConfigDict(frozen=True, extra="forbid"), __module__=__name__,
+        __doc__="One anonymized calculation, in the canonical schema (see module docstring).",
+        **{declared.name: declared.field() for declared in columns})
+
+
+COLUMNS: tuple[str, ...] = tuple(declared.name for declared in EVENT_COLUMNS)
+"""Canonical column order (ingest accepts any order; export writes this one)."""
+
+DUCKDB_TYPES: dict[str, str] = {declared.name: declared.type for declared in EVENT_COLUMNS}
+"""Column → DuckDB type."""
+
+ARROW_SCHEMA: pa.Schema = arrow_schema()
+
+REQUIRED: tuple[str, ...] = tuple(declared.name for declared in EVENT_COLUMNS
+                                  if declared.required)
+"""Columns every ingested row must carry; the others may be absent (see docs)."""
+
+Event = event_model()
+"""One anonymized calculation, in the canonical schema: ``Event(event_id=…, ts=…, tool=…)``."""
 
 
 event_row: Callable[[Event], tuple[Any, ...]] = attrgetter(*COLUMNS)

@@ -83,6 +83,8 @@ class WriterStats:
     batches: int
     sink_errors: int
     queued: int        # accepted, not yet durable
+    lost: int = 0      # acknowledged, then lost with a sink process that died (counted)
+    restarts: int = 0  # sink processes started again after dying
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict (for logs and the health endpoint)."""

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -29,8 +29,8 @@ from marginscope.calculators.liquidation import terms_of
 from marginscope.risk.instruments import QUOTES, across_venues
 from marginscope.risk.tiers import find_table, load_venue_history
 from marginscope.risk.venues import VENUES, get_venue
+from marginscope.web.bodies import body_error, strict_json
 from marginscope.web.charts import liquidation_curve
-from marginscope.web.errors import validation_details
 from marginscope.web.responses import JSONBody, json_response
 
 __all__ = ["ErrorBody", "Recorder", "build_router", "instrument_catalogue", "run_calculation",
@@ -100,7 +100,7 @@ def _is_json(content_type: str | None) -> bool:
 class CalculatorRoute(APIRoute):
     """A calculator's route: FastAPI documents it from the endpoint's signature (the body is
     the calculator's model), while the request is served by a lean handler — the raw body
-    validated in one step by pydantic's JSON parser (``model_validate_json``), the result
+    validated strictly by pydantic's JSON parser (:func:`~marginscope.web.bodies.strict_json`), the result
     written as JSON once — instead of FastAPI's generic parse → validate → encode path."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -111,18 +111,11 @@ class CalculatorRoute(APIRoute):
         async def handler(request: Request) -> Response:
             body = await request.body()
             if not _is_json(request.headers.get("content-type")):
-                return _body_error(422, "the body must be a JSON object sent with "
-                                   "Content-Type: application/json")
-            try:
-                parsed = model.model_validate_json(body)
-            except ValidationError as exc:
-                errors = exc.errors(include_url=False)
-                if errors and errors[0].get("type") == "json_invalid":
-                    reason = (errors[0].get("ctx") or {}).get("error", "not JSON")
-                    return _body_error(400, f"the body is not valid JSON: {reason}")
-                for error in errors:
-                    error["loc"] = ("body", *error.get("loc", ()))
-                return json_response({"detail": validation_details(errors)}, status_code=422)
+                return body_error(422, "the body must be a JSON object sent with "
+                                  "Content-Type: application/json")
+            parsed = strict_json(model, body)
+            if isinstance(parsed, Response):
+                return parsed
             nonlocal strikes
             if strikes >= SLOW_STRIKES:
                 return await run_in_threadpool(handle, request, parsed)
@@ -133,12 +126,6 @@ class CalculatorRoute(APIRoute):
                 strikes = strikes + 1 if thread_time() - start > SLOW_SECONDS else 0
 
         return handler
-
-
-def _body_error(status: int, message: str) -> Response:
-    return json_response({"detail": [{
-        "loc": ["body"], "field": "body", "msg": message,
-        "allowed": "a JSON object (Content-Type: application/json)"}]}, status_code=status)
 
 
 def venue_catalogue() -> list[dict[str, Any]]:

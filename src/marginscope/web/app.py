@@ -15,17 +15,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 
 import marginscope
 from marginscope import config
 from marginscope.web.api import Recorder, build_router
 from marginscope.web.dashboard import build_dashboard
 from marginscope.web.errors import install_error_handlers
+from marginscope.web.headers import SecurityHeaders
 from marginscope.web.limits import BodyLimit
-from marginscope.web.pages import build_pages
+from marginscope.web.pages import build_pages, templates
 from marginscope.web.settings import WebSettings
 
 __all__ = ["create_app"]
@@ -75,17 +75,14 @@ def create_app(settings: WebSettings | None = None, recorder: Recorder | None = 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
+    async def docs(request: Request) -> Response:
         """Swagger UI, vendored in ``static/vendor/swagger-ui`` (Apache-2.0): no CDN, so it
-        works offline and no third party sees who reads the API docs."""
-        root = request.scope.get("root_path", "")
-        vendor = f"{root}/static/vendor/swagger-ui"
-        return get_swagger_ui_html(
-            openapi_url=f"{root}/openapi.json", title="marginscope API",
-            swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
-            swagger_css_url=f"{vendor}/swagger-ui.css",
-            swagger_favicon_url=f"{root}/static/icon.svg",
-            swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": True})
+        works offline and no third party sees who reads the API docs; started by a static
+        script (``static/swagger-init.js``), as the Content-Security-Policy allows no inline
+        script."""
+        return templates.TemplateResponse(request, "docs.html",
+                                          {"root": request.scope.get("root_path", "")})
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

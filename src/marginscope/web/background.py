@@ -22,9 +22,12 @@ def serve_in_background(app: Any, timeout: float = 20.0) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL."""
     import uvicorn
 
+    from marginscope.web.server import uvicorn_options
+    from marginscope.web.settings import WebSettings
+
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False)
+                            access_log=False, **uvicorn_options(WebSettings.from_env()))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -2,11 +2,12 @@
 
 Access comes from ``MARGINSCOPE_DASHBOARD_TOKEN`` (:mod:`.settings`). Unset: every dashboard
 route answers 404 with a note on how to enable it. Set: a request is let in with
-``Authorization: Bearer <token>``, or with the session cookie the login sets (the login form,
+``Authorization: Bearer <token>``, or with the session cookie a login sets (the login form,
 ``POST /dashboard/login``, or a link ``/dashboard?token=…`` that sets it and redirects to drop
-the token from the address bar). The cookie holds an HMAC-SHA256 keyed by the token, never the
-token; it is HttpOnly, SameSite=Strict, scoped to ``/dashboard`` (and Secure over HTTPS). Every
-comparison is constant-time, and the token is never logged or echoed.
+the token from the address bar). The cookie holds a random session id kept server-side, never
+the token (:mod:`.sessions`: expiry, logout, CSRF tokens, login throttling); it is HttpOnly,
+SameSite=Strict, scoped to ``/dashboard`` and Secure over TLS. Every comparison is
+constant-time, and the token is never logged or echoed.
 
 The page reads the events DuckDB file (:func:`marginscope.config.db_path`): the same charts as
 the monthly report (:mod:`marginscope.report.charts`) for the chosen tool, device, region and
@@ -17,14 +18,14 @@ Reports and charts are cached per month (and filters) and the file's modificatio
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import math
 import re
+import secrets
 import tempfile
 from collections import OrderedDict
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import numpy as np
@@ -34,11 +35,21 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from marginscope.errors import InputError
 from marginscope.web.pages import templates
+from marginscope.web.sessions import (
+    LoginThrottle,
+    SessionStore,
+    csrf_token,
+    over_tls,
+    same_token,
+)
 
-__all__ = ["build_dashboard", "session_value"]
+if TYPE_CHECKING:
+    from marginscope.analytics.findings import Finding
+
+__all__ = ["COOKIE", "LOGIN_COOKIE", "build_dashboard"]
 
 COOKIE = "ms_dashboard"
-COOKIE_DAYS = 30
+LOGIN_COOKIE = "ms_login_csrf"
 MAX_DAYS = 366
 DEVICES = ("mobile", "desktop", "tablet", "other")
 REGIONS = {"US": "United States", "rest": "Rest of world"}
@@ -46,26 +57,41 @@ ENABLE_NOTE = ("The dashboard is disabled. Set MARGINSCOPE_DASHBOARD_TOKEN to a 
                "secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
                "and restart the app; `marginscope demo` does this for you.")
 _ID = re.compile(r"^[a-z0-9_]{1,40}$")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CACHE_SIZE = 16
-
-
-def session_value(token: str) -> str:
-    """The cookie's value for ``token``: an HMAC keyed by it (the token itself is never stored)."""
-    return hmac.new(token.encode(), b"marginscope.dashboard/1", hashlib.sha256).hexdigest()
 
 
 def _token(request: Request) -> str | None:
     return getattr(request.app.state.settings, "dashboard_token", None)
 
 
+def _sessions(request: Request) -> SessionStore:
+    state = request.app.state
+    if getattr(state, "dashboard_sessions", None) is None:
+        from marginscope.config import state_dir
+
+        state.dashboard_sessions = SessionStore(state_dir() / "dashboard-sessions.sqlite3",
+                                                state.settings.session_hours * 3600)
+    return state.dashboard_sessions
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    state = request.app.state
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = LoginThrottle(state.settings.login_rate)
+    return state.login_throttle
+
+
 def _authorized(request: Request, token: str) -> bool:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and given:
-        return hmac.compare_digest(given.strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), session_value(token).encode())
+        return same_token(given.strip(), token)
+    return _sessions(request).valid(request.cookies.get(COOKIE))
+
+
+def _cookie_options(request: Request) -> dict[str, Any]:
+    return {"path": f"{_root(request)}/dashboard", "httponly": True, "samesite": "strict",
+            "secure": over_tls(request, request.app.state.settings.trusted_proxies)}
 
 
 def _wants_html(request: Request) -> bool:
@@ -83,10 +109,15 @@ def _disabled(request: Request) -> Response:
     return JSONResponse({"detail": ENABLE_NOTE}, status_code=404)
 
 
-def _login_page(request: Request, error: str = "", status: int = 401) -> Response:
+def _login_page(request: Request, error: str = "", status: int = 401,
+                headers: dict[str, str] | None = None) -> Response:
+    """The login form, with a fresh CSRF token in the form and in a strict cookie."""
+    csrf = secrets.token_urlsafe(24)
     response = templates.TemplateResponse(request, "dashboard_login.html", {
-        "disabled": False, "error": error}, status_code=status)
+        "disabled": False, "error": error, "csrf": csrf}, status_code=status, headers=headers)
     response.headers["WWW-Authenticate"] = 'Bearer realm="marginscope dashboard"'
+    response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(LOGIN_COOKIE, csrf, max_age=3600, **_cookie_options(request))
     return response
 
 
@@ -98,6 +129,15 @@ def _unauthorized(request: Request) -> Response:
                         headers={"WWW-Authenticate": 'Bearer realm="marginscope dashboard"'})
 
 
+def _too_many(request: Request, wait: float) -> Response:
+    retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+    if _wants_html(request):
+        return _login_page(request, "Too many login attempts; wait a minute and try again.",
+                           status=429, headers=retry)
+    return JSONResponse({"detail": "too many login attempts; retry after the delay given"},
+                        status_code=429, headers=retry)
+
+
 def _gate(request: Request) -> Response | None:
     """None when the request may see the dashboard, else the response to send."""
     token = _token(request)
@@ -106,14 +146,32 @@ def _gate(request: Request) -> Response | None:
     return None if _authorized(request, token) else _unauthorized(request)
 
 
-def _logged_in(request: Request, token: str, location: str) -> Response:
+def _logged_in(request: Request, location: str) -> Response:
+    """Start a session (a new id at every login) and go to ``location``."""
     response = RedirectResponse(location, status_code=303)
-    response.set_cookie(COOKIE, session_value(token), max_age=COOKIE_DAYS * 86400,
-                        path=f"{_root(request)}/dashboard", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    session_id = _sessions(request).create()
+    settings = request.app.state.settings
+    response.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600),
+                        **_cookie_options(request))
+    response.delete_cookie(LOGIN_COOKIE, **_cookie_options(request))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _client(request: Request) -> str | None:
+    from marginscope.config import client_ip_header
+    from marginscope.telemetry.request import resolve_client_ip
+
+    return resolve_client_ip(request.headers, request.client.host if request.client else None,
+                             client_ip_header())
+
+
+async def _form(request: Request) -> dict[str, str]:
+    from urllib.parse import parse_qs
+
+    body = (await request.body())[:4096].decode("utf-8", "replace")
+    return {key: values[0].strip() for key, values in parse_qs(body).items() if values}
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -149,104 +207,80 @@ def _report(db: Path, month: str) -> Any:
 
 def _months_available(db: Path) -> tuple[str, str] | None:
     """First and last month with events, or None when the file holds none."""
-    import duckdb
-
-    from marginscope.telemetry.store import connect
+    from marginscope.analytics.sources import event_days
 
     def read() -> tuple[str, str] | None:
-        con = connect(db, read_only=True)  # waits while the live sink holds the file
         try:
-            row = con.execute("SELECT min(ts), max(ts) FROM events").fetchone()
-        except duckdb.Error:
+            span = event_days(db)  # waits while the live sink holds the file
+        except InputError:  # no events table
             return None
-        finally:
-            con.close()
-        if not row or row[0] is None:
-            return None
-        return str(row[0])[:7], str(row[1])[:7]
+        return None if span is None else (span[0].strftime("%Y-%m"), span[1].strftime("%Y-%m"))
 
     return _cached(("months", *_stamp(db)), read)
 
 
-def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic: bool,
-            findings: list[dict[str, Any]]) -> dict[str, Any]:
-    """The report's charts for ``[first, end)`` under ``filters``, plus the totals shown.
+def _shown(values: np.ndarray, k: int) -> int:
+    """The sum of the cells shown: cells with 0 < checks < k are suppressed (left out)."""
+    values = np.asarray(values)
+    return int(values[values >= k].sum())
 
-    Spike circles come from the month's findings (all devices and regions), so they are drawn
-    only when no device or region filter is set.
+
+def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic: bool,
+            findings: list[Finding]) -> dict[str, Any]:
+    """The report's charts (:func:`marginscope.report.charts.usage_charts`) for ``[first,
+    end)`` under ``filters``, plus the totals shown.
+
+    The days are aggregated once into a cube (cached); filters select its cells. Totals add
+    only the cells shown (per day and value, cells under k left out). Spike circles come from
+    the month's findings (all devices and regions), so they are drawn only when no device or
+    region filter is set.
     """
-    from marginscope.analytics import daily
+    from marginscope.analytics.aggregate import aggregate
     from marginscope.analytics.association import market_context
     from marginscope.analytics.names import tool_name
     from marginscope.config import min_cell
     from marginscope.report.build import load_market
-    from marginscope.report.charts import device_mix_chart, tools_over_price_chart, us_share_chart
+    from marginscope.report.charts import svg_data_uri, usage_charts
 
     k = min_cell()
-    days = np.arange(np.datetime64(first, "D"), np.datetime64(end, "D"))
-
-    def grid(by: str, rows: list[dict[str, Any]]
-             ) -> tuple[list[str], np.ndarray, dict[str, int]]:
-        """Days × values for the charts, and each value's shown total (cells under k left out)."""
-        keys = sorted({str(r[by]) for r in rows})
-        out = np.zeros((len(days), len(keys)), dtype=np.int64)
-        sums = dict.fromkeys(keys, 0)
-        for r in rows:
-            # a cell under k stays under k (1): the charts draw it as a gap, never as a value
-            value = 1 if r["suppressed"] else int(r["checks"] or 0)
-            day = int((np.datetime64(r["date"], "D") - days[0]).astype(int))
-            out[day, keys.index(str(r[by]))] = value
-            sums[str(r[by])] += int(r["checks"] or 0)
-        return keys, out, sums
-
     src = str(db)
-    tools, matrix, tool_sums = grid("tool", daily(src, first, end, filters, by=("tool",), k=k))
-    devices, by_device, device_sums = grid("device", daily(src, first, end, filters,
-                                                           by=("device",), k=k))
-    no_region = {key: v for key, v in filters.items() if key != "region"}
-    regions, by_region, _ = grid("region", daily(src, first, end, no_region, by=("region",),
-                                                 k=k))
-    shown = daily(src, first, end, {**filters, "region": list(REGIONS)}, by=("region",), k=k)
-    region_sums = {name: sum(r["checks"] or 0 for r in shown if r["region"] == name)
+    cube = _cached(("cube", first, end, *_stamp(db)),
+                   lambda: aggregate(src, first, end, reach=False))
+    days = len(cube.days)
+    chosen = cube.where(filters.get("tool"), filters.get("device"), filters.get("region"))
+    any_region = cube.where(filters.get("tool"), filters.get("device"))
+    tool_matrix = chosen.tool_matrix()
+    tool_sums = {t: _shown(tool_matrix[:, i], k) for i, t in enumerate(chosen.tools)
+                 if tool_matrix[:, i].any()}
+    device_sums = {d: _shown(chosen.series(None, f"device:{d}"), k) for d in chosen.devices}
+    region_sums = {name: _shown(any_region.series(None, f"region:{name}"), k)
                    for name in REGIONS}
-    total = sum(r["checks"] or 0 for r in daily(src, first, end, filters, by=(), k=k))
-    market, origin = _cached(("market", *_stamp(db)), lambda: load_market(src))
-    context = market_context(market, first, end, origin=origin)
-    close = context.close[: len(days)] if len(context.close) >= len(days) else np.full(
-        len(days), np.nan)
-    price_label = "BTC-USD daily close" + (" (Yahoo Finance)" if context.price_source else "")
-    flagged: dict[str, list[int]] = {}
-    if not {"device", "region"} & set(filters):
-        for f in findings:
-            if f["kind"] == "spike" and f["segment"] == "all" and f["tool"] and f["date"]:
-                day = (date.fromisoformat(f["date"]) - first).days
-                if 0 <= day < len(days):
-                    flagged.setdefault(f["tool"], []).append(day)
+    total = _shown(chosen.series(), k)
+    loaded = _cached(("market", *_stamp(db)), lambda: load_market(src))
+    context = market_context(loaded.data, first, end, origin=loaded.origin)
+    regional = bool({"device", "region"} & set(filters))
     charts, captions = [], []
-    if len(tools):
-        charts.append(tools_over_price_chart(days, matrix, tools, close, flagged, k=k,
-                                             synthetic=synthetic, price_label=price_label))
-        captions.append(charts[-1].caption + f" Cells under {k} checks are gaps." + (
-            "" if flagged or not {"device", "region"} & set(filters) else
-            " (No spike circles under a device or region filter.)"))
-    if len(devices):
-        charts.append(device_mix_chart(days, by_device, devices, k=k, synthetic=synthetic))
-        captions.append(charts[-1].caption)
-    if len(regions):
-        us = by_region[:, regions.index("US")] if "US" in regions else np.zeros(len(days))
+    if tool_sums:
         label = f"{tool_name(filters['tool'])} checks" if "tool" in filters else "all checks"
-        charts.append(us_share_chart(days, {label: (us, by_region.sum(axis=1))}, {}, k=k,
-                                     synthetic=synthetic))
-        captions.append("U.S. share per UTC day of the checks matching the tool and device "
-                        "filters (the region filter does not apply here).")
+        us = {label: (any_region.series(None, "region:US"), any_region.series())}
+        charts = usage_charts(chosen, 0, days, context=context,
+                              findings=[] if regional else findings, k=k, synthetic=synthetic,
+                              us_series=us)
+        captions = [charts[0].caption + f" Cells under {k} checks are gaps."
+                    + (" (No spike circles under a device or region filter.)" if regional
+                       else ""),
+                    charts[1].caption,
+                    "U.S. share per UTC day of the checks matching the tool and device "
+                    "filters (the region filter does not apply here)."]
     region_total = sum(region_sums.values())
     device_total = sum(device_sums.values())
-    per_tool = sorted(((tool_name(t), n) for t, n in tool_sums.items()), key=lambda i: -i[1])
+    per_tool = sorted(((tool_name(t), n) for t, n in sorted(tool_sums.items())),
+                      key=lambda i: -i[1])
     return {
         "charts": [{"name": c.name, "title": c.title, "alt": c.alt, "caption": caption,
-                    "narrow": _data_uri(c.narrow), "wide": _data_uri(c.wide)}
+                    "narrow": svg_data_uri(c.narrow), "wide": svg_data_uri(c.wide)}
                    for c, caption in zip(charts, captions, strict=True)],
-        "totals": {"checks": total, "days": len(days),
+        "totals": {"checks": total, "days": days,
                    "regions": region_sums,
                    "us_share": region_sums["US"] / region_total if region_total else None,
                    "mobile_share": device_sums.get("mobile", 0) / device_total
@@ -256,37 +290,15 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
     }
 
 
-def _data_uri(svg: bytes) -> str:
-    import base64
-
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-
-
 # --- query parameters -----------------------------------------------------------------------
 
 def _month_of(value: str | None, available: tuple[str, str] | None) -> str:
+    from marginscope.analytics.periods import month_bounds
+
     if value:
-        if not _MONTH.match(value):
-            raise InputError("month", value, "a month, YYYY-MM")
+        month_bounds(value)  # raises InputError("month", …) unless YYYY-MM
         return value
     return available[1] if available else date.today().strftime("%Y-%m")
-
-
-def _range(month: str, start: str | None, end: str | None) -> tuple[date, date]:
-    """``[first, end)`` from the inclusive ``start``/``end`` fields, else the month."""
-    first = date.fromisoformat(f"{month}-01")
-    following = (first + timedelta(days=32)).replace(day=1)
-    try:
-        lo = date.fromisoformat(start) if start else first
-        hi = date.fromisoformat(end) + timedelta(days=1) if end else following
-    except ValueError:
-        raise InputError("start" if start else "end", start or end, "a date, YYYY-MM-DD"
-                         ) from None
-    if hi <= lo:
-        raise InputError("end", end, f"a day on or after {lo.isoformat()}")
-    if (hi - lo).days > MAX_DAYS:
-        raise InputError("end", end, f"at most {MAX_DAYS} days after the start")
-    return lo, hi
 
 
 def _filters(tool: str | None, device: str | None, region: str | None) -> dict[str, str]:
@@ -316,6 +328,7 @@ def _chromium() -> str | None:
 
 def _view(request: Request, params: dict[str, str | None]) -> dict[str, Any]:
     from marginscope.analytics.names import tool_name
+    from marginscope.analytics.periods import day_range
 
     db = _db()
     context: dict[str, Any] = {"db": str(db), "params": params, "devices": DEVICES,
@@ -323,7 +336,7 @@ def _view(request: Request, params: dict[str, str | None]) -> dict[str, Any]:
     available = _months_available(db) if db.is_file() else None
     context["available"] = available
     month = _month_of(params.get("month"), available)
-    first, end = _range(month, params.get("start"), params.get("end"))
+    first, end = day_range(month, params.get("start"), params.get("end"), max_days=MAX_DAYS)
     filters = _filters(params.get("tool"), params.get("device"), params.get("region"))
     context.update(month=month, start=first.isoformat(),
                    end=(end - timedelta(days=1)).isoformat(), filters=filters)
@@ -342,7 +355,7 @@ def _view(request: Request, params: dict[str, str | None]) -> dict[str, Any]:
                    downloads=["html", "json", "md"] + (["pdf"] if _chromium() else []))
     key = ("charts", month, first, end, tuple(sorted(filters.items())), *_stamp(db))
     context.update(_cached(key, lambda: _charts(db, first, end, filters, data["synthetic"],
-                                                data["findings"])))
+                                                report.findings)))
     return context
 
 
@@ -358,11 +371,14 @@ def build_dashboard() -> APIRouter:
         if secret is None:
             return _disabled(request)
         if token is not None:  # a login link: set the cookie, drop the token from the URL
-            if not hmac.compare_digest(token.encode(), secret.encode()):
+            wait = _throttle(request).wait(_client(request))
+            if wait:
+                return _too_many(request, wait)
+            if not same_token(token, secret):
                 return _login_page(request, "That token is not right.")
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             location = f"{_root(request)}/dashboard" + (f"?{urlencode(rest)}" if rest else "")
-            return _logged_in(request, secret, location)
+            return _logged_in(request, location)
         if not _authorized(request, secret):
             return _unauthorized(request)
         params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
@@ -372,6 +388,8 @@ def build_dashboard() -> APIRouter:
         except InputError as exc:  # a hand-edited URL: the default view, and what was wrong
             context = await run_in_threadpool(_view, request, {})
             context["problem"] = str(exc)
+        session_id = request.cookies.get(COOKIE)
+        context["logout_csrf"] = csrf_token(session_id) if session_id else None
         response = templates.TemplateResponse(request, "dashboard.html", context)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -381,19 +399,28 @@ def build_dashboard() -> APIRouter:
         secret = _token(request)
         if secret is None:
             return _disabled(request)
-        from urllib.parse import parse_qs
-
-        body = (await request.body())[:4096].decode("utf-8", "replace")
-        given = (parse_qs(body).get("token") or [""])[0].strip()
-        if not given or not hmac.compare_digest(given.encode(), secret.encode()):
+        wait = _throttle(request).wait(_client(request))
+        if wait:
+            return _too_many(request, wait)
+        form = await _form(request)
+        if not same_token(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
+            return _login_page(request, "The form had expired; please enter the token again.",
+                               status=403)
+        if not same_token(form.get("token"), secret):
             return _login_page(request, "That token is not right.")
-        return _logged_in(request, secret, f"{_root(request)}/dashboard")
+        return _logged_in(request, f"{_root(request)}/dashboard")
 
     @router.post("/dashboard/logout", name="dashboard_logout")
     async def logout(request: Request) -> Response:
+        session_id = request.cookies.get(COOKIE)
+        form = await _form(request)
+        if not (_sessions(request).valid(session_id)
+                and same_token(form.get("csrf"), csrf_token(session_id or ""))):
+            return JSONResponse({"detail": "logout needs the dashboard's own form (CSRF token) "
+                                           "and a live session"}, status_code=403)
+        _sessions(request).end(session_id)
         response = RedirectResponse(f"{_root(request)}/dashboard", status_code=303)
-        response.delete_cookie(COOKIE, path=f"{_root(request)}/dashboard", httponly=True,
-                               samesite="strict")
+        response.delete_cookie(COOKIE, **_cookie_options(request))
         return response
 
     @router.get("/dashboard/data.json", name="dashboard_data")
@@ -434,7 +461,7 @@ def _download(fmt: str, month: str | None) -> Response:
     db = _db()
     available = _months_available(db) if db.is_file() else None
     if available is None:
-        return JSONResponse({"detail": f"no events in {db}"}, status_code=404)
+        return JSONResponse({"detail": "no events are stored yet"}, status_code=404)
     month = _month_of(month, available)
     report = _report(db, month)
     if fmt == "pdf":

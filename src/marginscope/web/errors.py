@@ -5,6 +5,8 @@
 * a body that is not JSON (or JSON too deeply nested to parse) → 400.
 * a body over ``MARGINSCOPE_MAX_BODY`` bytes → 413 (:class:`~marginscope.web.limits.BodyLimit`).
 * other HTTP errors (404, 405) keep their status with the same body shape.
+* a client that hangs up before its body is in (``ClientDisconnect``) → one log line, no
+  traceback (a traceback per dropped connection would let anyone flood the log).
 
 Values echoed back are made JSON-safe (NaN and infinities become strings, containers their type
 name), so an error body can always be serialized.
@@ -12,6 +14,7 @@ name), so an error body can always be serialized.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -20,27 +23,25 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from marginscope.calculators.base import allowed_text
+from marginscope.calculators.base import field_path as library_path
 from marginscope.errors import InputError
 from marginscope.web.responses import json_response
 
 __all__ = ["field_path", "input_error_body", "install_error_handlers", "validation_details"]
 
-_BOUNDS = (("gt", ">"), ("ge", "≥"), ("lt", "<"), ("le", "≤"))
+log = logging.getLogger("marginscope.web")
+
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_JSON_OBJECT = "a JSON object (Content-Type: application/json)"
 
 
 def field_path(loc: Sequence[Any]) -> str:
     """``("body", "positions", 0, "qty")`` → ``"positions[0].qty"`` (the library's notation)."""
-    parts = list(loc[1:] if loc and loc[0] == "body" else loc)
-    text = ""
-    for part in parts:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "body"
+    return library_path(loc[1:] if loc and loc[0] == "body" else loc) or "body"
 
 
 def _loc(field: str) -> list[Any]:
@@ -67,22 +68,8 @@ def safe_value(value: Any) -> Any:
 
 
 def _allowed(error: dict[str, Any]) -> str:
-    ctx = error.get("ctx") or {}
-    if "expected" in ctx:
-        return f"one of {ctx['expected']}"
-    bounds = [f"{symbol} {ctx[key]}" for key, symbol in _BOUNDS if key in ctx]
-    if bounds:
-        return " and ".join(bounds)
-    if "max_length" in ctx or "min_length" in ctx:
-        low, high = ctx.get("min_length"), ctx.get("max_length")
-        return f"length {low if low is not None else 0} … {high if high is not None else '∞'}"
-    if error.get("type") == "missing":
-        return "a value (required)"
-    if error.get("type") == "extra_forbidden":
-        return "no such field"
-    if list(error.get("loc") or []) == ["body"]:
-        return "a JSON object (Content-Type: application/json)"
-    return str(error.get("msg", "valid input"))
+    body = list(error.get("loc") or []) == ["body"]
+    return allowed_text(error, fallback=_JSON_OBJECT if body else None)
 
 
 def validation_details(errors: Sequence[dict[str, Any]], limit: int = 20) -> list[dict[str, Any]]:
@@ -124,7 +111,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
             "loc": ["body"], "field": "body",
             "msg": f"the body is not valid JSON: {ctx.get('error', 'decode error')}"
                    + (f" at character {position}" if isinstance(position, int) else ""),
-            "allowed": "a JSON object (Content-Type: application/json)",
+            "allowed": _JSON_OBJECT,
         }]}, status_code=400)
     return json_response({"detail": validation_details(errors)}, status_code=422)
 
@@ -135,7 +122,7 @@ async def _input_error(request: Request, exc: InputError) -> Response:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     allowed = {
-        400: "a JSON object (Content-Type: application/json)",
+        400: _JSON_OBJECT,
         404: "a path listed in /openapi.json",
         405: "a method listed in /openapi.json",
         413: f"a body of at most {getattr(request.app.state, 'max_body_bytes', '?')} bytes",
@@ -146,8 +133,15 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return json_response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    log.info("client disconnected before its body was in: %s %s", request.method,
+             request.url.path)
+    return Response(status_code=400)  # nobody is listening; the server discards it
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers above on ``app``."""
+    app.add_exception_handler(ClientDisconnect, _client_gone)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(InputError, _input_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, Response
 
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
+from marginscope.calculators.base import ASSET_CLASSES
 from marginscope.errors import InputError
 from marginscope.web.api import run_calculation, venue_catalogue
 from marginscope.web.errors import input_error_body, validation_details
@@ -48,8 +49,6 @@ def path_for(request: Request, name: str, **params: Any) -> str:
 templates.env.globals["path_for"] = path_for
 
 MAX_FIELDS = 2000
-ASSET_CLASSES = {"crypto_futures": "Crypto futures", "crypto_spot": "Crypto spot",
-                 "forex": "Forex", "stocks": "Stocks", "cfd": "CFDs and spread bets"}
 FEATURED = ("liquidation", "account", "margin-call")  # the questions most people come with
 
 
@@ -60,11 +59,8 @@ def grouped() -> list[tuple[str, list[Calculator]]]:
 
     groups: dict[str, list[Calculator]] = {}
     for calculator in sorted(REGISTRY.values(), key=order):
-        kind = getattr(calculator, "asset_class", "other")
-        groups.setdefault(kind, []).append(calculator)
-    known = [k for k in ASSET_CLASSES if k in groups]
-    return [(ASSET_CLASSES.get(k, k.replace("_", " ").capitalize()), groups[k])
-            for k in known + sorted(set(groups) - set(known))]
+        groups.setdefault(calculator.asset_class, []).append(calculator)
+    return [(title, groups[kind]) for kind, title in ASSET_CLASSES.items() if kind in groups]
 
 
 templates.env.globals["grouped"] = grouped

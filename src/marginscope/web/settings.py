@@ -1,47 +1,27 @@
-"""Web settings, read from the environment once when the app is created.
+"""Web settings: a view over :mod:`marginscope.config` (where every ``MARGINSCOPE_*`` variable
+is read and documented), taken once when the app is created.
 
-| variable | meaning | default |
-|---|---|---|
-| ``MARGINSCOPE_HOST`` | interface ``marginscope serve`` binds when ``--host`` is not given | ``127.0.0.1`` |
-| ``MARGINSCOPE_PORT`` | port ``marginscope serve`` listens on when ``--port`` is not given | ``8000`` |
-| ``MARGINSCOPE_WEB_WORKERS`` | uvicorn worker processes for ``marginscope serve`` | ``1`` |
-| ``MARGINSCOPE_MAX_BODY`` | largest request body accepted, bytes (larger: HTTP 413) | ``65536`` |
-| ``MARGINSCOPE_ROOT_PATH`` | path prefix when served behind a proxy under a sub-path | empty |
-| ``MARGINSCOPE_DASHBOARD_TOKEN`` | secret that opens ``/dashboard`` (Bearer header or login); unset: dashboard disabled (404) | unset |
-| ``MARGINSCOPE_DB`` | DuckDB file of the telemetry events, once telemetry is wired (see :mod:`marginscope.config`) | ``./marginscope.duckdb`` |
+The web variables: ``MARGINSCOPE_HOST``, ``MARGINSCOPE_PORT``, ``MARGINSCOPE_WEB_WORKERS``,
+``MARGINSCOPE_MAX_BODY``, ``MARGINSCOPE_ROOT_PATH``, ``MARGINSCOPE_DASHBOARD_TOKEN``, the
+server's limits (``MARGINSCOPE_HEADER_TIMEOUT``, ``MARGINSCOPE_BODY_TIMEOUT``,
+``MARGINSCOPE_KEEPALIVE_TIMEOUT``, ``MARGINSCOPE_MAX_HEADER_BYTES``,
+``MARGINSCOPE_MAX_CONNECTIONS``), ``MARGINSCOPE_TRUSTED_PROXIES``, the dashboard's login
+(``MARGINSCOPE_DASHBOARD_SESSION_HOURS``, ``MARGINSCOPE_LOGIN_RATE``); and
+``MARGINSCOPE_DB``, the DuckDB file of the telemetry events (see docs/web.md).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-from marginscope.errors import InputError
+from marginscope import config
 
 __all__ = ["WebSettings"]
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
-
-
-def _env_int(name: str, default: int, low: int, high: int) -> int:
-    raw = _env(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(name, raw, f"an integer {low} … {high}") from None
-    if not low <= value <= high:
-        raise InputError(name, raw, f"an integer {low} … {high}")
-    return value
-
-
 @dataclass(frozen=True)
 class WebSettings:
-    """What the app and ``marginscope serve`` read from the environment (see the table above)."""
+    """What the app and ``marginscope serve`` read from the environment (defaults: config's)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -49,15 +29,31 @@ class WebSettings:
     max_body_bytes: int = 65536
     root_path: str = ""
     dashboard_token: str | None = field(default=None, repr=False)  # never printed
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: int = 5
+    max_header_bytes: int = 16384
+    max_connections: int = 1000
+    trusted_proxies: tuple[str, ...] = ()
+    session_hours: float = 12.0
+    login_rate: int = 5
 
     @classmethod
     def from_env(cls) -> WebSettings:
         """Settings from ``MARGINSCOPE_*`` variables; a bad value is an :class:`InputError`."""
         return cls(
-            host=_env("MARGINSCOPE_HOST") or "127.0.0.1",
-            port=_env_int("MARGINSCOPE_PORT", 8000, 1, 65535),
-            workers=_env_int("MARGINSCOPE_WEB_WORKERS", 1, 1, 64),
-            max_body_bytes=_env_int("MARGINSCOPE_MAX_BODY", 65536, 1024, 16 * 1024 * 1024),
-            root_path=(_env("MARGINSCOPE_ROOT_PATH") or "").rstrip("/"),
-            dashboard_token=_env("MARGINSCOPE_DASHBOARD_TOKEN"),
+            host=config.web_host(),
+            port=config.web_port(),
+            workers=config.web_workers(),
+            max_body_bytes=config.max_body_bytes(),
+            root_path=config.root_path(),
+            dashboard_token=config.dashboard_token(),
+            header_timeout=config.header_timeout(),
+            body_timeout=config.body_timeout(),
+            keep_alive_timeout=config.keep_alive_timeout(),
+            max_header_bytes=config.max_header_bytes(),
+            max_connections=config.max_connections(),
+            trusted_proxies=config.trusted_proxies(),
+            session_hours=config.session_hours(),
+            login_rate=config.login_rate(),
         )

@@ -1,0 +1,23 @@
+"""Numbers and days as the findings, the narrative and the charts write them.
+
+Shared by :mod:`.findings` and :mod:`marginscope.report` (which may import analytics, never
+the reverse), so a lift reads the same in a finding's sentence, the report's tables and its
+takeaways.
+"""
+
+from __future__ import annotations
+
+__all__ = ["day_text", "signed_percent"]
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def signed_percent(value: float | None) -> str:
+    """A relative change as a whole signed percentage: ``0.384`` → ``+38%``; None → ``n/a``."""
+    return "n/a" if value is None else f"{value * 100:+.0f}%"
+
+
+def day_text(iso: str) -> str:
+    """``Nov 21`` for ``2025-11-21`` (any string or ``datetime64[D]`` starting ``YYYY-MM-DD``)."""
+    text = str(iso)
+    return f"{_MONTHS[int(text[5:7]) - 1]} {int(text[8:10])}"
