@@ -64,3 +64,11 @@ def test_leverage_uses_the_table_in_force_on_as_of():
     request = {**REGISTRY["leverage"].example, "balance": 1e9, "leverage": 20}
     then = REGISTRY["leverage"].run({**request, "as_of": "2021-03-18"})
     assert then["max_open_notional"] == 10_000_000  # 1M–10M is the 20x bracket in 2021
+
+
+@pytest.mark.parametrize("name", ["scenario", "margin-plan", "liquidation", "margin-call"])
+def test_a_product_against_the_symbol_is_an_error_naming_product(name):
+    example = REGISTRY[name].example  # BTCUSDT on Binance USDⓈ-M: linear
+    with pytest.raises(InputError) as error:
+        REGISTRY[name].run({**example, "product": "inverse"})
+    assert error.value.field == "product"
