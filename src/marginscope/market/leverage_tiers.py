@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from marginscope.errors import InputError
-from marginscope.risk.tiers import cum_from_rule, load_venue_tables, table_from_dict
+from marginscope.risk.tiers import clear_cache, cum_from_rule, table_from_dict
 
 __all__ = [
     "CCXT_IDS",
@@ -66,7 +66,7 @@ VENUES: tuple[str, ...] = tuple(CCXT_IDS)
 #: What ``refresh`` fetches when no symbol is given (ccxt unified symbols).
 DEFAULT_SYMBOLS: dict[str, tuple[str, ...]] = {
     "binance-usdm": ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "DOGE/USDT:USDT"),
-    "binance-coinm": ("BTC/USD:BTC", "ETH/USD:ETH"),
+    "binance-coinm": ("BTC/USD:BTC", "ETH/USD:ETH"),  # BTCUSD_PERP, ETHUSD_PERP
     "bybit": ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
     "okx": ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
     "gate": ("BTC/USDT:USDT", "ETH/USDT:USDT"),
@@ -355,8 +355,9 @@ def write_tables(venue: str, document: dict, path: str | os.PathLike[str] | None
     """Validate ``document`` and write it as ``<venue>.json`` (default: the package data dir).
 
     Every table is checked with :func:`marginscope.risk.tiers.table_from_dict` (order, cum rule)
-    before anything is written. With ``merge`` (default) tables already in the file that the
-    document does not replace are kept. Returns the path written.
+    before anything is written. The file keeps dated vintages: with ``merge`` (default) a new
+    table is added next to the symbol's tables of other dates (one of the same date is
+    replaced), and symbols the document does not mention are kept. Returns the path written.
     """
     _check_venue(venue)
     if document.get("venue", venue) != venue:
@@ -364,19 +365,26 @@ def write_tables(venue: str, document: dict, path: str | os.PathLike[str] | None
     target = Path(path) if path is not None else default_path(venue)
     if target.is_dir():
         target = target / f"{venue}.json"
-    tables: dict[str, dict] = {}
+    vintages: dict[str, dict[str, dict]] = {}
     if merge and target.is_file():
-        tables.update(json.loads(target.read_text(encoding="utf-8")).get("tables", {}))
-    tables.update(document.get("tables", {}))
-    for symbol, table in tables.items():
+        for symbol, entry in json.loads(target.read_text(encoding="utf-8")).get(
+                "tables", {}).items():
+            vintages[symbol] = {t.get("as_of", ""): t
+                                for t in (entry if isinstance(entry, list) else [entry])}
+    for symbol, table in document.get("tables", {}).items():
+        vintages.setdefault(symbol, {})[table.get("as_of", "")] = table
+    tables: dict[str, Any] = {}
+    for symbol, by_date in vintages.items():
         try:
             # round-trip through the model: normalized rows, open top tier as null (strict JSON)
-            tables[symbol] = table_from_dict(venue, symbol, table).to_dict()
+            rows = [table_from_dict(venue, symbol, by_date[day]).to_dict()
+                    for day in sorted(by_date)]
         except (KeyError, ValueError) as exc:
             raise RefreshError(f"{venue} {symbol}: not a valid tier table ({exc})") from exc
-    out = {"venue": venue, "schema": 1, "tables": tables}
+        tables[symbol] = rows[0] if len(rows) == 1 else rows
+    out = {"venue": venue, "schema": 2, "tables": tables}
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(out, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                       encoding="utf-8")
-    load_venue_tables.cache_clear()
+    clear_cache()
     return target

@@ -43,6 +43,8 @@ class Venue:
     default_contract_size : dict
         Per product, when the symbol has no table: base per contract (linear) or USD per
         contract (inverse).
+    contract_size_by_base : dict
+        Inverse contracts whose USD size differs from the default, by base currency.
     funding_interval_hours : float
         Default funding interval.
     sources : tuple
@@ -60,8 +62,16 @@ class Venue:
     mmr_from_max_leverage: bool = False
     default_contract_size: dict[Product, float] = field(
         default_factory=lambda: {"linear": 1.0, "inverse": 1.0})
+    contract_size_by_base: dict[str, float] = field(default_factory=dict)
     funding_interval_hours: float = 8.0
     notes: str = ""
+
+    def contract_size(self, product: Product, base: str | None) -> float:
+        """Contract size of a symbol without a table: inverse contracts of ``base`` may differ
+        from the venue default (Binance COIN-M and OKX: BTC 100 USD, others 10 USD)."""
+        if product == "inverse" and base in self.contract_size_by_base:
+            return self.contract_size_by_base[base]
+        return self.default_contract_size.get(product, 1.0)
 
     @property
     def default_product(self) -> Product:

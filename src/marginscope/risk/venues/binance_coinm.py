@@ -22,6 +22,7 @@ VENUE = Venue(
     taker_fee=0.0005,
     maker_fee=0.0002,
     default_contract_size={"inverse": 10.0},
+    contract_size_by_base={"BTC": 100.0},
     sources=(
         "https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46",
         "https://www.binance.com/en/support/faq/360033544231",
