@@ -11,7 +11,7 @@
   https://www.binance.com/en/support/faq/360033544231).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="binance-coinm",
@@ -27,4 +27,9 @@ VENUE = Venue(
         "https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46",
         "https://www.binance.com/en/support/faq/360033544231",
     ),
+    ccxt_id="binancecoinm",
+    tier_answer=TierAnswer(
+        endpoint="GET /dapi/v2/leverageBracket (fetch_leverage_tiers)",
+        symbols=("BTC/USD:BTC", "ETH/USD:ETH"),  # BTCUSD_PERP, ETHUSD_PERP
+        deduction_field="cum", bulk={"subType": "inverse"}),
 )

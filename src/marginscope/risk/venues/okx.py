@@ -13,7 +13,7 @@
 * Fees: Lv1 regular user, perpetual swaps: maker 0.02 %, taker 0.05 % (https://www.okx.com/fees).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="okx",
@@ -30,4 +30,9 @@ VENUE = Venue(
         "https://github.com/freqtrade/freqtrade/blob/develop/freqtrade/exchange/exchange.py",
         "https://www.okx.com/fees",
     ),
+    ccxt_id="okx",
+    tier_answer=TierAnswer(
+        endpoint="GET /api/v5/public/position-tiers (fetch_market_leverage_tiers)",
+        symbols=("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
+        basis="quantity", deduction=False),
 )
