@@ -14,7 +14,15 @@
   (https://www.bitmex.com/app/fees).
 """
 
-from marginscope.risk.notation import Instrument, Notation, concatenated, inverse, linear
+from marginscope.errors import InputError
+from marginscope.risk.notation import (
+    Instrument,
+    Notation,
+    ccxt_symbol,
+    concatenated,
+    inverse,
+    linear,
+)
 from marginscope.risk.venues.base import TierAnswer, Venue
 
 
@@ -30,6 +38,9 @@ def _parse(s: str) -> Instrument | None:
 
 
 def _write(i: Instrument) -> str:
+    if i.product == "inverse" and i.base != "BTC":  # ETHUSD there is the quanto, not this
+        raise InputError("symbol", ccxt_symbol(i), "XBTUSD, BitMEX's one inverse contract "
+                         "(its other <coin>USD contracts are quantos settled in XBT)")
     return f"{'XBT' if i.base == 'BTC' else i.base}{i.quote}"
 
 
