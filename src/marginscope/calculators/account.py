@@ -34,12 +34,14 @@ from marginscope.calculators.base import (
 )
 from marginscope.errors import InputError
 from marginscope.risk.account import cross_prices
-from marginscope.risk.contracts import pnl
+from marginscope.risk.contracts import Product, pnl
 from marginscope.risk.liquidation import bankruptcy_at
-from marginscope.risk.terms import Terms, resolve
-from marginscope.risk.venues import VENUES
+from marginscope.risk.terms import Terms, resolve, table_fields
+from marginscope.risk.venues import VENUES, binance_usdm
 
 VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
+AsOf = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2024-10-24"])]
+"""A date, YYYY-MM-DD: the tier table in force then is used (checked again by the engine)."""
 
 
 class PositionFields(Request):
@@ -60,6 +62,12 @@ class PositionFields(Request):
     maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
     max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")
     taker_fee: FeeRate | None = None
+    product: Product | None = Field(
+        None, description="linear | inverse; follows the symbol when left out (a "
+                          "contradiction with the symbol is an error)")
+    as_of: AsOf | None = Field(
+        None, description="Use the tier table in force on this date (default: the latest "
+                          "shipped); the answer names the table's date and source")
 
 
 class Position(PositionFields):
@@ -80,7 +88,7 @@ class AccountRequest(Request):
 def _terms(request: AccountRequest, index: int, p: Position) -> Terms:
     try:
         return _resolved(request.venue, p.symbol, p.contract_size, p.mmr, p.maintenance_amount,
-                         p.max_leverage, p.taker_fee)
+                         p.max_leverage, p.taker_fee, p.product, p.as_of)
     except InputError as exc:
         raise InputError(f"positions[{index}].{exc.field}", exc.value, exc.allowed) from None
 
@@ -88,12 +96,12 @@ def _terms(request: AccountRequest, index: int, p: Position) -> Terms:
 @lru_cache(maxsize=4096)
 def _resolved(venue: str, symbol: str, contract_size: float | None, mmr: float | None,
               maintenance_amount: float | None, max_leverage: float | None,
-              taker_fee: float | None) -> Terms:
+              taker_fee: float | None, product: str | None, as_of: str | None) -> Terms:
     """One position's terms in Python floats (:meth:`Terms.one`), remembered: requests repeat
     a few symbols and overrides, and resolving costs more than the position's arithmetic."""
     return resolve(venue, symbol=symbol, contract_size=contract_size, mmr=mmr,
                    maintenance_amount=maintenance_amount, max_leverage=max_leverage,
-                   taker_fee=taker_fee).one()
+                   taker_fee=taker_fee, product=product, as_of=as_of).one()
 
 
 def evaluate(request: AccountRequest) -> dict[str, Any]:
@@ -115,8 +123,9 @@ def evaluate(request: AccountRequest) -> dict[str, Any]:
         for row in rows:
             own = row["_margin"] + row["unrealized_pnl"]
             row["margin_ratio"] = row["maintenance_margin"] / own if own > 0 else None
-    for row in rows:
+    for row, t in zip(rows, terms, strict=True):
         row.pop("_margin")
+        row.update(table_fields(t))
     return {
         "venue": request.venue,
         "margin_mode": request.margin_mode,
@@ -235,7 +244,7 @@ def evaluate_account(request: dict[str, Any] | AccountRequest) -> dict[str, Any]
 
 
 BINANCE_CROSS_EXAMPLE = {
-    "venue": "binance-usdm", "margin_mode": "cross", "wallet_balance": 1535443.01,
+    "venue": binance_usdm.VENUE.name, "margin_mode": "cross", "wallet_balance": 1535443.01,
     "positions": [
         {"symbol": "BTCUSDT", "side": "long", "qty": 109.488, "entry_price": 32481.98,
          "mark_price": 31967.27, "mmr": 0.025, "maintenance_amount": 16300.0},

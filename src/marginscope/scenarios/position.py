@@ -40,6 +40,7 @@ from marginscope.risk.funding import funding_payment
 from marginscope.risk.liquidation import position_margin
 from marginscope.risk.margin import margin_status, price_at_ratio
 from marginscope.risk.terms import Terms, resolve
+from marginscope.risk.venues import DEFAULT_VENUE
 
 __all__ = ["EnginePosition", "MarginModel"]
 
@@ -114,7 +115,7 @@ class EnginePosition:
     def open(
         cls,
         *,
-        venue: str = "binance-usdm",
+        venue: str = DEFAULT_VENUE,
         symbol: str | None = None,
         side: str | float,
         qty: float,
@@ -128,15 +129,16 @@ class EnginePosition:
         taker_fee: float | None = None,
         product: str | None = None,
         maintenance_basis: str | None = None,
+        as_of: str | None = None,
     ) -> EnginePosition:
         """Open at ``entry`` with ``margin``, or with the initial margin ``value(E)/leverage``.
 
         Parameters
         ----------
         venue, symbol, mmr, maintenance_amount, max_leverage, contract_size, taker_fee,
-        product, maintenance_basis
+        product, maintenance_basis, as_of
             As in :func:`marginscope.risk.liquidation_price`: the symbol's shipped tier table
-            unless ``mmr`` overrides it (``venue="generic"`` always needs ``mmr``).
+            unless ``mmr`` overrides it (the generic venue always needs ``mmr``).
         side : {"long", "short", 1, -1}
         qty, entry : float
             Size (base units or contracts) and entry price, positive.
@@ -157,7 +159,7 @@ class EnginePosition:
         terms = resolve(venue, symbol=symbol, product=product, contract_size=contract_size,
                         mmr=mmr, maintenance_amount=maintenance_amount,
                         max_leverage=max_leverage, taker_fee=taker_fee,
-                        maintenance_basis=maintenance_basis)
+                        maintenance_basis=maintenance_basis, as_of=as_of)
         for name, value in (("mmr", mmr), ("maintenance_amount", maintenance_amount),
                             ("leverage", leverage), ("margin", margin)):
             if value is not None and np.ndim(value):
