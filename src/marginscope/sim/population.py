@@ -154,19 +154,20 @@ class Population:
     zones : tuple of str
         The time-zone axis (``zone.tab`` names, ``UTC`` for a country without one).
     activity : numpy.ndarray of float64
-        Relative propensity to come back on a day (gamma, mean 1, shape 0.6: a few heavy users).
+        Attention: relative propensity to look (gamma, mean 1, shape ``attention_shape``).
     mobile_tilt : numpy.ndarray of float64
         Log-odds shift of this trader's sessions toward mobile (normal, sd 1).
     venue, symbol : numpy.ndarray of int64
         Indexes into :data:`VENUE_SHARES` / :data:`SYMBOL_SHARES` keys: the usual venue and coin.
     leverage : numpy.ndarray of int64
         Usual leverage (a bucket edge).
-    notional : numpy.ndarray of float64
-        Usual position notional, USD (log-normal, median 2,000, σ 1.3).
-    long_bias : numpy.ndarray of float64
-        Probability that a setup is a long (beta(6, 3): retail leans long).
+    wallet : numpy.ndarray of float64
+        Funds the trader trades with, USD (log-normal, ``wallet_median``, ``wallet_sigma``).
+    long_tilt : numpy.ndarray of float64
+        The trader's own log-odds shift toward longs (normal, sd 0.8); the market moves the
+        rest (:class:`marginscope.sim.behaviour.Assumptions`).
     cross : numpy.ndarray of bool
-        Prefers cross margin.
+        Trades in cross margin.
     """
 
     countries: tuple[str, ...]
@@ -178,8 +179,8 @@ class Population:
     venue: np.ndarray
     symbol: np.ndarray
     leverage: np.ndarray
-    notional: np.ndarray
-    long_bias: np.ndarray
+    wallet: np.ndarray
+    long_tilt: np.ndarray
     cross: np.ndarray
 
     def __len__(self) -> int:
@@ -190,7 +191,8 @@ class Population:
         return np.bincount(self.country, minlength=len(self.countries))
 
 
-def make_population(size: int, rng: np.random.Generator) -> Population:
+def make_population(size: int, rng: np.random.Generator, *, wallet_median: float = 1500.0,
+                    wallet_sigma: float = 1.2, attention_shape: float = 0.6) -> Population:
     """``size`` traders with countries drawn from :func:`country_weights` and their habits.
 
     Every country gets at least one trader, so every code can appear in the events.
@@ -221,8 +223,9 @@ def make_population(size: int, rng: np.random.Generator) -> Population:
     edges = np.asarray(list(LEVERAGE_CHOICES))
     return Population(
         countries=countries, zones=zones, country=country.astype(np.int64), zone=zone,
-        activity=rng.gamma(0.6, 1 / 0.6, size), mobile_tilt=rng.normal(0.0, 1.0, size),
+        activity=rng.gamma(attention_shape, 1 / attention_shape, size),
+        mobile_tilt=rng.normal(0.0, 1.0, size),
         venue=categorical(VENUE_SHARES, size), symbol=categorical(SYMBOL_SHARES, size),
         leverage=edges[categorical(LEVERAGE_CHOICES, size)],
-        notional=rng.lognormal(math.log(2000.0), 1.3, size),
-        long_bias=rng.beta(6.0, 3.0, size), cross=rng.random(size) < 0.45)
+        wallet=rng.lognormal(math.log(wallet_median), wallet_sigma, size),
+        long_tilt=rng.normal(0.0, 0.8, size), cross=rng.random(size) < 0.45)
