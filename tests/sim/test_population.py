@@ -43,7 +43,7 @@ def test_every_country_has_a_trader_and_habits_are_in_range():
     assert (population.country_counts() >= 1).all()
     assert population.activity.min() > 0
     assert set(np.unique(population.leverage)) <= {1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125}
-    assert ((population.long_bias > 0) & (population.long_bias < 1)).all()
+    assert population.wallet.min() > 0 and np.isfinite(population.long_tilt).all()
 
 
 def test_utc_offsets_follow_daylight_saving():
