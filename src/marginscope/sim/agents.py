@@ -229,19 +229,35 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         rows = held[at == price]
         pick = np.isin(held, rows)
         open_positions(rows, float(price), s0[pick], l0[pick], x0[pick])
+    reach = np.zeros(n)    # the liquidation price, or a level never reached where none
+    trigger = np.zeros(n)  # what the market must touch to end the position: stop, else reach
+
+    def refresh(rows: np.ndarray) -> None:
+        """Recompute ``reach`` and ``trigger`` of ``rows`` after their state changed."""
+        none = np.isnan(liq[rows])
+        reach[rows] = np.where(none, np.where(side[rows] > 0, 0.0, 2.0 * entry[rows]),
+                               liq[rows])
+        far = -side[rows] * 1e18                # flat: a level no price reaches
+        reach[rows] = np.where(is_open[rows], reach[rows], far)
+        trigger[rows] = np.where(is_open[rows], np.where(np.isnan(stop[rows]), reach[rows],
+                                                         stop[rows]), far)
+
+    def distance_at(rows: np.ndarray, price: float) -> np.ndarray:
+        return np.maximum(side[rows] * (price - reach[rows]) / price, 1e-9)
+
     opened = np.flatnonzero(is_open)
     liq[opened] = pricer.liquidation(population.venue[opened], population.cross[opened],
                                      side[opened], qty[opened], entry[opened], margin[opened],
                                      np.full(opened.size, start_price))
-    with np.errstate(invalid="ignore"):
-        d0[opened] = np.nan_to_num(side[opened] * (entry[opened] - liq[opened])
-                                   / entry[opened], nan=1.0)
-        seen[opened] = np.nan_to_num(side[opened] * (start_price - liq[opened]) / start_price,
-                                     nan=1.0)
+    refresh(opened)
+    d0[opened] = np.maximum(side[opened] * (entry[opened] - reach[opened]) / entry[opened],
+                            1e-9)
+    seen[opened] = distance_at(opened, start_price)
     # a held position the market already took before the first hour would have been gone:
     # the agent starts flat with what an isolated liquidation leaves (the rest of its funds)
     gone = opened[seen[opened] < a.start_buffer]
     is_open[gone] = False
+    refresh(np.flatnonzero(~is_open))
 
     # --- truth --------------------------------------------------------------------------
     counts = {k: np.zeros(n_days, dtype=np.int64) for k in (
@@ -249,8 +265,7 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         "opened", "closed", "left", "holding", "funding_known")}
     long_share = np.zeros(n_days)
     by_reason = np.zeros((n_days, len(REASONS)), dtype=np.int64)
-    near5 = np.zeros(n, dtype=bool)
-    near10 = np.zeros(n, dtype=bool)
+    nearest = np.ones(n)   # each agent's least distance to liquidation in the day so far
     out: dict[str, list[np.ndarray]] = {k: [] for k in (
         "agent", "hour", "template", "reason", "side", "leverage", "notional")}
 
@@ -266,12 +281,12 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
             local = np.arange(24)[None, :] + _OFFSETS[:, None]
             rhythm_table = diurnal[local % 24] * weekday[(dow + local // 24) % 7]
             off_index = np.clip(offsets[:, day], -12, 14) + 12
-            near5[:] = False
-            near10[:] = False
+            nearest[:] = 1.0
         price, low, high = float(path.price[h]), float(path.low[h]), float(path.high[h])
         ret_24 = price / float(path.price[h - 24]) - 1.0
         ret_7d = price / float(path.price[max(h - 168, 0)]) - 1.0
-        dirty = np.zeros(n, dtype=bool)
+        dirty: list[np.ndarray] = []      # positions to reprice after the hour
+        touched: list[np.ndarray] = []    # rows whose trigger changed
 
         # 1. funding
         if path.funding_mark[h]:
@@ -281,43 +296,37 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
                 last_rate = rate
                 rows = np.flatnonzero(is_open)
                 margin[rows] -= side[rows] * rate * qty[rows] * price
-                dirty[rows] = True
+                dirty.append(rows)
 
-        # 2. stops, then liquidations
-        with np.errstate(invalid="ignore"):
-            stopped = is_open & ((side > 0) & (low <= stop) | (side < 0) & (high >= stop))
-            rows = np.flatnonzero(stopped)
-            funds[rows] += np.maximum(margin[rows] + side[rows] * (stop[rows] - entry[rows])
-                                      * qty[rows], 0.0)
-            is_open[rows] = False
-            counts["stopped"][day] += rows.size
-            hit = is_open & ((side > 0) & (low <= liq) | (side < 0) & (high >= liq))
-        rows = np.flatnonzero(hit)
-        is_open[rows] = False
-        pending[rows] = True
-        counts["liquidated"][day] += rows.size
+        # 2. stops, then liquidations: where the hour's low (longs) / high (shorts) reaches
+        extreme = np.where(side > 0, low, high)
+        hits = np.flatnonzero(side * (extreme - trigger) <= 0)
+        stopped = hits[~np.isnan(stop[hits])]
+        funds[stopped] += np.maximum(margin[stopped] + side[stopped] * (
+            stop[stopped] - entry[stopped]) * qty[stopped], 0.0)
+        counts["stopped"][day] += stopped.size
+        taken = hits[np.isnan(stop[hits])]
+        pending[taken] = True
+        counts["liquidated"][day] += taken.size
+        is_open[hits] = False
+        refresh(hits)
 
         # 3. state → hazard
-        with np.errstate(invalid="ignore", divide="ignore"):
-            distance = np.where(is_open, np.nan_to_num(side * (price - liq) / price, nan=1.0),
-                                1.0)
-            worst = np.where(is_open, np.nan_to_num(
-                np.minimum(side * (low - liq) / low, side * (high - liq) / high), nan=1.0), 1.0)
-        near5 |= is_open & (worst < _NEAR[0])
-        near10 |= is_open & (worst < _NEAR[1])
-        ratio = distance / np.maximum(d0, 1e-9)
-        shrink = np.clip((seen - distance) / np.maximum(seen, 1e-9), 0.0, None)
-        paid = np.clip(-side * (0.0 if np.isnan(last_rate) else last_rate) / 1e-4, 0.0, None)
-        routine = np.where(is_open, a.holding_rate, np.where(
-            active, a.flat_rate * (1.0 + a.move_attention * abs(ret_24)), a.return_rate))
-        urgent = np.where(is_open, a.shrink_rate * shrink / a.shrink_step
-                          + a.call_rate * (ratio < a.call_ratio) + a.funding_rate * paid, 0.0)
-        urgent = urgent + a.liquidated_rate * pending
-        rhythm = rhythm_table[off_index, utc_hour]
-        hazard = attention * (day_shock[day] * hour_shock[step]) * (
+        distance = (price - reach) * (side / price)   # flat agents: far beyond any threshold
+        np.minimum(nearest, (extreme - reach) * side / extreme, out=nearest)
+        ratio = distance / d0
+        shrink = np.maximum(seen - distance, 0.0) / seen
+        known = 0.0 if np.isnan(last_rate) else last_rate / 1e-4
+        paid = np.where(side > 0, max(-known, 0.0), max(known, 0.0))
+        flat = a.flat_rate * (1.0 + a.move_attention * abs(ret_24))
+        routine = np.where(is_open, a.holding_rate, np.where(active, flat, a.return_rate))
+        urgent = (a.shrink_rate / a.shrink_step * shrink + a.call_rate * (ratio < a.call_ratio)
+                  + a.funding_rate * paid * is_open + a.liquidated_rate * pending)
+        rhythm = rhythm_table[:, utc_hour][off_index]
+        hazard = (attention * (day_shock[day] * hour_shock[step])) * (
             rhythm * routine + (0.5 + 0.5 * rhythm) * urgent)
-        fire = np.flatnonzero(rng.random(n) < -np.expm1(-hazard))
-        fresh = np.zeros(n, dtype=bool)   # positions (re)built: their distance is the new d0
+        fire = np.flatnonzero(rng.standard_exponential(n, dtype=np.float32) < hazard)
+        fresh: list[np.ndarray] = []      # positions (re)built: their distance is the new d0
 
         # 4. the session's reason: the first that holds
         f_open = is_open[fire]
@@ -355,7 +364,8 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         lev[rows[rebuild]] = np.maximum(1.0, np.round(lev[rows[rebuild]] * a.rebuild_leverage))
         ps, pl, pn = plan(rows[rebuild], price, ret_7d)
         built = open_positions(rows[rebuild], price, ps, pl, pn)
-        dirty[built] = fresh[built] = True
+        dirty.append(built)
+        fresh.append(built)
         counts["opened"][day] += built.size
         kk = k[rebuild]
         s_side[kk], s_lev[kk], s_notional[kk] = ps, pl, pn
@@ -369,12 +379,13 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         cut = ~add & (rng.random(k.size) < a.cut_at_call)
         margin[rows[add]] += need[add]
         funds[rows[add]] -= need[add]
-        dirty[rows[add]] = True
+        dirty.append(rows[add])
         counts["added_margin"][day] += int(add.sum())
         closing = rows[cut]
         funds[closing] += np.maximum(margin[closing] + side[closing] * (price - entry[closing])
                                      * qty[closing], 0.0)
         is_open[closing] = False
+        touched.append(closing)
         counts["closed"][day] += closing.size
         template[k] = np.select([add, cut], [_T["margin call/add"], _T["margin call/cut"]],
                                 _T["margin call/hold"])
@@ -402,7 +413,8 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         qty[more] += dq
         margin[more] += extra
         funds[more] -= extra
-        dirty[more] = fresh[more] = True
+        dirty.append(more)
+        fresh.append(more)
         counts["averaged"][day] += int(can_average.sum())
 
         # set stops
@@ -410,6 +422,7 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         template[k] = _T["set stops/set"]
         gap = np.minimum(rng.uniform(0.02, 0.06, rows.size), 0.7 * distance[rows])
         stop[rows] = price * (1.0 - side[rows] * gap)
+        touched.append(rows)
 
         # close, monitor
         k, rows = rows_of("close")
@@ -417,6 +430,7 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         funds[rows] += np.maximum(margin[rows] + side[rows] * (price - entry[rows]) * qty[rows],
                                   0.0)
         is_open[rows] = False
+        touched.append(rows)
         counts["closed"][day] += rows.size
         k, rows = rows_of("monitor")
         template[k] = np.where(pick[k] < 0.5, _T["monitor/pnl"], _T["monitor/liquidation"])
@@ -435,33 +449,37 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         template[k] = variant
         go = (rng.random(k.size) < a.open_share) & (variant != _T["new setup/quick"])
         built = open_positions(rows[go], price, ps[go], pl[go], pn[go])
-        dirty[built] = fresh[built] = True
+        dirty.append(built)
+        fresh.append(built)
         counts["opened"][day] += built.size
         with_stop = np.isin(built, rows[variant == _T["new setup/stops"]])
         s_side[k], s_lev[k], s_notional[k] = ps, pl, pn
 
         # reprice what changed; a rebuilt position's distance is its new reference
-        rows = np.flatnonzero(dirty & is_open)
+        rows = np.unique(np.concatenate(dirty)) if dirty else np.zeros(0, dtype=np.int64)
+        rows = rows[is_open[rows]]
         if rows.size:
             liq[rows] = pricer.liquidation(population.venue[rows], population.cross[rows],
                                            side[rows], qty[rows], entry[rows], margin[rows],
                                            np.full(rows.size, price))
-            renew = fresh[rows]
-            with np.errstate(invalid="ignore"):
-                now = np.nan_to_num(side[rows] * (price - liq[rows]) / price, nan=1.0)
-            d0[rows[renew]] = now[renew]
-            seen[rows[renew]] = now[renew]
-        stop[built[with_stop]] = price * (1.0 - side[built[with_stop]] * np.minimum(
-            0.04, 0.7 * d0[built[with_stop]]))
+            refresh(rows)
+        renew = np.concatenate(fresh) if fresh else np.zeros(0, dtype=np.int64)
+        renew = renew[is_open[renew]]
+        d0[renew] = seen[renew] = distance_at(renew, price)
+        stopping = built[with_stop]
+        stop[stopping] = price * (1.0 - side[stopping] * np.minimum(0.04, 0.7 * d0[stopping]))
+        if touched:
+            refresh(np.concatenate([*touched, stopping]))
         np.add.at(by_reason[day], reason, 1)
-        for key, value in () if h < path.first else (("agent", fire), ("hour", np.full(fire.size, h)),
-                           ("template", template), ("reason", reason), ("side", s_side),
-                           ("leverage", s_lev), ("notional", s_notional)):
-            out[key].append(value)
+        if h >= path.first:  # the burn-in week leaves no sessions
+            for key, value in (("agent", fire), ("hour", np.full(fire.size, h)),
+                               ("template", template), ("reason", reason), ("side", s_side),
+                               ("leverage", s_lev), ("notional", s_notional)):
+                out[key].append(value)
 
         if step % 24 == 23 or step == len(hours) - 1:
-            counts["within_5"][day] = int(near5.sum())
-            counts["within_10"][day] = int(near10.sum())
+            counts["within_5"][day] = int((nearest < _NEAR[0]).sum())
+            counts["within_10"][day] = int((nearest < _NEAR[1]).sum())
             counts["holding"][day] = int(is_open.sum())
             longs = int((is_open & (side > 0)).sum())
             long_share[day] = longs / max(int(is_open.sum()), 1)
