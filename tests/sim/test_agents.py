@@ -5,6 +5,7 @@ and the calm counterfactual liquidates nobody."""
 from __future__ import annotations
 
 import csv
+from itertools import pairwise
 
 import numpy as np
 
@@ -17,8 +18,11 @@ def _market_days() -> tuple[set[str], str]:
     path = next(p for p in snapshot_paths() if p.name == "btc_daily_2025.csv")
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    change = {now["date"]: float(now["close"]) / float(before["close"]) - 1
-              for before, now in zip(rows, rows[1:]) if now["date"].startswith("2025-11")}
+    change = {
+        now["date"]: float(now["close"]) / float(before["close"]) - 1
+        for before, now in pairwise(rows)
+        if now["date"].startswith("2025-11")
+    }
     lows = {r["date"]: float(r["low"]) for r in rows if r["date"].startswith("2025-11")}
     return set(sorted(change, key=change.get)[:3]), min(lows, key=lows.get)
 

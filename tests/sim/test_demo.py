@@ -33,7 +33,7 @@ def test_demo_writes_the_report_and_says_synthetic(tmp_path, capsys):
     assert {r["truth"] for r in versus["peaks_flagged"]} == {"liquidated", "added_margin",
                                                              "within_5pct"}
     days = simulation["truth"]["days"]
-    assert [d["day"] for d in days][0] == "2025-10-01" and len(days) == 61
+    assert days[0]["day"] == "2025-10-01" and len(days) == 61
     lowest = next(d for d in days if d["day"] == "2025-11-21")
     assert lowest["liquidated"] > 0 and lowest["within_5pct"] >= lowest["liquidated"]
     assert simulation["counterfactual"]["liquidated"] == 0

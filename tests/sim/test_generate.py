@@ -4,7 +4,6 @@ moving with the market as the model says."""
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 import pytest
 
 from marginscope.sim.generate import run, simulate, source_label

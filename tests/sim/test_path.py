@@ -59,12 +59,13 @@ def test_funding_is_the_collected_prints_october_included(path):
     assert len(october) == 93 and len(november) == 90
     for row in october[::7] + november[::9]:
         moment = datetime.fromisoformat(row["funding_time_utc"].replace("Z", "+00:00"))
-        hour_ms = int(moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
-                      .timestamp() * 1000)
+        hour_ms = int(
+            moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC).timestamp() * 1000
+        )
         at = int(np.flatnonzero(path.time_ms == hour_ms)[0])
         assert path.funding[at] == float(row["funding_rate"])
-    simulated = path.funding[path.first:][path.funding_mark[path.first:]]
-    assert not np.isnan(simulated).any()   # every mark of Oct 1 – Nov 30 has its real print
+    simulated = path.funding[path.first :][path.funding_mark[path.first :]]
+    assert not np.isnan(simulated).any()  # every mark of Oct 1 – Nov 30 has its real print
 
 
 def test_a_mark_without_a_collected_print_is_missing_not_zero():
@@ -72,7 +73,7 @@ def test_a_mark_without_a_collected_print_is_missing_not_zero():
     bare = MarketData(ohlcv=snapshot.ohlcv, funding=())
     december = hourly_path("2025-12-01", "2025-12-03", bare)
     marks = december.funding[december.funding_mark]
-    assert np.isnan(marks[december.first // 8:]).all()
+    assert np.isnan(marks[december.first // 8 :]).all()
 
 
 def test_the_calm_path_is_flat_with_the_median_print(path):
@@ -85,4 +86,4 @@ def test_the_calm_path_is_flat_with_the_median_print(path):
 
 def test_a_period_without_daily_bars_is_refused():
     with pytest.raises(ValueError, match="period"):
-        hourly_path("2025-09-03", "2025-09-10")   # no look-back week before Sep 3
+        hourly_path("2025-09-03", "2025-09-10")  # no look-back week before Sep 3

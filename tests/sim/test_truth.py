@@ -26,7 +26,7 @@ def test_the_report_is_built_on_synthetic_events(comparison):
 
 def test_report_phases_start_within_a_day_of_the_agents_phases(comparison):
     report, result = comparison
-    assert len(report.timeline) >= 2               # the month is not one undivided mix
+    assert len(report.timeline) >= 2  # the month is not one undivided mix
     for row in result["phases"]:
         assert abs(row["days_apart"]) <= 1, row
 
@@ -35,8 +35,7 @@ def test_the_lowest_low_day_is_flagged_within_a_day(comparison):
     _, result = comparison
     lowest = result["market"]["lowest_low"]["day"]
     rows = [r for r in result["peaks_flagged"] if r["day"] == lowest]
-    assert rows and all(r["days_apart"] is not None and abs(r["days_apart"]) <= 1
-                        for r in rows)
+    assert rows and all(r["days_apart"] is not None and abs(r["days_apart"]) <= 1 for r in rows)
 
 
 def test_on_the_calm_path_the_report_flags_at_most_a_handful_of_days(calm):

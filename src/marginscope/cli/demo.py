@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -82,7 +83,7 @@ def _market_days(daily_close: dict[str, float], daily_low: dict[str, float]
                  ) -> dict[str, Any]:
     """The month's market days from the daily bars: largest close-to-close drops, lowest low."""
     days = sorted(daily_close)
-    change = {d: daily_close[d] / daily_close[p] - 1.0 for p, d in zip(days, days[1:])
+    change = {d: daily_close[d] / daily_close[p] - 1.0 for p, d in pairwise(days)
               if d.startswith(MONTH)}
     drops = sorted(change, key=change.get)[:3]
     lowest = min((d for d in daily_low if d.startswith(MONTH)), key=daily_low.get)

@@ -42,8 +42,9 @@ from marginscope.sim.population import VENUE_SHARES, Population, utc_offsets
 __all__ = ["Sessions", "Truth", "step_agents"]
 
 _OFFSETS = np.arange(-12, 15)
-_MIN_FUNDS = 10.0          # USD below which an agent cannot open or add (assumption)
-_NEAR = (0.05, 0.10)       # truth: within 5 % / 10 % of the liquidation price
+_MIN_FUNDS = 10.0  # USD below which an agent cannot open or add (assumption)
+_NEAR = (0.05, 0.10)  # truth: within 5 % / 10 % of the liquidation price
+_HOT = np.float32  # the per-agent arrays every hour reads (memory-bound passes)
 _KEYS = tuple(TEMPLATES)
 _T = {key: i for i, key in enumerate(_KEYS)}
 _R = {reason: i for i, reason in enumerate(REASONS)}
@@ -80,23 +81,33 @@ class Truth:
     left: np.ndarray
     holding: np.ndarray
     long_share: np.ndarray
-    sessions: np.ndarray            # (day, reason)
-    funding_known: np.ndarray       # prints collected that day (of 3)
+    sessions: np.ndarray  # (day, reason)
+    funding_known: np.ndarray  # prints collected that day (of 3)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready: one record per day."""
         rows = []
         for d, day in enumerate(self.days):
-            rows.append({
-                "day": str(day), "within_5pct": int(self.within_5[d]),
-                "within_10pct": int(self.within_10[d]), "liquidated": int(self.liquidated[d]),
-                "stopped": int(self.stopped[d]), "added_margin": int(self.added_margin[d]),
-                "averaged_down": int(self.averaged[d]), "opened": int(self.opened[d]),
-                "closed": int(self.closed[d]), "left": int(self.left[d]),
-                "holding": int(self.holding[d]), "long_share": round(float(
-                    self.long_share[d]), 4), "funding_prints": int(self.funding_known[d]),
-                "sessions": {r: int(n) for r, n in zip(REASONS, self.sessions[d], strict=True)
-                             if n}})
+            rows.append(
+                {
+                    "day": str(day),
+                    "within_5pct": int(self.within_5[d]),
+                    "within_10pct": int(self.within_10[d]),
+                    "liquidated": int(self.liquidated[d]),
+                    "stopped": int(self.stopped[d]),
+                    "added_margin": int(self.added_margin[d]),
+                    "averaged_down": int(self.averaged[d]),
+                    "opened": int(self.opened[d]),
+                    "closed": int(self.closed[d]),
+                    "left": int(self.left[d]),
+                    "holding": int(self.holding[d]),
+                    "long_share": round(float(self.long_share[d]), 4),
+                    "funding_prints": int(self.funding_known[d]),
+                    "sessions": {
+                        r: int(n) for r, n in zip(REASONS, self.sessions[d], strict=True) if n
+                    },
+                }
+            )
         return {"days": rows}
 
 
@@ -122,19 +133,27 @@ class _Pricer:
         out = np.full(len(qty), np.nan)
         for terms, is_cross, rows in self._groups(venue, cross):
             if is_cross:  # one position per account: its cross wallet is the margin
-                out[rows] = cross_prices(terms, side[rows], qty[rows], entry[rows], mark[rows],
-                                         margin[rows], account=np.arange(rows.size)
-                                         )["liquidation_price"]
+                out[rows] = cross_prices(
+                    terms,
+                    side[rows],
+                    qty[rows],
+                    entry[rows],
+                    mark[rows],
+                    margin[rows],
+                    account=np.arange(rows.size),
+                )["liquidation_price"]
             else:
-                out[rows] = terms.liquidation_price(side[rows], qty[rows], entry[rows],
-                                                    margin[rows])
+                out[rows] = terms.liquidation_price(
+                    side[rows], qty[rows], entry[rows], margin[rows]
+                )
         return out
 
     def margin_to(self, venue, cross, side, qty, entry, margin, target) -> np.ndarray:
         out = np.zeros(len(qty))
         for terms, _, rows in self._groups(venue, cross):
-            out[rows] = margin_to_target(terms, side[rows], qty[rows], entry[rows],
-                                         margin[rows], target[rows])
+            out[rows] = margin_to_target(
+                terms, side[rows], qty[rows], entry[rows], margin[rows], target[rows]
+            )
         return out
 
     def max_leverage(self, venue, qty, price) -> np.ndarray:
@@ -153,8 +172,13 @@ def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
     return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
 
 
-def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
-                rng: np.random.Generator, a: Assumptions) -> tuple[Sessions, Truth]:
+def step_agents(
+    path: HourlyPath,
+    population: Population,
+    entries: np.ndarray,
+    rng: np.random.Generator,
+    a: Assumptions,
+) -> tuple[Sessions, Truth]:
     """Run the agents over the simulated hours of ``path`` (see the module docstring).
 
     ``entries`` are real prices positions open at before the path's first hour (daily closes
@@ -164,15 +188,15 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
     """
     n = len(population)
     pricer = _Pricer()
-    burn = path.first // 24                   # the look-back week is the agents' burn-in
+    burn = path.first // 24  # the look-back week is the agents' burn-in
     days = np.arange(path.days[0] - burn, path.days[-1] + 1)
     n_days = len(days)
     day_of = path.day_index() + burn
     hours = np.arange(len(path.time_ms))
-    offsets = utc_offsets(population.zones, days)[population.zone]          # (agent, day)
+    offsets = utc_offsets(population.zones, days)[population.zone]  # (agent, day)
     is_us = np.asarray(population.countries)[population.country] == "US"
     add_p = np.where(is_us, a.us_add_margin, a.rest_add_margin)
-    attention = population.activity
+    attention = population.activity.astype(_HOT)
     day_shock = _gamma(rng, a.day_shock_cv, n_days)
     hour_shock = _gamma(rng, a.hour_shock_cv, len(hours))
     diurnal, weekday = np.asarray(DIURNAL), np.asarray(WEEKDAY)
@@ -181,24 +205,30 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
     funds = population.wallet.copy()
     active = np.ones(n, dtype=bool)
     is_open = np.zeros(n, dtype=bool)
-    side = np.ones(n)
+    side = np.ones(n, dtype=_HOT)
     qty = np.zeros(n)
     entry = np.ones(n)
     margin = np.zeros(n)
     lev = population.leverage.astype(float).copy()
     liq = np.full(n, np.nan)
     stop = np.full(n, np.nan)
-    d0 = np.ones(n)        # distance to liquidation when the position was (re)built
-    seen = np.ones(n)      # distance at the agent's last look
+    d0 = np.ones(n, dtype=_HOT)  # distance to liquidation when the position was (re)built
+    seen = np.ones(n, dtype=_HOT)  # distance at the agent's last look
     pending = np.zeros(n, dtype=bool)
-    last_rate = np.nan     # the last funding print the agents know
+    last_rate = np.nan  # the last funding print the agents know
 
-    def open_positions(rows: np.ndarray, price: float, plan_side: np.ndarray,
-                       plan_lev: np.ndarray, plan_notional: np.ndarray) -> np.ndarray:
+    def open_positions(
+        rows: np.ndarray,
+        price: float,
+        plan_side: np.ndarray,
+        plan_lev: np.ndarray,
+        plan_notional: np.ndarray,
+    ) -> np.ndarray:
         """Open the planned setups of ``rows`` that funds allow; returns the rows opened."""
         can = funds[rows] >= _MIN_FUNDS
-        rows, plan_side, plan_lev, plan_notional = (x[can] for x in (
-            rows, plan_side, plan_lev, plan_notional))
+        rows, plan_side, plan_lev, plan_notional = (
+            x[can] for x in (rows, plan_side, plan_lev, plan_notional)
+        )
         q = plan_notional / price
         allowed = pricer.max_leverage(population.venue[rows], q, np.full(rows.size, price))
         use = np.minimum(plan_lev, allowed)
@@ -211,14 +241,17 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
 
     def plan(rows: np.ndarray, price: float, ret_7d: float) -> tuple[np.ndarray, ...]:
         known = 0.0 if np.isnan(last_rate) else last_rate / 1e-4
-        logit = (a.long_logit + population.long_tilt[rows] + a.dip_buying * (-ret_7d / 0.1)
-                 - a.funding_side * known)
+        logit = (
+            a.long_logit
+            + population.long_tilt[rows]
+            + a.dip_buying * (-ret_7d / 0.1)
+            - a.funding_side * known
+        )
         long = rng.random(rows.size) < 1 / (1 + np.exp(-logit))
         low, high = a.size_fraction
         fraction = rng.uniform(low, high, rows.size)
         leverage = np.maximum(1.0, lev[rows])
-        return np.where(long, 1.0, -1.0), leverage, np.maximum(funds[rows], 0) * fraction * \
-            leverage
+        return np.where(long, 1.0, -1.0), leverage, np.maximum(funds[rows], 0) * fraction * leverage
 
     # positions held at the start of the burn-in: opened at a real daily close before it
     start_price = float(path.price[0])
@@ -229,29 +262,36 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         rows = held[at == price]
         pick = np.isin(held, rows)
         open_positions(rows, float(price), s0[pick], l0[pick], x0[pick])
-    reach = np.zeros(n)    # the liquidation price, or a level never reached where none
-    trigger = np.zeros(n)  # what the market must touch to end the position: stop, else reach
+    reach = np.zeros(n, dtype=_HOT)  # the liquidation price, or a level never reached where none
+    trigger = np.zeros(
+        n, dtype=_HOT
+    )  # what the market must touch to end the position: stop, else reach
 
     def refresh(rows: np.ndarray) -> None:
         """Recompute ``reach`` and ``trigger`` of ``rows`` after their state changed."""
         none = np.isnan(liq[rows])
-        reach[rows] = np.where(none, np.where(side[rows] > 0, 0.0, 2.0 * entry[rows]),
-                               liq[rows])
-        far = -side[rows] * 1e18                # flat: a level no price reaches
+        reach[rows] = np.where(none, np.where(side[rows] > 0, 0.0, 2.0 * entry[rows]), liq[rows])
+        far = -side[rows] * 1e18  # flat: a level no price reaches
         reach[rows] = np.where(is_open[rows], reach[rows], far)
-        trigger[rows] = np.where(is_open[rows], np.where(np.isnan(stop[rows]), reach[rows],
-                                                         stop[rows]), far)
+        trigger[rows] = np.where(
+            is_open[rows], np.where(np.isnan(stop[rows]), reach[rows], stop[rows]), far
+        )
 
     def distance_at(rows: np.ndarray, price: float) -> np.ndarray:
         return np.maximum(side[rows] * (price - reach[rows]) / price, 1e-9)
 
     opened = np.flatnonzero(is_open)
-    liq[opened] = pricer.liquidation(population.venue[opened], population.cross[opened],
-                                     side[opened], qty[opened], entry[opened], margin[opened],
-                                     np.full(opened.size, start_price))
+    liq[opened] = pricer.liquidation(
+        population.venue[opened],
+        population.cross[opened],
+        side[opened],
+        qty[opened],
+        entry[opened],
+        margin[opened],
+        np.full(opened.size, start_price),
+    )
     refresh(opened)
-    d0[opened] = np.maximum(side[opened] * (entry[opened] - reach[opened]) / entry[opened],
-                            1e-9)
+    d0[opened] = np.maximum(side[opened] * (entry[opened] - reach[opened]) / entry[opened], 1e-9)
     seen[opened] = distance_at(opened, start_price)
     # a held position the market already took before the first hour would have been gone:
     # the agent starts flat with what an isolated liquidation leaves (the rest of its funds)
@@ -260,14 +300,28 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
     refresh(np.flatnonzero(~is_open))
 
     # --- truth --------------------------------------------------------------------------
-    counts = {k: np.zeros(n_days, dtype=np.int64) for k in (
-        "within_5", "within_10", "liquidated", "stopped", "added_margin", "averaged",
-        "opened", "closed", "left", "holding", "funding_known")}
+    counts = {
+        k: np.zeros(n_days, dtype=np.int64)
+        for k in (
+            "within_5",
+            "within_10",
+            "liquidated",
+            "stopped",
+            "added_margin",
+            "averaged",
+            "opened",
+            "closed",
+            "left",
+            "holding",
+            "funding_known",
+        )
+    }
     long_share = np.zeros(n_days)
     by_reason = np.zeros((n_days, len(REASONS)), dtype=np.int64)
-    nearest = np.ones(n)   # each agent's least distance to liquidation in the day so far
-    out: dict[str, list[np.ndarray]] = {k: [] for k in (
-        "agent", "hour", "template", "reason", "side", "leverage", "notional")}
+    nearest = np.ones(n, dtype=_HOT)  # each agent's least distance to liquidation in the day so far
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("agent", "hour", "template", "reason", "side", "leverage", "notional")
+    }
 
     rhythm_table = np.empty((len(_OFFSETS), 24))
     off_index = np.zeros(n, dtype=np.int64)
@@ -277,16 +331,16 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         utc_hour = int((path.time_ms[h] // 3_600_000) % 24)
         if day != current_day:
             current_day = day
-            dow = (int(days[day].astype(np.int64)) + 3) % 7       # 1970-01-01: Thursday
+            dow = (int(days[day].astype(np.int64)) + 3) % 7  # 1970-01-01: Thursday
             local = np.arange(24)[None, :] + _OFFSETS[:, None]
-            rhythm_table = diurnal[local % 24] * weekday[(dow + local // 24) % 7]
+            rhythm_table = (diurnal[local % 24] * weekday[(dow + local // 24) % 7]).astype(_HOT)
             off_index = np.clip(offsets[:, day], -12, 14) + 12
             nearest[:] = 1.0
         price, low, high = float(path.price[h]), float(path.low[h]), float(path.high[h])
         ret_24 = price / float(path.price[h - 24]) - 1.0
         ret_7d = price / float(path.price[max(h - 168, 0)]) - 1.0
-        dirty: list[np.ndarray] = []      # positions to reprice after the hour
-        touched: list[np.ndarray] = []    # rows whose trigger changed
+        dirty: list[np.ndarray] = []  # positions to reprice after the hour
+        touched: list[np.ndarray] = []  # rows whose trigger changed
 
         # 1. funding
         if path.funding_mark[h]:
@@ -299,11 +353,12 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
                 dirty.append(rows)
 
         # 2. stops, then liquidations: where the hour's low (longs) / high (shorts) reaches
-        extreme = np.where(side > 0, low, high)
+        extreme = np.where(side > 0, _HOT(low), _HOT(high))
         hits = np.flatnonzero(side * (extreme - trigger) <= 0)
         stopped = hits[~np.isnan(stop[hits])]
-        funds[stopped] += np.maximum(margin[stopped] + side[stopped] * (
-            stop[stopped] - entry[stopped]) * qty[stopped], 0.0)
+        funds[stopped] += np.maximum(
+            margin[stopped] + side[stopped] * (stop[stopped] - entry[stopped]) * qty[stopped], 0.0
+        )
         counts["stopped"][day] += stopped.size
         taken = hits[np.isnan(stop[hits])]
         pending[taken] = True
@@ -312,7 +367,7 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         refresh(hits)
 
         # 3. state → hazard
-        distance = (price - reach) * (side / price)   # flat agents: far beyond any threshold
+        distance = (price - reach) * (side / price)  # flat agents: far beyond any threshold
         np.minimum(nearest, (extreme - reach) * side / extreme, out=nearest)
         ratio = distance / d0
         shrink = np.maximum(seen - distance, 0.0) / seen
@@ -320,13 +375,18 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         paid = np.where(side > 0, max(-known, 0.0), max(known, 0.0))
         flat = a.flat_rate * (1.0 + a.move_attention * abs(ret_24))
         routine = np.where(is_open, a.holding_rate, np.where(active, flat, a.return_rate))
-        urgent = (a.shrink_rate / a.shrink_step * shrink + a.call_rate * (ratio < a.call_ratio)
-                  + a.funding_rate * paid * is_open + a.liquidated_rate * pending)
+        urgent = (
+            a.shrink_rate / a.shrink_step * shrink
+            + a.call_rate * (ratio < a.call_ratio)
+            + a.funding_rate * paid * is_open
+            + a.liquidated_rate * pending
+        )
         rhythm = rhythm_table[:, utc_hour][off_index]
         hazard = (attention * (day_shock[day] * hour_shock[step])) * (
-            rhythm * routine + (0.5 + 0.5 * rhythm) * urgent)
+            rhythm * routine + (0.5 + 0.5 * rhythm) * urgent
+        )
         fire = np.flatnonzero(rng.standard_exponential(n, dtype=np.float32) < hazard)
-        fresh: list[np.ndarray] = []      # positions (re)built: their distance is the new d0
+        fresh: list[np.ndarray] = []  # positions (re)built: their distance is the new d0
 
         # 4. the session's reason: the first that holds
         f_open = is_open[fire]
@@ -349,7 +409,7 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         s_notional = qty[fire] * price
         pick = rng.random(fire.size)
 
-        def rows_of(name: str) -> tuple[np.ndarray, np.ndarray]:
+        def rows_of(name: str, reason=reason, fire=fire) -> tuple[np.ndarray, np.ndarray]:
             k = np.flatnonzero(reason == _R[name])
             return k, fire[k]
 
@@ -373,8 +433,15 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         # margin call: add (U.S. agents more often), cut, or hold
         k, rows = rows_of("margin call")
         target = price * (1.0 - side[rows] * a.restore_ratio * d0[rows])
-        need = pricer.margin_to(population.venue[rows], population.cross[rows], side[rows],
-                                qty[rows], entry[rows], margin[rows], np.maximum(target, 1.0))
+        need = pricer.margin_to(
+            population.venue[rows],
+            population.cross[rows],
+            side[rows],
+            qty[rows],
+            entry[rows],
+            margin[rows],
+            np.maximum(target, 1.0),
+        )
         add = (pick[k] < add_p[rows]) & (need > 0) & (funds[rows] >= need)
         cut = ~add & (rng.random(k.size) < a.cut_at_call)
         margin[rows[add]] += need[add]
@@ -382,19 +449,22 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         dirty.append(rows[add])
         counts["added_margin"][day] += int(add.sum())
         closing = rows[cut]
-        funds[closing] += np.maximum(margin[closing] + side[closing] * (price - entry[closing])
-                                     * qty[closing], 0.0)
+        funds[closing] += np.maximum(
+            margin[closing] + side[closing] * (price - entry[closing]) * qty[closing], 0.0
+        )
         is_open[closing] = False
         touched.append(closing)
         counts["closed"][day] += closing.size
-        template[k] = np.select([add, cut], [_T["margin call/add"], _T["margin call/cut"]],
-                                _T["margin call/hold"])
+        template[k] = np.select(
+            [add, cut], [_T["margin call/add"], _T["margin call/cut"]], _T["margin call/hold"]
+        )
         seen[rows] = distance[rows]
 
         # distance shrank: look (and sometimes the probability of touching)
         k, rows = rows_of("distance shrank")
-        template[k] = np.where(pick[k] < 0.3, _T["distance shrank/risk"],
-                               _T["distance shrank/look"])
+        template[k] = np.where(
+            pick[k] < 0.3, _T["distance shrank/risk"], _T["distance shrank/look"]
+        )
         seen[rows] = distance[rows]
 
         # funding pays the side: add to the position, or just look
@@ -427,8 +497,9 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         # close, monitor
         k, rows = rows_of("close")
         template[k] = _T["close/close"]
-        funds[rows] += np.maximum(margin[rows] + side[rows] * (price - entry[rows]) * qty[rows],
-                                  0.0)
+        funds[rows] += np.maximum(
+            margin[rows] + side[rows] * (price - entry[rows]) * qty[rows], 0.0
+        )
         is_open[rows] = False
         touched.append(rows)
         counts["closed"][day] += rows.size
@@ -442,10 +513,20 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         ps, pl, pn = plan(rows, price, ret_7d)
         known = 0.0 if np.isnan(last_rate) else abs(last_rate) / 1e-4
         variant = np.select(
-            [pick[k] < 0.15 * min(known, 3.0) / 3.0, pick[k] < 0.35, pick[k] < 0.55,
-             pick[k] < 0.85], [_T["new setup/funding"], _T["new setup/plan"],
-                               _T["new setup/stops"], _T["new setup/full"]],
-            _T["new setup/quick"])
+            [
+                pick[k] < 0.15 * min(known, 3.0) / 3.0,
+                pick[k] < 0.35,
+                pick[k] < 0.55,
+                pick[k] < 0.85,
+            ],
+            [
+                _T["new setup/funding"],
+                _T["new setup/plan"],
+                _T["new setup/stops"],
+                _T["new setup/full"],
+            ],
+            _T["new setup/quick"],
+        )
         template[k] = variant
         go = (rng.random(k.size) < a.open_share) & (variant != _T["new setup/quick"])
         built = open_positions(rows[go], price, ps[go], pl[go], pn[go])
@@ -459,9 +540,15 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
         rows = np.unique(np.concatenate(dirty)) if dirty else np.zeros(0, dtype=np.int64)
         rows = rows[is_open[rows]]
         if rows.size:
-            liq[rows] = pricer.liquidation(population.venue[rows], population.cross[rows],
-                                           side[rows], qty[rows], entry[rows], margin[rows],
-                                           np.full(rows.size, price))
+            liq[rows] = pricer.liquidation(
+                population.venue[rows],
+                population.cross[rows],
+                side[rows],
+                qty[rows],
+                entry[rows],
+                margin[rows],
+                np.full(rows.size, price),
+            )
             refresh(rows)
         renew = np.concatenate(fresh) if fresh else np.zeros(0, dtype=np.int64)
         renew = renew[is_open[renew]]
@@ -472,9 +559,15 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
             refresh(np.concatenate([*touched, stopping]))
         np.add.at(by_reason[day], reason, 1)
         if h >= path.first:  # the burn-in week leaves no sessions
-            for key, value in (("agent", fire), ("hour", np.full(fire.size, h)),
-                               ("template", template), ("reason", reason), ("side", s_side),
-                               ("leverage", s_lev), ("notional", s_notional)):
+            for key, value in (
+                ("agent", fire),
+                ("hour", np.full(fire.size, h)),
+                ("template", template),
+                ("reason", reason),
+                ("side", s_side),
+                ("leverage", s_lev),
+                ("notional", s_notional),
+            ):
                 out[key].append(value)
 
         if step % 24 == 23 or step == len(hours) - 1:
@@ -485,6 +578,10 @@ def step_agents(path: HourlyPath, population: Population, entries: np.ndarray,
             long_share[day] = longs / max(int(is_open.sum()), 1)
 
     sessions = Sessions(**{k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()})
-    truth = Truth(days=days[burn:], long_share=long_share[burn:], sessions=by_reason[burn:],
-                  **{k: v[burn:] for k, v in counts.items()})
+    truth = Truth(
+        days=days[burn:],
+        long_share=long_share[burn:],
+        sessions=by_reason[burn:],
+        **{k: v[burn:] for k, v in counts.items()},
+    )
     return sessions, truth

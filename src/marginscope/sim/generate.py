@@ -206,7 +206,6 @@ def _events(path: HourlyPath, population: Population, s: Sessions,
     offsets = utc_offsets(population.zones, path.days)[population.zone[agent], s_day]
     local = (path.time_ms[hour] // 3_600_000) % 24 + offsets
     local_hour = local % 24
-    dow = (path.days[s_day].astype(np.int64) + 3 + local // 24) % 7
     away = (local_hour < 8) | (local_hour >= 22)
     reason_names = np.asarray([k.split("/")[0] for k in keys])[template]
     urgent = np.isin(reason_names, list(URGENT))

@@ -57,7 +57,7 @@ class HourlyPath:
     low: np.ndarray
     high: np.ndarray
     funding: np.ndarray
-    funding_mark: np.ndarray       # bool: a funding mark falls on this hour (every 8 h)
+    funding_mark: np.ndarray  # bool: a funding mark falls on this hour (every 8 h)
     first: int
     label: str
     sources: tuple[str, ...]
@@ -65,8 +65,9 @@ class HourlyPath:
     @property
     def days(self) -> np.ndarray:
         """The simulated UTC days (``datetime64[D]``)."""
-        return np.unique(self.time_ms[self.first:].astype("datetime64[ms]")
-                         .astype("datetime64[D]"))
+        return np.unique(
+            self.time_ms[self.first :].astype("datetime64[ms]").astype("datetime64[D]")
+        )
 
     def day_index(self) -> np.ndarray:
         """Simulated day of every hour (negative in the look-back)."""
@@ -85,8 +86,9 @@ def _bars(data: MarketData) -> tuple[list, object]:
     daily = [s for s in data.ohlcv if s.timeframe == "1d" and len(s)]
     if not daily:
         raise InputError("market", "no daily bars", "a bundle with daily BTC bars")
-    intraday = [s for s in data.ohlcv if 0 < s.bar_ms < _DAY_MS and len(s) > 1
-                and s.bar_ms % _HOUR_MS == 0]
+    intraday = [
+        s for s in data.ohlcv if 0 < s.bar_ms < _DAY_MS and len(s) > 1 and s.bar_ms % _HOUR_MS == 0
+    ]
     return intraday, max(daily, key=len)
 
 
@@ -100,8 +102,9 @@ def _waypoints(time_ms, bar_ms, open_, high, low, close) -> tuple[np.ndarray, np
     return times, prices
 
 
-def hourly_path(start: str | date, end: str | date, data: MarketData | None = None, *,
-                look_back_days: int = 7) -> HourlyPath:
+def hourly_path(
+    start: str | date, end: str | date, data: MarketData | None = None, *, look_back_days: int = 7
+) -> HourlyPath:
     """The real hourly path from ``start`` − ``look_back_days`` to the end of ``end``."""
     data = data or load_snapshot()
     intraday, daily = _bars(data)
@@ -115,10 +118,14 @@ def hourly_path(start: str | date, end: str | date, data: MarketData | None = No
     bar_days = daily.time.astype("datetime64[D]")
     where = np.searchsorted(bar_days, days)
     if (where >= len(bar_days)).any() or (
-            bar_days[np.minimum(where, len(bar_days) - 1)] != days).any():
-        raise InputError("period", f"{start}..{end}",
-                         f"days with daily bars (and {look_back_days} before) in the market "
-                         f"data ({bar_days[0] + look_back_days} .. {bar_days[-1]})")
+        bar_days[np.minimum(where, len(bar_days) - 1)] != days
+    ).any():
+        raise InputError(
+            "period",
+            f"{start}..{end}",
+            f"days with daily bars (and {look_back_days} before) in the market "
+            f"data ({bar_days[0] + look_back_days} .. {bar_days[-1]})",
+        )
     covered = np.zeros(len(days), dtype=bool)
     pieces = []
     sources = [str(daily.source[0])]
@@ -131,14 +138,28 @@ def hourly_path(start: str | date, end: str | date, data: MarketData | None = No
         take = inside & full[np.clip(position, 0, len(days) - 1)]
         if take.any():
             covered |= full
-            pieces.append(_waypoints(bars.time_ms[take].astype(float),
-                                     np.full(take.sum(), float(bars.bar_ms)), bars.open[take],
-                                     bars.high[take], bars.low[take], bars.close[take]))
+            pieces.append(
+                _waypoints(
+                    bars.time_ms[take].astype(float),
+                    np.full(take.sum(), float(bars.bar_ms)),
+                    bars.open[take],
+                    bars.high[take],
+                    bars.low[take],
+                    bars.close[take],
+                )
+            )
             sources.append(str(bars.source[0]))
     rest = ~covered
-    pieces.append(_waypoints(day_ms[rest].astype(float), np.full(rest.sum(), float(_DAY_MS)),
-                             daily.open[where][rest], daily.high[where][rest],
-                             daily.low[where][rest], daily.close[where][rest]))
+    pieces.append(
+        _waypoints(
+            day_ms[rest].astype(float),
+            np.full(rest.sum(), float(_DAY_MS)),
+            daily.open[where][rest],
+            daily.high[where][rest],
+            daily.low[where][rest],
+            daily.close[where][rest],
+        )
+    )
     times = np.concatenate([p[0] for p in pieces])
     prices = np.concatenate([p[1] for p in pieces])
     order = np.argsort(times[:, 0], kind="stable")
@@ -168,9 +189,17 @@ def hourly_path(start: str | date, end: str | date, data: MarketData | None = No
             funding[position[inside]] = series.funding_rate[inside]
             if inside.any():
                 sources.append(str(series.source[0]))
-    return HourlyPath(time_ms=hour_ms, price=price, low=low, high=high, funding=funding,
-                      funding_mark=marks, first=look_back_days * 24, label="real",
-                      sources=tuple(dict.fromkeys(sources)))
+    return HourlyPath(
+        time_ms=hour_ms,
+        price=price,
+        low=low,
+        high=high,
+        funding=funding,
+        funding_mark=marks,
+        first=look_back_days * 24,
+        label="real",
+        sources=tuple(dict.fromkeys(sources)),
+    )
 
 
 def calm_path(path: HourlyPath) -> HourlyPath:
@@ -180,7 +209,15 @@ def calm_path(path: HourlyPath) -> HourlyPath:
     known = path.funding[~np.isnan(path.funding)]
     rate = float(np.median(known)) if known.size else 0.0001
     flat = np.full(len(path.time_ms), level)
-    return replace(path, price=flat, low=flat.copy(), high=flat.copy(),
-                   funding=np.where(path.funding_mark, rate, np.nan), label="calm",
-                   sources=(f"counterfactual: price held at {level:,.2f}, funding "
-                            f"{rate:.6f} per 8 h (median of the real prints)",))
+    return replace(
+        path,
+        price=flat,
+        low=flat.copy(),
+        high=flat.copy(),
+        funding=np.where(path.funding_mark, rate, np.nan),
+        label="calm",
+        sources=(
+            f"counterfactual: price held at {level:,.2f}, funding "
+            f"{rate:.6f} per 8 h (median of the real prints)",
+        ),
+    )
