@@ -7,6 +7,7 @@ import pytest
 
 from marginscope.sim.population import (
     HEAD_SHARES,
+    MICRO,
     UNINHABITED,
     country_names,
     country_weights,
@@ -26,6 +27,8 @@ def test_countries_are_the_inhabited_codes_of_tzdata_iso3166_tab():
 
 def test_weights_sum_to_one_with_the_us_the_largest():
     weights = country_weights()
+    assert len(weights) >= 180 and not set(weights) & MICRO
+    assert set(weights) | MICRO == set(country_names())
     assert sum(weights.values()) == pytest.approx(1.0)
     assert min(weights.values()) > 0
     assert max(weights, key=weights.get) == "US"

@@ -277,17 +277,23 @@ def step_agents(
             is_open[rows], np.where(np.isnan(stop[rows]), reach[rows], stop[rows]), far
         )
 
+    def position_of(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """What the pricer needs of positions ``rows``: venue, mode, side, qty, entry, margin."""
+        return (
+            population.venue[rows],
+            population.cross[rows],
+            side[rows],
+            qty[rows],
+            entry[rows],
+            margin[rows],
+        )
+
     def distance_at(rows: np.ndarray, price: float) -> np.ndarray:
         return np.maximum(side[rows] * (price - reach[rows]) / price, 1e-9)
 
     opened = np.flatnonzero(is_open)
     liq[opened] = pricer.liquidation(
-        population.venue[opened],
-        population.cross[opened],
-        side[opened],
-        qty[opened],
-        entry[opened],
-        margin[opened],
+        *position_of(opened),
         np.full(opened.size, start_price),
     )
     refresh(opened)
@@ -434,12 +440,7 @@ def step_agents(
         k, rows = rows_of("margin call")
         target = price * (1.0 - side[rows] * a.restore_ratio * d0[rows])
         need = pricer.margin_to(
-            population.venue[rows],
-            population.cross[rows],
-            side[rows],
-            qty[rows],
-            entry[rows],
-            margin[rows],
+            *position_of(rows),
             np.maximum(target, 1.0),
         )
         add = (pick[k] < add_p[rows]) & (need > 0) & (funds[rows] >= need)
@@ -541,12 +542,7 @@ def step_agents(
         rows = rows[is_open[rows]]
         if rows.size:
             liq[rows] = pricer.liquidation(
-                population.venue[rows],
-                population.cross[rows],
-                side[rows],
-                qty[rows],
-                entry[rows],
-                margin[rows],
+                *position_of(rows),
                 np.full(rows.size, price),
             )
             refresh(rows)

@@ -14,7 +14,10 @@ uninhabited territories in :data:`UNINHABITED`: 241 ISO 3166-1 alpha-2 codes. We
   and African retail markets); the numbers themselves are not taken from any source;
 * a **tail**: the other codes share the remaining 11.7 % through a log-normal draw (σ = 1) with
   the fixed seed :data:`TAIL_SEED`, so the tail is the same for every simulation seed. This too
-  is an assumption: it only makes the small markets unequal, as they are in real traffic.
+  is an assumption: it only makes the small markets unequal, as they are in real traffic;
+* **no weight** for the micro-territories in :data:`MICRO` (under about 100,000 inhabitants:
+  too few leveraged traders to register in a month's sample — an assumption), so 202 codes
+  carry weight.
 
 Time zones
 ----------
@@ -47,6 +50,7 @@ __all__ = [
     "DEVICE_BASE",
     "HEAD_SHARES",
     "LEVERAGE_CHOICES",
+    "MICRO",
     "SYMBOL_SHARES",
     "TAIL_SEED",
     "UNINHABITED",
@@ -76,6 +80,12 @@ HEAD_SHARES: dict[str, float] = {
 }
 """Head markets' shares of all checks (assumption; see the module docstring)."""
 
+MICRO: frozenset[str] = frozenset(
+    "AD AI AS AX BL BQ CC CK CX DM FK FO GG GI GL IM KN KY LI MC MF MH MP MS NF NR NU PM PW SH "
+    "SJ SM SX TC TK TV VA VG WF".split())
+"""Inhabited codes of under about 100,000 people (approximate public census orders of
+magnitude): given no weight (assumption; see the module docstring)."""
+
 TAIL_SEED = 20251101
 """Seed of the tail's log-normal draw (fixed: the country mix does not change with the seed)."""
 
@@ -103,12 +113,13 @@ def country_names() -> dict[str, str]:
 
 @cache
 def country_weights() -> dict[str, float]:
-    """Simulated share of checks per country (sums to 1; the U.S. largest). Assumptions."""
+    """Simulated share of checks per weighted country (sums to 1; the U.S. largest; the
+    :data:`MICRO` territories absent). Assumptions."""
     names = country_names()
     missing = sorted(set(HEAD_SHARES) - set(names))
     if missing:
         raise InputError("HEAD_SHARES", missing, "codes listed in tzdata's iso3166.tab")
-    tail = [code for code in names if code not in HEAD_SHARES]
+    tail = [code for code in names if code not in HEAD_SHARES and code not in MICRO]
     draw = np.random.default_rng(TAIL_SEED).lognormal(0.0, 1.0, len(tail))
     rest = 1.0 - sum(HEAD_SHARES.values())
     weights = dict(HEAD_SHARES)
