@@ -538,8 +538,10 @@ def step_agents(
         s_side[k], s_lev[k], s_notional[k] = ps, pl, pn
 
         # reprice what changed; a rebuilt position's distance is its new reference
-        rows = np.unique(np.concatenate(dirty)) if dirty else np.zeros(0, dtype=np.int64)
-        rows = rows[is_open[rows]]
+        mark = np.zeros(n, dtype=bool)
+        for rows in dirty:
+            mark[rows] = True
+        rows = np.flatnonzero(mark & is_open)
         if rows.size:
             liq[rows] = pricer.liquidation(
                 *position_of(rows),
