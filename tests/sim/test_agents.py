@@ -1,6 +1,6 @@
 """The agents' truth against the market data: liquidations and margin additions peak on the
 days the market made them (named here from the shipped daily file, not from the simulator),
-and the calm counterfactual liquidates nobody."""
+and the calm counterfactual liquidates (almost) nobody: only funding wears margins there."""
 
 from __future__ import annotations
 
@@ -46,8 +46,9 @@ def test_margin_additions_peak_on_the_days_the_market_made_them(small):
     assert _top(small, small.truth.within_5) & (drops | {lowest})
 
 
-def test_on_the_calm_path_nobody_is_liquidated_and_sessions_are_routine(calm, small):
-    assert calm.truth.liquidated.sum() == 0
+def test_on_the_calm_path_almost_nobody_is_liquidated_and_sessions_are_routine(calm, small):
+    # only funding can wear a margin down when the price stands still
+    assert calm.truth.liquidated.sum() <= 0.01 * small.truth.liquidated.sum()
     assert calm.truth.added_margin.sum() < 0.1 * small.truth.added_margin.sum()
     urgent = [REASONS.index(r) for r in ("liquidated", "margin call", "distance shrank")]
     assert calm.truth.sessions[:, urgent].sum() < 0.1 * small.truth.sessions[:, urgent].sum()
