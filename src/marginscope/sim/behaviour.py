@@ -166,7 +166,7 @@ class Assumptions:
     planning_desktop: float = 1.2
     tablet: float = 0.05
     unknown: float = 0.02
-    day_shock_cv: float = 0.1
+    day_shock_cv: float = 0.05
     hour_shock_cv: float = 0.05
     repeat_mean: float = 0.2
     gap_seconds: float = 90.0
