@@ -80,9 +80,10 @@ HEAD_SHARES: dict[str, float] = {
 }
 """Head markets' shares of all checks (assumption; see the module docstring)."""
 
-MICRO: frozenset[str] = frozenset(
-    "AD AI AS AX BL BQ CC CK CX DM FK FO GG GI GL IM KN KY LI MC MF MH MP MS NF NR NU PM PW SH "
-    "SJ SM SX TC TK TV VA VG WF".split())
+MICRO: frozenset[str] = frozenset({
+    "AD", "AI", "AS", "AX", "BL", "BQ", "CC", "CK", "CX", "DM", "FK", "FO", "GG", "GI", "GL",
+    "IM", "KN", "KY", "LI", "MC", "MF", "MH", "MP", "MS", "NF", "NR", "NU", "PM", "PW", "SH",
+    "SJ", "SM", "SX", "TC", "TK", "TV", "VA", "VG", "WF"})
 """Inhabited codes of under about 100,000 people (approximate public census orders of
 magnitude): given no weight (assumption; see the module docstring)."""
 
