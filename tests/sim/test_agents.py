@@ -64,3 +64,14 @@ def test_sessions_per_reason_add_up_to_the_sessions(small):
     month = small.sessions.hour >= small.path.first
     assert month.all()
     assert small.truth.sessions.sum() == len(small.sessions.agent)
+
+
+def test_why_each_check_was_made_adds_up_and_follows_the_sessions(small):
+    from marginscope.calculators import REGISTRY
+
+    checks = small.truth.checks
+    assert checks.sum() == small.table.num_rows
+    why = small.truth.why()
+    assert set(why[REGISTRY["margin-call"].tool]) == {"margin call"}
+    assert set(why[REGISTRY["average"].tool]) == {"average down"}
+    assert "new setup" in why[REGISTRY["position-size"].tool]

@@ -34,7 +34,7 @@ import numpy as np
 from marginscope.risk.account import cross_prices
 from marginscope.risk.margin import margin_to_target
 from marginscope.risk.terms import resolve
-from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, WEEKDAY, Assumptions
+from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, TOOLS, WEEKDAY, Assumptions
 from marginscope.sim.inputs import BTC_SYMBOL
 from marginscope.sim.path import HourlyPath
 from marginscope.sim.population import VENUE_SHARES, Population, utc_offsets
@@ -83,6 +83,17 @@ class Truth:
     long_share: np.ndarray
     sessions: np.ndarray  # (day, reason)
     funding_known: np.ndarray  # prints collected that day (of 3)
+    checks: np.ndarray | None = None  # (day, reason, tool): why each check was made
+
+    def why(self) -> dict[str, dict[str, int]]:
+        """Checks per tool id and reason over all days (:attr:`checks` summed)."""
+        if self.checks is None:
+            return {}
+        total = self.checks.sum(axis=0)
+        return {
+            tool: {r: int(total[i, j]) for i, r in enumerate(REASONS) if total[i, j]}
+            for j, tool in enumerate(TOOLS)
+        }
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready: one record per day."""
@@ -106,9 +117,13 @@ class Truth:
                     "sessions": {
                         r: int(n) for r, n in zip(REASONS, self.sessions[d], strict=True) if n
                     },
+                    "checks": {}
+                    if self.checks is None
+                    else {r: int(n) for r, n in zip(REASONS, self.checks[d].sum(axis=1),
+                                                    strict=True) if n},
                 }
             )
-        return {"days": rows}
+        return {"days": rows, "checks_by_tool_and_reason": self.why()}
 
 
 class _Pricer:

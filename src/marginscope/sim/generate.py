@@ -39,7 +39,14 @@ import marginscope
 from marginscope.errors import InputError
 from marginscope.market import MarketData, load_snapshot
 from marginscope.sim.agents import Sessions, Truth, step_agents
-from marginscope.sim.behaviour import TOOL_FIELDS, TOOLS, URGENT, Assumptions, template_tools
+from marginscope.sim.behaviour import (
+    REASONS,
+    TOOL_FIELDS,
+    TOOLS,
+    URGENT,
+    Assumptions,
+    template_tools,
+)
 from marginscope.sim.market_state import MarketState, market_state
 from marginscope.sim.path import HourlyPath, calm_path, hourly_path
 from marginscope.sim.population import (
@@ -165,7 +172,8 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     if calm:
         entries = np.full(1, float(path.price[0]))
     sessions, truth = step_agents(path, population, entries, rng, a)
-    table = _events(path, population, sessions, rng, a, seed)
+    table, checks = _events(path, population, sessions, rng, a, seed)
+    truth = dataclasses.replace(truth, checks=checks)
     tag = zlib.crc32(json.dumps([str(start), str(end), scale, seed, path.label,
                                  dataclasses.asdict(a)]).encode()) & 0xFFFFFF
     n = table.num_rows
@@ -184,8 +192,9 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
 
 
 def _events(path: HourlyPath, population: Population, s: Sessions,
-            rng: np.random.Generator, a: Assumptions, seed: int) -> pa.Table:
-    """Expand the sessions into checks (events), with devices, times and coarse fields."""
+            rng: np.random.Generator, a: Assumptions, seed: int) -> tuple[pa.Table, np.ndarray]:
+    """Expand the sessions into checks (events), with devices, times and coarse fields;
+    also the checks per (day, reason, tool): why each check was made."""
     keys, starts, lengths, flat = template_tools()
     n_sessions = len(s.agent)
     template = s.template.astype(np.int64)
@@ -262,7 +271,9 @@ def _events(path: HourlyPath, population: Population, s: Sessions,
         "notional_bucket": pa.array(notional[order].astype(np.int64),
                                     mask=~has["notional"][order]),
     }
-    return pa.table(columns)
+    cell = (s_day[session] * len(REASONS) + s.reason.astype(np.int64)[session]) * len(TOOLS)
+    why = np.bincount(cell + tool, minlength=n_days * len(REASONS) * len(TOOLS))
+    return pa.table(columns), why.reshape(n_days, len(REASONS), len(TOOLS))
 
 
 def simulate(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: int = 7,
