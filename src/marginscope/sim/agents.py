@@ -277,10 +277,10 @@ def step_agents(
         rows = held[at == price]
         pick = np.isin(held, rows)
         open_positions(rows, float(price), s0[pick], l0[pick], x0[pick])
-    reach = np.zeros(n, dtype=_HOT)  # the liquidation price, or a level never reached where none
-    trigger = np.zeros(
-        n, dtype=_HOT
-    )  # what the market must touch to end the position: stop, else reach
+    # reach: the liquidation price, or a level never reached where there is none (or no
+    # position); trigger: what the market must touch to end the position (stop, else reach)
+    reach = np.zeros(n, dtype=_HOT)
+    trigger = np.zeros(n, dtype=_HOT)
 
     def refresh(rows: np.ndarray) -> None:
         """Recompute ``reach`` and ``trigger`` of ``rows`` after their state changed."""
