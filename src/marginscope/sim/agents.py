@@ -119,8 +119,11 @@ class Truth:
                     },
                     "checks": {}
                     if self.checks is None
-                    else {r: int(n) for r, n in zip(REASONS, self.checks[d].sum(axis=1),
-                                                    strict=True) if n},
+                    else {
+                        r: int(n)
+                        for r, n in zip(REASONS, self.checks[d].sum(axis=1), strict=True)
+                        if n
+                    },
                 }
             )
         return {"days": rows, "checks_by_tool_and_reason": self.why()}
