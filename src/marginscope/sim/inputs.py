@@ -8,7 +8,7 @@ the simulation knows:
 * prices are REAL: the mark is the BTC price at the event's time (Binance 4h close in
   November, Yahoo daily close in October); the entry is the real price at a time drawn up to
   ten days earlier (an assumption about holding periods); funding uses the collected Binance
-  print nearest in time; volatility is the realized volatility of the 30 daily closes before
+  print nearest in time (October's from ``sim/data``, :func:`.path.lead_in_funding`); volatility is the realized volatility of the 30 daily closes before
   the day;
 * sizes come from the event's buckets: notional drawn uniformly on a log scale within its
   half-decade bucket, the leverage bucket's edge as leverage;
@@ -86,7 +86,9 @@ class _Prices:
         daily = max((s for s in data.ohlcv if s.timeframe == "1d"), key=len)
         self.daily_days = daily.time.astype("datetime64[D]")
         self.daily_close = daily.close
-        funding = [f for f in data.funding if len(f)]
+        from marginscope.sim.path import lead_in_funding
+
+        funding = [f for f in (*lead_in_funding().funding, *data.funding) if len(f)]
         self.funding_us = (np.concatenate([f.time_ms for f in funding]) * 1000
                            if funding else np.zeros(0, np.int64))
         self.funding_rate = (np.concatenate([f.funding_rate for f in funding])
