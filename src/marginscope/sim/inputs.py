@@ -36,16 +36,30 @@ import pyarrow as pa
 
 from marginscope.errors import InputError
 from marginscope.market import load_snapshot
+from marginscope.risk.instruments import Instrument, map_to_venue, venue_symbol
+from marginscope.risk.tiers import find_table
+from marginscope.risk.venues import VENUES
 from marginscope.sim.market_state import MarketState
-from marginscope.sim.mix import check_venues
 
 __all__ = ["BTC_SYMBOL", "InputsRun", "calculator_for", "payloads", "run_sample"]
 
-BTC_SYMBOL: dict[str, str] = {"binance-usdm": "BTCUSDT", "bybit": "BTCUSDT",
-                              "okx": "BTC-USDT-SWAP", "hyperliquid": "BTC"}
+def _btc_symbols() -> dict[str, str]:
+    """Venue → its BTC/USDT perpetual (or the venue's main quote: Hyperliquid's USDC), for
+    the venues that ship a tier table for it, in registry order."""
+    btc = Instrument("BTC", "USDT", "USDT")
+    found = {}
+    for venue, declared in VENUES.items():
+        if "linear" not in declared.products:
+            continue
+        symbol = venue_symbol(venue, map_to_venue(btc, venue))
+        if find_table(venue, symbol) is not None:
+            found[venue] = symbol
+    return found
+
+
+BTC_SYMBOL: dict[str, str] = _btc_symbols()
 """Venue → BTC instrument with a shipped tier table; other venues are computed with the first
 (Binance USDⓈ-M)."""
-check_venues(BTC_SYMBOL, "BTC_SYMBOL")
 
 
 def calculator_for(tool: str) -> str:

@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from marginscope.errors import InputError
+from marginscope.sim.mix import venue_shares
 
 __all__ = [
     "DEVICES",
@@ -90,9 +91,8 @@ magnitude): given no weight (assumption; see the module docstring)."""
 TAIL_SEED = 20251101
 """Seed of the tail's log-normal draw (fixed: the country mix does not change with the seed)."""
 
-VENUE_SHARES: dict[str, float] = {"binance-usdm": 0.38, "bybit": 0.2, "okx": 0.14,
-                                  "hyperliquid": 0.1, "bitmex": 0.04, "binance-coinm": 0.04,
-                                  "gate": 0.04, "generic": 0.06}
+VENUE_SHARES: dict[str, float] = venue_shares("agents")
+"""Traders per risk venue (assumption, ``data/venue_shares.json``)."""
 SYMBOL_SHARES: dict[str, float] = {"BTC": 0.55, "ETH": 0.2, "SOL": 0.08, "XRP": 0.05,
                                    "DOGE": 0.04, "BNB": 0.03, "HYPE": 0.02, "SUI": 0.02,
                                    "OTHER": 0.01}
