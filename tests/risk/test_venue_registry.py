@@ -15,9 +15,9 @@ from marginscope.risk.notation import Instrument
 from marginscope.risk.venues import DEFAULT_VENUE, GENERIC_VENUE, VENUES
 
 SRC = Path(marginscope.__file__).parent
-# The registry itself; the simulator's venue mixes (simulated data); the market-data module's
-# one table of exchanges to venue ids.
-ALLOWED = (SRC / "risk" / "venues", SRC / "sim", SRC / "market" / "exchanges.py")
+# The registry itself and the market-data module's one table of exchanges to venue ids (the
+# simulator's venue shares are data: sim/data/venue_shares.json).
+ALLOWED = (SRC / "risk" / "venues", SRC / "market" / "exchanges.py")
 
 
 def _venue_literals(path: Path, root: Path = SRC) -> list[str]:
