@@ -8,7 +8,7 @@ bounds to uvicorn's httptools protocol:
 
 * the request head (request line and headers) must arrive within ``header_timeout`` seconds of
   the connection opening, or of the first byte of the next request on a kept-alive connection,
-  and within about ``max_header_bytes`` (checked after each read, so one read of slack);
+  and within ``max_header_bytes`` (counted over the reads, checked after each);
 * the body must arrive within ``body_timeout`` seconds of the end of the head.
 
 A client over a bound gets ``408 Request Timeout`` (or ``431``) when nothing has been answered
@@ -87,7 +87,6 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head_bytes = 0
         self._arm(self.header_timeout)
 
     def on_headers_complete(self) -> None:
@@ -97,6 +96,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._head_bytes = 0  # the next request's head is counted afresh
         super().on_message_complete()
 
 
