@@ -23,6 +23,7 @@ from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.cube import DailyCube
+from marginscope.analytics.disclosure import Disclosure, cube_disclosure, merge_small
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
@@ -62,6 +63,9 @@ class Report:
     methodology: list[dict[str, Any]]
     daily: dict[str, Any]
     suppressed_cells: int
+    complementary_cells: int = 0
+    """Of the suppressed cells, those hidden only so that no other hidden cell can be
+    recovered by subtraction (:mod:`marginscope.analytics.disclosure`)."""
     notes: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     analysis: Analysis | None = None
@@ -84,7 +88,9 @@ class Report:
             "metadata": {
                 "synthetic": self.synthetic, "synthetic_share": round(self.synthetic_share, 6),
                 "label": self.label or None, "source": self.source, "engine": self.engine,
-                "k": self.k, "suppressed_cells": self.suppressed_cells, "notes": self.notes,
+                "k": self.k, "suppressed_cells": self.suppressed_cells,
+                "complementary_cells": self.complementary_cells,
+                "suppression": "primary (cells under k) and complementary", "notes": self.notes,
             },
             "summary": self.summary,
             "takeaways": self.takeaways,
@@ -139,95 +145,80 @@ def load_market(source: Any) -> LoadedMarket:
 
 # --- pieces --------------------------------------------------------------------------------
 
-def _hide(values: np.ndarray, k: int) -> tuple[list[int | None], int]:
-    out: list[int | None] = []
-    hidden = 0
-    for value in np.asarray(values).tolist():
-        if 0 < value < k:
-            out.append(None)
-            hidden += 1
-        else:
-            out.append(int(value))
-    return out, hidden
-
-
-def _summary(analysis: Analysis, month_end: int) -> dict[str, Any]:
-    cube, start, k = analysis.cube, analysis.start, analysis.k
+def _summary(analysis: Analysis, month_end: int, table: Disclosure) -> dict[str, Any]:
+    """The month's totals; a breakdown cell that would reveal a count under k (directly or as
+    the total minus the published cells) is None (:mod:`~marginscope.analytics.disclosure`)."""
+    cube, start = analysis.cube, analysis.start
     counts = cube.counts[start:month_end]
     setups = int(counts.sum())
     countries = int((counts.sum(axis=(0, 1, 2)) > 0).sum())
     reach = cube.reach
-    us = cube.series(None, "region:US")[start:month_end].sum()
-    rest = cube.series(None, "region:rest")[start:month_end].sum()
+    us, rest = table.shown(("region", "US")), table.shown(("region", "rest"))
     summary: dict[str, Any] = {
         "setups": setups, "countries": countries,
         "visitors": reach.total_visitors if reach else None,
         "sessions": reach.total_sessions if reach else None,
         "days": int(month_end - start), "days_analysed": int(analysis.end - start),
         "days_tested": analysis.tested_days(),
-        "regions": {"US": int(us), "rest": int(rest)},
-        "tools": {t: (None if 0 < n < k else n) for t, n in
+        "regions": {"US": us, "rest": rest},
+        "tools": {t: table.shown(("tool", t)) for t, n in
                   cube.by_tool(start, month_end).items() if n > 0},
-        "devices": {d: (None if 0 < n < k else n) for d, n in
+        "devices": {d: table.shown(("device", d)) for d, n in
                     cube.by_device(start, month_end).items() if n > 0},
     }
     if reach is not None:
-        visitor_days = reach.visitors[start:month_end].sum(axis=0)
-        summary["visitor_days"] = {"US": int(visitor_days[0]), "rest": int(visitor_days[1]),
-                                   "all": int(visitor_days[2])}
+        days = {name: table.shown(("visitors", name)) for name in ("US", "rest", "all")}
+        summary["visitor_days"] = days
+
+        def ratio(checks: int | None, per: int | None) -> float | None:
+            return round(checks / per, 4) if checks is not None and per else None
+
         summary["checks_per_visitor"] = {
-            "US": round(float(us / visitor_days[0]), 4) if visitor_days[0] else None,
-            "rest": round(float(rest / visitor_days[1]), 4) if visitor_days[1] else None,
-            "all": round(float(setups / visitor_days[2]), 4) if visitor_days[2] else None,
-            "unit": "checks per visitor-day"}
+            "US": ratio(us, days["US"]), "rest": ratio(rest, days["rest"]),
+            "all": ratio(setups, days["all"]), "unit": "checks per visitor-day"}
     return summary
 
 
 def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
-    totals = cube.by_country(start, end)
-    shown = [{"country": c, "checks": n} for c, n in totals.items() if n >= k]
-    small = [n for n in totals.values() if n < k]
-    if small:
-        merged = sum(small)
-        shown.append({"country": "other", "countries": len(small),
-                      "checks": merged if merged >= k else None,
-                      "note": f"countries with fewer than {k} checks, merged"})
-    return shown
+    shown, merged = merge_small(cube.by_country(start, end), k)
+    rows: list[dict[str, Any]] = [{"country": c, "checks": n} for c, n in shown.items()]
+    if merged:
+        total = sum(cube.by_country(start, end)[c] for c in merged)
+        rows.append({"country": "other", "countries": len(merged),
+                     "checks": total if total >= k else None,
+                     "note": f"countries with fewer than {k} checks, merged (with the smallest "
+                             f"larger ones when needed to reach {k})"})
+    return rows
 
 
-def _daily(analysis: Analysis, month_end: int, context: MarketContext | None
-           ) -> tuple[dict[str, Any], int]:
-    cube, start, k = analysis.cube, analysis.start, analysis.k
-    span = slice(start, month_end)
-    hidden = 0
+def _daily(analysis: Analysis, month_end: int, context: MarketContext | None,
+           table: Disclosure) -> dict[str, Any]:
+    cube, start = analysis.cube, analysis.start
+    span = range(month_end - start)
 
-    def add(values: np.ndarray) -> list[int | None]:
-        nonlocal hidden
-        shown, count = _hide(values[span], k)
-        hidden += count
-        return shown
+    def shown(*key: str) -> list[int | None]:
+        return table.shown_all([("day", i, *key) for i in span])
 
-    tools = {"all": add(cube.series())}
+    tools = {"all": shown("all")}
     for tool, total in cube.by_tool(start, month_end).items():
         if total > 0:
-            tools[tool] = add(cube.series(tool))
-    devices = {d: add(cube.series(None, f"device:{d}")) for d, n in
-               cube.by_device(start, month_end).items() if n > 0}
-    regions = {r: add(cube.series(None, f"region:{r}")) for r in ("US", "rest")}
+            tools[tool] = shown("tool", tool)
+    devices = {d: shown("device", d) for d, n in cube.by_device(start, month_end).items()
+               if n > 0}
+    regions = {r: shown("region", r) for r in ("US", "rest")}
     daily: dict[str, Any] = {
-        "dates": [str(d) for d in cube.days[span]],
+        "dates": [str(d) for d in cube.days[start:month_end]],
         "checks": tools, "devices": devices, "regions": regions,
         "expected_all": [None if not np.isfinite(v) else round(float(v), 2)
                          for v in np.concatenate([analysis.expected(),
                                                   np.full(month_end - analysis.end, np.nan)])],
     }
     if cube.reach is not None:
-        daily["visitors"] = {name: add(cube.reach.visitors[:, i])
-                             for i, name in enumerate(("US", "rest", "all"))}
+        daily["visitors"] = {name: shown("visitors", name) for name in ("US", "rest", "all")}
     if context is not None:
         daily["btc_close"] = [None if not np.isfinite(v) else round(float(v), 2)
                               for v in context.close[: month_end - start]]
-    return daily, hidden
+    return daily
 
 
 def _comparisons(analysis: Analysis) -> list[dict[str, Any]]:
@@ -302,17 +293,17 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
-    summary = _summary(analysis, month_end)
+    table = cube_disclosure(cube, analysis.start, month_end, analysis.k)
+    summary = _summary(analysis, month_end, table)
     total = max(int(cube.counts.sum()), 1)
     share = cube.synthetic / total
     is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
     if synthetic and not cube.synthetic:
         share = 1.0
     summary["synthetic_setups"] = int(cube.synthetic)
-    daily, hidden = _daily(analysis, month_end, market)
+    daily = _daily(analysis, month_end, market, table)
     countries = _countries(cube, analysis.start, month_end, analysis.k)
-    hidden += sum(1 for n in cube.by_country(analysis.start, month_end).values()
-                  if n < analysis.k)
+    hidden = len(table.hidden) + sum(row.get("countries", 0) for row in countries)
     report = Report(
         month=month, generated_at=datetime.now(UTC).isoformat(timespec="seconds").replace(
             "+00:00", "Z"),
@@ -324,7 +315,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         market=_market(market, analysis),
         methodology=narrative.methodology(analysis, summary, engine=engine,
                                           synthetic=is_synthetic),
-        daily=daily, suppressed_cells=hidden, notes=list(analysis.notes), analysis=analysis)
+        daily=daily, suppressed_cells=hidden,
+        complementary_cells=len(table.secondary), notes=list(analysis.notes), analysis=analysis)
     if charts:
         step(STEPS[3])
         report.charts = _charts(analysis, market, is_synthetic)
@@ -360,7 +352,9 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     step(STEPS[1])
     cube = aggregate(source, first - timedelta(days=WINDOW_DAYS), following, engine=engine,
                      reach_from=first)
-    label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
+    # the file's name only: a server's directories stay out of published reports
+    label = (Path(source).name if isinstance(source, str | os.PathLike)
+             else type(source).__name__)
     report = report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
                               charts=charts, today=today, progress=step)
     if loaded.note:

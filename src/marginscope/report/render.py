@@ -31,7 +31,8 @@ from marginscope.report import narrative
 from marginscope.report.build import SCHEMA, Report
 from marginscope.report.charts import svg_data_uri
 
-__all__ = ["CHROMIUM_FLAGS", "FORMATS", "find_chromium", "render", "to_html", "to_json",
+__all__ = ["CHROMIUM_FLAGS", "FINDING_COLUMNS", "FORMATS", "csv_text", "daily_rows",
+           "find_chromium", "finding_rows", "render", "to_csv", "to_html", "to_json",
            "to_markdown", "to_pdf"]
 
 FORMATS = ("md", "html", "json", "pdf")
@@ -72,6 +73,61 @@ def _environment() -> jinja2.Environment:
 
 def _cited_events(report: Report) -> list[dict[str, Any]]:
     return [e for e in report.market.get("events", []) if e["kind"] in CITED]
+
+
+FINDING_COLUMNS = ("kind", "date", "start", "end", "tool", "segment", "observed", "expected",
+                   "lift", "lift_low", "lift_high", "share", "normal_share", "q_value",
+                   "low_confidence", "text")
+"""Columns of the findings CSV (the JSON finding fields, the interval split in two)."""
+
+
+def finding_rows(findings: list[dict[str, Any]]) -> list[list[Any]]:
+    """Findings (JSON form) as rows of :data:`FINDING_COLUMNS`."""
+    rows = []
+    for f in findings:
+        ci = f.get("lift_ci") or [None, None]
+        rows.append([f["kind"], f["date"], f.get("start"), f.get("end"), f["tool"] or "all",
+                     f["segment"], f["observed"], f["expected"], f["lift"], ci[0], ci[1],
+                     f.get("share"), f.get("normal_share"), f.get("q_value"),
+                     f.get("low_confidence"), f.get("text")])
+    return rows
+
+
+def daily_rows(daily: dict[str, Any]) -> list[list[Any]]:
+    """The JSON's ``daily`` block (already suppressed) as a header and one row per day:
+    ``all``, each tool, ``device:…``, ``region:…``, ``visitors:…``, ``expected_all`` and
+    ``btc_close``; a suppressed cell is empty."""
+    columns: dict[str, list[Any]] = {"all": daily["checks"]["all"]}
+    columns.update({t: v for t, v in daily["checks"].items() if t != "all"})
+    columns.update({f"device:{d}": v for d, v in daily.get("devices", {}).items()})
+    columns.update({f"region:{r}": v for r, v in daily.get("regions", {}).items()})
+    columns.update({f"visitors:{r}": v for r, v in (daily.get("visitors") or {}).items()})
+    for name in ("expected_all", "btc_close"):
+        if daily.get(name) is not None:
+            columns[name] = daily[name]
+    header = ["date", *columns]
+    return [header, *([day, *(values[i] for values in columns.values())]
+                      for i, day in enumerate(daily["dates"]))]
+
+
+def csv_text(rows: list[list[Any]]) -> str:
+    """RFC 4180 CSV (None → empty cell)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue()
+
+
+def to_csv(report: Report) -> dict[str, str]:
+    """``findings`` (every finding, :data:`FINDING_COLUMNS`) and ``daily`` (the suppressed daily
+    series) as CSV text."""
+    data = report.to_dict()
+    return {"findings": csv_text([list(FINDING_COLUMNS), *finding_rows(data["findings"])]),
+            "daily": csv_text(daily_rows(data["daily"]))}
 
 
 def to_json(report: Report) -> str:
@@ -218,4 +274,7 @@ def render(report: Report, fmt: str, out: str | os.PathLike[str]) -> Path:
         chart_dir = path.parent / f"{path.stem}_charts"
         text = to_markdown(report, chart_dir)
     path.write_text(text, encoding="utf-8")
+    if fmt in ("html", "md"):  # the full findings list and the daily series, beside the report
+        for name, body in to_csv(report).items():
+            (path.parent / f"{path.stem}_{name}.csv").write_text(body, encoding="utf-8")
     return path
