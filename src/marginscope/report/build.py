@@ -29,7 +29,7 @@ from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import theme_tools
 from marginscope.market.series import MarketData
-from marginscope.report import narrative
+from marginscope.report import narrative, story
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
 
 __all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
@@ -67,6 +67,12 @@ class Report:
     """Of the suppressed cells, those hidden only so that no other hidden cell can be
     recovered by subtraction (:mod:`marginscope.analytics.disclosure`)."""
     notes: list[str] = field(default_factory=list)
+    headline: str = ""
+    standfirst: str = ""
+    key_takeaways: list[dict[str, Any]] = field(default_factory=list)
+    chapters: list[dict[str, Any]] = field(default_factory=list)
+    market_checks: list[dict[str, Any]] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     analysis: Analysis | None = None
 
@@ -92,8 +98,14 @@ class Report:
                 "complementary_cells": self.complementary_cells,
                 "suppression": "primary (cells under k) and complementary", "notes": self.notes,
             },
+            "headline": self.headline,
+            "standfirst": self.standfirst,
             "summary": self.summary,
             "takeaways": self.takeaways,
+            "key_takeaways": self.key_takeaways,
+            "chapters": self.chapters,
+            "market_checks": self.market_checks,
+            "references": self.references,
             "timeline": self.timeline,
             "findings": [f.to_dict() for f in self.findings],
             "comparisons": self.comparisons,
@@ -304,19 +316,27 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     daily = _daily(analysis, month_end, market, table)
     countries = _countries(cube, analysis.start, month_end, analysis.k)
     hidden = len(table.hidden) + sum(row.get("countries", 0) for row in countries)
+    market_block = _market(market, analysis)
+    findings = [f.to_dict() for f in analysis.findings]
+    told = story.compose(findings, summary, daily, market_block,
+                         date.fromisoformat(f"{month}-01").strftime("%B %Y"),
+                         synthetic=is_synthetic)
+    lead = [narrative.SYNTHETIC_NOTE] if is_synthetic else []
     report = Report(
         month=month, generated_at=datetime.now(UTC).isoformat(timespec="seconds").replace(
             "+00:00", "Z"),
         synthetic=is_synthetic, synthetic_share=share if is_synthetic else 0.0, source=source,
         engine=engine, k=analysis.k, summary=summary,
-        takeaways=narrative.takeaways(analysis, summary, synthetic=is_synthetic),
+        takeaways=lead + [t["text"] for t in told.key_takeaways],
         timeline=narrative.timeline(analysis), findings=analysis.findings,
-        comparisons=_comparisons(analysis), countries=countries,
-        market=_market(market, analysis),
+        comparisons=_comparisons(analysis), countries=countries, market=market_block,
         methodology=narrative.methodology(analysis, summary, engine=engine,
                                           synthetic=is_synthetic),
         daily=daily, suppressed_cells=hidden,
-        complementary_cells=len(table.secondary), notes=list(analysis.notes), analysis=analysis)
+        complementary_cells=len(table.secondary), notes=list(analysis.notes),
+        headline=told.headline, standfirst=told.standfirst, key_takeaways=told.key_takeaways,
+        chapters=told.chapters, market_checks=told.market_checks, references=told.references,
+        analysis=analysis)
     if charts:
         step(STEPS[3])
         report.charts = _charts(analysis, market, is_synthetic)
