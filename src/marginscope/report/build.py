@@ -283,8 +283,10 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
         if test.tool is None and test.segment == "region:US":
             low[test.day - start], high[test.day - start] = test.baseline.low, test.baseline.high
     normal["all checks"] = (low, high)
+    named = [d["tool"] for f in analysis.findings if f.kind == "phase" for d in f.dominant_tools]
     charts = usage_charts(cube, start, end, context=context, findings=analysis.findings, k=k,
-                          synthetic=synthetic, us_series=us_series, normal=normal)
+                          synthetic=synthetic, us_series=us_series, normal=normal,
+                          also=list(dict.fromkeys(named)))
     bounds = [(p.start, p.end, p.theme or ("usual mix" if not p.dominant else "mixed"))
               for p in analysis.phases]
     charts.append(tool_mix_chart(days, cube.tool_matrix()[start:end], cube.tools, bounds,
