@@ -93,7 +93,8 @@ def test_without_auth_a_browser_gets_the_login_form(anon):
 def test_bearer_opens_the_page(bearer):
     page = bearer.get("/dashboard", params={"month": MONTH}, headers=HTML)
     assert page.status_code == 200
-    assert "Synthetic data" in page.text
+    assert "SYNTHETIC DATA" in page.text and page.text.count('class="dash-synthetic"') == 1
+    assert "Synthetic data." not in page.text  # one banner, said once
     assert page.text.count("data:image/svg+xml;base64,") >= 6  # 3 charts, narrow + wide
     assert "/dashboard/report.json?month=2025-11" in page.text
     assert ("/dashboard/report.pdf" in page.text) == (find_chromium() is not None)
@@ -248,7 +249,7 @@ def test_screenshots(server, width, height, tag):
             page.get_by_role("button", name="Apply").click()
             page.wait_for_url("**region=US**")
             sync_api.expect(page.locator(".dash-synthetic")).to_be_visible()
-            sync_api.expect(page.locator(".dash-chart img").first).to_be_visible()
+            sync_api.expect(page.locator(".dash-plot canvas").first).to_be_visible()
             width_now = page.evaluate("document.documentElement.scrollWidth")
             assert width_now <= width, f"page is {width_now}px wide"
             ARTIFACTS.mkdir(exist_ok=True)

@@ -304,8 +304,15 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
              "btc_close": [None if not math.isfinite(v) else round(float(v), 2)
                            for v in context.close[:days]]
              if len(context.close) >= days else None}
+    from marginscope.report.charts import colours, event_marks
+
+    marks = event_marks(context, cube.days)
+    plot = {"names": {t: tool_name(t) for t in tool_sums}, "colours": colours(list(tool_sums)),
+            "marks": [{"day": str(cube.days[p]), "label": label} for p, label in marks],
+            "price_label": "BTC daily close (USD)"}
     return {
         "daily": daily,
+        "plot": plot,
         "charts": [{"name": c.name, "title": c.title, "alt": c.alt, "caption": caption,
                     "narrow": svg_data_uri(c.narrow), "wide": svg_data_uri(c.wide)}
                    for c, caption in zip(charts, captions, strict=True)],
@@ -382,8 +389,12 @@ def _view(request: Request, params: dict[str, str | None]) -> dict[str, Any]:
     findings = [f for f in data["findings"]
                 if ("tool" not in filters or f["tool"] == filters["tool"])
                 and (not wanted or f["segment"] in wanted) and in_range(f)]
+    # the largest effects first (excess checks), then the day: "top N first"
+    findings.sort(key=lambda f: (-abs(f["observed"] - (f["expected"] or 0)), f["date"]))
+    query = urlencode({"month": month, "start": context["start"], "end": context["end"],
+                       **filters})
     context.update(synthetic=data["synthetic"], label=data["metadata"].get("label", ""),
-                   findings=findings, all_findings=len(data["findings"]),
+                   findings=findings, all_findings=len(data["findings"]), query=query,
                    summary=data["summary"],
                    tools=sorted(data["summary"].get("tools") or {}),
                    downloads=["html", "json", "md"] + (["pdf"] if _chromium() else []))
@@ -470,11 +481,11 @@ def build_dashboard() -> APIRouter:
         context = await run_in_threadpool(_view, request, params)
         return JSONResponse({key: context.get(key) for key in (
             "month", "start", "end", "filters", "synthetic", "totals", "findings", "k",
-            "daily")},
+            "daily", "plot")},
             headers={"Cache-Control": "no-store"})
 
-    @router.get("/dashboard/{name}.csv", name="dashboard_csv")
-    async def csv_file(request: Request, name: str, month: str | None = None,
+    @router.get("/dashboard/{table}.csv", name="dashboard_csv")
+    async def csv_file(request: Request, table: str, month: str | None = None,
                        start: str | None = None, end: str | None = None,
                        tool: str | None = None, device: str | None = None,
                        region: str | None = None) -> Response:
@@ -482,8 +493,8 @@ def build_dashboard() -> APIRouter:
         denied = _gate(request)
         if denied is not None:
             return denied
-        if name not in ("daily", "findings"):
-            return JSONResponse({"detail": f"no CSV {name!r}; allowed: daily | findings"},
+        if table not in ("daily", "findings"):
+            return JSONResponse({"detail": f"no CSV {table!r}; allowed: daily | findings"},
                                 status_code=404)
         params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
                   "region": region}
@@ -495,12 +506,12 @@ def build_dashboard() -> APIRouter:
             return JSONResponse({"detail": "no events are stored yet"}, status_code=404)
         from marginscope.report.render import FINDING_COLUMNS, csv_text, daily_rows, finding_rows
 
-        rows = (daily_rows(context["daily"]) if name == "daily"
+        rows = (daily_rows(context["daily"]) if table == "daily"
                 else [list(FINDING_COLUMNS), *finding_rows(context["findings"])])
         label = "-".join([context["start"], context["end"],
                           *(v for _k, v in sorted(context["filters"].items()))])
         return Response(csv_text(rows), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="marginscope-{name}-{label}.csv"',
+            "Content-Disposition": f'attachment; filename="marginscope-{table}-{label}.csv"',
             "Cache-Control": "no-store"})
 
     @router.get("/dashboard/report.{fmt}", name="dashboard_report")
