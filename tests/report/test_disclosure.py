@@ -31,6 +31,7 @@ TOKEN = "disclosure-token-51c2"
 
 # --- the rule on its own --------------------------------------------------------------------
 
+
 def test_one_hidden_part_takes_the_smallest_other_part_with_it():
     parts = protect_parts({"a": 3, "b": 500, "c": 40, "d": 0}, 543, K)
     assert parts == {"a": None, "b": 500, "c": None, "d": 0}
@@ -65,6 +66,7 @@ def test_merged_small_rows_take_the_smallest_published_row_when_still_under_k():
 
 # --- a whole report -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def planted():
     month = planted_month(4, NOVEMBER_2025, scale=0.2)
@@ -73,8 +75,9 @@ def planted():
     us = month.countries.index("US")
     counts[start:, :, :, us] = 0
     counts[start + 10, 0, 0, us] = US_CHECKS  # 3 U.S. checks in the whole month
-    rare = month.tools.index(min(month.tools[1:],
-                                 key=lambda t: counts[start:, month.tools.index(t)].sum()))
+    rare = month.tools.index(
+        min(month.tools[1:], key=lambda t: counts[start:, month.tools.index(t)].sum())
+    )
     counts[start:, rare] = 0
     rest = 1 if us != 1 else 2
     counts[start + 5, rare, 0, rest] = RARE_CHECKS  # one tool used 4 times
@@ -96,17 +99,25 @@ def report(db):
 def _lines(data: dict) -> list[tuple[str, list, int | None]]:
     """Every (name, published parts, published total) the JSON holds."""
     s, daily = data["summary"], data["daily"]
-    out = [("regions", list(s["regions"].values()), s["setups"]),
-           ("tools", list(s["tools"].values()), s["setups"]),
-           ("devices", list(s["devices"].values()), s["setups"]),
-           ("countries", [row["checks"] for row in data["countries"]], s["setups"]),
-           ("visitor_days", [s["visitor_days"]["US"], s["visitor_days"]["rest"]],
-            s["visitor_days"]["all"])]
+    out = [
+        ("regions", list(s["regions"].values()), s["setups"]),
+        ("tools", list(s["tools"].values()), s["setups"]),
+        ("devices", list(s["devices"].values()), s["setups"]),
+        ("countries", [row["checks"] for row in data["countries"]], s["setups"]),
+        (
+            "visitor_days",
+            [s["visitor_days"]["US"], s["visitor_days"]["rest"]],
+            s["visitor_days"]["all"],
+        ),
+    ]
     days = range(len(daily["dates"]))
     all_checks = daily["checks"]["all"]
     out.append(("days", all_checks, s["setups"]))
-    for group, parts in (("checks", {t: v for t, v in daily["checks"].items() if t != "all"}),
-                         ("devices", daily["devices"]), ("regions", daily["regions"])):
+    for group, parts in (
+        ("checks", {t: v for t, v in daily["checks"].items() if t != "all"}),
+        ("devices", daily["devices"]),
+        ("regions", daily["regions"]),
+    ):
         for i in days:
             out.append((f"{group} day {i}", [v[i] for v in parts.values()], all_checks[i]))
         monthly = {"checks": s["tools"], "devices": s["devices"], "regions": s["regions"]}[group]
@@ -159,10 +170,12 @@ def test_dashboard_totals_do_not_give_the_small_counts_back(db, planted):
         app = create_app(WebSettings(dashboard_token=TOKEN))
         with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
             whole = client.get("/dashboard/data.json", params={"month": "2025-11"}).json()
-            us = client.get("/dashboard/data.json",
-                            params={"month": "2025-11", "region": "US"}).json()
-            tool = client.get("/dashboard/data.json",
-                              params={"month": "2025-11", "tool": rare}).json()
+            us = client.get(
+                "/dashboard/data.json", params={"month": "2025-11", "region": "US"}
+            ).json()
+            tool = client.get(
+                "/dashboard/data.json", params={"month": "2025-11", "tool": rare}
+            ).json()
             csv = client.get("/dashboard/daily.csv", params={"month": "2025-11"})
     totals = whole["totals"]
     assert totals["regions"]["US"] is None and totals["regions"]["rest"] is None

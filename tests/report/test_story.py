@@ -43,18 +43,28 @@ def test_every_number_in_the_takeaways_is_in_the_json(report):
         text, numbers = takeaway["text"], takeaway["numbers"]
         # the numbers quoted are the finding's own, as the JSON holds it
         if "observed" in numbers:
-            finding = next(f for f in document["findings"] if f["kind"] == numbers["kind"]
-                           and f["date"] == numbers["date"] and f["tool"] == numbers["tool"]
-                           and f["segment"] == numbers["segment"])
+            finding = next(
+                f
+                for f in document["findings"]
+                if f["kind"] == numbers["kind"]
+                and f["date"] == numbers["date"]
+                and f["tool"] == numbers["tool"]
+                and f["segment"] == numbers["segment"]
+            )
             for key in ("observed", "expected", "lift", "lift_ci", "share", "normal_share"):
                 assert numbers.get(key) == finding.get(key), key
-        days = {day_text(v) for v in _leaves(numbers) if isinstance(v, str)
-                and re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", v)}
+        days = {
+            day_text(v)
+            for v in _leaves(numbers)
+            if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", v)
+        }
         for match in _DAY.finditer(text):
             assert f"{match[1]} {match[2]}" in days, (match[0], text)
             if match[3]:
-                assert any(d.startswith(match[1]) and d.endswith(f" {match[3]}")
-                           for d in days), (match[0], text)
+                assert any(d.startswith(match[1]) and d.endswith(f" {match[3]}") for d in days), (
+                    match[0],
+                    text,
+                )
         for match in _REF.finditer(text):
             assert int(match[1]) in references
         rest = _REF.sub("", _DAY.sub("", text))
@@ -65,17 +75,33 @@ def test_every_number_in_the_takeaways_is_in_the_json(report):
 
 def test_the_takeaways_lead_with_the_months_real_peak(report):
     document = report.to_dict()
-    overall = [f for f in document["findings"] if f["kind"] == "spike" and f["tool"] is None
-               and f["segment"] == "all" and f["lift_ci"] and f["lift_ci"][0] > 0]
+    overall = [
+        f
+        for f in document["findings"]
+        if f["kind"] == "spike"
+        and f["tool"] is None
+        and f["segment"] == "all"
+        and f["lift_ci"]
+        and f["lift_ci"][0] > 0
+    ]
     if overall:
         peak = max(overall, key=lambda f: f["observed"] - f["expected"])
         assert document["key_takeaways"][0]["numbers"]["date"] == peak["date"]
 
 
 def _finding(date, share, lift, observed=500):
-    return {"kind": "share_shift", "date": date, "tool": None, "segment": "device:mobile",
-            "share": share, "normal_share": 0.5, "lift": lift, "lift_ci": [lift / 2, lift * 2],
-            "observed": observed, "expected": observed / (1 + lift)}
+    return {
+        "kind": "share_shift",
+        "date": date,
+        "tool": None,
+        "segment": "device:mobile",
+        "share": share,
+        "normal_share": 0.5,
+        "lift": lift,
+        "lift_ci": [lift / 2, lift * 2],
+        "observed": observed,
+        "expected": observed / (1 + lift),
+    }
 
 
 def test_a_run_at_one_level_says_at_not_between():
@@ -85,8 +111,10 @@ def test_a_run_at_one_level_says_at_not_between():
 
 
 def test_a_mirrored_exchange_source_names_the_endpoint_then_the_mirror():
-    text = reference_text("binance_usdm:GET /fapi/v1/fundingRate symbol=BTCUSDT via "
-                          "github.com/someone/repo/data/funding.csv@abc123")
+    text = reference_text(
+        "binance_usdm:GET /fapi/v1/fundingRate symbol=BTCUSDT via "
+        "github.com/someone/repo/data/funding.csv@abc123"
+    )
     assert text.startswith("Binance USDⓈ-M futures API, GET /fapi/v1/fundingRate")
     assert text.index("fapi") < text.index("github.com/someone")
     assert "mirror" in text
@@ -107,6 +135,7 @@ def test_one_chapter_per_phase_with_an_interpretation(report):
     document = report.to_dict()
     phases = [f for f in document["findings"] if f["kind"] == "phase"]
     assert [(c["start"], c["end"]) for c in document["chapters"]] == [
-        (p["start"], p["end"]) for p in phases]
+        (p["start"], p["end"]) for p in phases
+    ]
     for chapter in document["chapters"]:
         assert chapter["interpretation"].startswith("Interpretation:")

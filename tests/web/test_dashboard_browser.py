@@ -24,14 +24,22 @@ from marginscope.web.settings import WebSettings
 
 from .conftest import ARTIFACTS
 
-pytestmark = [pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
-              pytest.mark.skipif(find_chromium() is None, reason="no system Chromium")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
+    pytest.mark.skipif(find_chromium() is None, reason="no system Chromium"),
+]
 sync_api = pytest.importorskip("playwright.sync_api")
 
 TOKEN = "browser-token-7d21"
 TOOL = "margin_call"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +47,10 @@ def events_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("dashboard-browser") / "events.duckdb"
     write_duckdb(planted_month(5, NOVEMBER_2025, scale=0.2), path)
     with duckdb.connect(str(path)) as con:  # five page views in December
-        con.execute("INSERT INTO events SELECT * REPLACE (ts + INTERVAL 40 DAY AS ts) "
-                    "FROM (SELECT * FROM events ORDER BY ts DESC LIMIT 5)")
+        con.execute(
+            "INSERT INTO events SELECT * REPLACE (ts + INTERVAL 40 DAY AS ts) "
+            "FROM (SELECT * FROM events ORDER BY ts DESC LIMIT 5)"
+        )
     return path
 
 
@@ -62,16 +72,21 @@ def browser():
 
 def _lifts(page) -> list[float]:
     values = page.locator("#dash-findings tbody tr:not([hidden])").evaluate_all(
-        "rows => rows.map(r => r.dataset.lift)")
+        "rows => rows.map(r => r.dataset.lift)"
+    )
     return [float(v) for v in values if v != ""]
 
 
 @pytest.mark.parametrize("width, height, tag", [(360, 740, "phone"), (1280, 800, "desktop")])
 def test_latest_month_sort_and_filtered_csv(server, browser, width, height, tag):
     phone = tag == "phone"
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  device_scale_factor=1, is_mobile=phone, has_touch=phone,
-                                  accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        device_scale_factor=1,
+        is_mobile=phone,
+        has_touch=phone,
+        accept_downloads=True,
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -86,8 +101,12 @@ def test_latest_month_sort_and_filtered_csv(server, browser, width, height, tag)
     page.locator("#f-sort").select_option("lift")
     lifts = _lifts(page)
     assert lifts and lifts == sorted(lifts, reverse=True)
-    assert lifts[0] == max(float(v) for v in page.locator("#dash-findings tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.lift).filter(v => v !== '')"))
+    assert lifts[0] == max(
+        float(v)
+        for v in page.locator("#dash-findings tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.lift).filter(v => v !== '')"
+        )
+    )
     # filter by a tool (server side), then download the findings CSV of that filter
     page.locator("#d-tool").select_option(TOOL)
     page.get_by_role("button", name="Apply").click()
@@ -102,7 +121,8 @@ def test_latest_month_sort_and_filtered_csv(server, browser, width, height, tag)
     daily = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
     assert [row["date"] for row in daily][:1] == ["2025-11-01"] and len(daily) == 30
     assert set(daily[0]) - {"date", "all", "btc_close"} <= {TOOL} | {
-        key for key in daily[0] if key.startswith(("device:", "region:"))}
+        key for key in daily[0] if key.startswith(("device:", "region:"))
+    }
     page.screenshot(path=str(ARTIFACTS / f"dashboard-browser-{tag}.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert not errors

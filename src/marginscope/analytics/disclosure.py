@@ -116,11 +116,14 @@ def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure
     for i in span:
         table.cell(("day", i, "all"), cube.counts[start + i].sum())
     table.line([("day", i, "all") for i in span], ("all",))
-    axes = {"tool": (cube.tools, cube.tool_matrix()),
-            "device": (cube.devices, np.stack([cube.series(None, f"device:{d}")
-                                               for d in cube.devices], axis=1)),
-            "region": (REGIONS, np.stack([cube.series(None, f"region:{r}") for r in REGIONS],
-                                         axis=1))}
+    axes = {
+        "tool": (cube.tools, cube.tool_matrix()),
+        "device": (
+            cube.devices,
+            np.stack([cube.series(None, f"device:{d}") for d in cube.devices], axis=1),
+        ),
+        "region": (REGIONS, np.stack([cube.series(None, f"region:{r}") for r in REGIONS], axis=1)),
+    }
     for axis, (names, matrix) in axes.items():
         block = matrix[start:end]
         for j, name in enumerate(names):
@@ -140,8 +143,10 @@ def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure
             table.line([("day", i, "visitors", name) for i in span], ("visitors", name))
         table.line([("visitors", "US"), ("visitors", "rest")], ("visitors", "all"))
         for i in span:
-            table.line([("day", i, "visitors", "US"), ("day", i, "visitors", "rest")],
-                       ("day", i, "visitors", "all"))
+            table.line(
+                [("day", i, "visitors", "US"), ("day", i, "visitors", "rest")],
+                ("day", i, "visitors", "all"),
+            )
     return table.protect()
 
 

@@ -201,6 +201,8 @@ def tools_over_price_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence
                           markerfacecolor="white", markeredgewidth=1.5)
         axis.set_ylabel("checks per day")
         axis.set_ylim(bottom=0)
+        axis.yaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         _day_axis(axis, days, narrow)
         _mark_events(axis, marks)
         if np.isfinite(close).any():

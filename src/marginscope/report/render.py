@@ -116,15 +116,17 @@ def to_json(report: Report) -> str:
 
 
 def previous_month(value: Any) -> str:
-    """One sentence for ``summary.previous_month`` (a dict with ``month`` and ``setups``, or
-    text); empty when it holds neither."""
+    """One sentence for ``summary.previous_month`` (``month``, ``setups``, ``change`` and, for
+    an incomplete month, ``note``); empty when it holds no setups."""
     if isinstance(value, str):
         return value
     if not isinstance(value, dict) or not value.get("setups"):
         return ""
-    text = f"{value.get('month', 'The previous month')}: {value['setups']:,} setups"
+    text = f"Month over month: {value['setups']:,} setups in {value.get('month', 'the month before')}"
+    if value.get("note"):
+        return f"{text} ({value['note']})."
     change = value.get("change")
-    return text + (f" ({signed_percent(change)} this month)." if change is not None else ".")
+    return text + (f"; this month {signed_percent(change)}." if change is not None else ".")
 
 
 def to_html(report: Report, csv_stem: str = "report") -> str:
