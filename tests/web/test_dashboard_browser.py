@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from marginscope.report.render import find_chromium
+from marginscope.report.render import CHROMIUM_FLAGS, find_chromium
 from marginscope.sim.planted import NOVEMBER_2025, planted_month, write_duckdb
 from marginscope.web import create_app
 from marginscope.web.background import serve_in_background
@@ -32,14 +32,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 TOKEN = "browser-token-7d21"
 TOOL = "margin_call"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+FLAGS = [f for f in CHROMIUM_FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
 
 
 @pytest.fixture(scope="module")
