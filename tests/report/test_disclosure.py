@@ -74,6 +74,7 @@ def planted():
     start = month.month_start
     us = month.countries.index("US")
     counts[start:, :, :, us] = 0
+    counts[start + 10] *= 3  # a spike outside the U.S. on the day of the 3 U.S. checks:
     counts[start + 10, 0, 0, us] = US_CHECKS  # 3 U.S. checks in the whole month
     rare = month.tools.index(
         min(month.tools[1:], key=lambda t: counts[start:, month.tools.index(t)].sum())
@@ -187,3 +188,17 @@ def test_dashboard_totals_do_not_give_the_small_counts_back(db, planted):
     assert csv.status_code == 200
     header, *rows = [line.split(",") for line in csv.text.splitlines()]
     assert all(row[header.index("region:US")] in ("", "0") for row in rows)
+
+
+def test_no_segment_finding_gives_a_small_rest_back(report):
+    data = report.to_dict()
+    # the day's spike outside the U.S. is flagged in "all" but withheld in "region:rest"
+    assert data["metadata"]["withheld_findings"] > 0
+    daily = data["daily"]
+    for f in data["findings"]:
+        if f["kind"] not in ("spike", "share_shift") or f["segment"] == "all":
+            continue
+        day = daily["dates"].index(f["date"])
+        parent = daily["checks"]["all" if f["tool"] is None else f["tool"]][day]
+        if parent is not None:
+            assert not 0 < parent - f["observed"] < K, f["text"]

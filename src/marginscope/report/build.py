@@ -64,6 +64,8 @@ class Report:
     daily: dict[str, Any]
     suppressed_cells: int
     complementary_cells: int = 0
+    withheld_findings: int = 0
+    """Segment findings left out because the day's total minus them is a count under k."""
     """Of the suppressed cells, those hidden only so that no other hidden cell can be
     recovered by subtraction (:mod:`marginscope.analytics.disclosure`)."""
     notes: list[str] = field(default_factory=list)
@@ -96,6 +98,7 @@ class Report:
                 "label": self.label or None, "source": self.source, "engine": self.engine,
                 "k": self.k, "suppressed_cells": self.suppressed_cells,
                 "complementary_cells": self.complementary_cells,
+                "withheld_findings": self.withheld_findings,
                 "suppression": "primary (cells under k) and complementary", "notes": self.notes,
             },
             "headline": self.headline,
@@ -189,6 +192,16 @@ def _summary(analysis: Analysis, month_end: int, table: Disclosure) -> dict[str,
             "US": ratio(us, days["US"]), "rest": ratio(rest, days["rest"]),
             "all": ratio(setups, days["all"]), "unit": "checks per visitor-day"}
     return summary
+
+
+def _gives_back(cube: DailyCube, finding: Finding, k: int) -> bool:
+    """True when a segment's finding would reveal a count under k: its tool's checks that day
+    (published in the daily series) minus the segment's checks is the rest of the segments —
+    for the two regions, exactly the other region."""
+    if finding.kind not in ("spike", "share_shift") or finding.segment == "all":
+        return False
+    parent = int(cube.series(finding.tool, "all")[cube.index(finding.date)])
+    return 0 < parent - int(finding.observed) < k
 
 
 def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
@@ -308,6 +321,9 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
     table = cube_disclosure(cube, analysis.start, month_end, analysis.k)
+    before = len(analysis.findings)
+    analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k)]
+    withheld = before - len(analysis.findings)
     summary = _summary(analysis, month_end, table)
     total = max(int(cube.counts.sum()), 1)
     share = cube.synthetic / total
@@ -335,7 +351,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         methodology=narrative.methodology(analysis, summary, engine=engine,
                                           synthetic=is_synthetic),
         daily=daily, suppressed_cells=hidden,
-        complementary_cells=len(table.secondary), notes=list(analysis.notes),
+        complementary_cells=len(table.secondary), withheld_findings=withheld,
+        notes=list(analysis.notes),
         headline=told.headline, standfirst=told.standfirst, key_takeaways=told.key_takeaways,
         chapters=told.chapters, market_checks=told.market_checks, references=told.references,
         analysis=analysis)

@@ -141,7 +141,9 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
             "line is hidden with it. Countries under k are merged into 'other', and the "
             "smallest published countries join it while it is still under k. Totals are "
             "published exactly; what a reader can still compute is the sum of two or more "
-            f"hidden cells, never one of them ({summary_hidden(summary)})."]},
+            f"hidden cells, never one of them ({summary_hidden(summary)}). A finding on a "
+            "segment is withheld when the day's total minus the segment is under k (for the "
+            "two regions, that difference is the other region)."]},
         {"title": "What the data cannot say", "paragraphs": [
             "A check is a calculation, not a trade: the data say nothing about positions "
             "opened, their size or their outcome. Countries come from a proxy header, a "
