@@ -81,6 +81,15 @@ class Disclosure:
         """The published value of ``key``: its count, or None when hidden."""
         return None if key in self.hidden else self.values[key]
 
+    def masked(self, values: Sequence[float] | np.ndarray, *key: str) -> np.ndarray:
+        """Daily ``values`` (from the period's first day) as floats, NaN where the table hides
+        ``("day", i, *key)``: what a chart may draw."""
+        out = np.asarray(values, dtype=float).copy()
+        for i in range(len(out)):
+            if ("day", i, *key) in self.hidden:
+                out[i] = np.nan
+        return out
+
     def shown_all(self, keys: Iterable[Key]) -> list[int | None]:
         """:meth:`shown` of each key."""
         return [self.shown(key) for key in keys]

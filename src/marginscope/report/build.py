@@ -276,11 +276,15 @@ def _market(context: MarketContext | None, analysis: Analysis) -> dict[str, Any]
     }
 
 
-def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) -> list[Chart]:
+def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool,
+            table: Disclosure) -> list[Chart]:
     cube, start, end, k = analysis.cube, analysis.start, analysis.end, analysis.k
     days = cube.days[start:end]
-    us_series = {"all checks": (cube.series(None, "region:US")[start:end],
-                                cube.series(None, "all")[start:end])}
+    us_series = {"all checks": (
+        table.masked(cube.series(None, "region:US")[start:end], "region", "US"),
+        cube.series(None, "all")[start:end])}
+    matrix = np.stack([table.masked(column, "tool", tool) for tool, column in
+                       zip(cube.tools, cube.tool_matrix()[start:end].T, strict=True)], axis=1)
     featured = [f for f in analysis.findings if f.kind == "share_shift"
                 and f.segment == "region:US" and f.tool]
     defended = [tool for tool in theme_tools()["margin defense"] if tool in cube.tools]
@@ -299,7 +303,7 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
     named = [d["tool"] for f in analysis.findings if f.kind == "phase" for d in f.dominant_tools]
     charts = usage_charts(cube, start, end, context=context, findings=analysis.findings, k=k,
                           synthetic=synthetic, us_series=us_series, normal=normal,
-                          also=list(dict.fromkeys(named)))
+                          also=list(dict.fromkeys(named)), matrix=matrix)
     bounds = [(p.start, p.end, p.theme or ("usual mix" if not p.dominant else "mixed"))
               for p in analysis.phases]
     charts.append(tool_mix_chart(days, cube.tool_matrix()[start:end], cube.tools, bounds,
@@ -358,7 +362,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         analysis=analysis)
     if charts:
         step(STEPS[3])
-        report.charts = _charts(analysis, market, is_synthetic)
+        report.charts = _charts(analysis, market, is_synthetic, table)
     return report
 
 

@@ -183,7 +183,7 @@ def tools_over_price_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence
     """Daily checks of the busiest tools and of the tools in ``also`` (e.g. those a phase is
     named for) as lines over the BTC close (dashed, right axis); circles mark days flagged as
     spikes for that tool; ``marks`` (:func:`event_marks`) are dated market events."""
-    totals = matrix.sum(axis=0)
+    totals = np.nansum(matrix, axis=0)
     order = [i for i in np.argsort(-totals) if totals[i] > 0][:top]
     order += [tools.index(t) for t in also if t in tools and tools.index(t) not in order
               and totals[tools.index(t)] > 0]
@@ -374,7 +374,7 @@ def usage_charts(cube: DailyCube, start: int, end: int, *, context: MarketContex
                  findings: Iterable[Finding], k: int, synthetic: bool,
                  us_series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
                  normal: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                 also: Sequence[str] = ()) -> list[Chart]:
+                 also: Sequence[str] = (), matrix: np.ndarray | None = None) -> list[Chart]:
     """Checks per tool over the BTC price, the device mix and the U.S. share, for the cube's
     days ``[start, end)``.
 
@@ -388,10 +388,14 @@ def usage_charts(cube: DailyCube, start: int, end: int, *, context: MarketContex
     also
         Tools drawn in the first chart even if they are not among the busiest (the tools the
         month's phases are named for).
+    matrix
+        The daily checks per tool to draw (default: the cube's), e.g. with the cells that
+        complementary suppression hides set to NaN.
     """
     days = cube.days[start:end]
     close, price_label = price_line(context, len(days))
-    charts = [tools_over_price_chart(days, cube.tool_matrix()[start:end], cube.tools, close,
+    drawn = cube.tool_matrix()[start:end] if matrix is None else matrix
+    charts = [tools_over_price_chart(days, drawn, cube.tools, close,
                                      spike_days(findings, days), k=k, synthetic=synthetic,
                                      price_label=price_label, also=also,
                                      marks=event_marks(context, days))]

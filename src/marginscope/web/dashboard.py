@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import numpy as np
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -276,10 +277,13 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
     charts, captions = [], []
     if tool_sums:
         label = f"{tool_name(filters['tool'])} checks" if "tool" in filters else "all checks"
-        us = {label: (any_region.series(None, "region:US"), any_region.series())}
+        us = {label: (regional_table.masked(any_region.series(None, "region:US"), "region",
+                                            "US"), any_region.series())}
+        matrix = np.stack([table.masked(column, "tool", tool) for tool, column in
+                           zip(chosen.tools, chosen.tool_matrix().T, strict=True)], axis=1)
         charts = usage_charts(chosen, 0, days, context=context,
                               findings=[] if regional else findings, k=k, synthetic=synthetic,
-                              us_series=us)
+                              us_series=us, matrix=matrix)
         captions = [charts[0].caption + f" Cells under {k} checks are gaps."
                     + (" (No spike circles under a device or region filter.)" if regional
                        else ""),
