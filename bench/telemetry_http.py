@@ -138,7 +138,10 @@ def main() -> None:
                   "MARGINSCOPE_DB": str(data / "events.duckdb"),
                   "MARGINSCOPE_PARQUET_DIR": str(data / "events"),
                   "MARGINSCOPE_STATE_DIR": str(data / "state"),
-                  "MARGINSCOPE_COUNTRY_HEADER": "CF-IPCountry"}
+                  "MARGINSCOPE_COUNTRY_HEADER": "CF-IPCountry",
+                  # one loopback client sends the whole load: every event must be recorded
+                  "MARGINSCOPE_RECORD_RATE": "1000000000",
+                  "MARGINSCOPE_RECORD_BURST": "1000000000"}
         ports = {"off": free_port(), "on": free_port()}
         servers = {"off": start_server(ports["off"], env={"MARGINSCOPE_TELEMETRY": "0"}),
                    "on": start_server(ports["on"], env=on_env)}

@@ -14,6 +14,8 @@ web ones: docs/web.md — the app sees them through :class:`marginscope.web.sett
 | ``MARGINSCOPE_WRITER_ID`` | name of this writer in Parquet part-file names | ``<host>-<pid>`` |
 | ``MARGINSCOPE_QUEUE_SIZE`` | bound of the in-memory event queue (overflow is counted and reported) | ``100000`` |
 | ``MARGINSCOPE_FLUSH_SECONDS`` | longest wait before a batch is made durable | ``0.5`` |
+| ``MARGINSCOPE_RECORD_RATE`` | calculations per minute one client (keyed daily hash of its address) may add to the recorded numbers; beyond it the answer is still given and the event is dropped, counted as ``over_budget`` | ``60`` |
+| ``MARGINSCOPE_RECORD_BURST`` | calculations one client may have recorded at once before ``MARGINSCOPE_RECORD_RATE`` applies | ``60`` |
 | ``MARGINSCOPE_ACK`` | when the web server answers a recorded calculation: ``handoff`` (the event is held by the sink process, which survives the server) or ``durable`` (its batch is committed) | ``handoff`` |
 | ``MARGINSCOPE_RETENTION_DAYS`` | days raw events are kept by ``retention run`` / the daily job | ``90`` |
 | ``MARGINSCOPE_RETENTION_AUTO`` | ``1`` makes the server run retention daily | ``0`` (off) |
@@ -253,6 +255,16 @@ def session_hours() -> int:
 def login_rate() -> int:
     """Dashboard login attempts per minute per client (``MARGINSCOPE_LOGIN_RATE``)."""
     return int(_env_number("MARGINSCOPE_LOGIN_RATE", 5, 1, 1000, integer=True))
+
+
+def record_rate() -> float:
+    """Recorded calculations per minute per client (``MARGINSCOPE_RECORD_RATE``)."""
+    return _env_number("MARGINSCOPE_RECORD_RATE", 60.0, 0.001, 1e9)
+
+
+def record_burst() -> int:
+    """Recorded calculations per client at once (``MARGINSCOPE_RECORD_BURST``)."""
+    return int(_env_number("MARGINSCOPE_RECORD_BURST", 60, 1, 1e9, integer=True))
 
 
 def live_prices() -> bool:

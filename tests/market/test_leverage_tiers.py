@@ -207,7 +207,7 @@ def test_write_tables_validates_merges_and_round_trips(tmp_path):
     assert path == tmp_path / "binance-usdm.json"
     lt.write_tables("binance-usdm", lt.refresh("binance-usdm", ["ETHUSDT"], _binance([])), path)
     written = json.loads(path.read_text(encoding="utf-8"))
-    assert written["schema"] == 1 and set(written["tables"]) == {"BTCUSDT", "ETHUSDT"}
+    assert written["schema"] == 2 and set(written["tables"]) == {"BTCUSDT", "ETHUSDT"}
     table = table_from_dict("binance-usdm", "BTCUSDT", written["tables"]["BTCUSDT"])
     assert table.cum[4] == 131_450.0 and table.as_of == "2024-10-24"
 

@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 import pytest
 
+from marginscope.analytics.findings import DETAIL_KINDS
 from marginscope.report import to_json
 from marginscope.telemetry.schema import tool_ids
 
@@ -42,6 +43,10 @@ def test_every_finding_carries_the_contract_fields(document):
     for f in findings:
         assert ISO_DAY.match(f["date"])
         assert f["tool"] is None or f["tool"] in tool_ids()
+        if f["kind"] in DETAIL_KINDS:  # issue 21 kinds: spans with their own fields
+            assert ISO_DAY.match(f["start"]) and f["start"] <= f["end"] and f["text"]
+            assert 0 <= f["q_value"] <= 1
+            continue
         assert f["segment"] in SEGMENTS
         assert isinstance(f["observed"], int) and isinstance(f["expected"], float)
         assert isinstance(f["market"], list)
@@ -68,6 +73,7 @@ def test_lift_is_a_fraction_and_the_headline_day_is_there(document):
 
 def test_the_report_is_labelled_synthetic_everywhere(document, report):
     assert document["synthetic"] is True and document["metadata"]["synthetic"] is True
+    assert document["metadata"]["reference"] == ["2025-10-04", "2025-10-31"]
     assert "SYNTHETIC" in document["metadata"]["label"]
     assert "SYNTHETIC" in document["takeaways"][0]
     assert document["methodology"][0]["title"] == "Synthetic data"

@@ -12,7 +12,7 @@ from marginscope.risk.terms import KeyGroups, resolve
 from marginscope.risk.tiers import load_venue_tables
 
 VENUE = "binance-usdm"
-SYMBOLS = sorted(load_venue_tables(VENUE))
+SYMBOLS = ["BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT"]  # prices below are per symbol
 
 
 def test_bucketed_search_is_searchsorted_for_every_kind_of_float():

@@ -14,7 +14,12 @@ import pytest
 
 from marginscope.cli import main
 from marginscope.market.leverage_tiers import VENUES
-from marginscope.risk.tiers import cum_from_rule, find_table, load_venue_tables
+from marginscope.risk.tiers import (
+    cum_from_rule,
+    find_table,
+    load_venue_history,
+    load_venue_tables,
+)
 
 DATA = resources.files("marginscope.risk") / "data" / "tiers"
 
@@ -25,19 +30,26 @@ def _documents() -> dict[str, dict]:
 
 
 def _tables():
+    """Every shipped vintage of every table."""
     return [(venue, symbol, table) for venue in VENUES
-            for symbol, table in load_venue_tables(venue).items()]
+            for symbol, vintages in load_venue_history(venue).items() for table in vintages]
+
+
+def _raw(venue: str, symbol: str, as_of: str) -> dict:
+    """The file's own entry for one vintage (an entry is one table or a list of vintages)."""
+    entry = _documents()[venue]["tables"][symbol]
+    return next(t for t in (entry if isinstance(entry, list) else [entry]) if t["as_of"] == as_of)
 
 
 TABLES = _tables()
-IDS = [f"{venue}:{symbol}" for venue, symbol, _ in TABLES]
+IDS = [f"{venue}:{symbol}@{table.as_of}" for venue, symbol, table in TABLES]
 
 
-def test_every_venue_has_a_schema_1_file_and_nothing_else_ships():
+def test_every_venue_has_a_schema_2_file_and_nothing_else_ships():
     shipped = {path.name for path in DATA.iterdir() if path.name.endswith(".json")}
     assert shipped == {f"{venue}.json" for venue in VENUES}
     for venue, document in _documents().items():
-        assert document["venue"] == venue and document["schema"] == 1
+        assert document["venue"] == venue and document["schema"] == 2
         # A venue without tables says why (docs/tiers.md lists the gaps).
         assert document["tables"] or len(document.get("note", "")) > 40
 
@@ -79,12 +91,12 @@ def test_rates_rise_and_leverage_falls_with_size(venue, symbol, table):
 
 CONTINUOUS = [(v, s, t) for v, s, t in TABLES if t.continuous]
 NO_DEDUCTION = [(v, s, t) for v, s, t in TABLES if not t.continuous]
+CONTINUOUS_IDS = [f"{v}:{s}@{t.as_of}" for v, s, t in CONTINUOUS]
 
 
-@pytest.mark.parametrize(("venue", "symbol", "table"), CONTINUOUS,
-                         ids=[f"{v}:{s}" for v, s, _ in CONTINUOUS])
+@pytest.mark.parametrize(("venue", "symbol", "table"), CONTINUOUS, ids=CONTINUOUS_IDS)
 def test_published_cum_follows_the_rule_and_mm_is_continuous(venue, symbol, table):
-    raw = _documents()[venue]["tables"][symbol]["tiers"]
+    raw = _raw(venue, symbol, table.as_of)["tiers"]
     rule = cum_from_rule(table.floor, table.mmr)
     published = [row["cum"] for row in raw if "cum" in row]
     if published:  # the file's own numbers, not the loader's derivation
@@ -175,7 +187,7 @@ def test_hyperliquid_tiers_from_the_docs():
                          ids=[f"{v}:{s}" for v, s, _ in NO_DEDUCTION])
 def test_tables_without_deduction_jump_at_every_boundary(venue, symbol, table):
     # OKX and BitMEX charge the tier's rate on the whole position: no cum, MM jumps up.
-    raw = _documents()[venue]["tables"][symbol]
+    raw = _raw(venue, symbol, table.as_of)
     assert raw["deduction"] is False and all("cum" not in row for row in raw["tiers"])
     assert np.all(table.cum == 0)
     inner = table.floor[1:]

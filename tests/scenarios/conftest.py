@@ -110,7 +110,8 @@ class NovemberCase:
 @pytest.fixture(scope="session")
 def november_case(market_files) -> NovemberCase:
     ref = resources.files("marginscope.risk").joinpath("data", "tiers", "binance-usdm.json")
-    tier = json.loads(ref.read_text())["tables"]["BTCUSDT"]["tiers"][0]
+    entry = json.loads(ref.read_text())["tables"]["BTCUSDT"]
+    tier = (entry[-1] if isinstance(entry, list) else entry)["tiers"][0]  # the latest vintage
     case = NovemberCase(_rows(market_files["btcusdt_perp_4h_2025-11.csv"]),
                         _rows(market_files["btcusdt_funding_2025-11.csv"]), tier)
     assert tier["floor"] <= case.qty * case.entry < tier["cap"]

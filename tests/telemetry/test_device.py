@@ -61,8 +61,26 @@ REAL_USER_AGENTS = [
     ("bingbot",
      "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
      "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36", BOT),
-    ("curl (an API client)", "curl/8.5.0", "unknown"),
-    ("python-requests (an API client)", "python-requests/2.31.0", "unknown"),
+    ("GPTBot", "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; "
+     "+https://openai.com/gptbot)", BOT),
+    ("AhrefsBot", "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", BOT),
+    # HTTP libraries and command-line clients: scripts, not people (issue 15)
+    ("curl", "curl/8.5.0", BOT),
+    ("python-requests", "python-requests/2.31.0", BOT),
+    ("Go-http-client", "Go-http-client/1.1", BOT),
+    ("Wget", "Wget/1.21.4", BOT),
+    ("python-httpx", "python-httpx/0.28.1", BOT),
+    ("aiohttp", "Python/3.11 aiohttp/3.9.5", BOT),
+    ("okhttp", "okhttp/4.12.0", BOT),
+    ("Apache-HttpClient", "Apache-HttpClient/4.5.14 (Java/17.0.9)", BOT),
+    ("node-fetch", "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)", BOT),
+    ("axios", "axios/1.7.2", BOT),
+    ("HTTPie (ua-parser alone calls it a phone)", "HTTPie/3.2.2", BOT),
+    ("libwww-perl (ua-parser alone calls it a phone)", "libwww-perl/6.72", BOT),
+    ("PostmanRuntime", "PostmanRuntime/7.39.0", BOT),
+    ("a phone whose model name contains 'bot' (Cubot) stays a phone",
+     "Mozilla/5.0 (Linux; Android 10; Cubot X30) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/120.0.0.0 Mobile Safari/537.36", "mobile"),
     ("empty", "", "unknown"),
 ]
 

@@ -111,6 +111,11 @@ def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path,
     assert stats.restarts == 1 and stats.accepted == 900
     assert stored == 600 and stats.lost == 300  # the dead child's open batch, counted
     assert stored + stats.lost == stats.accepted
+    # the loss is persisted next to the events, under the day it was found
+    con = duckdb.connect(str(db), read_only=True)
+    persisted = con.execute("SELECT counter, sum(n) FROM telemetry_counts GROUP BY 1").fetchall()
+    con.close()
+    assert persisted == [("lost", 300)]
 
 
 def _pipe_empty(writer) -> bool:

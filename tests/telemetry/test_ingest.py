@@ -15,7 +15,7 @@ import pytest
 from marginscope.errors import InputError
 from marginscope.telemetry.export import export_events
 from marginscope.telemetry.ingest import IngestRefused, ingest_files
-from marginscope.telemetry.schema import COLUMNS
+from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -35,10 +35,7 @@ def write_csv(path: Path, rows: list[dict], columns=COLUMNS) -> Path:
 def write_parquet(path: Path, rows: list[dict]) -> Path:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("CREATE TABLE t (event_id VARCHAR, ts TIMESTAMPTZ, tool VARCHAR, device VARCHAR,"
-                " country VARCHAR, visitor VARCHAR, session VARCHAR, venue VARCHAR, symbol "
-                "VARCHAR, side VARCHAR, margin_mode VARCHAR, leverage SMALLINT, "
-                "notional_bucket BIGINT)")
+    con.execute("CREATE TABLE t (" + ", ".join(f"{c} {DUCKDB_TYPES[c]}" for c in COLUMNS) + ")")
     con.executemany("INSERT INTO t VALUES (" + ", ".join("?" * len(COLUMNS)) + ")",
                     [[row.get(c) for c in COLUMNS] for row in rows])
     con.execute(f"COPY t TO '{path}' (FORMAT parquet)")
@@ -169,7 +166,7 @@ def test_csv_bad_rows_count_lines_from_the_header(tmp_path, synthetic_rows):
         ingest_files([path], tmp_path / "events.duckdb")
     found = [(r.line, r.field) for r in refused.value.result.bad_rows]
     assert found == [(3, "tool"), (7, "row"), (8, "row")]
-    assert refused.value.result.bad_rows[1].value == "expected 13 fields, got 3"
+    assert refused.value.result.bad_rows[1].value == f"expected {len(COLUMNS)} fields, got 3"
 
 
 def test_csv_with_quotes_crlf_any_column_order_and_missing_optional_columns(tmp_path):

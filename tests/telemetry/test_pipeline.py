@@ -30,7 +30,7 @@ def pipeline(tmp_path, clock) -> Pipeline:
 
 def test_steps_are_named_in_order():
     assert STEPS == ("validate", "classify_device", "resolve_country", "hash_visitor",
-                     "drop_raw_fields", "enqueue")
+                     "budget", "drop_raw_fields", "enqueue")
 
 
 def test_a_calculation_becomes_a_coarse_anonymized_event(pipeline):

@@ -218,6 +218,7 @@ _SAMPLES = {
     "margin_mode": ["cross", "isolated", "Cross"],
     "leverage": ["20", "125", "7", "1000"],
     "notional_bucket": ["3000", "0", "5234", "20000000"],
+    "country_source": ["header", "geoip", "time_zone", "ip", "Header"],
 }
 
 

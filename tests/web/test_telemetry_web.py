@@ -187,6 +187,19 @@ def test_beacon_refuses_a_body_outside_its_vocabulary(telemetry_env, body):
     assert _events(telemetry_env, "duckdb") == []
 
 
+@pytest.mark.parametrize(("raw", "status"), [
+    (b'{"tool": ', 400),                                     # malformed: 400, as on calculators
+    (b'{"tool": "stops", "tool": "margin_call"}', 400),     # a key twice: not the last one wins
+    (b'{"tool": "stops", "leverage": true}', 422),           # a boolean is not a number
+])
+def test_beacon_json_is_as_strict_as_the_calculators(telemetry_env, raw, status):
+    with TestClient(create_app()) as client:
+        response = client.post("/api/v1/events", content=raw,
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == status, response.text
+    assert _events(telemetry_env, "duckdb") == []
+
+
 def test_beacon_refuses_a_large_body(telemetry_env):
     with TestClient(create_app()) as client:
         response = client.post("/api/v1/events", content=b'{"tool": "' + b"x" * 4000 + b'"}',
@@ -206,6 +219,68 @@ def test_beacon_is_rate_limited_per_client(telemetry_env):
     assert other.status_code == 202
     assert buckets.limited == 2
     assert len(_events(telemetry_env, "duckdb")) == 4
+
+
+# --- abuse: the recording budget, the country's source (issue 15) ----------------------------
+
+
+def _stored_counts(data: Path) -> dict[str, int]:
+    con = duckdb.connect(str(data / "events.duckdb"), read_only=True)
+    try:
+        return dict(con.execute("SELECT counter, sum(n)::BIGINT FROM telemetry_counts "
+                                "GROUP BY 1").fetchall())
+    finally:
+        con.close()
+
+
+def test_one_client_records_60_then_is_answered_but_not_recorded(telemetry_env, monkeypatch):
+    """61 calculations in a burst from one address, with seven User-Agents: 60 recorded, the
+    61st answered (200, the same answer) and dropped as over_budget; the beacon from that
+    address too; another address is unaffected; the drops are persisted."""
+    monkeypatch.setenv("MARGINSCOPE_RECORD_RATE", "0.001")  # no refill within the test
+    with TestClient(create_app()) as client:
+        answers = [client.post("/api/v1/liquidation", json=LIQUIDATION, headers={
+            "User-Agent": BROWSERS[i % len(BROWSERS)][0], "X-Forwarded-For": IPS[0],
+            "CF-IPCountry": "DE"}) for i in range(61)]
+        beacon = client.post("/api/v1/events", json=BEACON, headers={
+            "User-Agent": BROWSERS[4][0], "X-Forwarded-For": IPS[0]})
+        other = client.post("/api/v1/liquidation", json=LIQUIDATION, headers={
+            "User-Agent": BROWSERS[0][0], "X-Forwarded-For": IPS[1], "CF-IPCountry": "JP"})
+        stats = client.app.state.telemetry.stats()
+    assert [a.status_code for a in answers] == [200] * 61
+    assert answers[60].json() == answers[0].json()
+    assert [a.headers["x-marginscope-event"] for a in answers] == ["recorded"] * 60 + ["dropped"]
+    assert beacon.status_code == 202
+    assert beacon.json() == {"recorded": False, "reason": "over_budget"}
+    assert other.headers["x-marginscope-event"] == "recorded"
+    assert stats["dropped"]["over_budget"] == 2
+    assert Counter(row[1] for row in _events(telemetry_env, "duckdb")) == {"DE": 60, "JP": 1}
+    assert _stored_counts(telemetry_env) == {"over_budget": 2}
+    assert _files_containing(telemetry_env, _needles()) == []  # the budget keeps no address
+
+
+def test_an_http_library_is_answered_and_counted_as_a_bot(telemetry_env):
+    with TestClient(create_app()) as client:
+        answers = [client.post("/api/v1/liquidation", json=LIQUIDATION,
+                               headers={"User-Agent": ua, "X-Forwarded-For": IPS[2]})
+                   for ua in ("curl/8.5.0", "python-requests/2.32.3", "Go-http-client/1.1")]
+    assert [(a.status_code, a.headers["x-marginscope-event"]) for a in answers] == \
+        [(200, "dropped")] * 3
+    assert _events(telemetry_env, "duckdb") == []
+    assert _stored_counts(telemetry_env) == {"bot": 3}
+
+
+def test_the_country_source_is_stored_and_the_time_zone_is_marked(telemetry_env):
+    """Any client may send a time zone: its country is kept, marked as the lower-trust source."""
+    with TestClient(create_app()) as client:
+        for headers in ({"CF-IPCountry": "FR"}, {}):
+            client.post("/api/v1/liquidation", json=LIQUIDATION, headers={
+                "User-Agent": BROWSERS[4][0], "X-Forwarded-For": IPS[3],
+                "X-Marginscope-Time-Zone": "America/New_York", **headers})
+    con = duckdb.connect(str(telemetry_env / "events.duckdb"), read_only=True)
+    rows = con.execute("SELECT country, country_source FROM events ORDER BY 2").fetchall()
+    con.close()
+    assert rows == [("FR", "header"), ("US", "time_zone")]
 
 
 # --- kill -9 under load ------------------------------------------------------------------------
@@ -235,7 +310,9 @@ def test_kill_9_of_the_server_under_load_loses_no_acknowledged_event(tmp_path):
     db = tmp_path / "events.duckdb"
     env = {**os.environ, "MARGINSCOPE_TELEMETRY": "1", "MARGINSCOPE_DB": str(db),
            "MARGINSCOPE_STATE_DIR": str(tmp_path / "state"), "MARGINSCOPE_SINK": "duckdb",
-           "MARGINSCOPE_COUNTRY_HEADER": "CF-IPCountry"}
+           "MARGINSCOPE_COUNTRY_HEADER": "CF-IPCountry",
+           # one client (loopback) makes the whole load: its budget must cover it
+           "MARGINSCOPE_RECORD_RATE": "1000000", "MARGINSCOPE_RECORD_BURST": "1000000"}
     server = subprocess.Popen([str(Path(sys.executable).with_name("marginscope")), "serve",
                                "--host", "127.0.0.1", "--port", str(port)],
                               env=env, stderr=subprocess.DEVNULL)

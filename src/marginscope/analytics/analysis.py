@@ -1,5 +1,9 @@
 """One month analysed: spikes, share shifts, phases and market associations → findings.
 
+"Normal" comes from a fixed reference span before the month (default the 28 days before it,
+:mod:`~marginscope.analytics.reference`), so an episode inside the month never becomes its own
+yardstick; Benjamini–Hochberg runs across each kind's tests of the whole month.
+
 The statistics run in Python on the small daily series of a :class:`DailyCube` (the engine's
 job ends with :func:`~marginscope.analytics.aggregate.aggregate`). Days of the month that are
 not complete yet (today, UTC, and later) are not tested: a partial day is never compared with
@@ -21,17 +25,21 @@ from marginscope.analytics.association import (
     coincident_span,
     lagged_correlations,
 )
-from marginscope.analytics.baseline import MIN_BASELINE_DAYS, WINDOW_DAYS
+from marginscope.analytics.baseline import MIN_BASELINE_DAYS
+from marginscope.analytics.contrasts import ContrastTest, contrast_findings, scan_contrasts
 from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.findings import (
     KINDS,
+    DetailFinding,
     Finding,
     phase_finding,
     share_finding,
     spike_finding,
 )
+from marginscope.analytics.lift_ratio import lift_ratio_findings
 from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import Phase, PhaseRules, tool_mix_phases
+from marginscope.analytics.reference import default_reference, reference_checks
 from marginscope.analytics.shares import ShareRules, ShareTest, scan_shares
 from marginscope.analytics.spikes import SeriesTest, SpikeRules, scan_spikes
 from marginscope.errors import InputError
@@ -63,6 +71,21 @@ class Analysis:
     share_rules: ShareRules
     phase_rules: PhaseRules
     notes: list[str] = field(default_factory=list)
+    reference: tuple[str, str] | None = None
+    """The reference span, inclusive ISO days (``metadata.reference`` in the JSON)."""
+    reference_notes: list[str] = field(default_factory=list)
+    """Warnings about the reference itself (empty when it looked calm)."""
+    contrasts: list[ContrastTest] = field(default_factory=list)
+    details: list[DetailFinding] = field(default_factory=list)
+    """Findings of the issue-21 kinds (contrast, transition, hour_profile, content)."""
+
+    def spans(self) -> list[tuple[int, int, str]]:
+        """The month and each phase with a changed mix, as cube day indices (end exclusive)
+        and a scope (``month`` | ``phase``): the spans the detail analyses report on."""
+        out = [(self.start, self.end, "month")] if self.end > self.start else []
+        out += [(self.start + p.start, self.start + p.end, "phase") for p in self.phases
+                if p.dominant]
+        return out
 
     @property
     def days(self) -> np.ndarray:
@@ -114,8 +137,10 @@ def _order(finding: Finding) -> tuple[Any, ...]:
 def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
             k: int | None = None, spike_rules: SpikeRules | None = None,
             share_rules: ShareRules | None = None, phase_rules: PhaseRules | None = None,
-            today: date | None = None) -> Analysis:
-    """Analyse ``month`` (``YYYY-MM``) of ``cube``, which should start 28 days earlier.
+            today: date | None = None, reference: tuple[date, date] | None = None
+            ) -> Analysis:
+    """Analyse ``month`` (``YYYY-MM``) of ``cube``, which should start 28 days earlier (or at
+    the start of ``reference``).
 
     Parameters
     ----------
@@ -127,6 +152,9 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
         Small-cell threshold (default ``MARGINSCOPE_MIN_CELL``); flag minimums are raised to k.
     today : date, optional
         The first incomplete UTC day (default: today); it and later days are not tested.
+    reference : (date, date), optional
+        Inclusive first and last day of the reference ("normal"); default the 28 days before
+        the month (:func:`~marginscope.analytics.reference.default_reference`).
     """
     from marginscope.config import min_cell
 
@@ -145,10 +173,23 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
         cut = int(np.searchsorted(days, np.datetime64(today, "D")))
         notes.append(f"days from {today.isoformat()} on are incomplete and not analysed")
         end = max(start, min(end, cut))
-    history = start
-    if history < MIN_BASELINE_DAYS:
-        notes.append(f"only {history} days of history before the month: days before "
-                     f"{MIN_BASELINE_DAYS} days of data are not tested")
+    ref_first, ref_last = reference or default_reference(first)
+    if ref_last >= first:
+        raise InputError("reference", f"{ref_first}..{ref_last}", f"a span ending before {first}")
+    ref_start = int(np.searchsorted(days, np.datetime64(ref_first, "D")))
+    ref_end = int(np.searchsorted(days, np.datetime64(ref_last, "D"), side="right"))
+    if reference is not None and (days[0] > np.datetime64(ref_first, "D")):
+        raise InputError("reference", f"{ref_first}..{ref_last}",
+                         f"days the data covers (from {days[0]})")
+    if ref_end - ref_start < MIN_BASELINE_DAYS:
+        notes.append(f"only {ref_end - ref_start} days of reference before the month: "
+                     f"at least {MIN_BASELINE_DAYS} are needed, nothing is tested")
+    ref_span = (ref_start, ref_end)
+    reference_notes = (reference_checks(cube.series()[ref_start:ref_end],
+                                        cube.weekdays[ref_start:ref_end], ref_first.isoformat(),
+                                        ref_last.isoformat())
+                       if ref_end - ref_start >= MIN_BASELINE_DAYS else [])
+    notes.extend(reference_notes)
     spike_rules = spike_rules or SpikeRules()
     spike_rules = replace(spike_rules, min_count=max(spike_rules.min_count, k),
                           min_expected=max(spike_rules.min_expected, float(k)))
@@ -156,12 +197,12 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
     share_rules = replace(share_rules, min_count=max(share_rules.min_count, k))
     phase_rules = phase_rules or PhaseRules()
 
-    spikes = scan_spikes(cube, start, end, spike_rules)
-    shares = scan_shares(cube, start, end, share_rules)
+    spikes = scan_spikes(cube, start, end, spike_rules, reference=ref_span)
+    shares = scan_shares(cube, start, end, share_rules, reference=ref_span)
     matrix = cube.tool_matrix()
-    lead = matrix[max(0, start - WINDOW_DAYS):start]
-    reference = lead.sum(axis=0) if (lead.sum(axis=1) > 0).sum() >= MIN_BASELINE_DAYS else None
-    phases = tool_mix_phases(matrix[start:end], cube.tools, reference, phase_rules) \
+    lead = matrix[ref_start:ref_end]
+    mix = lead.sum(axis=0) if (lead.sum(axis=1) > 0).sum() >= MIN_BASELINE_DAYS else None
+    phases = tool_mix_phases(matrix[start:end], cube.tools, mix, phase_rules) \
         if end > start else []
 
     findings: list[Finding] = []
@@ -192,7 +233,13 @@ def analyze(cube: DailyCube, month: str, *, market: MarketContext | None = None,
     analysis = Analysis(month=month, cube=cube, start=start, end=end, spikes=spikes,
                         shares=shares, phases=phases, findings=findings, market=market,
                         correlations=correlations, k=k, spike_rules=spike_rules,
-                        share_rules=share_rules, phase_rules=phase_rules, notes=notes)
+                        share_rules=share_rules, phase_rules=phase_rules, notes=notes,
+                        reference=(ref_first.isoformat(), ref_last.isoformat()),
+                        reference_notes=reference_notes)
+    if ref_end - ref_start >= MIN_BASELINE_DAYS:
+        analysis.contrasts = scan_contrasts(cube, analysis.spans(), ref_span, k=k)
+        analysis.details = (contrast_findings(analysis.contrasts)
+                            + lift_ratio_findings(cube, spikes, ref_span))
     if market is not None and np.isfinite(market.close).sum() >= 10:
         moves = np.abs(market.daily_return())
         span = slice(start, end)

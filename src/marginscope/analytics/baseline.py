@@ -5,9 +5,14 @@ outliers from history", S-H-ESD's robust statistics):
 
 1. **Window.** Days ``t−28 … t−1``: four whole weeks, so each weekday appears four times; the
    day itself is never in its own baseline.
-2. **Mask.** Days already flagged for this series are left out. If fewer than 14 days remain,
-   the unmasked window is used and the result is marked ``low_confidence``; with fewer than
-   14 days of history at all, there is no baseline (the day is not tested).
+2. **Mask.** Days already flagged for this series are left out, and flagged days are never
+   put back: if fewer than 14 unflagged days remain in the window, the look-back extends to
+   ``3 × window`` days to find up to ``window`` unflagged ones; with 7–13 found the result is
+   marked ``low_confidence``, with fewer there is no baseline (the day is not tested). (An
+   earlier version fell back to the unmasked window, so a surge lasting more than two weeks
+   became its own normal.) With fewer than 14 days of history at all, there is no baseline.
+   The monthly report does not use this trailing baseline but a fixed reference
+   (:mod:`~marginscope.analytics.reference`); this one serves live alerts.
 3. **Level and weekday factors.** ``L₀`` = median count; raw factor ``f_d`` = median of
    ``count / L₀`` over the window days falling on weekday ``d``. The factors are shrunk toward
    1 by positive-part James–Stein (Efron & Morris 1975): ``f = 1 + s (f_raw − 1)``,
@@ -65,10 +70,14 @@ class Baseline:
     normal_low, normal_high : float
         10th and 90th percentile of the window days in day t's weekday terms.
     low_confidence : bool
-        Masking left too few days; the unmasked window was used.
+        Masking left fewer than ``min_days`` unflagged days (at least 7 were used).
     degrees_of_freedom : int
         For the Student-t reference of the test: window days − 8 (level and weekday
         factors), at least 5; φ is estimated, not known.
+    day_variance : float or None
+        σ̂², the multiplicative (log-normal) day variance beyond Poisson, when the baseline
+        comes from a fixed reference (:mod:`~marginscope.analytics.reference`); None for the
+        quasi-Poisson trailing baseline.
     """
 
     expected: float
@@ -83,6 +92,7 @@ class Baseline:
     normal_high: float
     low_confidence: bool
     degrees_of_freedom: int = 20
+    day_variance: float | None = None
 
 
 _MEDIAN_VARIANCE = {1: 1.0, 2: 0.5, 3: 0.449, 4: 0.343, 5: 0.287}
@@ -156,6 +166,30 @@ def _dispersion(pearson: list[float]) -> float:
     return max(1.0, sum(r * r for r in clipped) / len(clipped) / WINSOR_3)
 
 
+MIN_MASKED_DAYS = 7
+"""Fewest unflagged days a masked trailing baseline is computed from (one per weekday)."""
+LOOKBACK_WINDOWS = 3
+"""How many windows back the trailing baseline looks for unflagged days."""
+
+
+def unflagged_window(t: int, excluded: np.ndarray | None, *, window: int = WINDOW_DAYS,
+                     usable: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Days the trailing baseline of day ``t`` uses, and how many flagged days it skipped.
+
+    The latest ``window`` days before ``t`` that are not ``excluded`` (and are ``usable``),
+    looking back at most ``LOOKBACK_WINDOWS × window`` days; flagged days are never used.
+    """
+    days = np.arange(max(0, t - LOOKBACK_WINDOWS * window), t)
+    if usable is not None:
+        days = days[np.asarray(usable, dtype=bool)[days]]
+    if excluded is None:
+        return days[-window:], 0
+    flags = np.asarray(excluded, dtype=bool)
+    recent = days[days >= t - window]
+    clean = days[~flags[days]]
+    return clean[-window:], int(flags[recent].sum())
+
+
 def dow_baseline(counts: np.ndarray, weekdays: np.ndarray, t: int,
                  excluded: np.ndarray | None = None, *, window: int = WINDOW_DAYS,
                  min_days: int = MIN_BASELINE_DAYS) -> Baseline | None:
@@ -178,20 +212,12 @@ def dow_baseline(counts: np.ndarray, weekdays: np.ndarray, t: int,
         None when fewer than ``min_days`` days precede ``t``.
     """
     counts = np.asarray(counts, dtype=float)
-    window_days = np.arange(max(0, t - window), t)
-    if window_days.size < min_days:
+    if t < min_days:
         return None
-    keep = window_days
-    masked = 0
-    low_confidence = False
-    if excluded is not None:
-        clean = window_days[~np.asarray(excluded, dtype=bool)[window_days]]
-        masked = int(window_days.size - clean.size)
-        if clean.size >= min_days:
-            keep = clean
-        else:
-            low_confidence = True
-            masked = 0
+    keep, masked = unflagged_window(t, excluded, window=window)
+    if keep.size < min(MIN_MASKED_DAYS, min_days):
+        return None
+    low_confidence = keep.size < min_days
     y = counts[keep].tolist()
     w = np.asarray(weekdays)[keep].tolist()
     total = float(sum(y))

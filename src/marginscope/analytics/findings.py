@@ -22,9 +22,21 @@ from marginscope.analytics.phases import Phase
 from marginscope.analytics.shares import ShareTest
 from marginscope.analytics.spikes import SeriesTest
 
-__all__ = ["KINDS", "Finding", "phase_finding", "share_finding", "spike_finding"]
+__all__ = [
+    "DETAIL_KINDS",
+    "KINDS",
+    "DetailFinding",
+    "Finding",
+    "phase_finding",
+    "share_finding",
+    "spike_finding",
+]
 
 KINDS = ("spike", "share_shift", "phase")
+DETAIL_KINDS = ("contrast", "transition", "hour_profile", "content", "lift_ratio")
+"""Kinds added by issue 21 (segment contrasts, session transitions, hour profiles, setup
+content, lift against lift): spans with ``start``/``end``, ``text``, ``q_value`` and their own fields
+(:class:`DetailFinding`, ``docs/analytics.md``)."""
 
 @dataclass
 class Finding:
@@ -188,3 +200,54 @@ def phase_finding(phase: Phase, days: np.ndarray, matrix: np.ndarray, tools: lis
                    observed=int(observed), expected=expected, share=share,
                    normal_share=normal, label=phase.label, theme=phase.theme,
                    dominant_tools=dominant, market=market)
+
+
+@dataclass
+class DetailFinding:
+    """A finding of one of :data:`DETAIL_KINDS` over a span of days (inclusive ISO days).
+
+    ``fields`` holds the kind's own contract fields (e.g. for ``contrast``: ``tool``,
+    ``dimension``, ``a``, ``b``, ``share_a``, ``share_b``, ``ratio``, ``ratio_ci``,
+    ``normal_ratio``); ``date`` in the JSON is ``start``, so findings sort together.
+    """
+
+    kind: str
+    start: str
+    end: str
+    text: str
+    p_value: float
+    q_value: float
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def date(self) -> str:
+        """The first day of the span."""
+        return self.start
+
+    @classmethod
+    def of(cls, kind: str, test: Any, text: str, fields: dict[str, Any]) -> DetailFinding:
+        """From a test record with ``start``, ``end``, ``p_value`` and ``q_value``."""
+        return cls(kind=kind, start=test.start, end=test.end, text=text,
+                   p_value=test.p_value, q_value=test.q_value, fields=fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract form (floats rounded to 6 digits)."""
+        def clean(value: Any) -> Any:
+            if isinstance(value, float | np.floating):
+                return None if not np.isfinite(value) else round(float(value), 6)
+            if isinstance(value, dict):
+                return {str(k): clean(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [clean(v) for v in value]
+            if isinstance(value, np.integer):
+                return int(value)
+            return value
+
+        out: dict[str, Any] = {"kind": self.kind, "date": self.start, "start": self.start,
+                               "end": self.end, "segment": "all", "tool": None}
+        out.update(clean(self.fields))
+        out["p_value"] = clean(self.p_value)
+        out["q_value"] = clean(self.q_value)
+        out["market"] = []
+        out["text"] = self.text
+        return out

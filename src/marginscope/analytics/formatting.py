@@ -7,7 +7,7 @@ takeaways.
 
 from __future__ import annotations
 
-__all__ = ["day_text", "signed_percent"]
+__all__ = ["day_text", "signed_percent", "span_text"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -21,3 +21,12 @@ def day_text(iso: str) -> str:
     """``Nov 21`` for ``2025-11-21`` (any string or ``datetime64[D]`` starting ``YYYY-MM-DD``)."""
     text = str(iso)
     return f"{_MONTHS[int(text[5:7]) - 1]} {int(text[8:10])}"
+
+
+def span_text(start: str, end: str) -> str:
+    """``Nov 20–22`` / ``Nov 30–Dec 2`` / ``Nov 21`` for inclusive ISO days."""
+    if start == end:
+        return day_text(start)
+    if start[:7] == end[:7]:
+        return f"{day_text(start)}–{int(end[8:10])}"
+    return f"{day_text(start)}–{day_text(end)}"

@@ -13,6 +13,14 @@ dispersion separately):
   one-sided upward by default; because φ is estimated from about 28 days, the p-value is the
   Student-t tail with the baseline's degrees of freedom (window days − 8), computed through
   the normal approximation :func:`t_to_z` and the stdlib ``NormalDist``.
+* **Fixed-reference baselines** (``baseline.day_variance`` set, :mod:`.reference`;
+  ``analytics_methods.md`` §2): the test uses the prediction variance
+  ``V = σ̂² + 1/E + Var log E`` (multiplicative day noise plus Poisson plus the reference's
+  estimation error); the interval of the underlying lift is
+  ``R · exp(± c √(σ̂² + 1/obs + Var log E)) − 1``, so a large spike's interval is as wide as
+  the day-to-day noise makes it (a Poisson-only ``1/obs`` would give ±4 % on 3,000 checks);
+  Student's t on the reference's degrees of freedom (``scipy.stats.t``), and ``c`` the
+  family's one critical value when given: flagged ⇔ the interval excludes 0 (up to obs vs E).
 * Below ``min_expected`` checks a percentage is not stated ("was negligible"): 0 → N is not
   "+100 %" (the Plausible ``percent_change`` trap).
 """
@@ -23,10 +31,12 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from scipy.stats import t as student_t
+
 from marginscope.analytics.baseline import Baseline
 from marginscope.errors import InputError
 
-__all__ = ["DIRECTIONS", "Lift", "lift", "normal_tail", "t_to_z"]
+__all__ = ["DIRECTIONS", "Lift", "lift", "normal_tail", "t_tail", "t_to_z"]
 
 DIRECTIONS = ("up", "down", "both")
 _NORMAL = NormalDist()
@@ -66,8 +76,20 @@ def normal_tail(z: float, direction: str = "up") -> float:
     raise InputError("direction", direction, " | ".join(DIRECTIONS))
 
 
+def t_tail(t: float, degrees_of_freedom: int, direction: str = "up") -> float:
+    """P-value of a Student-t statistic (exact, integer degrees of freedom)."""
+    if direction == "up":
+        return student_t.sf(t, degrees_of_freedom)
+    if direction == "down":
+        return student_t.sf(-t, degrees_of_freedom)
+    if direction == "both":
+        return min(1.0, 2.0 * student_t.sf(abs(t), degrees_of_freedom))
+    raise InputError("direction", direction, " | ".join(DIRECTIONS))
+
+
 def lift(observed: int, baseline: Baseline, *, confidence: float = 0.95,
-         direction: str = "up", min_expected: float = 5.0) -> Lift:
+         direction: str = "up", min_expected: float = 5.0,
+         critical: float | None = None) -> Lift:
     """Lift of ``observed`` over ``baseline.expected`` with its interval and p-value.
 
     Parameters
@@ -82,6 +104,9 @@ def lift(observed: int, baseline: Baseline, *, confidence: float = 0.95,
         ``up`` (surges), ``down`` (drops) or ``both``.
     min_expected : float
         Below this expected count no lift is stated and p = 1.
+    critical : float, optional
+        The family's critical value for the interval (fixed-reference baselines; default
+        the ``confidence`` quantile of Student's t).
     """
     if not 0 < confidence < 1:
         raise InputError("confidence", confidence, "between 0 and 1")
@@ -89,6 +114,8 @@ def lift(observed: int, baseline: Baseline, *, confidence: float = 0.95,
     if expected < min_expected or not math.isfinite(baseline.log_variance):
         return Lift(observed=int(observed), expected=expected, lift=None, low=None, high=None,
                     z=0.0, p_value=1.0)
+    if baseline.day_variance is not None:
+        return _reference_lift(observed, baseline, confidence, direction, critical)
     phi = baseline.dispersion
     ratio = observed / expected
     log_ratio = math.log(max(observed, 0.5) / expected)
@@ -100,3 +127,21 @@ def lift(observed: int, baseline: Baseline, *, confidence: float = 0.95,
     return Lift(observed=int(observed), expected=expected, lift=ratio - 1.0,
                 low=point * math.exp(-half) - 1.0, high=point * math.exp(half) - 1.0,
                 z=z, p_value=normal_tail(z_tail, direction))
+
+
+def _reference_lift(observed: int, baseline: Baseline, confidence: float, direction: str,
+                    critical: float | None) -> Lift:
+    """Lift against a fixed reference: prediction variance for the test, day noise plus
+    observation plus estimation variance for the interval (see the module docstring)."""
+    expected = baseline.expected
+    df = baseline.degrees_of_freedom
+    log_ratio = math.log(max(observed, 0.5) / expected)
+    spread = math.sqrt(baseline.day_variance + 1.0 / expected + baseline.log_variance)
+    t = log_ratio / spread
+    c = student_t.ppf(0.5 + confidence / 2, df) if critical is None else critical
+    half = c * math.sqrt(baseline.day_variance + 1.0 / max(observed, 0.5)
+                         + baseline.log_variance)
+    point = math.exp(log_ratio)
+    return Lift(observed=int(observed), expected=expected, lift=observed / expected - 1.0,
+                low=point * math.exp(-half) - 1.0, high=point * math.exp(half) - 1.0,
+                z=t, p_value=t_tail(t, df, direction))

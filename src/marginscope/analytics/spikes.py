@@ -11,9 +11,19 @@ A day of a series is flagged when **all** of these hold (``analytics_anchors.md`
 * the absolute change is at least ``min_change`` (20 checks) **and** at least ``min_impact``
   (0.5 %) of the day's checks across all tools: Matomo's "movers and shakers" dual threshold.
 
-Days are scanned in order; a flagged day is left out of the later baselines of its series
-(step 2 of :mod:`~marginscope.analytics.baseline`), so a multi-day surge is measured against
-the normal before it, not against itself.
+Two baselines:
+
+* **A fixed reference** (``reference=(first, end)``, what the monthly report uses;
+  :mod:`~marginscope.analytics.reference`): each series is fitted once on the reference days and
+  every day of the month is judged against that fit. Benjamini–Hochberg then runs across **all
+  the month's tests** (every series × day), not per day, and the family's one critical value
+  ``c_R`` (:func:`~marginscope.analytics.reference.family_critical`) sets the flag, the normal
+  band (``normal_low``/``normal_high``) and every interval: flagged ⇔ above the band ⇔ the
+  interval's lower end above 0.
+* **A trailing window** (no ``reference``; live alerts): days are scanned in order; a flagged
+  day is left out of the later baselines of its series (step 2 of
+  :mod:`~marginscope.analytics.baseline`), so a multi-day surge is measured against the normal
+  before it, not against itself; BH runs across the series tested that day.
 """
 
 from __future__ import annotations
@@ -22,10 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 from marginscope.analytics.baseline import Baseline, dow_baseline
 from marginscope.analytics.cube import SEGMENTS, DailyCube
 from marginscope.analytics.lift import Lift, lift
+from marginscope.analytics.reference import family_critical, fit_reference
 
 __all__ = ["SeriesTest", "SpikeRules", "bh_adjust", "scan_spikes", "spike_series"]
 
@@ -68,21 +80,11 @@ class SeriesTest:
 
 
 def bh_adjust(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values), same order as the input.
-
-    ``q_(i) = min_{j ≥ i} p_(j) · m / j`` over the ascending p-values (Benjamini & Hochberg
-    1995, step-up procedure); flag where ``q ≤ fdr``.
-    """
+    """Benjamini–Hochberg adjusted p-values (q-values), same order as the input (Benjamini &
+    Hochberg 1995, step-up procedure; ``scipy.stats.false_discovery_control``); flag where
+    ``q ≤ fdr``."""
     p = np.asarray(p_values, dtype=float)
-    m = p.size
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q_sorted = np.minimum.accumulate(scaled[::-1])[::-1]
-    q = np.empty(m)
-    q[order] = np.minimum(q_sorted, 1.0)
-    return q
+    return p if p.size == 0 else false_discovery_control(p, method="bh")
 
 
 def spike_series(cube: DailyCube) -> list[tuple[str | None, str]]:
@@ -91,14 +93,34 @@ def spike_series(cube: DailyCube) -> list[tuple[str | None, str]]:
     return [(tool, segment) for tool in (None, *tools) for segment in SEGMENTS]
 
 
+def _reason(result: Lift, q_value: float, rules: SpikeRules, day_total: float) -> str:
+    """Why a test is not a flag ("" when it is one)."""
+    if result.lift is None:
+        return "expected below minimum"
+    if result.observed < rules.min_count:
+        return "observed below minimum"
+    if abs(result.observed - result.expected) < max(rules.min_change,
+                                                    rules.min_impact * day_total):
+        return "change below minimum"
+    if q_value > rules.fdr:
+        return "not significant after BH"
+    return ""
+
+
 def scan_spikes(cube: DailyCube, start: int, end: int, rules: SpikeRules | None = None,
-                series: Sequence[tuple[str | None, str]] | None = None) -> list[SeriesTest]:
+                series: Sequence[tuple[str | None, str]] | None = None, *,
+                reference: tuple[int, int] | None = None) -> list[SeriesTest]:
     """Score days ``[start, end)`` of every series, flag spikes, return every test made.
 
-    Days without 14 days of history before them are not tested (no entry).
+    With ``reference`` (day indices ``[first, end)`` of the cube, before ``start``) every day
+    is judged against that fixed reference and BH runs across the month; otherwise against
+    the trailing window, and days without 14 days of history before them are not tested
+    (no entry). A series without a usable reference fit is not tested.
     """
     rules = rules or SpikeRules()
     series = list(series) if series is not None else spike_series(cube)
+    if reference is not None:
+        return _scan_reference(cube, start, end, rules, series, reference)
     values = {key: cube.series(*key) for key in series}
     flagged = {key: np.zeros(len(cube.days), dtype=bool) for key in series}
     weekdays = cube.weekdays
@@ -117,21 +139,47 @@ def scan_spikes(cube: DailyCube, start: int, end: int, rules: SpikeRules | None 
             continue
         q = bh_adjust([s[2].p_value for s in scored])
         for (key, baseline, result), q_value in zip(scored, q, strict=True):
-            change = abs(result.observed - result.expected)
-            if result.lift is None:
-                reason = "expected below minimum"
-            elif result.observed < rules.min_count:
-                reason = "observed below minimum"
-            elif change < max(rules.min_change, rules.min_impact * day_total[t]):
-                reason = "change below minimum"
-            elif q_value > rules.fdr:
-                reason = "not significant after BH"
-            else:
-                reason = ""
+            reason = _reason(result, float(q_value), rules, day_total[t])
             hit = reason == ""
             if hit:
                 flagged[key][t] = True
             tests.append(SeriesTest(day=t, date=str(cube.days[t]), tool=key[0], segment=key[1],
                                     baseline=baseline, result=result, q_value=float(q_value),
                                     flagged=hit, reason=reason))
+    return tests
+
+
+def _scan_reference(cube: DailyCube, start: int, end: int, rules: SpikeRules,
+                    series: list[tuple[str | None, str]], reference: tuple[int, int]
+                    ) -> list[SeriesTest]:
+    """Fixed-reference scan: one fit per series, BH and one critical value per month."""
+    weekdays = cube.weekdays
+    ref = slice(*reference)
+    day_total = cube.series(None, "all")
+    sides = 2 if rules.direction == "both" else 1
+    values = {key: cube.series(*key) for key in series}
+    fits = {key: fit_reference(values[key][ref], weekdays[ref]) for key in series}
+    scored = []
+    for t in range(start, end):
+        for key in series:
+            fit = fits[key]
+            if fit is None:
+                continue
+            baseline = fit.baseline(int(weekdays[t]), critical=2.0)
+            scored.append((t, key, fit, lift(int(values[key][t]), baseline,
+                                              direction=rules.direction,
+                                              min_expected=rules.min_expected)))
+    q = bh_adjust([row[3].p_value for row in scored])
+    selected = int((q <= rules.fdr).sum())
+    tests: list[SeriesTest] = []
+    for (t, key, fit, first), q_value in zip(scored, q, strict=True):
+        critical = family_critical(rules.fdr, selected, len(scored), fit.degrees_of_freedom,
+                                   sides=sides)
+        baseline = fit.baseline(int(weekdays[t]), critical=critical)
+        result = lift(first.observed, baseline, direction=rules.direction,
+                      min_expected=rules.min_expected, critical=critical)
+        reason = _reason(result, float(q_value), rules, day_total[t])
+        tests.append(SeriesTest(day=t, date=str(cube.days[t]), tool=key[0], segment=key[1],
+                                baseline=baseline, result=result, q_value=float(q_value),
+                                flagged=reason == "", reason=reason))
     return tests

@@ -34,12 +34,14 @@ from marginscope.calculators.base import (
 )
 from marginscope.errors import InputError
 from marginscope.risk.account import cross_prices, stack_terms
-from marginscope.risk.contracts import pnl
+from marginscope.risk.contracts import Product, pnl
 from marginscope.risk.liquidation import bankruptcy_at
-from marginscope.risk.terms import Terms, resolve
+from marginscope.risk.terms import Terms, resolve, table_fields
 from marginscope.risk.venues import VENUES
 
 VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
+AsOf = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2024-10-24"])]
+"""A date, YYYY-MM-DD: the tier table in force then is used (checked again by the engine)."""
 
 
 class PositionFields(Request):
@@ -60,6 +62,12 @@ class PositionFields(Request):
     maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
     max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")
     taker_fee: FeeRate | None = None
+    product: Product | None = Field(
+        None, description="linear | inverse; follows the symbol when left out (a "
+                          "contradiction with the symbol is an error)")
+    as_of: AsOf | None = Field(
+        None, description="Use the tier table in force on this date (default: the latest "
+                          "shipped); the answer names the table's date and source")
 
 
 class Position(PositionFields):
@@ -81,7 +89,7 @@ def _terms(request: AccountRequest, index: int, p: Position) -> Terms:
     try:
         return resolve(request.venue, symbol=p.symbol, contract_size=p.contract_size, mmr=p.mmr,
                        maintenance_amount=p.maintenance_amount, max_leverage=p.max_leverage,
-                       taker_fee=p.taker_fee)
+                       taker_fee=p.taker_fee, product=p.product, as_of=p.as_of)
     except InputError as exc:
         raise InputError(f"positions[{index}].{exc.field}", exc.value, exc.allowed) from None
 
@@ -104,8 +112,9 @@ def evaluate(request: AccountRequest) -> dict[str, Any]:
         for row in rows:
             own = row["_margin"] + row["unrealized_pnl"]
             row["margin_ratio"] = row["maintenance_margin"] / own if own > 0 else None
-    for row in rows:
+    for row, t in zip(rows, terms, strict=True):
         row.pop("_margin")
+        row.update(table_fields(t))
     return plain({
         "venue": request.venue,
         "margin_mode": request.margin_mode,

@@ -18,7 +18,10 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.risk import average
+from marginscope.risk.contracts import Product
 from marginscope.risk.liquidation import liquidation_price
+from marginscope.risk.terms import choose_product
+from marginscope.risk.venues import get_venue
 
 
 class Fill(Request):
@@ -28,7 +31,8 @@ class Fill(Request):
 
 class AverageRequest(Request):
     fills: list[Fill] = Field(min_length=1, max_length=1000)
-    product: Literal["linear", "inverse"] = "linear"
+    product: Product | None = Field(
+        None, description="linear | inverse; follows the symbol (default linear without one)")
     side: Literal["long", "short"] | None = Field(None, description="For the liquidation price")
     leverage: Leverage | None = None
     venue: VenueName = "binance-usdm"
@@ -38,12 +42,15 @@ class AverageRequest(Request):
 def compute(r: AverageRequest) -> dict[str, Any]:
     qty = [f.qty for f in r.fills]
     price = [f.price for f in r.fills]
-    entry = average.average_entry(qty, price, product=r.product)
-    out: dict[str, Any] = {"average_entry": entry, "total_qty": sum(qty)}
+    # the symbol's kind when one is given (a contradicting product is an error naming it)
+    product = (r.product or "linear") if r.symbol is None else \
+        choose_product(get_venue(r.venue), [r.symbol], r.product)
+    entry = average.average_entry(qty, price, product=product)
+    out: dict[str, Any] = {"average_entry": entry, "total_qty": sum(qty), "product": product}
     if r.side and r.leverage and r.symbol:
         out["liquidation_price"] = liquidation_price(r.venue, r.side, sum(qty), entry,
                                                      leverage=r.leverage, symbol=r.symbol,
-                                                     product=r.product)
+                                                     product=product)
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from marginscope.calculators.account import VenueName
+from marginscope.calculators.account import AsOf, VenueName
 from marginscope.calculators.base import (
     Calculator,
     EventFields,
@@ -17,6 +17,7 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.risk import leverage as lev
+from marginscope.risk.contracts import Product
 
 
 class LeverageRequest(Request):
@@ -27,17 +28,21 @@ class LeverageRequest(Request):
     leverage: Leverage
     notional: PositiveMoney | None = Field(None, description="Position notional to check")
     max_leverage: Leverage | None = None
+    product: Product | None = Field(None, description="linear | inverse; follows the symbol")
+    as_of: AsOf | None = Field(None, description="Tier table in force on this date")
 
 
 def compute(r: LeverageRequest) -> dict[str, Any]:
-    out = lev.max_open(r.venue, r.balance, r.leverage, r.price, symbol=r.symbol)
+    out = lev.max_open(r.venue, r.balance, r.leverage, r.price, symbol=r.symbol,
+                       product=r.product, as_of=r.as_of)
     notional = r.notional or out["notional"]
     result = {"max_open_qty": out["qty"], "max_open_notional": out["notional"],
               "initial_margin": out["initial_margin"],
               "effective_leverage": lev.effective_leverage(notional, r.balance)}
     if r.symbol is not None or r.max_leverage is not None:
         result["max_leverage_for_notional"] = lev.max_leverage(
-            r.venue, notional, symbol=r.symbol, max_leverage=r.max_leverage)
+            r.venue, notional, symbol=r.symbol, max_leverage=r.max_leverage,
+            product=r.product, as_of=r.as_of)
     return result
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from marginscope.calculators.account import PositionFields, VenueName
 from marginscope.calculators.base import FUTURES, Calculator, register
 from marginscope.risk.liquidation import bankruptcy_at, position_margin
-from marginscope.risk.terms import resolve
+from marginscope.risk.terms import resolve, table_fields
 
 
 class LiquidationRequest(PositionFields):
@@ -20,7 +20,8 @@ def terms_of(request: PositionFields) -> Any:
     """The engine's terms for a position-level request (overrides or the tier table)."""
     return resolve(request.venue, symbol=request.symbol, contract_size=request.contract_size,
                    mmr=request.mmr, maintenance_amount=request.maintenance_amount,
-                   max_leverage=request.max_leverage, taker_fee=request.taker_fee)
+                   max_leverage=request.max_leverage, taker_fee=request.taker_fee,
+                   product=request.product, as_of=request.as_of)
 
 
 def compute(r: LiquidationRequest) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def compute(r: LiquidationRequest) -> dict[str, Any]:
         "distance_to_liquidation": (price - r.entry_price) / r.entry_price,
         "naive_liquidation_price": naive if naive > 0 else None,
         "difference_from_naive": price - naive,
+        **table_fields(t),
     }
 
 

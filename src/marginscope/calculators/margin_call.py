@@ -24,7 +24,7 @@ def compute(r: MarginCallRequest) -> dict[str, Any]:
                        maintenance_amount=r.maintenance_amount, max_leverage=r.max_leverage,
                        contract_size=r.contract_size, taker_fee=r.taker_fee,
                        warning_ratio=r.warning_ratio, target_price=r.target_price,
-                       margin_mode=r.margin_mode)
+                       margin_mode=r.margin_mode, product=r.product, as_of=r.as_of)
 
 
 register(Calculator(

@@ -42,7 +42,8 @@ def compute(r: MarginPlanRequest) -> dict[str, Any]:
         venue=r.venue, symbol=r.symbol, side=r.side, qty=r.qty, entry=r.entry_price,
         leverage=r.leverage, margin=r.margin, mmr=r.mmr,
         maintenance_amount=r.maintenance_amount, max_leverage=r.max_leverage,
-        contract_size=r.contract_size, taker_fee=r.taker_fee)
+        contract_size=r.contract_size, taker_fee=r.taker_fee, product=r.product,
+        as_of=r.as_of)
     tolerance = r.tolerance or (1e-8 if position.product == "inverse" else 0.01)
     monte_carlo = ({"paths": r.paths, "steps": r.steps, "seed": r.seed}
                    if r.method == "monte-carlo" else {})

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from marginscope.calculators.account import VenueName
 from marginscope.calculators.base import (
     Calculator,
     EventFields,
@@ -17,6 +18,8 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.risk import pnl
+from marginscope.risk.contracts import Product
+from marginscope.risk.terms import resolve
 
 
 class PnlRequest(Request):
@@ -25,8 +28,13 @@ class PnlRequest(Request):
     entry_price: Price
     exit_price: Price
     leverage: Leverage = 10
-    product: Literal["linear", "inverse"] = "linear"
-    contract_size: float = Field(1.0, ge=1e-12, le=1e9, allow_inf_nan=False)
+    venue: VenueName = "generic"
+    symbol: str | None = Field(None, min_length=1, max_length=40,
+                               description="Venue or ccxt notation; sets the product")
+    product: Product | None = Field(None, description="linear | inverse; follows the symbol "
+                                                      "(default linear without one)")
+    contract_size: float | None = Field(None, ge=1e-12, le=1e9, allow_inf_nan=False,
+                                        description="Default: the symbol's (1 without one)")
     open_fee_rate: FeeRate = 0.0
     close_fee_rate: FeeRate = 0.0
     target_roe: float | None = Field(None, ge=-1, le=100, allow_inf_nan=False,
@@ -34,18 +42,22 @@ class PnlRequest(Request):
 
 
 def compute(r: PnlRequest) -> dict[str, Any]:
+    # product and contract size from the symbol (no tier table needed: mmr plays no part)
+    t = resolve(r.venue, symbol=r.symbol, product=r.product, contract_size=r.contract_size,
+                mmr=0.0)
     out = pnl.futures_pnl(r.side, r.qty, r.entry_price, r.exit_price, leverage=r.leverage,
-                          product=r.product, contract_size=r.contract_size,
+                          product=t.product, contract_size=t.contract_size,
                           open_fee_rate=r.open_fee_rate, close_fee_rate=r.close_fee_rate)
     if r.target_roe is not None:
         out["exit_price_for_target_roe"] = pnl.exit_price_for_roe(
-            r.side, r.entry_price, r.leverage, r.target_roe, product=r.product)
-    return out
+            r.side, r.entry_price, r.leverage, r.target_roe, product=t.product)
+    return {**out, "product": t.product, "contract_size": t.contract_size}
 
 
 register(Calculator(
     name="pnl", tool="futures", stage="rebuild", title="Futures P&L and ROE",
-    records=EventFields(side="side", leverage="leverage", notional="entry_value",
+    records=EventFields(venue="venue", symbol="symbol", side="side", leverage="leverage",
+                        notional="entry_value",
                         size=("qty", "entry_price")), label="futures P&L",
     summary="P&L, fees and ROE of a trade; exit price for a target ROE; linear or inverse.",
     model=PnlRequest, compute=compute,

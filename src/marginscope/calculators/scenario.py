@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field
 
-from marginscope.calculators.account import VenueName
+from marginscope.calculators.account import AsOf, VenueName
 from marginscope.calculators.base import (
     FUTURES,
     Calculator,
@@ -29,6 +29,7 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.errors import InputError
+from marginscope.risk.contracts import Product
 
 NOVEMBER = "november-2025"
 MAX_BARS = 5_000          # a scripted path is at most this many bars (≈ 7 months of 1h bars)
@@ -57,6 +58,8 @@ class ScenarioRequest(Request):
     maintenance_amount: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = None
     max_leverage: Leverage | None = Field(None, description="Hyperliquid derives MMR from it")
     taker_fee: FeeRate | None = None
+    product: Product | None = Field(None, description="linear | inverse; follows the symbol")
+    as_of: AsOf | None = Field(None, description="Tier table in force on this date")
     path: str = Field(
         NOVEMBER, min_length=1, max_length=300,
         description='"november-2025" (shipped Binance BTCUSDT perpetual 4h bars, Nov 1–30 '
@@ -203,7 +206,8 @@ def compute(r: ScenarioRequest) -> dict[str, Any]:
         venue=r.venue, symbol=r.symbol, side=r.side, qty=r.qty, entry=entry,
         leverage=r.leverage, margin=r.margin, mmr=r.mmr,
         maintenance_amount=r.maintenance_amount, max_leverage=r.max_leverage,
-        contract_size=r.contract_size, taker_fee=r.taker_fee)
+        contract_size=r.contract_size, taker_fee=r.taker_fee, product=r.product,
+        as_of=r.as_of)
     funding, funding_source = _funding(r, path, scripted)
     plan = DefensePlan(r.add, r.at_margin_ratio, r.max_times) if r.add else None
     result = replay(path, position, funding=funding, plan=plan)

@@ -1,7 +1,7 @@
 """``marginscope report``: the monthly behavioural report (docs/analytics.md).
 
 ``marginscope report --month 2025-11 [--db PATH | --dataset DIR] --format md|html|json|pdf
---out FILE [--engine duckdb|spark] [--spark-master URL] [--k N]``
+--out FILE [--engine duckdb|spark] [--spark-master URL] [--k N] [--reference START..END]``
 
 ``--engine spark`` runs the same aggregation on Spark (docs/deploy.md) over a Parquet dataset:
 ``--dataset`` (a directory or a URL such as ``s3a://bucket/events``), else
@@ -48,6 +48,10 @@ def report(
     k: Annotated[int | None, typer.Option(
         "--k", help="Small-cell threshold (default: $MARGINSCOPE_MIN_CELL, 10).",
         min=1)] = None,
+    reference: Annotated[str | None, typer.Option(
+        "--reference", help="The days 'normal' is fitted on, START..END (inclusive ISO days "
+                            "before the month, at least 14; default: the 28 days before it).",
+        show_default=False)] = None,
 ) -> None:
     """Write the month's behavioural report (md, html, json or pdf).
 
@@ -64,15 +68,21 @@ def report(
     flags = {"month": "--month", "engine": "--engine", "k": "--k",
              "source": "--dataset" if dataset is not None or engine == "spark" else "--db"}
     with as_flags(flags):
-        _report(month, out, format, db, dataset, engine, spark_master, k)
+        _report(month, out, format, db, dataset, engine, spark_master, k, reference)
 
 
 def _report(month: str, out: Path, format: str, db: str | None, dataset: str | None,
-            engine: str, spark_master: str | None, k: int | None) -> None:
+            engine: str, spark_master: str | None, k: int | None,
+            reference: str | None = None) -> None:
     """The command's work, once its flags are known; errors may name library parameters."""
     from marginscope.analytics.periods import month_bounds
 
-    month_bounds(month)
+    first, _ = month_bounds(month)
+    span = None
+    if reference is not None:  # issue 21: a fixed reference for "normal"
+        from marginscope.analytics.reference import parse_reference
+
+        span = parse_reference(reference, first)
     if out.parent and not out.parent.exists():
         raise InputError("--out", str(out), "a file in an existing directory")
     if spark_master is not None and engine != "spark":
@@ -86,7 +96,7 @@ def _report(month: str, out: Path, format: str, db: str | None, dataset: str | N
         started = spark.session(config.spark_master(spark_master))
         started = None if started is running else started
     try:
-        built, written = _build(source, month, format, out, engine, k)
+        built, written = _build(source, month, format, out, engine, k, span)
     finally:
         if started is not None:  # a session this command started (not the caller's)
             spark.stop()
@@ -116,7 +126,7 @@ def _source(engine: str, db: str | None, dataset: str | None) -> str | Path:
 
 
 def _build(source: str | Path, month: str, format: str, out: Path, engine: str,
-           k: int | None) -> tuple[Any, Path]:
+           k: int | None, reference: Any = None) -> tuple[Any, Path]:
     """Build and write the report with a progress bar on stderr: (the Report, the file)."""
     from marginscope.report import STEPS, build_report, render
 
@@ -134,7 +144,7 @@ def _build(source: str | Path, month: str, format: str, out: Path, engine: str,
             progress.update(task, description=name)
 
         built = build_report(source, month, engine=engine, k=k, charts=format != "json",
-                             progress=step)
+                             progress=step, reference=reference)
         step(steps[-1])
         written = render(built, format, out)
         progress.advance(task)

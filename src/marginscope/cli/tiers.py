@@ -19,7 +19,7 @@ from rich.table import Table
 
 from marginscope.errors import InputError
 from marginscope.market.leverage_tiers import VENUES, RefreshError, refresh, write_tables
-from marginscope.risk.tiers import TierTable, load_venue_tables, require_table
+from marginscope.risk.tiers import TierTable, load_venue_history, require_table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -53,13 +53,15 @@ def list_tables(
     venues = [_venue(venue)] if venue else list(VENUES)
     rows = []
     for name in venues:
-        tables = load_venue_tables(name)
-        if not tables:
+        history = load_venue_history(name)
+        if not history:
             rows.append({"venue": name, "symbol": None, "ccxt_symbol": None, "tiers": 0,
-                         "as_of": None, "source": None})
-        for symbol, table in tables.items():
+                         "as_of": None, "vintages": [], "source": None})
+        for symbol, vintages in history.items():
+            table = vintages[-1]
             rows.append({"venue": name, "symbol": symbol, "ccxt_symbol": table.ccxt_symbol,
-                         "tiers": len(table.floor), "as_of": table.as_of, "source": table.source})
+                         "tiers": len(table.floor), "as_of": table.as_of,
+                         "vintages": [t.as_of for t in vintages], "source": table.source})
     if as_json:
         typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
         return
@@ -70,8 +72,10 @@ def list_tables(
         if row["symbol"] is None:
             out.add_row(row["venue"], "—", "—", "0", "—", "none shipped (see docs/tiers.md)")
         else:
+            earlier = row["vintages"][:-1]
+            dates = row["as_of"] + (f" (also {', '.join(earlier)})" if earlier else "")
             out.add_row(row["venue"], row["symbol"], row["ccxt_symbol"], str(row["tiers"]),
-                        row["as_of"], row["source"])
+                        dates, row["source"])
     _console().print(out)
 
 
@@ -80,9 +84,11 @@ def show(
     venue: Annotated[str, typer.Option(help="Venue, e.g. binance-usdm.")],
     symbol: Annotated[str, typer.Option(help="Venue symbol (BTCUSDT) or ccxt (BTC/USDT:USDT).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_of: Annotated[str | None, typer.Option(
+        help="The table in force on this date (YYYY-MM-DD); default the latest.")] = None,
 ) -> None:
     """One table: bounds, maintenance rate, maintenance amount (cum), max leverage."""
-    table = require_table(_venue(venue), symbol)
+    table = require_table(_venue(venue), symbol, as_of=as_of)
     if as_json:
         typer.echo(json.dumps(_table_json(table), indent=1, ensure_ascii=False))
         return

@@ -46,29 +46,31 @@ class Exchange:
         return int(self.page_limits.get(kind, 100))
 
 
-def _exchange(name: str, ccxt_id: str, venue: str | None, limits: dict[str, int],
-              **options: object) -> Exchange:
-    if venue is not None and venue not in VENUES:
-        raise InputError("venue", venue, "a risk venue id (marginscope.risk.venues.VENUES)")
-    return Exchange(name, ccxt_id, MappingProxyType(limits), MappingProxyType(options), venue)
+def _venue(venue: str, limits: dict[str, int], **options: object) -> Exchange:
+    """The exchange of a risk venue: named as the venue, with the venue's ccxt id."""
+    if venue not in VENUES or VENUES[venue].ccxt_id is None:
+        raise InputError("venue", venue, "a risk venue id with a ccxt id "
+                         "(marginscope.risk.venues.VENUES)")
+    return Exchange(venue, str(VENUES[venue].ccxt_id), MappingProxyType(limits),
+                    MappingProxyType(options), venue)
+
+
+def _other(name: str, ccxt_id: str, limits: dict[str, int], **options: object) -> Exchange:
+    """An exchange with market data but no risk venue."""
+    return Exchange(name, ccxt_id, MappingProxyType(limits), MappingProxyType(options))
 
 
 EXCHANGES: Mapping[str, Exchange] = MappingProxyType({e.name: e for e in (
-    _exchange("binance-usdm", "binanceusdm", "binance-usdm",
-              {"ohlcv": 1000, "funding": 1000, "open_interest": 500}),
-    _exchange("binance-coinm", "binancecoinm", "binance-coinm",
-              {"ohlcv": 1000, "funding": 1000, "open_interest": 500}),
-    _exchange("bybit", "bybit", "bybit", {"ohlcv": 1000, "funding": 200, "open_interest": 200},
-              defaultType="swap"),
-    _exchange("okx", "okx", "okx", {"ohlcv": 100, "funding": 400, "open_interest": 100},
-              defaultType="swap"),
-    _exchange("gate", "gate", "gate", {"ohlcv": 1000, "funding": 1000, "open_interest": 100,
-                                       "liquidations": 1000}, defaultType="swap"),
-    _exchange("htx", "htx", None, {"ohlcv": 2000, "funding": 50, "open_interest": 200,
-                                   "liquidations": 100}, defaultType="swap"),
-    _exchange("deribit", "deribit", None,
-              {"ohlcv": 1000, "funding": 1000, "liquidations": 1000}),
-    _exchange("hyperliquid", "hyperliquid", "hyperliquid", {"ohlcv": 500, "funding": 500}),
+    _venue("binance-usdm", {"ohlcv": 1000, "funding": 1000, "open_interest": 500}),
+    _venue("binance-coinm", {"ohlcv": 1000, "funding": 1000, "open_interest": 500}),
+    _venue("bybit", {"ohlcv": 1000, "funding": 200, "open_interest": 200}, defaultType="swap"),
+    _venue("okx", {"ohlcv": 100, "funding": 400, "open_interest": 100}, defaultType="swap"),
+    _venue("gate", {"ohlcv": 1000, "funding": 1000, "open_interest": 100, "liquidations": 1000},
+           defaultType="swap"),
+    _other("htx", "htx", {"ohlcv": 2000, "funding": 50, "open_interest": 200,
+                          "liquidations": 100}, defaultType="swap"),
+    _other("deribit", "deribit", {"ohlcv": 1000, "funding": 1000, "liquidations": 1000}),
+    _venue("hyperliquid", {"ohlcv": 500, "funding": 500}),
 )})
 """Exchange name → :class:`Exchange` (the ``--venue`` choices of ``marginscope market fetch``)."""
 

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 
 from marginscope.errors import InputError
-from marginscope.risk.tiers import cum_from_rule, load_venue_tables, table_from_dict
+from marginscope.risk.tiers import clear_cache, cum_from_rule, table_from_dict
+from marginscope.risk.venues import VENUES as RISK_VENUES
+from marginscope.risk.venues.base import TierAnswer
 
 __all__ = [
-    "CCXT_IDS",
-    "DEFAULT_SYMBOLS",
     "VENUES",
     "RefreshError",
     "default_path",
@@ -51,44 +51,18 @@ __all__ = [
     "write_tables",
 ]
 
-#: Our venue names → ccxt exchange ids.
-CCXT_IDS: dict[str, str] = {
-    "binance-usdm": "binanceusdm",
-    "binance-coinm": "binancecoinm",
-    "bybit": "bybit",
-    "okx": "okx",
-    "gate": "gate",
-    "bitmex": "bitmex",
-    "hyperliquid": "hyperliquid",
-}
-VENUES: tuple[str, ...] = tuple(CCXT_IDS)
+VENUES: tuple[str, ...] = tuple(name for name, venue in RISK_VENUES.items()
+                             if venue.tier_answer is not None and venue.ccxt_id)
+"""Venues whose tier tables can be refreshed: those that declare where they publish them
+(``Venue.ccxt_id`` and ``Venue.tier_answer`` in :mod:`marginscope.risk.venues`)."""
 
-#: What ``refresh`` fetches when no symbol is given (ccxt unified symbols).
-DEFAULT_SYMBOLS: dict[str, tuple[str, ...]] = {
-    "binance-usdm": ("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "DOGE/USDT:USDT"),
-    "binance-coinm": ("BTC/USD:BTC", "ETH/USD:ETH"),
-    "bybit": ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
-    "okx": ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
-    "gate": ("BTC/USDT:USDT", "ETH/USDT:USDT"),
-    "bitmex": ("BTC/USD:BTC", "ETH/USD:BTC"),
-    "hyperliquid": ("BTC", "ETH", "SOL", "DOGE"),
-}
 
-_ENDPOINTS: dict[str, str] = {
-    "binance-usdm": "GET /fapi/v1/leverageBracket (fetch_leverage_tiers)",
-    "binance-coinm": "GET /dapi/v2/leverageBracket (fetch_leverage_tiers)",
-    "bybit": "GET /v5/market/risk-limit (fetch_market_leverage_tiers)",
-    "okx": "GET /api/v5/public/position-tiers (fetch_market_leverage_tiers)",
-    "gate": "GET /futures/{settle}/risk_limit_tiers (fetch_market_leverage_tiers)",
-    "hyperliquid": 'POST /info {"type": "meta"} (publicPostInfo)',
-}
-# Field of the raw tier (ccxt's ``info``) that holds the venue's maintenance deduction.
-_DEDUCTION_FIELD = {"binance-usdm": "cum", "binance-coinm": "cum", "bybit": "mmDeduction",
-                    "gate": "deduction"}
-# Venues whose tier bounds are position sizes in contracts rather than notional.
-_QUANTITY_BASIS = {"okx"}
-# Venues that apply the tier's rate to the whole position, with no deduction (OKX).
-_NO_DEDUCTION = {"okx"}
+def _answer(venue: str) -> TierAnswer:
+    answer = RISK_VENUES[venue].tier_answer
+    assert answer is not None  # VENUES holds only venues that declare one
+    return answer
+
+
 # Hyperliquid: margin-table ids below this are a single tier at that leverage (docs).
 _HL_FLAT_TABLES_BELOW = 50
 
@@ -100,9 +74,10 @@ class RefreshError(RuntimeError):
 
 
 def _check_venue(venue: str) -> str:
-    if venue not in CCXT_IDS:
+    """The venue's ccxt id; an :class:`InputError` unless its tiers can be refreshed."""
+    if venue not in VENUES:
         raise InputError("venue", venue, " | ".join(VENUES))
-    return CCXT_IDS[venue]
+    return str(RISK_VENUES[venue].ccxt_id)
 
 
 def default_path(venue: str) -> Path:
@@ -166,7 +141,7 @@ def tables_from_ccxt_tiers(venue: str, market: dict, tiers: list[dict], *, as_of
             raise RefreshError(f"{venue} {symbol}: tier {i + 1} cap {cap} is not above {floor}")
         out.append({"floor": floor, "cap": cap, "mmr": mmr, "max_leverage": lev})
 
-    field = _DEDUCTION_FIELD.get(venue)
+    field = _answer(venue).deduction_field
     published = [_number((t.get("info") or {}).get(field)) if field else None for t in rows]
     if field and all(value is not None for value in published):
         derived = cum_from_rule(np.array([r["floor"] for r in out]), np.array([r["mmr"] for r in out]))
@@ -181,7 +156,7 @@ def tables_from_ccxt_tiers(venue: str, market: dict, tiers: list[dict], *, as_of
 
     product = "inverse" if market.get("inverse") else "linear"
     contract_size = float(market.get("contractSize") or 1.0)
-    quantity = venue in _QUANTITY_BASIS
+    quantity = _answer(venue).basis == "quantity"
     if quantity and product == "linear":
         # our linear qty is in base units: contract bounds × base per contract, size 1
         for row in out:
@@ -195,7 +170,7 @@ def tables_from_ccxt_tiers(venue: str, market: dict, tiers: list[dict], *, as_of
         "settle": market.get("settle") or "",
         "contract_size": contract_size,
         "basis": "quantity" if quantity else "notional",
-        **({"deduction": False} if venue in _NO_DEDUCTION else {}),
+        **({} if _answer(venue).deduction else {"deduction": False}),
         "as_of": as_of,
         "source": source,
         "tiers": out,
@@ -215,7 +190,7 @@ def _resolve_market(exchange: Any, venue: str, symbol: str) -> dict:
                 ch for ch in str(market.get("id", "")).upper() if ch.isalnum()):
             return market
     raise InputError("symbol", symbol, f"a {venue} contract market (ccxt unified symbol such as "
-                     f"{DEFAULT_SYMBOLS[venue][0]!r}, or the venue's own id)")
+                     f"{_answer(venue).symbols[0]!r}, or the venue's own id)")
 
 
 def _hyperliquid(exchange: Any, symbols: Iterable[str], as_of: str, source: str,
@@ -273,7 +248,7 @@ def refresh(venue: str, symbols: Iterable[str] | None = None, exchange: Any = No
         One of :data:`VENUES`.
     symbols : iterable of str, optional
         ccxt unified symbols or the venue's own ids (``BTCUSDT``, ``BTC-USDT-SWAP``, ``BTC``);
-        default :data:`DEFAULT_SYMBOLS`.
+        default: the symbols the venue module names (``Venue.tier_answer.symbols``).
     exchange : ccxt.Exchange, optional
         A configured exchange object (keys, proxies, sandbox). Binance brackets are a signed
         endpoint: pass one with ``apiKey``/``secret``, or set ``MARGINSCOPE_BINANCEUSDM_API_KEY``
@@ -301,26 +276,27 @@ def refresh(venue: str, symbols: Iterable[str] | None = None, exchange: Any = No
     exchange = exchange if exchange is not None else _make_exchange(ccxt_id)
     as_of = as_of or datetime.now(UTC).date().isoformat()
     fetched = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = (f"{_ENDPOINTS.get(venue, ccxt_id)} via ccxt {ccxt.__version__} "
+    answer = _answer(venue)
+    source = (f"{answer.endpoint} via ccxt {ccxt.__version__} "
               f"({ccxt_id}), fetched {fetched} by marginscope tiers refresh")
-    wanted = list(symbols) if symbols else list(DEFAULT_SYMBOLS[venue])
+    wanted = list(symbols) if symbols else list(answer.symbols)
     try:
-        if venue == "hyperliquid":
+        if answer.meta:
             tables, warnings = _hyperliquid(exchange, wanted, as_of, source, progress)
         else:
             tables, warnings = {}, []
             exchange.load_markets()
             markets = [_resolve_market(exchange, venue, s) for s in wanted]
             bulk: dict[str, list] = {}
-            if venue.startswith("binance"):
+            if answer.bulk is not None:
                 if progress:
                     progress(", ".join(m["id"] for m in markets), 0, len(markets))
-                params = {"subType": "inverse" if venue == "binance-coinm" else "linear"}
-                bulk = exchange.fetch_leverage_tiers([m["symbol"] for m in markets], params)
+                bulk = exchange.fetch_leverage_tiers([m["symbol"] for m in markets],
+                                                     dict(answer.bulk))
             for n, market in enumerate(markets):
-                if progress and not venue.startswith("binance"):
+                if progress and answer.bulk is None:
                     progress(market["id"], n, len(markets))
-                tiers = (bulk.get(market["symbol"]) if venue.startswith("binance")
+                tiers = (bulk.get(market["symbol"]) if answer.bulk is not None
                          else exchange.fetch_market_leverage_tiers(market["symbol"]))
                 if not tiers:
                     raise RefreshError(f"{venue}: no tiers returned for {market['symbol']}")
@@ -355,8 +331,9 @@ def write_tables(venue: str, document: dict, path: str | os.PathLike[str] | None
     """Validate ``document`` and write it as ``<venue>.json`` (default: the package data dir).
 
     Every table is checked with :func:`marginscope.risk.tiers.table_from_dict` (order, cum rule)
-    before anything is written. With ``merge`` (default) tables already in the file that the
-    document does not replace are kept. Returns the path written.
+    before anything is written. The file keeps dated vintages: with ``merge`` (default) a new
+    table is added next to the symbol's tables of other dates (one of the same date is
+    replaced), and symbols the document does not mention are kept. Returns the path written.
     """
     _check_venue(venue)
     if document.get("venue", venue) != venue:
@@ -364,19 +341,26 @@ def write_tables(venue: str, document: dict, path: str | os.PathLike[str] | None
     target = Path(path) if path is not None else default_path(venue)
     if target.is_dir():
         target = target / f"{venue}.json"
-    tables: dict[str, dict] = {}
+    vintages: dict[str, dict[str, dict]] = {}
     if merge and target.is_file():
-        tables.update(json.loads(target.read_text(encoding="utf-8")).get("tables", {}))
-    tables.update(document.get("tables", {}))
-    for symbol, table in tables.items():
+        for symbol, entry in json.loads(target.read_text(encoding="utf-8")).get(
+                "tables", {}).items():
+            vintages[symbol] = {t.get("as_of", ""): t
+                                for t in (entry if isinstance(entry, list) else [entry])}
+    for symbol, table in document.get("tables", {}).items():
+        vintages.setdefault(symbol, {})[table.get("as_of", "")] = table
+    tables: dict[str, Any] = {}
+    for symbol, by_date in vintages.items():
         try:
             # round-trip through the model: normalized rows, open top tier as null (strict JSON)
-            tables[symbol] = table_from_dict(venue, symbol, table).to_dict()
+            rows = [table_from_dict(venue, symbol, by_date[day]).to_dict()
+                    for day in sorted(by_date)]
         except (KeyError, ValueError) as exc:
             raise RefreshError(f"{venue} {symbol}: not a valid tier table ({exc})") from exc
-    out = {"venue": venue, "schema": 1, "tables": tables}
+        tables[symbol] = rows[0] if len(rows) == 1 else rows
+    out = {"venue": venue, "schema": 2, "tables": tables}
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(out, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                       encoding="utf-8")
-    load_venue_tables.cache_clear()
+    clear_cache()
     return target

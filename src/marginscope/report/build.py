@@ -5,6 +5,9 @@
 ``setups``, ``countries`` and ``visitors``, and ``findings`` whose items carry ``kind``,
 ``date`` (``start``/``end`` for spans), ``tool``, ``segment``, ``lift``, ``lift_ci``,
 ``observed``, ``expected`` and, for share shifts, ``share`` and ``normal_share``.
+``metadata.not_recorded`` (calculations not recorded in the month per reason, or null when the
+source keeps no counts) and ``metadata.country_sources`` (events per country source) were added
+later; fields are only ever added, never renamed.
 """
 
 from __future__ import annotations
@@ -23,14 +26,18 @@ from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.cube import DailyCube
-from marginscope.analytics.disclosure import Disclosure, cube_disclosure, merge_small
+from marginscope.analytics.detail import EventTables, detail_findings, event_tables
+from marginscope.analytics.disclosure import Disclosure, cube_disclosure, merge_small, protect_parts
 from marginscope.analytics.findings import Finding
+from marginscope.analytics.market_response import market_response
+from marginscope.analytics.months import month_over_month, previous_month
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import theme_tools
-from marginscope.market.series import MarketData
+from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative, story
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
+from marginscope.report.provenance import provenance
 
 __all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
            "report_from_cube"]
@@ -64,10 +71,10 @@ class Report:
     daily: dict[str, Any]
     suppressed_cells: int
     complementary_cells: int = 0
-    withheld_findings: int = 0
-    """Segment findings left out because the day's total minus them is a count under k."""
     """Of the suppressed cells, those hidden only so that no other hidden cell can be
     recovered by subtraction (:mod:`marginscope.analytics.disclosure`)."""
+    withheld_findings: int = 0
+    """Segment findings left out because the day's total minus them is a count under k."""
     notes: list[str] = field(default_factory=list)
     headline: str = ""
     standfirst: str = ""
@@ -77,6 +84,8 @@ class Report:
     references: list[dict[str, Any]] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     analysis: Analysis | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+    """Calculations not recorded and country sources (:mod:`marginscope.report.provenance`)."""
 
     @property
     def label(self) -> str:
@@ -100,6 +109,12 @@ class Report:
                 "complementary_cells": self.complementary_cells,
                 "withheld_findings": self.withheld_findings,
                 "suppression": "primary (cells under k) and complementary", "notes": self.notes,
+                # issue 21: the fixed reference "normal" comes from, and warnings about it
+                "reference": list(self.analysis.reference) if self.analysis
+                and self.analysis.reference else None,
+                "reference_notes": list(self.analysis.reference_notes) if self.analysis else [],
+                "not_recorded": self.provenance.get("not_recorded"),
+                "country_sources": self.provenance.get("country_sources"),
             },
             "headline": self.headline,
             "standfirst": self.standfirst,
@@ -110,7 +125,8 @@ class Report:
             "market_checks": self.market_checks,
             "references": self.references,
             "timeline": self.timeline,
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [f.to_dict() for f in self.findings]
+            + [d.to_dict() for d in (self.analysis.details if self.analysis else [])],
             "comparisons": self.comparisons,
             "countries": self.countries,
             "market": self.market,
@@ -202,6 +218,26 @@ def _gives_back(cube: DailyCube, finding: Finding, k: int) -> bool:
         return False
     parent = int(cube.series(finding.tool, "all")[cube.index(finding.date)])
     return 0 < parent - int(finding.observed) < k
+
+
+def _protect_previous(block: dict[str, Any] | None, table: Disclosure, k: int
+                      ) -> dict[str, Any] | None:
+    """``summary.previous_month`` with this month's counts as the summary publishes them (a
+    cell hidden there is hidden here, with the changes computed from it), and last month's
+    breakdowns protected the same way against last month's total."""
+    if not block or "tools" not in block:
+        return block
+    for axis in ("tools", "devices", "regions"):
+        parts = block.get(axis) or {}
+        before = protect_parts({name: part.get("previous") or 0 for name, part in parts.items()},
+                               block.get("setups") or 0, k)
+        for name, part in parts.items():
+            now = table.shown((axis[:-1], name)) if (axis[:-1], name) in table.values else None
+            part["current"] = now
+            part["previous"] = before[name]
+            if now is None or before[name] is None:
+                part.update(change=None, rate_change=None, rate_ci=None)
+    return block
 
 
 def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
@@ -316,11 +352,19 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool,
 def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | None = None,
                      k: int | None = None, engine: str = "duckdb", source: str = "",
                      synthetic: bool | None = None, charts: bool = True,
-                     today: date | None = None, progress: Progress | None = None) -> Report:
-    """The report of ``month`` from an aggregated cube (tests and benchmarks start here)."""
+                     today: date | None = None, progress: Progress | None = None,
+                     reference: tuple[date, date] | None = None,
+                     events: EventTables | None = None,
+                     funding: FundingSeries | None = None) -> Report:
+    """The report of ``month`` from an aggregated cube (tests and benchmarks start here);
+    ``reference``: inclusive days of "normal" (default the 28 days before the month);
+    ``events``: the event-level tables for transitions and setup content; ``funding``: the
+    BTC funding prints for the market response (issue 21)."""
     step = progress or (lambda _name: None)
     step(STEPS[2])
-    analysis = analyze(cube, month, market=market, k=k, today=today)
+    analysis = analyze(cube, month, market=market, k=k, today=today, reference=reference)
+    if events is not None:  # issue 21: transition and content findings
+        analysis.details += detail_findings(analysis, events)[0]
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
@@ -329,6 +373,9 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k)]
     withheld = before - len(analysis.findings)
     summary = _summary(analysis, month_end, table)
+    summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8
+        cube, *month_bounds(month), summary["visitors"],
+        events.previous_visitors if events else None, k=analysis.k), table, analysis.k)
     total = max(int(cube.counts.sum()), 1)
     share = cube.synthetic / total
     is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
@@ -339,7 +386,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     countries = _countries(cube, analysis.start, month_end, analysis.k)
     hidden = len(table.hidden) + sum(row.get("countries", 0) for row in countries)
     market_block = _market(market, analysis)
-    findings = [f.to_dict() for f in analysis.findings]
+    findings = [f.to_dict() for f in analysis.findings] + [d.to_dict() for d in analysis.details]
     told = story.compose(findings, summary, daily, market_block,
                          date.fromisoformat(f"{month}-01").strftime("%B %Y"),
                          synthetic=is_synthetic)
@@ -360,6 +407,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         headline=told.headline, standfirst=told.standfirst, key_takeaways=told.key_takeaways,
         chapters=told.chapters, market_checks=told.market_checks, references=told.references,
         analysis=analysis)
+    if market is not None:  # issue 21, item 6: lagged association, event study, funding runs
+        report.market["response"] = market_response(analysis, market, funding)
     if charts:
         step(STEPS[3])
         report.charts = _charts(analysis, market, is_synthetic, table)
@@ -368,7 +417,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
 
 def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
                  market: MarketData | None = None, charts: bool = True,
-                 today: date | None = None, progress: Progress | None = None) -> Report:
+                 today: date | None = None, progress: Progress | None = None,
+                 reference: tuple[date, date] | None = None, details: bool = True) -> Report:
     """Build the report of ``month`` (``YYYY-MM``) from an events source.
 
     Parameters
@@ -386,6 +436,12 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
         Draw the charts (not needed for JSON).
     progress : callable, optional
         Called with each step's name from :data:`STEPS` as it starts.
+    reference : (date, date), optional
+        Inclusive first and last day of "normal" (default: the 28 days before the month);
+        the aggregation starts early enough to cover it.
+    details : bool
+        Run the event-level pass (transitions, setup content, hour profiles, the previous
+        month's visitors; one more scan with a window sort, issue 21). False: cube-only.
     """
     step = progress or (lambda _name: None)
     first, following = month_bounds(month)
@@ -393,13 +449,29 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     loaded = load_market(source) if market is None else LoadedMarket(market, "given market data")
     context = market_context(loaded.data, first, following, origin=loaded.origin)
     step(STEPS[1])
-    cube = aggregate(source, first - timedelta(days=WINDOW_DAYS), following, engine=engine,
-                     reach_from=first)
+    previous = previous_month(first)  # issue 21: the reference, and the month before
+    cube_start = min(first - timedelta(days=WINDOW_DAYS), previous[0],
+                     *([reference[0]] if reference else []))
+    cube = aggregate(source, cube_start, following, engine=engine, reach_from=first)
+    events = (event_tables(source, cube_start, following, engine=engine, previous=previous)
+              if details else None)
     # the file's name only: a server's directories stay out of published reports
     label = (Path(source).name if isinstance(source, str | os.PathLike)
              else type(source).__name__)
     report = report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
-                              charts=charts, today=today, progress=step)
+                              charts=charts, today=today, progress=step, reference=reference,
+                              events=events, funding=_btc_funding(loaded.data))
     if loaded.note:
         report.notes.append(loaded.note)
+    report.provenance = provenance(source, first, following, engine=engine)
+    counted = next((i for i, s in enumerate(report.methodology)
+                    if s["title"] == "What was counted"), 0)
+    report.methodology.insert(counted + 1, narrative.not_recorded_section(month,
+                                                                         report.provenance))
     return report
+
+
+def _btc_funding(market: MarketData) -> FundingSeries | None:
+    """The BTC perpetual's funding prints (the longest BTC series), if any."""
+    btc = [f for f in market.funding if f.symbol.upper().startswith(("BTC", "XBT")) and len(f)]
+    return max(btc, key=len) if btc else None

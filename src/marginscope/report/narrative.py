@@ -9,30 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from marginscope.analytics.analysis import Analysis
-from marginscope.analytics.baseline import MIN_BASELINE_DAYS, WINDOW_DAYS
-from marginscope.analytics.formatting import day_text
+from marginscope.analytics.formatting import span_text
 
-__all__ = ["SYNTHETIC_NOTE", "methodology", "span_text", "timeline"]
+__all__ = ["SYNTHETIC_NOTE", "methodology", "not_recorded_section", "summary_hidden",
+           "timeline"]
 
 SYNTHETIC_NOTE = ("All usage figures here come from SYNTHETIC events (seeded by marginscope.sim: "
                   "the trader simulator or planted test effects); the market data are real "
                   "and cited.")
-
-def span_text(start: str, end: str) -> str:
-    """``Nov 20–22`` / ``Nov 30–Dec 2`` / ``Nov 21``."""
-    if start == end:
-        return day_text(start)
-    if start[:7] == end[:7]:
-        return f"{day_text(start)}–{int(end[8:10])}"
-    return f"{day_text(start)}–{day_text(end)}"
-
 
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
 
 
 def summary_hidden(summary: dict[str, Any]) -> str:
-    """``3 breakdown cells of the month's summary are hidden`` (or that none is)."""
+    """``3 cells of this month's summary are hidden`` (or that none needed hiding)."""
     groups = [summary.get(name) or {} for name in ("regions", "tools", "devices",
                                                    "visitor_days")]
     hidden = sum(1 for group in groups for value in group.values() if value is None)
@@ -54,6 +45,12 @@ def timeline(analysis: Analysis) -> list[dict[str, Any]]:
     return out
 
 
+def _reference_days(reference: tuple[str, str]) -> int:
+    from datetime import date
+
+    return (date.fromisoformat(reference[1]) - date.fromisoformat(reference[0])).days + 1
+
+
 def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
                 synthetic: bool) -> list[dict[str, Any]]:
     """Sections (title, paragraphs) stating what was counted and how, with the parameters."""
@@ -61,6 +58,8 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
     series = len({(t.tool, t.segment) for t in analysis.spikes})
     share_series = len({(t.tool, t.segment) for t in analysis.shares})
     k = analysis.k
+    ref_text = (f"{span_text(*analysis.reference)} ({_reference_days(analysis.reference)} days)"
+                if analysis.reference else "the days before the month")
     sections = [
         {"title": "What was counted", "paragraphs": [
             f"{summary['setups']:,} pre-trade setups (uses of a risk calculator) in "
@@ -75,37 +74,38 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
             "device × country on a zero-filled UTC calendar and exact distinct visitors and "
             "sessions per day and region (U.S. vs the rest). The statistics ran in Python on "
             "those daily series."]},
-        {"title": "Normal: the baseline", "paragraphs": [
-            f"Each day is compared with the {WINDOW_DAYS} days before it (four whole weeks, the "
-            "day itself left out), after removing days already flagged for that series. The "
-            "level is a median; weekday factors are medians per weekday, shrunk toward 1 by "
-            "positive-part James–Stein so that only a weekly rhythm the data support is kept. "
-            f"Days with fewer than {MIN_BASELINE_DAYS} days of history are not tested; if "
-            "masking leaves fewer, the unmasked window is used and the finding is marked low "
-            "confidence. The normal range shown is the 10th–90th percentile of the window "
-            "days, rescaled to the day's weekday."]},
+        {"title": "Normal: the reference", "paragraphs": [
+            f"Every day of the month is compared with one fixed reference, {ref_text}, fitted "
+            "once per series, so an episode inside the month never becomes its own normal. "
+            "Unusual reference days (robust |z| > 3.5 against the other days of their weekday) "
+            "are left out; weekday factors are multiplicative and shrunk toward none by "
+            "empirical Bayes; day-to-day noise is modelled as multiplicative (a log-normal day "
+            "effect) as well as Poisson, estimated in the reference. "
+            + (" ".join(analysis.reference_notes) if analysis.reference_notes
+               else "The reference showed no level shift, drift or unusual noise.")]},
         {"title": "Lift and its interval", "paragraphs": [
-            "Lift = observed ÷ expected − 1, always with the absolute numbers. The 95% "
-            "interval is computed on the log scale with quasi-Poisson overdispersion φ "
-            "estimated from the baseline window (winsorised mean squared Pearson residual, "
-            "leave-one-out weekday factors), plus the uncertainty of the baseline itself: "
-            "exp(±1.96·√(φ/observed + Var log E)). Below "
-            f"{spike.min_expected:g} expected checks no percentage is stated."]},
+            "Lift = observed ÷ expected − 1, always with the absolute numbers. The interval is "
+            "computed on the log scale from the reference's day-to-day noise, the Poisson "
+            "noise of the day and the uncertainty of the expected count, with Student's t on "
+            "the reference's degrees of freedom and the family's critical value (below). "
+            f"Below {spike.min_expected:g} expected checks no percentage is stated."]},
         {"title": "Spike flags and multiplicity", "paragraphs": [
-            f"{series} series are tested every day (all tools and each tool, each × all / "
-            "mobile / desktop / U.S. / rest). A day is flagged when the one-sided test "
-            f"(Student-t reference) survives Benjamini–Hochberg at a {spike.fdr:.0%} false "
-            f"discovery rate across that day's series, the day has at least "
+            f"{series} series are tested on every day of the month (all tools and each tool, "
+            "each × all / mobile / desktop / U.S. / rest). A day is flagged when the one-sided "
+            f"test survives Benjamini–Hochberg at a {spike.fdr:.0%} false discovery rate "
+            "across all the month's spike tests, the day has at least "
             f"{spike.min_count} checks, and the rise is at least {spike.min_change:g} checks "
-            f"and {spike.min_impact:.1%} of the day's checks. Flagged days leave later "
-            "baselines. On synthetic months with no planted effect the detector raises "
-            "about 0–4 false flags per month (docs/analytics.md)."]},
+            f"and {spike.min_impact:.1%} of the day's checks. Intervals and the normal band "
+            "use the same critical value as the flag (false-coverage-rate intervals), so a "
+            "flagged day lies outside the band and its interval excludes no change. On "
+            "synthetic months with nothing planted the detector raises 0–2 false flags per "
+            "month (docs/analytics.md)."]},
         {"title": "Share shifts", "paragraphs": [
             f"The U.S., mobile and desktop shares of each tool's checks ({share_series} "
-            "series) are compared with their median share over the same trailing window. "
-            "Binomial intervals are too narrow under overdispersion, so the test uses the "
-            "window's own day-to-day spread on the logit scale (two-sided, Student-t, "
-            f"Benjamini–Hochberg at {share.fdr:.0%} per day); a flag also needs "
+            "series) are compared with their share over the reference (ratio of sums). "
+            "Binomial intervals are too narrow under overdispersion, so the test adds the "
+            "reference's day-to-day spread on the logit scale (two-sided, Student-t, "
+            f"Benjamini–Hochberg at {share.fdr:.0%} across the month); a flag also needs "
             f"{share.min_points:g} percentage points of change and at least "
             f"{share.min_count} checks in the segment. Shares are reported in percentage "
             "points and as a ratio of the normal share."]},
@@ -115,8 +115,8 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
             "two-day spike is not a phase), segmented by exact penalised least squares "
             f"(at most {phase.max_changes} changes, at least {phase.min_size} days per phase, "
             f"penalty {phase.penalty_scale:g}·p·log n). Each phase is labelled by the tools "
-            f"at least {phase.min_ratio:.2f}× their normal share (the 28 days before the "
-            "month); the theme names (defensive checks, margin defense, repositioning) are "
+            f"at least {phase.min_ratio:.2f}× their normal share (the reference); the "
+            "theme names (defensive checks, margin defense, repositioning) are "
             "a reading aid for groups of tools, not a finding."]},
         {"title": "Market context", "paragraphs": [
             "Market events are detected from the market data ("
@@ -164,3 +164,54 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
     if analysis.notes:
         sections.append({"title": "Notes", "paragraphs": list(analysis.notes)})
     return sections
+
+
+_NOT_RECORDED = {
+    "over_budget": "over the per-client budget",
+    "bot": "from crawlers and HTTP clients",
+    "lost": "lost with a sink process that died",
+    "queue_full": "refused with the event queue full",
+    "writer_closed": "arriving while the server shut down",
+    "unknown_tool": "naming an unknown tool",
+    "invalid_context": "with unusable inputs",
+}
+"""How each counter of ``telemetry_counts`` reads in the methodology (others by their name)."""
+
+_COUNTRY_SOURCES = {"header": "a trusted proxy header", "geoip": "a GeoIP database",
+                    "time_zone": "the browser's time zone", "unknown": "no source (ZZ)"}
+
+
+def not_recorded_section(month: str, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The methodology section on calculations not recorded (budget, crawlers, losses) and
+    on where the countries came from, from :func:`marginscope.report.provenance.provenance`."""
+    counts = provenance.get("not_recorded")
+    if counts is None:
+        first = ("This source keeps no counts of calculations that were not recorded (only "
+                 "the live DuckDB store does, in its telemetry_counts table).")
+    else:
+        total = sum(counts.values())
+        parts = [f"{n:,} {_NOT_RECORDED.get(name, name.replace('_', ' '))}"
+                 for name, n in sorted(counts.items(), key=lambda item: -item[1]) if n]
+        first = (f"{total:,} calculations were not recorded in {month}"
+                 + (": " + ", ".join(parts) if parts else "") + ". ")
+        first += ("Each client (a keyed daily hash of its address, never the address) may add "
+                  "a limited number of calculations a minute to the numbers; beyond it the "
+                  "answer is still given but not counted. Crawlers and HTTP libraries are "
+                  "dropped by their User-Agent. Events lost with a crashed sink process are "
+                  "counted, never silently missing.")
+    sources = provenance.get("country_sources")
+    if sources is None:
+        second = "These events do not say where their country came from."
+    else:
+        total = sum(sources.values())
+        if not total:
+            second = "No event of the month says where its country came from."
+        else:
+            shares = ", ".join(f"{_COUNTRY_SOURCES.get(name, name)} {n / total:.1%}"
+                               for name, n in sources.items() if n)
+            second = (f"Country sources: {shares}. The time zone is the client's own word "
+                      f"(any client can send any zone), a lower-trust source: "
+                      f"{sources.get('time_zone', 0) / total:.1%} of the month's events "
+                      "took their country from it.")
+    return {"title": "What was not recorded, and where countries came from",
+            "paragraphs": [first, second]}

@@ -66,8 +66,9 @@ def finding_rows(findings: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for f in findings:
         ci = f.get("lift_ci") or [None, None]
-        rows.append([f["kind"], f["date"], f.get("start"), f.get("end"), f["tool"] or "all",
-                     f["segment"], f["observed"], f["expected"], f["lift"], ci[0], ci[1],
+        rows.append([f["kind"], f["date"], f.get("start"), f.get("end"), f.get("tool") or "all",
+                     f.get("segment"), f.get("observed"), f.get("expected"), f.get("lift"),
+                     ci[0], ci[1],
                      f.get("share"), f.get("normal_share"), f.get("q_value"),
                      f.get("low_confidence"), f.get("text")])
     return rows

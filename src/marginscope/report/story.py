@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marginscope.analytics.association import CITED, EVENT_PRIORITY
-from marginscope.analytics.formatting import day_text, signed_percent
+from marginscope.analytics.formatting import day_text, signed_percent, span_text
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
-from marginscope.report.narrative import span_text
 
 __all__ = ["INTERPRETATIONS", "Story", "compose", "episode_text", "reference_text"]
 

@@ -24,9 +24,11 @@ def effective_leverage(position_value, margin_balance) -> np.ndarray:
         return np.where(balance > 0, value / balance, np.inf)
 
 
-def max_leverage(venue, notional, *, symbol=None, max_leverage=None) -> np.ndarray:
+def max_leverage(venue, notional, *, symbol=None, max_leverage=None, product=None,
+                 as_of=None) -> np.ndarray:
     """Highest leverage allowed for a position of this notional (tier's max leverage)."""
-    terms = resolve(venue, symbol=symbol, max_leverage=max_leverage)
+    terms = resolve(venue, symbol=symbol, max_leverage=max_leverage, product=product,
+                    as_of=as_of)
     notional = validate.positive("notional", notional)
     if terms.lookup is None:
         return np.broadcast_to(terms.max_leverage, np.shape(notional))
@@ -34,19 +36,20 @@ def max_leverage(venue, notional, *, symbol=None, max_leverage=None) -> np.ndarr
     return terms.lookup.max_leverage[index]
 
 
-def max_notional(venue, leverage, *, symbol=None) -> np.ndarray:
+def max_notional(venue, leverage, *, symbol=None, as_of=None) -> np.ndarray:
     """Largest notional the tiers allow at ``leverage`` (0: the leverage is never allowed)."""
-    terms = resolve(venue, symbol=symbol)
+    terms = resolve(venue, symbol=symbol, as_of=as_of)
     lev = validate.positive("leverage", leverage)
     return terms.lookup.tables[0].max_size_at_leverage(lev)
 
 
 def max_open(venue, balance, leverage, price, *, symbol=None, taker_fee=None,
-             product: str = "linear", contract_size=1.0) -> dict[str, np.ndarray]:
+             product: str | None = None, contract_size=None,
+             as_of=None) -> dict[str, np.ndarray]:
     """Largest quantity ``balance`` opens at ``leverage`` and ``price``, the opening fee
     included (``Q·P/L + Q·P·f ≤ balance``), capped by the tier's max notional at L."""
     terms = resolve(venue, symbol=symbol, taker_fee=taker_fee, product=product,
-                    contract_size=contract_size)
+                    contract_size=contract_size, as_of=as_of)
     fee = terms.venue.taker_fee if taker_fee is None else taker_fee
     balance = validate.positive("balance", balance)
     lev = validate.positive("leverage", leverage)

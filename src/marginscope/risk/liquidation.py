@@ -80,6 +80,7 @@ def liquidation_price(
     taker_fee=None,
     product: str | None = None,
     maintenance_basis: str | None = None,
+    as_of=None,
 ) -> np.ndarray:
     """Liquidation price of isolated (or single cross) positions; NaN where there is none.
 
@@ -110,6 +111,10 @@ def liquidation_price(
         given explicitly.
     maintenance_basis : {"mark", "entry"}, optional
         Override the venue's choice (e.g. Bybit inverse 2024 text: ``"entry"``).
+    product : {"linear", "inverse"}, optional
+        Must agree with the symbols' kind (an :class:`InputError` naming ``product`` if not).
+    as_of : str or datetime.date, optional
+        Use the tier tables in force on that date (default: the latest shipped).
 
     Returns
     -------
@@ -127,7 +132,7 @@ def liquidation_price(
     terms = resolve(venue, symbol=symbol, symbol_index=symbol_index, product=product,
                     contract_size=contract_size, mmr=mmr, maintenance_amount=maintenance_amount,
                     max_leverage=max_leverage, taker_fee=taker_fee,
-                    maintenance_basis=maintenance_basis)
+                    maintenance_basis=maintenance_basis, as_of=as_of)
     if margin is not None and leverage is None:  # the hot path: validate block by block
         return solve_in_blocks(terms, np.asarray(side), np.asarray(qty), np.asarray(entry_price),
                                np.asarray(margin), checked=False)
@@ -217,14 +222,15 @@ def bankruptcy_at(terms: Terms, side, qty, entry, wallet, fee=0.0) -> np.ndarray
 
 def maintenance_margin(venue, qty, mark_price, *, symbol=None, mmr=None,
                        maintenance_amount=None, max_leverage=None, contract_size=None,
-                       product: str | None = None) -> np.ndarray:
+                       product: str | None = None, as_of=None) -> np.ndarray:
     """Maintenance margin ``value(mark)·MMR − cum``, the tier being the one of that value.
 
     Binance COIN-M example: 100 BTCUSD contracts at mark 25,000 → 0.4 BTC notional, MMR 0.4 %
     → 0.0016 BTC.
     """
     terms = resolve(venue, symbol=symbol, product=product, contract_size=contract_size, mmr=mmr,
-                    maintenance_amount=maintenance_amount, max_leverage=max_leverage)
+                    maintenance_amount=maintenance_amount, max_leverage=max_leverage,
+                    as_of=as_of)
     qty = validate.positive("qty", qty)
     mark = validate.positive("mark_price", mark_price)
     return terms.maintenance_margin(qty, mark)

@@ -14,7 +14,7 @@ import numpy as np
 from marginscope.risk import solver, validate
 from marginscope.risk.contracts import pnl
 from marginscope.risk.liquidation import position_margin
-from marginscope.risk.terms import Terms, resolve
+from marginscope.risk.terms import Terms, resolve, table_fields
 
 DEFAULT_WARNING_RATIO = 0.8
 
@@ -94,17 +94,20 @@ def quantity_to_cut(terms: Terms, side, qty, entry, mark, wallet, target_price,
 def margin_call(venue, side, qty, entry_price, mark_price=None, *, margin=None, leverage=None,
                 symbol=None, mmr=None, maintenance_amount=None, max_leverage=None,
                 contract_size=None, taker_fee=None, warning_ratio=DEFAULT_WARNING_RATIO,
-                target_price=None, margin_mode: str = "isolated") -> dict[str, np.ndarray]:
+                target_price=None, margin_mode: str = "isolated", product: str | None = None,
+                as_of=None) -> dict[str, np.ndarray]:
     """Margin status of a position and the defences against a margin call.
 
     Returns margin balance, maintenance margin, margin ratio at mark, the liquidation price,
     the price at which the margin ratio reaches ``warning_ratio`` (default 80 %), and, when
     ``target_price`` is given, the margin to add and the quantity to cut to move the
-    liquidation price there (e.g. to survive a fall to that price).
+    liquidation price there (e.g. to survive a fall to that price); and the product and the
+    tier table's date and source (:func:`marginscope.risk.terms.table_fields`). ``product``
+    must agree with the symbol; ``as_of`` picks the table in force on that date.
     """
     terms = resolve(venue, symbol=symbol, contract_size=contract_size, mmr=mmr,
                     maintenance_amount=maintenance_amount, max_leverage=max_leverage,
-                    taker_fee=taker_fee)
+                    taker_fee=taker_fee, product=product, as_of=as_of)
     s = validate.side(side)
     qty = validate.positive("qty", qty)
     entry = validate.positive("entry_price", entry_price)
@@ -118,4 +121,5 @@ def margin_call(venue, side, qty, entry_price, mark_price=None, *, margin=None, 
         out["margin_to_add"] = margin_to_target(terms, s, qty, entry, wallet, target_price)
         out["quantity_to_cut"] = quantity_to_cut(terms, s, qty, entry, mark, wallet,
                                                  target_price)
+    out.update(table_fields(terms))
     return out

@@ -15,7 +15,8 @@ import numpy as np
 from marginscope.errors import InputError
 from marginscope.risk import solver, validate
 from marginscope.risk.contracts import PRODUCTS, Product, position_value
-from marginscope.risk.tiers import TierTable, require_table
+from marginscope.risk.instruments import parse_ccxt, parse_symbol
+from marginscope.risk.tiers import TierTable, find_history, iso_date, require_table
 from marginscope.risk.venues import Venue, get_venue
 
 SUB_BITS = 3  # mantissa bits per bucket: eighth-octave buckets (ratio 2^(1/8) ≈ 1.09)
@@ -229,6 +230,48 @@ class Terms:
         return solver.price_from_intercept(self.product, side, units, intercept, rate, const)
 
 
+def table_fields(terms: Terms) -> dict[str, str | None]:
+    """What a one-symbol answer says about its terms: the product, and the date and source of
+    the tier table used (None when overrides replaced it)."""
+    table = terms.lookup.tables[0] if terms.lookup is not None and \
+        len(terms.lookup.tables) == 1 else None
+    return {"product": terms.product, "table_as_of": table.as_of if table else None,
+            "table_source": table.source if table else None}
+
+
+def symbol_product(venue: str, symbol: str, field: str = "symbol") -> Product:
+    """The contract kind ``symbol`` names on ``venue``: its shipped table's, else its notation's
+    (:func:`marginscope.risk.instruments.parse_symbol`; an unknown kind is an InputError)."""
+    vintages = find_history(venue, symbol)
+    return vintages[-1].product if vintages else parse_symbol(venue, symbol, field).product
+
+
+def choose_product(v: Venue, names: list[str], product: str | None,
+                   field: str = "symbol") -> Product:
+    """The product of a calculation: the symbols' kind; ``product`` when given (it must agree);
+    the venue's only or first product when neither is given."""
+    kinds = {name: symbol_product(v.name, name, field) for name in names}
+    found = set(kinds.values())
+    if len(found) > 1:
+        raise InputError(field, names, "symbols of one product kind per call (linear or inverse)")
+    if product is not None:
+        product = validate.choice("product", product, PRODUCTS)
+        if found and product not in found:
+            name, kind = next(iter(kinds.items()))
+            raise InputError("product", product, f"{kind} (on {v.name}, {name} is {kind}), "
+                             "or leave product out")
+        source, value = "product", product
+    elif found:
+        product = found.pop()
+        source, value = field, names[0]
+    else:
+        return v.default_product
+    if product not in v.products:
+        raise InputError(source, value, f"a {' or '.join(v.products)} contract ({v.name} "
+                         f"offers no {product} contracts)")
+    return product
+
+
 def resolve(
     venue: str | Venue,
     *,
@@ -241,11 +284,15 @@ def resolve(
     max_leverage=None,
     taker_fee=None,
     maintenance_basis: str | None = None,
+    as_of=None,
 ) -> Terms:
     """Terms for positions on ``venue``: overrides win, else the symbol's shipped tier table.
 
     ``symbol`` is one symbol, an array of symbols, or — with ``symbol_index`` (integers) — the
-    list of distinct symbols the index refers to (fast for millions of positions).
+    list of distinct symbols the index refers to (fast for millions of positions). The
+    product (linear or inverse) follows the symbols, with or without a table or an override;
+    ``product``, when given, must agree with them. ``as_of`` (a date) picks the table vintage
+    in force on that day (default: the latest shipped).
     """
     v = get_venue(venue)
     fee_rate = v.taker_fee if taker_fee is None else validate.rate("taker_fee", taker_fee, 0.1)
@@ -254,27 +301,27 @@ def resolve(
     basis = validate.choice("maintenance_basis", maintenance_basis, ("mark", "entry")) \
         if maintenance_basis is not None else None
 
-    tables, table_index = _tables(v, symbol, symbol_index, need=mmr is None and
-                                  not (v.mmr_from_max_leverage and max_leverage is not None))
-    if product is None:
-        kinds = {t.product for t in tables} or {v.default_product}
-        if len(kinds) > 1:
-            raise InputError("symbol", symbol, "symbols of one product kind per call "
-                             "(linear or inverse)")
-        product = kinds.pop()
-    product = validate.choice("product", product, tuple(p for p in PRODUCTS if p in v.products))
+    as_of = None if as_of is None else iso_date(as_of)  # checked even when overrides win
+    names, table_index = _symbol_names(symbol, symbol_index)
+    product = choose_product(v, names, product)
+    need = mmr is None and not (v.mmr_from_max_leverage and max_leverage is not None)
+    if need and not names:
+        raise InputError("symbol", None, f"a {v.name} symbol with a shipped tier table, "
+                         "or an explicit mmr")
+    tables = [require_table(v.name, name, as_of=as_of) for name in names] if need else []
     if contract_size is not None:
         size = validate.positive("contract_size", contract_size)
-    elif len({t.contract_size for t in tables}) == 1:
-        size = np.asarray(tables[0].contract_size)
     elif tables:
-        size = np.array([t.contract_size for t in tables])[table_index]
+        sizes = [t.contract_size for t in tables]
+        size = np.asarray(sizes[0]) if len(set(sizes)) == 1 else np.array(sizes)[table_index]
     else:
-        size = np.asarray(v.default_contract_size.get(product, 1.0))
+        sizes = [v.contract_size(product, _base(v.name, name)) for name in names] or \
+            [v.contract_size(product, None)]
+        size = np.asarray(sizes[0]) if len(set(sizes)) == 1 else np.array(sizes)[table_index]
     common = dict(venue=v, product=product, contract_size=size, fee=fee_rate,
                   basis=basis or v.maintenance_basis[product])
 
-    if mmr is not None or (v.mmr_from_max_leverage and max_leverage is not None):
+    if not need:
         if mmr is None:
             max_leverage = validate.positive("max_leverage", max_leverage)
             rates = 1.0 / (2.0 * max_leverage)
@@ -287,22 +334,23 @@ def resolve(
     return Terms(**common, lookup=tier_lookup(tuple(tables)), table=table_index)
 
 
-def _tables(v: Venue, symbol, symbol_index, need: bool) -> tuple[list[TierTable], np.ndarray]:
+def _base(venue: str, symbol: str) -> str:
+    vintages = find_history(venue, symbol)
+    instrument = parse_ccxt(vintages[-1].ccxt_symbol) if vintages else None
+    return (instrument or parse_symbol(venue, symbol)).base
+
+
+def _symbol_names(symbol, symbol_index) -> tuple[list[str], np.ndarray]:
+    """The distinct symbols and each position's index into them."""
     if symbol is None:
-        if need:
-            raise InputError("symbol", None, f"a {v.name} symbol with a shipped tier table, "
-                             "or an explicit mmr")
         return [], np.zeros((), dtype=np.intp)
     if symbol_index is not None:
-        names = [symbol] if isinstance(symbol, str) else list(symbol)
+        names = [symbol] if isinstance(symbol, str) else [str(s) for s in symbol]
         index = np.asarray(symbol_index, dtype=np.intp)
         if index.size and (index.min() < 0 or index.max() >= len(names)):
             raise InputError("symbol_index", int(index.max()), f"0 … {len(names) - 1}")
-    elif isinstance(symbol, str):
-        names, index = [symbol], np.zeros((), dtype=np.intp)
-    else:
-        names_array, index = np.unique(np.asarray(symbol, dtype=str), return_inverse=True)
-        names = list(names_array)
-    if not need:
-        return [], index
-    return [require_table(v.name, name) for name in names], index
+        return names, index
+    if isinstance(symbol, str):
+        return [symbol], np.zeros((), dtype=np.intp)
+    names_array, index = np.unique(np.asarray(symbol, dtype=str), return_inverse=True)
+    return [str(n) for n in names_array], index

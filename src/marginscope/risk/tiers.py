@@ -11,7 +11,9 @@ https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93; the sam
 Binance COIN-M FAQ and the Hyperliquid margin-tiers page.)
 
 Tables live in ``marginscope/risk/data/tiers/<venue>.json``; every table carries the source it
-was copied from and its date. Reading them is the only file access in ``risk``: static package
+was copied from and its date. A symbol may ship several vintages (a list of tables with
+distinct ``as_of``): a calculation dated ``as_of`` uses the one in force then (the latest
+dated on or before it), otherwise the latest. Reading them is the only file access in ``risk``: static package
 data, read once and cached. ``marginscope tiers refresh`` rewrites them from the venue.
 
 File format (``schema: 1``)::
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -40,14 +43,22 @@ from typing import Literal
 import numpy as np
 
 from marginscope.errors import InputError
+from marginscope.risk.instruments import parse_symbol, venue_symbol
 
 Basis = Literal["notional", "quantity"]
 Product = Literal["linear", "inverse"]
 
 __all__ = [
     "TierTable",
+    "clear_cache",
     "cum_from_rule",
+    "find_history",
+    "find_table",
+    "in_force",
+    "iso_date",
+    "load_venue_history",
     "load_venue_tables",
+    "require_table",
     "table_from_dict",
 ]
 
@@ -167,17 +178,48 @@ def table_from_dict(venue: str, symbol: str, data: dict) -> TierTable:
     )
 
 
+def iso_date(value, field: str = "as_of") -> str:
+    """An ISO date (``YYYY-MM-DD``) from a string or a :class:`datetime.date`."""
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise InputError(field, value, "a date YYYY-MM-DD") from None
+
+
 @cache
-def load_venue_tables(venue: str) -> dict[str, TierTable]:
-    """All shipped tables of a venue, keyed by the venue's own symbol (empty if none ship)."""
+def load_venue_history(venue: str) -> dict[str, tuple[TierTable, ...]]:
+    """Every shipped vintage of every table of a venue, oldest first, keyed by venue symbol.
+
+    A symbol's entry in the file is one table or a list of tables with distinct ``as_of``.
+    """
     path = resources.files("marginscope.risk") / "data" / "tiers" / f"{venue}.json"
     if not path.is_file():
         return {}
     document = json.loads(path.read_text(encoding="utf-8"))
-    return {
-        symbol: table_from_dict(venue, symbol, table)
-        for symbol, table in document["tables"].items()
-    }
+    history = {}
+    for symbol, entry in document["tables"].items():
+        vintages = sorted((table_from_dict(venue, symbol, table)
+                           for table in (entry if isinstance(entry, list) else [entry])),
+                          key=lambda t: t.as_of)
+        dates = [t.as_of for t in vintages]
+        if len(set(dates)) != len(dates):
+            raise ValueError(f"{venue} {symbol}: two tables carry the same as_of")
+        history[symbol] = tuple(vintages)
+    return history
+
+
+@cache
+def load_venue_tables(venue: str) -> dict[str, TierTable]:
+    """The latest shipped table of each symbol of a venue (empty if none ship)."""
+    return {symbol: vintages[-1] for symbol, vintages in load_venue_history(venue).items()}
+
+
+def clear_cache() -> None:
+    """Forget the loaded tables (after ``marginscope tiers refresh`` rewrote a file)."""
+    for cached in (load_venue_history, load_venue_tables, _symbol_keys):
+        cached.cache_clear()
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -185,23 +227,61 @@ def normalize_symbol(symbol: str) -> str:
     return "".join(ch for ch in symbol.upper() if ch.isalnum())
 
 
-def find_table(venue: str, symbol: str) -> TierTable | None:
-    """The shipped table for ``symbol`` in the venue's own or ccxt's unified notation."""
-    tables = load_venue_tables(venue)
-    if symbol in tables:
-        return tables[symbol]
-    wanted = normalize_symbol(symbol)
-    for table in tables.values():
-        if wanted in (normalize_symbol(table.symbol), normalize_symbol(table.ccxt_symbol)):
-            return table
-    return None
+@cache
+def _symbol_keys(venue: str) -> dict[str, str]:
+    """Loose keys (venue and ccxt notation) → the venue symbol they name."""
+    keys: dict[str, str] = {}
+    for symbol, table in load_venue_tables(venue).items():
+        keys.setdefault(normalize_symbol(table.ccxt_symbol), symbol)
+    for symbol in load_venue_tables(venue):
+        keys[normalize_symbol(symbol)] = symbol
+    return keys
 
 
-def require_table(venue: str, symbol: str, field: str = "symbol") -> TierTable:
+def find_history(venue: str, symbol: str) -> tuple[TierTable, ...] | None:
+    """Every vintage of the table for ``symbol`` (venue, ccxt or another venue-style notation
+    of the same instrument), oldest first; None if no table ships."""
+    history = load_venue_history(venue)
+    if symbol in history:
+        return history[symbol]
+    keys = _symbol_keys(venue)
+    key = keys.get(normalize_symbol(symbol))
+    if key is None:
+        try:
+            key = keys.get(normalize_symbol(venue_symbol(venue, parse_symbol(venue, symbol))))
+        except InputError:
+            return None
+    return history.get(key) if key else None
+
+
+def in_force(vintages: tuple[TierTable, ...], as_of=None, field: str = "as_of") -> TierTable:
+    """The vintage in force on ``as_of`` (the latest one dated on or before it; the latest of
+    all when ``as_of`` is None). A date before the first vintage is an :class:`InputError`:
+    the table in force then is not shipped."""
+    if as_of is None:
+        return vintages[-1]
+    day = iso_date(as_of, field)
+    earlier = [t for t in vintages if t.as_of <= day]
+    if not earlier:
+        first = vintages[0]
+        raise InputError(field, as_of, f"{first.as_of} or later (the oldest shipped {first.venue} "
+                         f"{first.symbol} table), or give the overrides (mmr / max_leverage)")
+    return earlier[-1]
+
+
+def find_table(venue: str, symbol: str, as_of=None) -> TierTable | None:
+    """The shipped table for ``symbol`` in force on ``as_of`` (default: the latest)."""
+    vintages = find_history(venue, symbol)
+    return None if vintages is None else in_force(vintages, as_of)
+
+
+def require_table(venue: str, symbol: str, field: str = "symbol", as_of=None) -> TierTable:
     """Like :func:`find_table`, but an unknown symbol is an :class:`InputError`."""
-    table = find_table(venue, symbol)
+    table = find_table(venue, symbol, as_of)
     if table is None:
-        known = ", ".join(sorted(load_venue_tables(venue))) or "none shipped"
-        raise InputError(field, symbol, f"a symbol with a shipped {venue} tier table ({known}), "
-                         "or give the overrides the calculation needs (mmr / max_leverage)")
+        known = sorted(load_venue_tables(venue))
+        shown = ", ".join(known[:12]) + (f", … ({len(known)} in all)" if len(known) > 12 else "")
+        raise InputError(field, symbol, f"a symbol with a shipped {venue} tier table "
+                         f"({shown or 'none shipped'}), or give the overrides the calculation "
+                         "needs (mmr / max_leverage)")
     return table

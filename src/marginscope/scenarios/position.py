@@ -128,13 +128,14 @@ class EnginePosition:
         taker_fee: float | None = None,
         product: str | None = None,
         maintenance_basis: str | None = None,
+        as_of: str | None = None,
     ) -> EnginePosition:
         """Open at ``entry`` with ``margin``, or with the initial margin ``value(E)/leverage``.
 
         Parameters
         ----------
         venue, symbol, mmr, maintenance_amount, max_leverage, contract_size, taker_fee,
-        product, maintenance_basis
+        product, maintenance_basis, as_of
             As in :func:`marginscope.risk.liquidation_price`: the symbol's shipped tier table
             unless ``mmr`` overrides it (``venue="generic"`` always needs ``mmr``).
         side : {"long", "short", 1, -1}
@@ -157,7 +158,7 @@ class EnginePosition:
         terms = resolve(venue, symbol=symbol, product=product, contract_size=contract_size,
                         mmr=mmr, maintenance_amount=maintenance_amount,
                         max_leverage=max_leverage, taker_fee=taker_fee,
-                        maintenance_basis=maintenance_basis)
+                        maintenance_basis=maintenance_basis, as_of=as_of)
         for name, value in (("mmr", mmr), ("maintenance_amount", maintenance_amount),
                             ("leverage", leverage), ("margin", margin)):
             if value is not None and np.ndim(value):

@@ -65,7 +65,7 @@ from marginscope.sim.population import (
     make_population,
     utc_offsets,
 )
-from marginscope.telemetry.schema import ARROW_SCHEMA, SYNTHETIC_ID_PREFIX, notional_bucket
+from marginscope.telemetry.schema import SYNTHETIC_ID_PREFIX, conform, notional_bucket
 
 __all__ = ["DEFAULT_END", "DEFAULT_START", "Simulation", "run", "simulate", "source_label"]
 
@@ -294,7 +294,7 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
         "phases": json.dumps([p.to_dict() for p in phases]),
         "market": " | ".join(state.sources),
     }
-    table = pa.table(columns).cast(ARROW_SCHEMA).replace_schema_metadata(metadata)
+    table = conform(pa.table(columns)).replace_schema_metadata(metadata)
     return Simulation(table=table, state=state, intensity=intensity, population=population,
                       seed=seed, scale=float(scale))
 

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from marginscope.errors import InputError
 from marginscope.sim.mix import TOOL_MIX, check_tools, check_venues
-from marginscope.telemetry.schema import ARROW_SCHEMA, DEVICES, SYNTHETIC_ID_PREFIX
+from marginscope.telemetry.schema import DEVICES, SYNTHETIC_ID_PREFIX, conform
 
 __all__ = [
     "COUNTRY_MIX", "DEVICE_MIX", "NOVEMBER_2025", "SEGMENTS", "SYNTHETIC_ID_PREFIX", "TOOL_MIX",
@@ -292,7 +292,7 @@ class PlantedMonth:
             "notional_bucket": pick((100, 300, 1_000, 3_000, 10_000, 30_000, 100_000),
                                     (8, 12, 20, 22, 18, 12, 8), pa.int64()),
         }
-        return pa.table(columns).cast(ARROW_SCHEMA)
+        return conform(pa.table(columns))
 
 
 def _device_mask(devices: Sequence[str], segment: str) -> np.ndarray:

@@ -164,13 +164,22 @@ class CountryResolver:
     def resolve(self, headers: Mapping[str, str], client_ip: str | None,
                 time_zone: str | None) -> str:
         """ISO code from the first source that knows, else ``ZZ``."""
+        return self.locate(headers, client_ip, time_zone)[0]
+
+    def locate(self, headers: Mapping[str, str], client_ip: str | None,
+               time_zone: str | None) -> tuple[str, str | None]:
+        """``(code, source)``: the ISO code from the first source that knows and which one it
+        was (one of :data:`~marginscope.telemetry.schema.COUNTRY_SOURCES`), else
+        ``("ZZ", None)``. ``time_zone`` is the client's own word: any client can send any
+        zone, so it is the lowest-trust source and stored as such."""
         if self.header:
             code = country_from_code(header_value(headers, self.header))
             if code:
-                return code
+                return code, "header"
         if self.geoip is not None and client_ip:
             code = self.geoip.lookup(client_ip)
             if code:
-                return code
-        return country_from_time_zone(time_zone) or UNKNOWN_COUNTRY
+                return code, "geoip"
+        code = country_from_time_zone(time_zone)
+        return (code, "time_zone") if code else (UNKNOWN_COUNTRY, None)
 

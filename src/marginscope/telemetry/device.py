@@ -8,7 +8,13 @@ inside iframes and split screens: Plausible issue #1062, see reference/analytics
 The rule, first match wins (docs/telemetry.md, "Device class"):
 
 1. No User-Agent and no Client Hints → ``unknown``.
-2. ua-parser (uap-core regexes) says the device is a ``Spider`` → :data:`BOT`.
+2. ua-parser (uap-core regexes) says the device is a ``Spider`` (the usual crawlers:
+   Googlebot, bingbot, GPTBot, AhrefsBot…), or the User-Agent starts with the product token of
+   an HTTP library or command-line client (curl, Wget, python-requests, python-httpx,
+   aiohttp, Go-http-client, okhttp, Apache-HttpClient, node-fetch, axios, undici, HTTPie,
+   PostmanRuntime, libwww-perl… — :data:`CLIENT_LIBRARY`) → :data:`BOT`.
+   Scripts that send a browser's User-Agent are not caught here; the per-client budget
+   (:mod:`marginscope.telemetry.budget`) bounds what they add.
 3. Client Hints, when the browser sent them (Chromium):
    ``Sec-CH-UA-Form-Factors`` containing ``Tablet`` / ``Mobile`` / ``Desktop`` → that class;
    ``Sec-CH-UA-Mobile: ?1`` → ``mobile``;
@@ -23,7 +29,7 @@ The rule, first match wins (docs/telemetry.md, "Device class"):
    a Mac User-Agent with ``navigator.maxTouchPoints > 1`` sent by the page → ``tablet``
    (iPadOS Safari asks for desktop sites by default and sends a Mac User-Agent);
    Windows, macOS, Linux distributions, Chrome OS, BSD → ``desktop``.
-5. Anything else (curl, HTTP libraries, unknown strings) → ``unknown``.
+5. Anything else (unknown strings) → ``unknown``.
 """
 
 from __future__ import annotations
@@ -36,9 +42,20 @@ from ua_parser import parse as ua_parse
 
 from marginscope.telemetry.request import header_value
 
-__all__ = ["BOT", "classify_device"]
+__all__ = ["BOT", "CLIENT_LIBRARY", "classify_device"]
 
 BOT = "bot"
+
+CLIENT_LIBRARY = re.compile(
+    r"^(?:curl|libcurl|PycURL|Wget|python-requests|python-httpx|python-urllib3?|Python/"
+    r"|aiohttp|httpx|urllib3|Go-http-client|Go |okhttp|Apache-HttpClient|Java/|Jakarta"
+    r"|node-fetch|undici|axios|got |Deno|Bun/|HTTPie|PostmanRuntime|insomnia"
+    r"|libwww-perl|LWP::|WWW-Mechanize|Mechanize|Ruby|Faraday|rest-client|Guzzle"
+    r"|Dart/|reqwest|hyper/|Scrapy|colly)",
+    re.IGNORECASE)
+"""User-Agents of HTTP libraries and command-line clients (the product token at the start):
+crawlers and scripts, not people. Headless Chromium is left a desktop browser (it drives the
+browser tests); a script that sends a browser's User-Agent is bounded by the budget."""
 
 _TABLET_FAMILIES = frozenset({"iPad", "Kindle", "Generic Tablet"})
 _PHONE_FAMILIES = frozenset({"iPhone", "iPod", "Generic Smartphone", "Generic Feature Phone"})
@@ -108,6 +125,8 @@ def _classify(user_agent: str, form_factors: str | None, mobile: str | None,
               platform: str | None, max_touch_points: int | None) -> str:
     """:func:`classify_device` on the values it reads, remembered: real traffic repeats a
     few thousand browser strings, and parsing one costs more than the rest of the event."""
+    if user_agent and CLIENT_LIBRARY.search(user_agent):
+        return BOT
     parsed = ua_parse(user_agent) if user_agent else None
     device = parsed.device if parsed else None
     if device is not None and device.family == "Spider":

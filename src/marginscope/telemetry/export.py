@@ -25,7 +25,7 @@ from pathlib import Path
 
 from marginscope.errors import InputError
 from marginscope.telemetry.schema import COLUMNS
-from marginscope.telemetry.store import connect
+from marginscope.telemetry.store import connect, stored_columns
 
 __all__ = ["EXPORT_FORMATS", "export_events"]
 
@@ -60,7 +60,9 @@ def export_events(db: str | os.PathLike[str], out: str | os.PathLike[str], fmt: 
         if not con.execute("SELECT count(*) FROM information_schema.tables "
                            "WHERE table_name = 'events'").fetchone()[0]:
             raise InputError("--db", str(db), "a marginscope event store (no events table)")
-        columns = ", ".join(_ISO_TS if c == "ts" and fmt != "parquet" else c for c in COLUMNS)
+        stored = stored_columns(con)  # an older store: a column it lacks is exported NULL
+        columns = ", ".join(_ISO_TS if c == "ts" and fmt != "parquet" else stored[c]
+                            for c in COLUMNS)
         option = {"csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json",
                   "parquet": "FORMAT parquet, COMPRESSION zstd"}[fmt]
         temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")

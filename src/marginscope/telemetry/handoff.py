@@ -25,6 +25,12 @@ included — commits the rest and exits.
   the pipe, then overflow, counted). The machine dying loses the pipe and the open batch.
   Where no acknowledged event may be lost, set ``MARGINSCOPE_ACK=durable``: answers then wait
   for the commit (BatchingWriter + ProcessSink).
+* Counted where the events are: the pipeline's per-day counts of events not recorded
+  (:meth:`HandoffWriter.count`) and the ``lost`` number above cross the same pipe as small
+  control frames (at most one a second while traffic goes on, and at every flush and at
+  close); the child hands them to its sink's ``add_counts`` (the DuckDB sink's
+  ``telemetry_counts`` table) when it commits. Counts the child held when it died are not
+  counted again (they are counts, not events; the events it held are the ``lost`` above).
 """
 
 from __future__ import annotations
@@ -40,14 +46,24 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
+from datetime import UTC, date, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
 from marginscope.telemetry.process_sink import SinkProcessError, start_child
 from marginscope.telemetry.schema import Event, wire_row, wire_rows_to_arrow
-from marginscope.telemetry.writer import QueueFull, Sink, WriterClosed, WriterStats, refused
+from marginscope.telemetry.writer import (
+    Counts,
+    QueueFull,
+    Sink,
+    WriterClosed,
+    WriterStats,
+    refused,
+    store_counts,
+)
 
 __all__ = ["HandoffWriter"]
 
@@ -60,6 +76,8 @@ RESTART_PAUSE = (0.1, 30.0)  # first and longest pause before starting a sink pr
 _FLUSH = b"flush:"  # a control frame (+ a number): commit now and answer with that number
 _CLOSED = b"closed"  # the child's last answer
 _PROGRESS = b"progress"  # the child's counts after a commit
+_COUNTS = b"counts:"  # a control frame (+ a pickled Counts): events not recorded, per day
+COUNTS_SECONDS = 1.0  # counts are sent at most this often while traffic goes on
 
 
 _ACKNOWLEDGED: Future[None] = Future()  # done: shared by every handed-off event
@@ -97,6 +115,8 @@ class HandoffWriter:
                                                      "sink_errors"), 0)
         self._earlier = dict.fromkeys(self._child, 0)  # dead children's last counts, summed
         self._answers: dict[bytes, int] = {}  # flush question → events accepted before it
+        self._tally: Counts = Counter()  # events not recorded, per day: not yet sent
+        self._tally_sent = time.monotonic()
         self._closed = False
         self._asking = threading.Lock()  # one flush or close at a time
         self._questions = 0
@@ -127,7 +147,32 @@ class HandoffWriter:
                                 self._counts["overflow"])
                 return refused(QueueFull("telemetry queue full; event counted as overflow"))
             self._counts["accepted"] += 1
+            if self._tally and time.monotonic() - self._tally_sent >= COUNTS_SECONDS:
+                self._send_counts()
         return _ACKNOWLEDGED
+
+    def count(self, day: date, counter: str, n: int = 1) -> None:
+        """Count ``n`` events of ``day`` not recorded; sent to the child for its sink."""
+        with self._lock:
+            self._tally[(day, counter)] += n
+            if not self._closed and time.monotonic() - self._tally_sent >= COUNTS_SECONDS:
+                self._send_counts()
+
+    def _send_counts(self) -> bool:
+        """Write the counts not yet sent into the pipe (lock held); False if it was full."""
+        items = list(self._tally.items())
+        for start in range(0, len(items), 32):  # frames well under PIPE_BUF: all or nothing
+            payload = _COUNTS + pickle.dumps(dict(items[start:start + 32]),
+                                             protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                os.write(self._pipe, _HEADER.pack(len(payload)) + payload)
+            except BlockingIOError:
+                return False
+            for key, n in items[start:start + 32]:
+                self._tally[key] -= n
+        self._tally = +self._tally  # drop the zeros
+        self._tally_sent = time.monotonic()
+        return True
 
     # --- the watch: answers, deaths, restarts ---------------------------------------------
 
@@ -180,6 +225,8 @@ class HandoffWriter:
                     if lost > self._counts["lost"]:
                         log.warning("telemetry: %d acknowledged event(s) lost with a sink "
                                     "process that died", lost - self._counts["lost"])
+                        self._tally[(datetime.now(UTC).date(), "lost")] += \
+                            lost - self._counts["lost"]
                         self._counts["lost"] = lost
                     self._answers[answer] = -1  # answered
                 self._answered.notify_all()
@@ -201,6 +248,8 @@ class HandoffWriter:
                     if self._closed:
                         return True
                     try:
+                        if self._tally and not self._send_counts():
+                            raise BlockingIOError
                         os.write(self._pipe, frame)
                         self._answers[question] = self._counts["accepted"]
                         break
@@ -226,9 +275,16 @@ class HandoffWriter:
         return WriterStats(queued=max(queued, 0), **counts)
 
     def close(self, timeout: float = 30.0) -> WriterStats:
-        """End of file for the child: it commits the rest, answers and exits."""
+        """End of file for the child: it commits the rest (the counts not yet sent too),
+        answers and exits."""
+        deadline = time.monotonic() + timeout
         with self._asking:
             with self._lock:
+                while self._tally and not self._closed and not self._send_counts() and \
+                        time.monotonic() < deadline:
+                    self._lock.release()  # the pipe is full: let the child read on
+                    time.sleep(0.005)
+                    self._lock.acquire()
                 closing, self._closed = not self._closed, True
             if closing:
                 os.close(self._pipe)
@@ -257,10 +313,15 @@ def _serve(control: Connection, reply: Connection, events: int) -> None:
     reply.send(("ok", ""))
     counts = dict.fromkeys(("durable", "failed", "batches", "sink_errors"), 0)
     rows: list[tuple[Any, ...]] = []
+    tally: Counts = Counter()  # events the server did not record, per day: for the sink
     deadline = 0.0
 
     def commit() -> None:
         delay = 0.05
+        try:
+            store_counts(sink, tally)
+        except Exception as exc:  # kept for the next commit
+            log.warning("telemetry counts not stored yet (%s: %s)", type(exc).__name__, exc)
         while rows:
             try:
                 sink.write(wire_rows_to_arrow(rows))
@@ -306,6 +367,11 @@ def _serve(control: Connection, reply: Connection, events: int) -> None:
                 if payload.startswith(_FLUSH):
                     commit()
                     tell(payload)
+                    continue
+                if payload.startswith(_COUNTS):
+                    tally.update(pickle.loads(payload[len(_COUNTS):]))
+                    if not rows:  # no batch open to carry them: now
+                        commit()
                     continue
                 if not rows:
                     deadline = time.monotonic() + flush_seconds

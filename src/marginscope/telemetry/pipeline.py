@@ -1,9 +1,14 @@
 """The request path: a short list of named steps from a calculation to an anonymized event.
 
-    validate → classify_device → resolve_country → hash_visitor → drop_raw_fields → enqueue
+    validate → classify_device → resolve_country → hash_visitor → budget → drop_raw_fields
+    → enqueue
 
 Each step may drop the event with a typed :class:`DropReason`; drops are counted per reason,
-never silent (the shape of Plausible's ``lib/plausible/ingestion/event.ex`` pipeline). The raw
+never silent (the shape of Plausible's ``lib/plausible/ingestion/event.ex`` pipeline), and
+handed to the writer per UTC day (``Writer.count``), which persists them next to the events
+(the ``telemetry_counts`` table) for the report's methodology. The ``budget`` step caps what
+one client adds to the numbers (:mod:`marginscope.telemetry.budget`): the calculation is
+still answered, the event beyond the budget is dropped as ``over_budget``. The raw
 IP, User-Agent, headers and page hints exist only inside one :meth:`Pipeline.process` call:
 ``drop_raw_fields`` builds the :class:`~marginscope.telemetry.schema.Event`, which has no
 field that could hold them.
@@ -30,10 +35,11 @@ from typing import Any
 
 from marginscope import config
 from marginscope.errors import InputError
+from marginscope.telemetry.budget import TokenBuckets
 from marginscope.telemetry.country import CountryResolver, GeoIPCountry
 from marginscope.telemetry.device import BOT, classify_device
 from marginscope.telemetry.request import RequestMeta, header_value, resolve_client_ip
-from marginscope.telemetry.salt import SaltStore, session_id, utc_now, visitor_id
+from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
 from marginscope.telemetry.schema import (
     Event,
     leverage_bucket,
@@ -50,8 +56,8 @@ from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 __all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline"]
 
 STEPS: tuple[str, ...] = (
-    "validate", "classify_device", "resolve_country", "hash_visitor", "drop_raw_fields",
-    "enqueue",
+    "validate", "classify_device", "resolve_country", "hash_visitor", "budget",
+    "drop_raw_fields", "enqueue",
 )
 
 CONTEXT_KEYS: tuple[str, ...] = (
@@ -66,6 +72,7 @@ class DropReason(StrEnum):
     UNKNOWN_TOOL = "unknown_tool"          # validate: tool id not registered
     INVALID_CONTEXT = "invalid_context"    # validate: a coarse field had an unusable value
     BOT = "bot"                            # classify_device: a crawler's User-Agent
+    BUDGET = "over_budget"                 # budget: the client's recording budget is spent
     QUEUE_FULL = "queue_full"              # enqueue: bounded queue full (overflow)
     WRITER_CLOSED = "writer_closed"        # enqueue: shutting down
 
@@ -98,6 +105,7 @@ class _Draft:
     coarse: dict[str, Any] = field(default_factory=dict)
     device: str = "unknown"
     country: str = "ZZ"
+    country_source: str | None = None
     visitor: str | None = None
     session: str | None = None
 
@@ -117,19 +125,24 @@ class Pipeline:
         Trusted proxy header with the client IP (``MARGINSCOPE_CLIENT_IP_HEADER``).
     writer : Writer, optional
         Where :meth:`record` enqueues; :meth:`process` works without one.
+    budget : TokenBuckets, optional
+        Recorded calculations per client (keyed on :func:`~marginscope.telemetry.salt.client_key`
+        of the address); None: no budget (:meth:`from_settings` sets one from
+        ``MARGINSCOPE_RECORD_RATE``/``MARGINSCOPE_RECORD_BURST``).
     clock : callable, optional
         Current aware datetime (event time when the request carries none).
     """
 
     def __init__(self, salts: SaltStore, *, site: str = "marginscope",
                  country: CountryResolver | None = None, client_ip_header: str | None = None,
-                 writer: Writer | None = None,
+                 writer: Writer | None = None, budget: TokenBuckets | None = None,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.salts = salts
         self.site = site
         self.country = country or CountryResolver()
         self.client_ip_header = client_ip_header
         self.writer = writer
+        self.budget = budget
         self.clock = clock
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {"processed": 0, "events": 0}
@@ -147,6 +160,7 @@ class Pipeline:
                                     GeoIPCountry(geoip_path) if geoip_path else None),
             client_ip_header=config.client_ip_header(),
             writer=writer, clock=clock,
+            budget=TokenBuckets(config.record_rate() / 60.0, config.record_burst()),
         )
 
     # --- public ----------------------------------------------------------------------------
@@ -156,10 +170,10 @@ class Pipeline:
         """Run every step except ``enqueue``: the anonymized event, or why it was dropped."""
         draft = self._draft(request, tool, context)
         for step in (self.validate, self.classify_device, self.resolve_country,
-                     self.hash_visitor):
+                     self.hash_visitor, self.spend_budget):
             drop = step(draft)
             if drop is not None:
-                return self._dropped(drop)
+                return self._dropped(drop, draft.ts)
         event = self.drop_raw_fields(draft)
         with self._lock:
             self._counts["events"] += 1
@@ -218,9 +232,10 @@ class Pipeline:
         return None
 
     def resolve_country(self, draft: _Draft) -> Drop | None:
-        """ISO country from the configured sources (never drops: ``ZZ`` when unknown)."""
-        draft.country = self.country.resolve(draft.headers or {}, draft.client_ip,
-                                             draft.time_zone)
+        """ISO country from the configured sources and which source it was (never drops:
+        ``ZZ`` and no source when unknown)."""
+        draft.country, draft.country_source = self.country.locate(
+            draft.headers or {}, draft.client_ip, draft.time_zone)
         return None
 
     def hash_visitor(self, draft: _Draft) -> Drop | None:
@@ -231,6 +246,17 @@ class Pipeline:
         draft.session = session_id(salt, draft.session_token)
         return None
 
+    def spend_budget(self, draft: _Draft) -> Drop | None:
+        """The ``budget`` step: one token from the client's bucket, keyed on the daily keyed
+        hash of its address alone (so a varied User-Agent is the same client; requests with
+        no address share one bucket); none left → dropped as ``over_budget``."""
+        if self.budget is None:
+            return None
+        key = client_key(self.salts.current(), self.site, draft.client_ip or "")
+        if not self.budget.allow(key):
+            return Drop("budget", DropReason.BUDGET, "recording budget spent for this client")
+        return None
+
     def drop_raw_fields(self, draft: _Draft) -> Event:
         """Forget IP, User-Agent, headers and page hints; build the canonical event."""
         draft.headers = draft.client_ip = draft.user_agent = None
@@ -239,7 +265,7 @@ class Pipeline:
         # every value comes from this pipeline's own normalizers: no second validation
         return Event.model_construct(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
                                      device=draft.device, country=draft.country,
-                                     visitor=draft.visitor, session=draft.session,
+                                     country_source=draft.country_source, visitor=draft.visitor, session=draft.session,
                                      **draft.coarse)
 
     def enqueue(self, event: Event) -> Future[None] | Drop:
@@ -252,7 +278,7 @@ class Pipeline:
             reason = DropReason.QUEUE_FULL if isinstance(error, QueueFull) else \
                 DropReason.WRITER_CLOSED if isinstance(error, WriterClosed) else None
             if reason is not None:
-                return self._dropped(Drop("enqueue", reason, str(error)))
+                return self._dropped(Drop("enqueue", reason, str(error)), event.ts)
         return future
 
     # --- helpers ---------------------------------------------------------------------------
@@ -277,9 +303,12 @@ class Pipeline:
             max_touch_points=touch if isinstance(touch, int) else None,
         )
 
-    def _dropped(self, drop: Drop) -> Drop:
+    def _dropped(self, drop: Drop, ts: datetime) -> Drop:
+        """Count ``drop`` here and, per UTC day of the event, with the writer (persisted)."""
         with self._lock:
             self._drops[drop.reason] += 1
+        if self.writer is not None:
+            self.writer.count(ts.date(), drop.reason.value)
         return drop
 
 

@@ -24,12 +24,13 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from marginscope.telemetry.schema import Event, wire_row, wire_rows_to_arrow
-from marginscope.telemetry.writer import Sink
+from marginscope.telemetry.writer import Counts, Sink, store_counts
 
 __all__ = ["ProcessSink", "SinkProcessError", "start_child"]
 
@@ -97,6 +98,13 @@ class ProcessSink:
 
     def write(self, batch: bytes) -> None:
         """Send an encoded batch; return once the child has made it durable."""
+        self._ask(batch)
+
+    def add_counts(self, counts: Counts) -> None:
+        """Have the child's sink persist per-day counts of events not recorded."""
+        self._ask(pickle.dumps(dict(counts), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _ask(self, batch: bytes) -> None:
         with self._lock:
             if self._closed:
                 raise SinkProcessError("the sink process is closed")
@@ -142,7 +150,11 @@ def _serve(receive: Connection, send: Connection) -> None:
             if not data:
                 break
             try:
-                sink.write(wire_rows_to_arrow(pickle.loads(data)))
+                batch = pickle.loads(data)
+                if isinstance(batch, dict):  # add_counts
+                    store_counts(sink, Counter(batch))
+                else:
+                    sink.write(wire_rows_to_arrow(batch))
             except Exception as exc:  # the parent's writer retries
                 send.send(("error", f"{type(exc).__name__}: {exc}"))
             else:

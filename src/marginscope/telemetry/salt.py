@@ -26,7 +26,8 @@ from pathlib import Path
 
 from marginscope.telemetry.schema import ID_PATTERN
 
-__all__ = ["SALT_BYTES", "SALT_LIFETIME", "SaltStore", "session_id", "utc_now", "visitor_id"]
+__all__ = ["SALT_BYTES", "SALT_LIFETIME", "SaltStore", "client_key", "session_id", "utc_now",
+           "visitor_id"]
 
 SALT_BYTES = 32
 SALT_LIFETIME = timedelta(hours=48)
@@ -171,6 +172,17 @@ def visitor_id(salt: bytes, site: str, ip: str, user_agent: str) -> str:
         Plausible's ``generate_user_id`` with BLAKE2b in place of SipHash).
     """
     return _keyed_hash(salt, b"ms-visitor", (site, ip, user_agent))
+
+
+def client_key(salt: bytes, site: str, ip: str) -> str:
+    """Opaque daily key of a client address alone: keyed BLAKE2b-64 of (site, IP) under ``salt``.
+
+    What the recording budget is kept per (:mod:`marginscope.telemetry.budget`): like
+    :func:`visitor_id` but without the User-Agent, so a client that varies its User-Agent
+    still spends one budget. Never stored; a different personalization from the visitor id's,
+    so the two cannot be matched.
+    """
+    return _keyed_hash(salt, b"ms-client", (site, ip))
 
 
 def session_id(salt: bytes, token: str | None) -> str | None:

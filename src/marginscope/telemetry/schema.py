@@ -50,10 +50,10 @@ if TYPE_CHECKING:
     from marginscope.calculators.base import Calculator
 
 __all__ = [
-    "ARROW_SCHEMA", "COLUMNS", "DEVICES", "DUCKDB_TYPES", "EVENT_COLUMNS", "ID_PATTERN",
+    "ARROW_SCHEMA", "COLUMNS", "COUNTRY_SOURCES", "DEVICES", "DUCKDB_TYPES", "EVENT_COLUMNS", "ID_PATTERN",
     "LEVERAGE_EDGES", "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED",
     "SIDES", "SYNTHETIC_ID_PREFIX", "UNKNOWN_COUNTRY", "Column", "Edges", "Event", "Matches",
-    "OneOf", "Rule", "SqlSet", "Timestamp", "arrow_schema", "column", "country_codes",
+    "OneOf", "Rule", "SqlSet", "Timestamp", "arrow_schema", "column", "conform", "country_codes",
     "create_table_sql", "event_model", "event_row", "event_rows", "events_to_arrow",
     "is_synthetic_id", "leverage_bucket", "new_event_id", "normalize_margin_mode",
     "normalize_side", "normalize_symbol", "normalize_venue", "notional_bucket",
@@ -67,6 +67,11 @@ DEVICES: tuple[str, ...] = ("mobile", "desktop", "tablet", "unknown")
 SIDES: tuple[str, ...] = ("long", "short")
 MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
 UNKNOWN_COUNTRY = "ZZ"
+COUNTRY_SOURCES: tuple[str, ...] = ("header", "geoip", "time_zone")
+"""Where an event's country came from (the ``country_source`` column; NULL: unknown, or an
+event recorded before the column existed). ``header`` and ``geoip`` are set by the server's
+side (a trusted proxy header, a GeoIP file); ``time_zone`` is what the client said, a
+lower-trust source any client can choose (docs/telemetry.md, "Country")."""
 OTHER_SYMBOL = "OTHER"
 OTHER_VENUE = "other"
 
@@ -479,6 +484,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("margin_mode", "VARCHAR", OneOf(MARGIN_MODES)),
     Column("leverage", "SMALLINT", Edges(LEVERAGE_EDGES, "leverage")),
     Column("notional_bucket", "BIGINT", Edges(NOTIONAL_EDGES, "notional")),
+    Column("country_source", "VARCHAR", OneOf(COUNTRY_SOURCES)),
 )
 """The canonical event, in canonical column order (ingest accepts any order; export writes
 this one). Never IPs, User-Agents, prices, balances, exact sizes or free text."""
@@ -556,6 +562,18 @@ def wire_rows_to_arrow(rows: list[tuple[Any, ...]]) -> pa.Table:
     """Rows of :func:`wire_row` as an Arrow table in :data:`ARROW_SCHEMA`."""
     return rows_to_arrow([(*row[:_TS], datetime.fromtimestamp(row[_TS], UTC), *row[_TS + 1:])
                           for row in rows])
+
+
+def conform(table: pa.Table) -> pa.Table:
+    """``table`` in :data:`ARROW_SCHEMA`: cast, nullable columns it lacks added as NULL (a
+    table built before a column was declared, e.g. ``country_source``); a missing column that
+    is not nullable is a ValueError naming it."""
+    for declared in EVENT_COLUMNS:
+        if declared.name not in table.column_names:
+            if not declared.nullable:
+                raise ValueError(f"event table without the column {declared.name!r}")
+            table = table.append_column(declared.arrow, pa.nulls(len(table), declared.arrow.type))
+    return table.select(list(COLUMNS)).cast(ARROW_SCHEMA)
 
 
 def events_to_arrow(events: list[Event]) -> pa.Table:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import date, datetime
@@ -125,10 +126,13 @@ class Telemetry:
         self._last_retention = today
 
     def close(self, timeout: float = 30.0) -> dict[str, Any]:
-        """Stop upkeep, flush and close the writer; returns the final stats."""
+        """Stop upkeep, flush and close the writer (the counts of events not recorded are
+        handed to the sink); returns the final stats."""
         self._stop.set()
         self._thread.join(timeout=5)
-        self.writer.close(timeout)
+        deadline = time.monotonic() + timeout
+        self.writer.flush(timeout)  # a sink process's death is counted (lost) at a flush
+        self.writer.close(max(1.0, deadline - time.monotonic()))
         return self.stats()
 
     def _upkeep_loop(self) -> None:

@@ -11,6 +11,15 @@ Tables (docs/telemetry.md, "Storage"):
 ``retention_log``
     One row per retention run (cutoff, rows expired) so later imports can warn about dates
     that were already rolled up.
+``telemetry_counts``
+    ``(day, counter, n)``: per UTC day, calculations that were not recorded, by the pipeline's
+    drop reason (``over_budget``, ``bot``, ``queue_full``…), and ``lost`` (acknowledged, then
+    lost with a sink process that died). Upserted by the sink (:meth:`DuckDBSink.add_counts`);
+    the report's methodology states them. Kept through retention (counts of nothing personal).
+
+A file written before a column was added to the schema (``country_source``) gets the column
+(NULL in old rows) the next time a writer opens it (:func:`ensure_schema`); read-only readers
+treat it as absent.
 
 Sinks: :class:`DuckDBSink` opens the file per batch (a process that shares it with the CLI);
 :class:`HeldDuckDBSink` (the server's) keeps it open while batches follow each other and
@@ -28,6 +37,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -35,11 +46,11 @@ import pyarrow as pa
 
 from marginscope import duckfile
 from marginscope.errors import InputError
-from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES, create_table_sql
+from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES, EVENT_COLUMNS, create_table_sql
 
 __all__ = [
-    "AGGREGATE_DIMENSIONS", "IDLE_RELEASE_SECONDS", "DuckDBSink", "HeldDuckDBSink", "attach",
-    "connect", "ensure_schema", "insert_new_events",
+    "AGGREGATE_DIMENSIONS", "IDLE_RELEASE_SECONDS", "DuckDBSink", "HeldDuckDBSink", "add_counts",
+    "attach", "connect", "ensure_schema", "insert_new_events", "read_counts", "stored_columns",
 ]
 
 IDLE_RELEASE_SECONDS = 1.0
@@ -58,6 +69,9 @@ _AGGREGATES_DDL = "CREATE TABLE IF NOT EXISTS daily_aggregates (date DATE NOT NU
 
 _RETENTION_LOG_DDL = ("CREATE TABLE IF NOT EXISTS retention_log (run_at TIMESTAMPTZ NOT NULL, "
                       "cutoff TIMESTAMPTZ NOT NULL, expired BIGINT NOT NULL)")
+
+_COUNTS_DDL = ("CREATE TABLE IF NOT EXISTS telemetry_counts (day DATE NOT NULL, "
+               "counter VARCHAR NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (day, counter))")
 
 
 def connect(db: str | os.PathLike[str], *, read_only: bool = False,
@@ -112,10 +126,35 @@ def attach(con: duckdb.DuckDBPyConnection, db: str | os.PathLike[str], alias: st
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``events``, ``daily_aggregates`` and ``retention_log`` if missing."""
+    """Create ``events``, ``daily_aggregates``, ``retention_log`` and ``telemetry_counts`` if
+    missing, and add to an older ``events`` table the (nullable) columns it lacks."""
     con.execute(_EVENTS_DDL)
+    stored = stored_columns(con)
+    for declared in EVENT_COLUMNS:
+        if stored[declared.name] != declared.name:
+            if not declared.nullable:
+                raise InputError("events", declared.name,
+                                 "an events table with every non-nullable column")
+            con.execute(f"ALTER TABLE events ADD COLUMN {declared.ddl()}")
     con.execute(_AGGREGATES_DDL)
     con.execute(_RETENTION_LOG_DDL)
+    con.execute(_COUNTS_DDL)
+
+
+def stored_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each canonical column → how to select it from ``events``: its name, or a typed NULL
+    when the table predates it (an older store opened read-only)."""
+    present = {row[0] for row in con.execute("SELECT * FROM events LIMIT 0").description}
+    return {name: name if name in present else f"NULL::{DUCKDB_TYPES[name]} AS {name}"
+            for name in COLUMNS}
+
+
+def add_counts(con: duckdb.DuckDBPyConnection, counts: Mapping[tuple[date, str], int]) -> None:
+    """Add ``{(day, counter): n}`` to ``telemetry_counts`` (upsert: counts add up)."""
+    rows = [(day, counter, int(n)) for (day, counter), n in counts.items() if n]
+    if rows:
+        con.executemany("INSERT INTO telemetry_counts VALUES (?, ?, ?) ON CONFLICT (day, counter) "
+                        "DO UPDATE SET n = n + excluded.n", rows)
 
 
 def insert_new_events(con: duckdb.DuckDBPyConnection, source: str) -> int:
@@ -129,6 +168,34 @@ def insert_new_events(con: duckdb.DuckDBPyConnection, source: str) -> int:
         f"INSERT INTO events ({columns}) SELECT {', '.join('s.' + c for c in COLUMNS)} "
         f"FROM {source} s ANTI JOIN events e ON e.event_id = s.event_id").fetchone()
     return int(result[0]) if result else 0
+
+
+def read_counts(source: object, first: date, following: date) -> dict[str, int] | None:
+    """Events not recorded in ``[first, following)`` per counter, from ``telemetry_counts``
+    of a DuckDB file or connection; None when ``source`` keeps no counts (another kind of
+    source, or a file written before the table existed)."""
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return _counts_between(source, first, following)
+    if isinstance(source, str | os.PathLike) and Path(source).is_file():
+        try:
+            con = connect(source, read_only=True)
+        except duckdb.Error:  # not a DuckDB file (a single Parquet file): no counts
+            return None
+        try:
+            return _counts_between(con, first, following)
+        finally:
+            con.close()
+    return None
+
+
+def _counts_between(con: duckdb.DuckDBPyConnection, first: date,
+                    following: date) -> dict[str, int] | None:
+    if not con.execute("SELECT count(*) FROM information_schema.tables "
+                       "WHERE table_name = 'telemetry_counts'").fetchone()[0]:
+        return None
+    rows = con.execute("SELECT counter, sum(n) FROM telemetry_counts WHERE day >= ? AND day < ? "
+                       "GROUP BY counter ORDER BY counter", [first, following]).fetchall()
+    return {counter: int(n) for counter, n in rows}
 
 
 class DuckDBSink:
@@ -158,6 +225,13 @@ class DuckDBSink:
             self._con = connect(self.db)
         return self._con
 
+    def _forget(self, con: duckdb.DuckDBPyConnection) -> None:
+        """After a failed transaction: close the connection; the next write opens another."""
+        try:
+            con.close()
+        finally:
+            self._con = None
+
     def _release(self, con: duckdb.DuckDBPyConnection) -> None:
         if not self.keep_open:
             con.close()
@@ -183,10 +257,19 @@ class DuckDBSink:
             self._failed_once = False
         except Exception:
             self._failed_once = True
-            try:
-                con.close()
-            finally:
-                self._con = None
+            self._forget(con)
+            raise
+        self._release(con)
+
+    def add_counts(self, counts: Mapping[tuple[date, str], int]) -> None:
+        """Add per-day counts of events not recorded (:func:`add_counts`) and commit."""
+        con = self._connection()
+        try:
+            con.execute("BEGIN TRANSACTION")
+            add_counts(con, counts)
+            con.execute("COMMIT")
+        except Exception:
+            self._forget(con)
             raise
         self._release(con)
 
@@ -213,11 +296,20 @@ class HeldDuckDBSink(DuckDBSink):
     def write(self, table: pa.Table) -> None:
         with self._guard:
             super().write(table)
-            self._last_write = time.monotonic()
-            if self._timer is None:
-                self._timer = threading.Timer(self.idle_seconds, self._idle_check)
-                self._timer.daemon = True
-                self._timer.start()
+            self._held()
+
+    def add_counts(self, counts: Mapping[tuple[date, str], int]) -> None:
+        with self._guard:
+            super().add_counts(counts)
+            self._held()
+
+    def _held(self) -> None:
+        """Just written (guard held): keep the file until ``idle_seconds`` without a write."""
+        self._last_write = time.monotonic()
+        if self._timer is None:
+            self._timer = threading.Timer(self.idle_seconds, self._idle_check)
+            self._timer.daemon = True
+            self._timer.start()
 
     def _idle_check(self) -> None:
         with self._guard:

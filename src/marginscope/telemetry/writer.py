@@ -13,6 +13,10 @@ Guarantees (docs/telemetry.md, "Durability"):
 * A sink error is retried with back-off; the batch stays unacknowledged meanwhile.
 * :meth:`BatchingWriter.close` flushes everything queued, then closes the sink; events it
   cannot make durable within the timeout fail their futures and are counted as ``failed``.
+* :meth:`BatchingWriter.count` takes the pipeline's per-day counts of events not recorded;
+  they are handed to the sink's ``add_counts`` after each batch, on a flush and at close
+  (:func:`store_counts`: the DuckDB sink keeps them in ``telemetry_counts``; a sink without
+  ``add_counts``, the Parquet dataset, does not keep them, which is logged once).
 
 Plausible's write buffer (``lib/plausible/ingestion/write_buffer.ex``) and GoatCounter's
 memstore flush batches the same way; they acknowledge before the flush, we do not.
@@ -23,17 +27,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import date
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from marginscope.errors import InputError
 from marginscope.telemetry.schema import Event, events_to_arrow
 
-__all__ = ["BatchingWriter", "QueueFull", "Sink", "Writer", "WriterClosed", "WriterStats",
-           "refused"]
+__all__ = ["BatchingWriter", "Counts", "QueueFull", "Sink", "Writer", "WriterClosed",
+           "WriterStats", "refused", "store_counts"]
 
 log = logging.getLogger("marginscope.telemetry")
 
@@ -42,7 +48,8 @@ class Sink(Protocol):
     """Where batches go. ``write`` returns only once the batch is durable.
 
     A sink may also define ``encode(events)``, what the writer thread turns a batch into
-    before ``write`` (default :func:`~marginscope.telemetry.schema.events_to_arrow`).
+    before ``write`` (default :func:`~marginscope.telemetry.schema.events_to_arrow`), and
+    ``add_counts(counts)``, which persists :data:`Counts` (see :func:`store_counts`).
     """
 
     def write(self, table: pa.Table) -> None: ...
@@ -56,11 +63,37 @@ class Writer(Protocol):
 
     def record(self, event: Event) -> Future[None]: ...
 
+    def count(self, day: date, counter: str, n: int = 1) -> None: ...
+
     def stats(self) -> WriterStats: ...
 
     def flush(self, timeout: float | None = ...) -> bool: ...
 
     def close(self, timeout: float = ...) -> WriterStats: ...
+
+
+Counts = Counter[tuple[date, str]]
+"""``{(UTC day, counter): n}``: events not recorded per day, by drop reason or ``lost``."""
+
+_unkept: set[str] = set()  # sink types already logged as keeping no counts
+
+
+def store_counts(sink: Any, counts: Counts) -> None:
+    """Hand ``counts`` to ``sink.add_counts`` (and clear them); a sink without it keeps no
+    counts: logged once per sink type, then cleared. A failing ``add_counts`` raises, the
+    counts kept for the next try."""
+    if not counts:
+        return
+    add = getattr(sink, "add_counts", None)
+    if add is None:
+        name = type(sink).__name__
+        if name not in _unkept:
+            _unkept.add(name)
+            log.info("telemetry: %s keeps no counts of events not recorded (only the DuckDB "
+                     "sink does); they are in the server's stats only", name)
+    else:
+        add(dict(counts))
+    counts.clear()
 
 
 class QueueFull(RuntimeError):
@@ -138,6 +171,7 @@ class BatchingWriter:
         self._counts = dict.fromkeys(
             ("accepted", "durable", "overflow", "failed", "rejected_closed", "batches",
              "sink_errors"), 0)
+        self._tally: Counts = Counter()          # events not recorded, per day and reason
         self._closing = False
         self._close_deadline = float("inf")
         self._closed = False
@@ -162,6 +196,11 @@ class BatchingWriter:
                 self._first_at = time.monotonic()
                 self._wake.notify()
             return self._batch
+
+    def count(self, day: date, counter: str, n: int = 1) -> None:
+        """Count ``n`` events of ``day`` not recorded, for the sink to persist."""
+        with self._lock:
+            self._tally[(day, counter)] += n
 
     def stats(self) -> WriterStats:
         """Counters so far (overflow included: the report the issue asks for)."""
@@ -194,6 +233,7 @@ class BatchingWriter:
                 leftovers, self._buffer = self._buffer, []  # only if the thread gave up
             if leftovers:
                 self._write(leftovers, self._batch)
+            self._write_counts()
             with self._lock:
                 self._closed = True
                 self._progress.notify_all()
@@ -233,11 +273,17 @@ class BatchingWriter:
                                     or self._hurry.is_set())
                 if not self._buffer:
                     self._hurry.clear()
+                    idle = True
+                else:
+                    idle = False
+                    due = self._first_at + self.flush_seconds
+            if idle:  # a flush (or close) with no events: the counts still go out
+                self._write_counts()
+                with self._lock:
                     self._progress.notify_all()  # a flush of nothing is done
                     if self._closing:
                         return
-                    continue
-                due = self._first_at + self.flush_seconds
+                continue
             self._hurry.wait(due - time.monotonic())  # the batch window, unless hurried
             with self._lock:
                 events, future = self._buffer, self._batch
@@ -245,6 +291,18 @@ class BatchingWriter:
                 if not self._closing:
                     self._hurry.clear()
             self._write(events, future)
+            self._write_counts()
+
+    def _write_counts(self) -> None:
+        """Hand the counts so far to the sink; on failure keep them for the next time."""
+        with self._lock:
+            counts, self._tally = self._tally, Counter()
+        try:
+            store_counts(self.sink, counts)
+        except Exception as exc:  # counts must never kill the writer thread
+            log.warning("telemetry counts not stored yet (%s: %s)", type(exc).__name__, exc)
+            with self._lock:
+                self._tally.update(counts)
 
     def _write(self, events: list[Event], future: Future[None]) -> None:
         """Write ``events`` in chunks of ``max_batch``; then resolve their future."""

@@ -2,7 +2,8 @@
 
 Every registered calculator becomes ``POST /api/v1/{name}`` with its input model as the body
 (so ``/openapi.json`` documents each one); the helpers are ``GET /api/v1/health``,
-``GET /api/v1/calculators``, ``GET /api/v1/venues`` and ``POST /api/v1/liquidation/curve``.
+``GET /api/v1/calculators``, ``GET /api/v1/venues``, ``GET /api/v1/instruments`` and
+``POST /api/v1/liquidation/curve``.
 
 Every calculation, API or page, goes through :func:`run_calculation`, the one place where the
 telemetry recorder (``app.state.recorder``) is called.
@@ -25,13 +26,15 @@ from starlette.responses import Response
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
 from marginscope.calculators.liquidation import terms_of
-from marginscope.risk.tiers import load_venue_tables
-from marginscope.risk.venues import VENUES
+from marginscope.risk.instruments import QUOTES, across_venues
+from marginscope.risk.tiers import find_table, load_venue_history
+from marginscope.risk.venues import VENUES, get_venue
 from marginscope.web.bodies import body_error, strict_json
 from marginscope.web.charts import liquidation_curve
 from marginscope.web.responses import JSONBody, json_response
 
-__all__ = ["ErrorBody", "Recorder", "build_router", "run_calculation", "venue_catalogue"]
+__all__ = ["ErrorBody", "Recorder", "build_router", "instrument_catalogue", "run_calculation",
+           "venue_catalogue"]
 
 log = logging.getLogger("marginscope.web")
 
@@ -126,22 +129,37 @@ class CalculatorRoute(APIRoute):
 
 
 def venue_catalogue() -> list[dict[str, Any]]:
-    """Venues with their products and the symbols of their shipped tier tables."""
+    """Venues with their products and quotes, and the instruments of their shipped tier tables
+    (product, settle currency, contract size, the latest table's date and every vintage's)."""
     venues = []
     for name, venue in VENUES.items():
-        tables = load_venue_tables(name)
+        history = load_venue_history(name)
         venues.append({
             "name": name,
             "title": venue.title,
             "products": list(venue.products),
+            "quotes": {product: list(quotes) for product, quotes in QUOTES[name].items()},
             "taker_fee": venue.taker_fee,
             "symbols": [{
                 "symbol": symbol, "ccxt_symbol": table.ccxt_symbol, "product": table.product,
                 "settle": table.settle, "contract_size": table.contract_size,
                 "max_leverage": float(table.max_leverage.max()), "as_of": table.as_of,
-            } for symbol, table in tables.items()],
+                "vintages": [t.as_of for t in vintages], "source": table.source,
+            } for symbol, vintages in history.items() for table in vintages[-1:]],
         })
     return venues
+
+
+def instrument_catalogue(venue: str, symbol: str) -> dict[str, Any]:
+    """One instrument on every venue: its symbol there and the date of the table shipped for
+    it (None: no table; calculations there need overrides). Bad venue or symbol: InputError."""
+    get_venue(venue)
+    answer = across_venues(venue, symbol)
+    for name, entry in answer["venues"].items():
+        if entry is not None:
+            table = find_table(name, entry["symbol"])
+            entry["table_as_of"] = table.as_of if table else None
+    return answer
 
 
 def _endpoint(calculator: Calculator, handle: Callable[[Request, BaseModel], Response],
@@ -192,6 +210,11 @@ def build_router() -> APIRouter:
     @router.get("/venues", tags=["meta"], summary="Venues and the symbols of their tier tables")
     async def venues() -> Response:
         return json_response(catalogue)
+
+    @router.get("/instruments", tags=["meta"], responses=ERRORS,
+                summary="One instrument's symbol on every venue (switch venue, keep the contract)")
+    async def instruments(venue: str, symbol: str) -> Response:
+        return json_response(instrument_catalogue(venue, symbol))
 
     for calculator in REGISTRY.values():
         name = calculator.name.replace("-", "_")

@@ -4,7 +4,8 @@ A closed body (:class:`Beacon`, at most :data:`BEACON_MAX_BYTES` bytes; its ``to
 ``venue``, ``side`` and ``margin_mode`` are the event columns' own fields, see
 :data:`~marginscope.telemetry.schema.EVENT_COLUMNS`), a token bucket per keyed hash of the
 client address (:class:`TokenBuckets`; the address itself is never kept), the same anonymizer
-as the recorder; 202 once durable.
+as the recorder — and so the same per-client recording budget (over it: 202 with
+``{"recorded": false, "reason": "over_budget"}``, counted); 202 once durable.
 """
 
 from __future__ import annotations

@@ -116,8 +116,9 @@ def _explain_margin_call(body: Any, result: dict[str, Any]) -> list[str]:
 
 
 def _explain_pnl(body: Any, result: dict[str, Any]) -> list[str]:
-    unit = "coin" if body.product == "inverse" else "the quote currency"
-    formula = ("qty × contract size × (1/entry − 1/exit)" if body.product == "inverse"
+    inverse = result.get("product", body.product) == "inverse"  # the symbol's, when given
+    unit = "coin" if inverse else "the quote currency"
+    formula = ("qty × contract size × (1/entry − 1/exit)" if inverse
                else "qty × (exit − entry)")
     return [f"P&L = {formula} for a long, the opposite for a short, in {unit}: "
             f"{fmt(result.get('pnl'))}. Fees are the opening rate on the entry value plus the "
@@ -170,7 +171,7 @@ def _explain_stops(body: Any, result: dict[str, Any]) -> list[str]:
 
 
 def _explain_average(body: Any, result: dict[str, Any]) -> list[str]:
-    if body.product == "inverse":
+    if result.get("product", body.product) == "inverse":  # the symbol's, when given
         return ["Inverse contracts average by the harmonic mean: Σ qty ÷ Σ (qty ÷ price)."]
     return ["Average entry = Σ (qty × price) ÷ Σ qty over the fills."]
 

@@ -4,23 +4,18 @@
 declared ``Content-Length`` over the limit is refused before the body is read; a chunked body
 is counted as it arrives. (Starlette's own limiter answers in plain text.)
 
-:class:`TokenBuckets` rate-limits by client (the beacon, the dashboard login, the budget of
-recorded calculations) without keeping who the client is.
+:class:`TokenBuckets` rate-limits by client (the beacon, the dashboard login) without keeping
+who the client is; it lives in :mod:`marginscope.telemetry.budget` (the budget of recorded
+calculations is a step of the telemetry pipeline) and is re-exported here.
 """
 
 from __future__ import annotations
-
-import hashlib
-import hmac
-import secrets
-import threading
-import time
-from collections import OrderedDict
 
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from marginscope.telemetry.budget import TokenBuckets
 from marginscope.web.responses import json_response
 
 __all__ = ["BodyLimit", "TokenBuckets"]
@@ -90,42 +85,3 @@ class BodyLimit:
             if started:
                 raise
             await self._reply()(scope, receive, send)
-
-
-class TokenBuckets:
-    """Token buckets keyed by a keyed hash of the client key, held in memory only.
-
-    ``burst`` tokens at once, refilled at ``rate`` per second. The key of the hash (random per
-    process) makes the bucket ids useless to anyone who reads memory later; at most
-    ``max_keys`` buckets are kept (least recently used evicted).
-    """
-
-    def __init__(self, rate: float, burst: int, max_keys: int = 100_000) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.max_keys = max_keys
-        self.limited = 0
-        self._key = secrets.token_bytes(32)
-        self._buckets: OrderedDict[bytes, tuple[float, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def wait(self, client: str | None) -> float:
-        """Take one token for ``client``: 0.0 if there was one, else the seconds until there
-        is (the refusal is counted in :attr:`limited`)."""
-        ident = hmac.new(self._key, (client or "").encode(), hashlib.sha256).digest()[:16]
-        now = time.monotonic()
-        with self._lock:
-            tokens, then = self._buckets.pop(ident, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
-            allowed = tokens >= 1.0
-            self._buckets[ident] = (tokens - 1.0 if allowed else tokens, now)
-            if len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
-            if allowed:
-                return 0.0
-            self.limited += 1
-            return (1.0 - tokens) / self.rate
-
-    def allow(self, client: str | None) -> bool:
-        """Take one token for ``client``; False (counted) when its bucket is empty."""
-        return self.wait(client) == 0.0

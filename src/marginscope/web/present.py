@@ -258,13 +258,14 @@ def _position_chart(body: Any, result: dict[str, Any]) -> Chart | None:
 
 def _pnl_chart(body: Any, result: dict[str, Any]) -> Chart | None:
     side = 1.0 if body.side == "long" else -1.0
+    product = result["product"]  # resolved from the symbol (body.product may be None)
     wiped = float(exit_price_for_roe(body.side, body.entry_price, body.leverage, -1.0,
-                                     product=body.product))
+                                     product=product))
     wiped = wiped if math.isfinite(wiped) and wiped > 0 else None
     low, high = price_window(body.entry_price, [body.exit_price, wiped])
     prices = [low + (high - low) * i / 80 for i in range(81)]
-    values = contract_pnl(body.product, side, body.qty, body.entry_price,
-                          np.asarray(prices), body.contract_size).tolist()
+    values = contract_pnl(product, side, body.qty, body.entry_price,
+                          np.asarray(prices), result["contract_size"]).tolist()
     chart = line_chart(
         prices, values, title="P&L against exit price",
         description=(f"Gross P&L of closing between {fmt(low)} and {fmt(high)}; margin gone "

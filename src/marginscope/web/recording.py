@@ -8,7 +8,8 @@
 * :class:`AwaitDurable`: an ASGI middleware that holds a response's first byte until the
   events its request recorded are durable (DuckDB commit / Parquet rename), so an answered
   calculation is an acknowledged event. The header ``X-Marginscope-Event`` says what happened:
-  ``recorded``, ``dropped`` (a counted Drop: crawler, queue full…) or ``pending`` (not durable
+  ``recorded``, ``dropped`` (a counted Drop: crawler or HTTP library, over the client's
+  recording budget, queue full…) or ``pending`` (not durable
   within :data:`ACK_TIMEOUT` seconds; the user still gets the answer).
 * :func:`install_telemetry` (called by ``create_app`` when ``MARGINSCOPE_TELEMETRY=1``) wires
   them, the beacon (:mod:`marginscope.web.beacon`) and the server's telemetry

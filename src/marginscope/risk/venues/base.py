@@ -20,6 +20,40 @@ CloseFee = Literal["none", "mark"]
 
 
 @dataclass(frozen=True)
+class TierAnswer:
+    """Where and how a venue publishes its tier table (``marginscope tiers refresh`` asks it
+    through ccxt; the risk engine itself does no I/O).
+
+    Attributes
+    ----------
+    endpoint : str
+        The venue's endpoint (and the ccxt method), named in each refreshed table's source.
+    symbols : tuple
+        ccxt unified symbols refreshed when none are asked for.
+    deduction_field : str or None
+        Field of the raw tier that holds the venue's maintenance deduction (checked against
+        the cumulative rule), if it publishes one.
+    basis : str
+        ``"notional"``, or ``"quantity"`` when tier bounds are position sizes in contracts.
+    deduction : bool
+        False when the tier's rate applies to the whole position with no deduction (OKX).
+    bulk : dict or None
+        Parameters of one ``fetch_leverage_tiers`` call for every symbol (Binance), instead of
+        one ``fetch_market_leverage_tiers`` call per symbol.
+    meta : bool
+        The tiers come from the venue's market metadata (Hyperliquid's margin tables).
+    """
+
+    endpoint: str
+    symbols: tuple[str, ...]
+    deduction_field: str | None = None
+    basis: Literal["notional", "quantity"] = "notional"
+    deduction: bool = True
+    bulk: dict[str, str] | None = None
+    meta: bool = False
+
+
+@dataclass(frozen=True)
 class Venue:
     """A venue's published liquidation rules, as parameters of the common solver.
 
@@ -43,8 +77,14 @@ class Venue:
     default_contract_size : dict
         Per product, when the symbol has no table: base per contract (linear) or USD per
         contract (inverse).
+    contract_size_by_base : dict
+        Inverse contracts whose USD size differs from the default, by base currency.
     funding_interval_hours : float
         Default funding interval.
+    ccxt_id : str or None
+        The venue's exchange id in ccxt (market data and tier refreshes).
+    tier_answer : TierAnswer or None
+        Where the venue publishes its tier table (None: no table to refresh).
     sources : tuple
         Where each rule above comes from.
     """
@@ -60,8 +100,18 @@ class Venue:
     mmr_from_max_leverage: bool = False
     default_contract_size: dict[Product, float] = field(
         default_factory=lambda: {"linear": 1.0, "inverse": 1.0})
+    contract_size_by_base: dict[str, float] = field(default_factory=dict)
     funding_interval_hours: float = 8.0
     notes: str = ""
+    ccxt_id: str | None = None           # the venue's exchange id in ccxt
+    tier_answer: TierAnswer | None = None
+
+    def contract_size(self, product: Product, base: str | None) -> float:
+        """Contract size of a symbol without a table: inverse contracts of ``base`` may differ
+        from the venue default (Binance COIN-M and OKX: BTC 100 USD, others 10 USD)."""
+        if product == "inverse" and base in self.contract_size_by_base:
+            return self.contract_size_by_base[base]
+        return self.default_contract_size.get(product, 1.0)
 
     @property
     def default_product(self) -> Product:

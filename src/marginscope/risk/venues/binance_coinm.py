@@ -11,7 +11,7 @@
   https://www.binance.com/en/support/faq/360033544231).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="binance-coinm",
@@ -22,8 +22,14 @@ VENUE = Venue(
     taker_fee=0.0005,
     maker_fee=0.0002,
     default_contract_size={"inverse": 10.0},
+    contract_size_by_base={"BTC": 100.0},
     sources=(
         "https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46",
         "https://www.binance.com/en/support/faq/360033544231",
     ),
+    ccxt_id="binancecoinm",
+    tier_answer=TierAnswer(
+        endpoint="GET /dapi/v2/leverageBracket (fetch_leverage_tiers)",
+        symbols=("BTC/USD:BTC", "ETH/USD:ETH"),  # BTCUSD_PERP, ETHUSD_PERP
+        deduction_field="cum", bulk={"subType": "inverse"}),
 )

@@ -11,7 +11,7 @@
 * Funding every 8 h by default: ``Q·M·F`` (exchange_formulas.md §1.7).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="binance-usdm",
@@ -25,4 +25,9 @@ VENUE = Venue(
         "https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93",
         "https://www.binance.com/en/support/faq/360033544231",
     ),
+    ccxt_id="binanceusdm",
+    tier_answer=TierAnswer(
+        endpoint="GET /fapi/v1/leverageBracket (fetch_leverage_tiers)",
+        symbols=("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT", "DOGE/USDT:USDT"),
+        deduction_field="cum", bulk={"subType": "linear"}),
 )

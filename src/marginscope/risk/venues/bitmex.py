@@ -14,7 +14,7 @@
   (https://www.bitmex.com/app/fees).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="bitmex",
@@ -30,4 +30,8 @@ VENUE = Venue(
         "https://www.bitmex.com/app/isolatedMarginExamples",
         "https://www.bitmex.com/app/liquidation",
     ),
+    ccxt_id="bitmex",
+    tier_answer=TierAnswer(
+        endpoint="fetch_market_leverage_tiers",
+        symbols=("BTC/USD:BTC", "ETH/USD:BTC")),
 )

@@ -20,7 +20,7 @@
 * Fees: taker 0.055 %, maker 0.02 % for perpetuals, non-VIP (https://www.bybit.com/en/help-center/article/Trading-Fee-Structure).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="bybit",
@@ -35,4 +35,9 @@ VENUE = Venue(
         "https://www.kbybit.com/en/help-center/article/Liquidation-Price-Calculation-under-Isolated-Mode-Unified-Trading-Account",
         "https://www.bybit.com/en/help-center/article/Trading-Fee-Structure",
     ),
+    ccxt_id="bybit",
+    tier_answer=TierAnswer(
+        endpoint="GET /v5/market/risk-limit (fetch_market_leverage_tiers)",
+        symbols=("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
+        deduction_field="mmDeduction"),
 )

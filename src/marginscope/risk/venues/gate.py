@@ -7,7 +7,7 @@
 * Fees: futures taker 0.05 %, maker 0.02 %, VIP 0 (https://www.gate.io/fee).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="gate",
@@ -22,4 +22,8 @@ VENUE = Venue(
         "https://github.com/freqtrade/freqtrade/issues/7294",
         "https://www.gate.io/fee",
     ),
+    ccxt_id="gate",
+    tier_answer=TierAnswer(
+        endpoint="GET /futures/{settle}/risk_limit_tiers (fetch_market_leverage_tiers)",
+        symbols=("BTC/USDT:USDT", "ETH/USDT:USDT"), deduction_field="deduction"),
 )

@@ -12,7 +12,7 @@
 * Funding hourly; the quoted rate is per 8 h and 1/8 is paid each hour.
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="hyperliquid",
@@ -29,4 +29,8 @@ VENUE = Venue(
         "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers",
         "https://github.com/hyperliquid-dex/ts-examples/blob/main/examples/LiquidationPx.tsx",
     ),
+    ccxt_id="hyperliquid",
+    tier_answer=TierAnswer(
+        endpoint='POST /info {"type": "meta"} (publicPostInfo)',
+        symbols=("BTC", "ETH", "SOL", "DOGE"), meta=True),
 )

@@ -6,11 +6,14 @@
   ``LP = ctVal·n·(s + MMR + f)/(s·Mg + ctVal·n/E)``-equivalent for inverse — **derived** from
   that condition and identical to freqtrade's OKX implementation (which cites the OKX isolated
   mode article); exchange_formulas.md §4.2.
+* Coin-margined swaps: BTC-USD-SWAP is 100 USD a contract, the others 10 USD (OKX
+  "Contract specifications", https://www.okx.com/trade-market/info/swap; ccxt's OKX markets
+  ``ctVal``).
 * OKX tiers by position size in contracts (``minSz/maxSz``): tables use ``basis="quantity"``.
 * Fees: Lv1 regular user, perpetual swaps: maker 0.02 %, taker 0.05 % (https://www.okx.com/fees).
 """
 
-from marginscope.risk.venues.base import Venue
+from marginscope.risk.venues.base import TierAnswer, Venue
 
 VENUE = Venue(
     name="okx",
@@ -20,10 +23,16 @@ VENUE = Venue(
     close_fee="mark",
     taker_fee=0.0005,
     maker_fee=0.0002,
-    default_contract_size={"linear": 1.0, "inverse": 100.0},
+    default_contract_size={"linear": 1.0, "inverse": 10.0},
+    contract_size_by_base={"BTC": 100.0},
     sources=(
         "https://www.okx.com/help-center/6997123251341",
         "https://github.com/freqtrade/freqtrade/blob/develop/freqtrade/exchange/exchange.py",
         "https://www.okx.com/fees",
     ),
+    ccxt_id="okx",
+    tier_answer=TierAnswer(
+        endpoint="GET /api/v5/public/position-tiers (fetch_market_leverage_tiers)",
+        symbols=("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "ETH/USD:ETH"),
+        basis="quantity", deduction=False),
 )

@@ -1,0 +1,271 @@
+"""Setup content: side, leverage, notional bucket, margin mode, venue and symbol per tool.
+
+Engine side (Ibis, DuckDB and Spark alike): checks per ``(day, tool, value)`` for each field,
+one small ``GROUP BY`` each (:func:`content_exprs`). Leverage and notional are stored as bucket
+edges; their keys are those edges as strings.
+
+Statistics per tool, field and span (the month, each phase) against the reference
+(``analytics_methods.md`` §6–§7):
+
+* the distributions (value → share of the tool's checks with the field set), pooled over the
+  span's days and over the reference's;
+* the **total-variation distance** ``TV = ½ Σ |p_v − q_v|`` (the share of checks that would
+  have to change value), tested by a **day permutation** (:mod:`.permutation`; checks of one
+  day and one session are alike, so a chi-square on checks is far too eager);
+* side: the long share with a day-clustered 95 % interval; leverage: the median bucket and the
+  share at 20× or more, in the span and in the reference.
+
+Reported when q ≤ ``fdr`` (BH across all the month's content tests) and ``TV ≥ min_tv``
+(5 points). Plug-in TV is above 0 even when nothing changed (about 1–2 points here): compare
+it with ``min_tv``, not with 0. It cannot say whether the same people changed their setups or
+different people came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import ibis.expr.types as ir
+import numpy as np
+from scipy.stats import t as student_t
+
+from marginscope.analytics.clustered import cluster_ratio
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
+from marginscope.analytics.names import tool_name
+from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
+from marginscope.analytics.queries import day_number, in_range
+from marginscope.analytics.spikes import bh_adjust
+
+__all__ = [
+    "CONTENT_FIELDS",
+    "ContentTables",
+    "ContentTest",
+    "content_exprs",
+    "content_findings",
+    "content_tables",
+    "scan_content",
+]
+
+CONTENT_FIELDS: tuple[str, ...] = (
+    "side",
+    "leverage",
+    "notional_bucket",
+    "margin_mode",
+    "venue",
+    "symbol",
+)
+HIGH_LEVERAGE = 20
+
+
+def content_exprs(
+    events: ir.Table, start: date, end: date, fields: Sequence[str] = CONTENT_FIELDS
+) -> dict[str, ir.Table]:
+    """Per field: checks per ``(day, tool, value)`` in ``[start, end)`` (value not null)."""
+    rows = in_range(events, start, end)
+    present = [name for name in fields if name in rows.columns]
+    rows = rows.select("tool", *present, day=day_number(rows))
+    out = {}
+    for name in present:
+        part = rows.group_by(["day", "tool", name]).aggregate(n=rows.count())
+        part = part.filter(part[name].notnull())
+        out[name] = part.select("day", "tool", value=part[name].cast("string"), n=part.n)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ContentTables:
+    """Per field, the engine's counts as arrays (``day`` in days since 1970-01-01)."""
+
+    fields: dict[str, dict[str, np.ndarray]]
+
+    def matrix(self, name: str, tool: str, days: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """(len(days) × values) counts of ``tool`` per value, and the value labels."""
+        data = self.fields[name]
+        chosen = data["tool"] == tool
+        values = sorted({str(v) for v in data["value"][chosen]}, key=_order)
+        index = {v: i for i, v in enumerate(values)}
+        out = np.zeros((len(days), len(values)))
+        position = {int(d): i for i, d in enumerate(days)}
+        for d, v, n in zip(
+            data["day"][chosen], data["value"][chosen], data["n"][chosen], strict=True
+        ):
+            row = position.get(int(d))
+            if row is not None:
+                out[row, index[str(v)]] += n
+        return out, values
+
+
+def _order(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
+
+
+def content_tables(events: ir.Table, start: date, end: date) -> ContentTables:
+    """Run :func:`content_exprs` in the engine."""
+    out = {}
+    for name, expr in content_exprs(events, start, end).items():
+        table = expr.to_pyarrow()
+        out[name] = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+    return ContentTables(fields=out)
+
+
+@dataclass(frozen=True)
+class ContentTest:
+    """One tool's distribution of one field in a span against the reference."""
+
+    start: str
+    end: str
+    scope: str
+    tool: str
+    field: str
+    observed: dict[str, float]
+    normal: dict[str, float]
+    tv: float
+    checks: int
+    p_value: float
+    q_value: float
+    flagged: bool
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> dict:
+    """Long share with a day-clustered interval; leverage median and share at ≥ 20×."""
+    if name == "side" and "long" in values:
+        i = values.index("long")
+        p, se, days = cluster_ratio(span[:, i], span.sum(axis=1))
+        p0, _, _ = cluster_ratio(ref[:, i], ref.sum(axis=1))
+        c = student_t.ppf(0.975, max(days - 1, 1))
+        return {
+            "long_share": p,
+            "long_share_ci": [max(0.0, p - c * se), min(1.0, p + c * se)],
+            "normal_long_share": p0,
+        }
+    if name == "leverage":
+        edges = np.asarray([float(v) for v in values])
+
+        def summary(block: np.ndarray) -> tuple[float, float]:
+            counts = block.sum(axis=0)
+            cumulative = np.cumsum(counts) / max(counts.sum(), 1.0)
+            median = float(edges[int(np.searchsorted(cumulative, 0.5))])
+            return median, float(counts[edges >= HIGH_LEVERAGE].sum() / max(counts.sum(), 1))
+
+        median, high = summary(span)
+        median0, high0 = summary(ref)
+        return {
+            "median": median,
+            "normal_median": median0,
+            "share_20x": high,
+            "normal_share_20x": high0,
+        }
+    return {}
+
+
+def scan_content(
+    tables: ContentTables,
+    spans: Sequence[tuple[str, str, str]],
+    reference: tuple[str, str],
+    *,
+    fdr: float = 0.05,
+    min_tv: float = 0.05,
+    min_checks: int = 200,
+    seed: int = 20251130,
+) -> list[ContentTest]:
+    """Content tests for ``spans`` (inclusive ISO days, scope) against ``reference``."""
+    days = day_numbers
+    rng = np.random.default_rng(seed)
+    ref_days = days(*reference)
+    rows = []
+    for name, data in tables.fields.items():
+        for tool in sorted({str(t) for t in data["tool"]}):
+            for start, end, scope in spans:
+                span_days = days(start, end)
+                matrix, values = tables.matrix(name, tool, np.concatenate([span_days, ref_days]))
+                span, ref = matrix[: span_days.size], matrix[span_days.size :]
+                if len(values) < 2 or min(span.sum(), ref.sum()) < min_checks:
+                    continue
+                p_span, p_ref = span.sum(axis=0) / span.sum(), ref.sum(axis=0) / ref.sum()
+                rows.append(
+                    (
+                        start,
+                        end,
+                        scope,
+                        tool,
+                        name,
+                        dict(zip(values, p_span.tolist(), strict=True)),
+                        dict(zip(values, p_ref.tolist(), strict=True)),
+                        float(tv_distance(span.sum(axis=0), ref.sum(axis=0))),
+                        int(span.sum()),
+                        day_permutation_p(span, ref, rng),
+                        _extras(name, span, ref, values),
+                    )
+                )
+    q = bh_adjust([r[9] for r in rows])
+    return [
+        ContentTest(
+            start=r[0],
+            end=r[1],
+            scope=r[2],
+            tool=r[3],
+            field=r[4],
+            observed=r[5],
+            normal=r[6],
+            tv=r[7],
+            checks=r[8],
+            p_value=r[9],
+            q_value=float(qv),
+            flagged=bool(qv <= fdr and r[7] >= min_tv),
+            extra=r[10],
+        )
+        for r, qv in zip(rows, q, strict=True)
+    ]
+
+
+def content_findings(tests: Sequence[ContentTest]) -> list[DetailFinding]:
+    """The flagged content shifts as ``content`` findings (the JSON contract fields)."""
+    out = []
+    for t in tests:
+        if not t.flagged:
+            continue
+        moved = max(t.observed, key=lambda v: t.observed[v] - t.normal.get(v, 0.0))
+        detail = f"{t.observed[moved]:.0%} {moved} vs {t.normal.get(moved, 0.0):.0%}"
+        if "long_share" in t.extra:
+            low, high = t.extra["long_share_ci"]
+            detail = (
+                f"{t.extra['long_share']:.0%} long (95% CI {low:.0%}–{high:.0%}, days as "
+                f"clusters) vs {t.extra['normal_long_share']:.0%}"
+            )
+        elif "median" in t.extra:
+            detail = (
+                f"median {t.extra['median']:g}× vs {t.extra['normal_median']:g}×, "
+                f"{t.extra['share_20x']:.0%} at 20× or more vs "
+                f"{t.extra['normal_share_20x']:.0%}"
+            )
+        text = (
+            f"{span_text(t.start, t.end)}: the {t.field.replace('_', ' ')} of "
+            f"{tool_name(t.tool)} checks shifted ({detail} in the reference; "
+            f"{t.tv:.0%} of checks would have to change value, day-permutation "
+            f"{p_text(t.p_value)})."
+        )
+        out.append(
+            DetailFinding.of(
+                "content",
+                t,
+                text,
+                {
+                    "tool": t.tool,
+                    "field": t.field,
+                    "observed": t.observed,
+                    "normal": t.normal,
+                    "tv": t.tv,
+                    "scope": t.scope,
+                    "checks": t.checks,
+                    **t.extra,
+                },
+            )
+        )
+    return out

@@ -1,0 +1,93 @@
+"""The event-level analyses of issue 21: transitions, setup content and hour profiles.
+
+Contrasts need only the daily cube (:mod:`.contrasts`, run by :func:`~.analysis.analyze`);
+transitions (:mod:`.sessions`), setup content (:mod:`.content`) and hour profiles
+(:mod:`.hours`) need the events (or finer tables than the cube), so the
+report opens the source once more and runs their Ibis expressions in the same engine
+(:func:`event_tables`), then :func:`detail_findings` tests the month and each phase against the
+reference and appends the findings to :attr:`~.analysis.Analysis.details`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from marginscope.analytics.content import (
+    ContentTables,
+    ContentTest,
+    content_findings,
+    content_tables,
+    scan_content,
+)
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
+from marginscope.analytics.months import visitors_expr
+from marginscope.analytics.sessions import (
+    TransitionTables,
+    TransitionTest,
+    scan_transitions,
+    transition_findings,
+    transition_tables,
+)
+from marginscope.analytics.sources import opened_events
+
+__all__ = ["EventTables", "detail_findings", "event_tables"]
+
+
+@dataclass(frozen=True, eq=False)
+class EventTables:
+    """The engine's per-day tables for transitions and setup content."""
+
+    transitions: TransitionTables
+    content: ContentTables
+    hours: HourTables
+    previous_visitors: int | None = None
+    """Distinct visitors of the previous month (for ``summary.previous_month``)."""
+
+
+def event_tables(
+    source: Any,
+    start: date,
+    end: date,
+    *,
+    engine: str = "duckdb",
+    previous: tuple[date, date] | None = None,
+) -> EventTables:
+    """Run the transition, content and hour expressions over ``[start, end)`` in ``engine``,
+    and count the distinct visitors of ``previous`` (a month, end exclusive) when given."""
+    with opened_events(source, engine=engine) as events:
+        visitors = None
+        if previous is not None:
+            visitors = int(
+                visitors_expr(events, *previous).to_pyarrow()["visitors"][0].as_py() or 0
+            )
+        return EventTables(
+            transitions=transition_tables(events, start, end),
+            content=content_tables(events, start, end),
+            hours=hour_tables(events, start, end),
+            previous_visitors=visitors,
+        )
+
+
+def detail_findings(
+    analysis: Any, tables: EventTables
+) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest], list[HourTest]]:
+    """Transition, content and hour-profile findings of an :class:`~.analysis.Analysis` (its
+    spans and reference), with every test made."""
+    if analysis.reference is None:
+        return [], [], [], []
+    days = analysis.cube.days
+    spans = [
+        (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
+    ]
+    transitions = scan_transitions(tables.transitions, spans, analysis.reference)
+    content = scan_content(tables.content, spans, analysis.reference)
+    hours = scan_hours(tables.hours, spans, analysis.reference)
+    return (
+        transition_findings(transitions) + content_findings(content) + hour_findings(hours),
+        transitions,
+        content,
+        hours,
+    )

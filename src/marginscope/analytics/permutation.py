@@ -1,0 +1,50 @@
+"""Day-permutation tests of a distribution shift (total-variation distance), and their wording.
+
+The unit of independence is the day (checks of one day and of one session are alike), so a
+shift of a distribution — of hours, of setup values — between a span and the reference is
+tested by relabelling whole days (``analytics_methods.md`` §6): the span's and the reference's
+day rows are pooled and ``B`` random sets of as many days as the span are drawn;
+``p = (1 + #{TV* ≥ TV}) / (1 + B)``, never 0. ``B`` starts at 999 and goes to 9,999 when
+``p < 0.01``, enough resolution for Benjamini–Hochberg across a month of tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["day_numbers", "day_permutation_p", "p_text", "tv_distance"]
+
+
+def tv_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``½ Σ |p − q|`` between count vectors (last axis = values; stacks allowed)."""
+    pa = a / np.maximum(a.sum(axis=-1, keepdims=True), 1e-12)
+    pb = b / np.maximum(b.sum(axis=-1, keepdims=True), 1e-12)
+    return 0.5 * np.abs(pa - pb).sum(axis=-1)
+
+
+def day_permutation_p(span: np.ndarray, ref: np.ndarray, rng: np.random.Generator) -> float:
+    """Permutation p-value of the TV distance between ``span`` and ``ref`` (days × values)."""
+    pooled = np.vstack([span, ref])
+    observed = float(tv_distance(span.sum(axis=0), ref.sum(axis=0)))
+    total = pooled.sum(axis=0)
+    hits, done = 0, 0
+    for block in (999, 9000):
+        draws = np.argsort(rng.random((block, pooled.shape[0])), axis=1)[:, : span.shape[0]]
+        chosen = np.zeros((block, pooled.shape[0]))
+        np.put_along_axis(chosen, draws, 1.0, axis=1)
+        inside = chosen @ pooled
+        hits += int((tv_distance(inside, total - inside) >= observed - 1e-12).sum())
+        done += block
+        if (1 + hits) / (1 + done) >= 0.01:
+            break
+    return (1 + hits) / (1 + done)
+
+
+def p_text(p: float) -> str:
+    """``p ≤ 0.0001`` at the resolution floor, else ``p = 0.012`` (never "p = 0.000")."""
+    return "p ≤ 0.0001" if p <= 1e-4 else f"p = {p:.2g}"
+
+
+def day_numbers(first: str, last: str) -> np.ndarray:
+    """Days since 1970-01-01 from ``first`` to ``last`` (inclusive ISO days)."""
+    return np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1).astype(np.int64)
