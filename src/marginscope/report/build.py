@@ -82,6 +82,7 @@ class Report:
     chapters: list[dict[str, Any]] = field(default_factory=list)
     market_checks: list[dict[str, Any]] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
+    across_the_month: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     analysis: Analysis | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -124,6 +125,7 @@ class Report:
             "chapters": self.chapters,
             "market_checks": self.market_checks,
             "references": self.references,
+            "across_the_month": self.across_the_month,
             "timeline": self.timeline,
             "findings": [f.to_dict() for f in self.findings]
             + [d.to_dict() for d in (self.analysis.details if self.analysis else [])],
@@ -406,6 +408,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         notes=list(analysis.notes),
         headline=told.headline, standfirst=told.standfirst, key_takeaways=told.key_takeaways,
         chapters=told.chapters, market_checks=told.market_checks, references=told.references,
+        across_the_month=told.across_the_month,
         analysis=analysis)
     if market is not None:  # issue 21, item 6: lagged association, event study, funding runs
         report.market["response"] = market_response(analysis, market, funding)

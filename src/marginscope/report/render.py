@@ -193,6 +193,9 @@ def to_markdown(report: Report, chart_dir: Path | None = None,
                 if c[key]:
                     lines += [f"**{title}**", ""] + [f"- {line}" for line in c[key]] + [""]
             lines += [f"*{c['interpretation']}*", ""]
+        if report.across_the_month:
+            lines += ["### Across the month", ""]
+            lines += [f"- {line}" for line in report.across_the_month] + [""]
     if report.market_checks or report.market.get("correlations"):
         lines += ["## Market claims checked against the data", ""]
         lines += [f"- {c['text']}" for c in report.market_checks]

@@ -185,12 +185,18 @@ class Story:
     chapters: list[dict[str, Any]]
     market_checks: list[dict[str, Any]]
     references: list[dict[str, Any]]
+    across_the_month: list[str] = field(default_factory=list)
+    """Findings of other kinds (contrasts, hour profiles, …) spanning more than one phase."""
 
 
 def _in(f: dict[str, Any], start: str, end: str) -> bool:
     first = f.get("start") or f["date"]
     last = f.get("end") or f["date"]
     return first <= end and last >= start
+
+
+def _within(f: dict[str, Any], start: str, end: str) -> bool:
+    return start <= (f.get("start") or f["date"]) and (f.get("end") or f["date"]) <= end
 
 
 def _events(market: dict[str, Any], start: str, end: str) -> list[dict[str, Any]]:
@@ -378,11 +384,17 @@ def _chapter(
     spikes = _episodes([f for f in inside if f["segment"] == "all"], "spike")
     spikes.sort(key=lambda r: -max(_excess(f) for f in r))
     did = [episode_text(r) for r in spikes[:top]]
-    other = sorted(
-        (f for f in inside if f["kind"] not in ("spike", "share_shift") and f.get("text")),
+    other = sorted(  # findings of other kinds whose days lie within this phase
+        (
+            f
+            for f in inside
+            if f["kind"] not in ("spike", "share_shift")
+            and f.get("text")
+            and _within(f, start, end)
+        ),
         key=lambda f: f.get("q_value") or 1.0,
     )
-    did += [f["text"] for f in other[:2]]
+    did += [f["text"] for f in other[:1]]
     shares = _episodes([f for f in inside if f["tool"] is None], "share_shift")
     shares.sort(key=lambda r: -sum(abs(_excess(f)) for f in r))
     # mobile up is desktop down: the largest shift of each kind (device, region) is enough
@@ -499,6 +511,17 @@ def compose(
     phases = [f for f in findings if f["kind"] == "phase" and f.get("start")]
     chapters = [_chapter(p, findings, daily, market, refs, top) for p in phases]
     checks = [c for c in [_funding_check(market, refs), *_price_checks(market, refs)] if c]
+    # findings of other kinds that span more than one phase: told once, for the month
+    across = sorted(
+        (
+            f
+            for f in findings
+            if f["kind"] not in ("spike", "share_shift", "phase")
+            and f.get("text")
+            and not any(_within(f, c["start"], c["end"]) for c in chapters)
+        ),
+        key=lambda f: f.get("q_value") or 1.0,
+    )
     takeaways = _key_takeaways(findings, summary, chapters, refs, market)
     closes = [v for v in daily.get("btc_close") or [] if v]
     moved = (
@@ -541,4 +564,5 @@ def compose(
         chapters=chapters,
         market_checks=checks,
         references=refs.items,
+        across_the_month=[f["text"] for f in across[:top]],
     )
