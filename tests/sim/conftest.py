@@ -1,5 +1,5 @@
-"""Shared fixtures: one small seeded simulation of October–November 2025 (about 210,000
-setups), reused by the tests of one module."""
+"""Shared fixtures: one seeded simulation of October–November 2025 at the default scale (about
+98,700 checks in November), and the same agents on the calm counterfactual path."""
 
 from __future__ import annotations
 
@@ -8,13 +8,19 @@ import pytest
 from marginscope.sim.generate import Simulation, run
 
 SEED = 3
-SCALE = 0.1
+SCALE = 1.0
 
 
 @pytest.fixture(scope="session")
 def small() -> Simulation:
-    """``run(seed=3, scale=0.1)`` over the default period (Oct 1 – Nov 30, 2025)."""
+    """``run(seed=3)`` over the default period (Oct 1 – Nov 30, 2025) on the real path."""
     return run(seed=SEED, scale=SCALE)
+
+
+@pytest.fixture(scope="session")
+def calm() -> Simulation:
+    """The same arguments on the calm counterfactual (price held flat)."""
+    return run(seed=SEED, scale=SCALE, calm=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,5 +1,6 @@
 """``marginscope demo --no-serve`` end to end on a small scale: the report files, labelled
-synthetic, with the given phases recovered; and the demo never deletes a foreign store."""
+synthetic, the agents' truth beside the report, the calm counterfactual; and the demo never
+deletes a foreign store."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from marginscope.cli import main
 def test_demo_writes_the_report_and_says_synthetic(tmp_path, capsys):
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as stop:
-        main(["demo", "--no-serve", "--out", str(out), "--scale", "0.1", "--seed", "3"])
+        main(["demo", "--no-serve", "--out", str(out), "--scale", "1", "--seed", "3"])
     assert stop.value.code == 0
     for name in ("report.html", "report.json", "report.md", "simulation.json",
                  "marginscope-demo.duckdb"):
@@ -26,10 +27,16 @@ def test_demo_writes_the_report_and_says_synthetic(tmp_path, capsys):
     assert "SYNTHETIC" in (out / "report.md").read_text()
     simulation = json.loads((out / "simulation.json").read_text())
     assert simulation["source"] == "synthetic: marginscope.sim 0.1.0 seed=3"
-    rows = simulation["phases_vs_recovered"]
-    assert [r["recovered"] for r in rows] == ["usual mix", "defensive checks", "margin defense",
-                                              "repositioning"]
-    assert all(abs(r["days_apart"]) <= 1 for r in rows)
+    assert simulation["metadata"]["synthetic"] == "true"
+    versus = simulation["report_vs_truth"]
+    assert versus["market"]["lowest_low"]["day"] == "2025-11-21"
+    assert {r["truth"] for r in versus["peaks_flagged"]} == {"liquidated", "added_margin",
+                                                             "within_5pct"}
+    days = simulation["truth"]["days"]
+    assert days[0]["day"] == "2025-10-01" and len(days) == 61
+    lowest = next(d for d in days if d["day"] == "2025-11-21")
+    assert lowest["liquidated"] > 0 and lowest["within_5pct"] >= lowest["liquidated"]
+    assert simulation["counterfactual"]["liquidated"] <= 0.01 * sum(d["liquidated"] for d in days)
     assert simulation["engine_check"]["succeeded"] == simulation["engine_check"]["attempted"]
     with duckdb.connect(str(out / "marginscope-demo.duckdb"), read_only=True) as con:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}

@@ -1,4 +1,5 @@
-"""docs/sim.md is the contract: every demo option, model parameter and phase is documented."""
+"""docs/sim.md is the contract: every demo option, modelling assumption and reason is
+documented."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import typer
 
 from marginscope.cli import app
-from marginscope.sim.behaviour import NOVEMBER_2025_PHASES, Profile, Responses
+from marginscope.sim.behaviour import REASONS, TEMPLATES, Assumptions
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "sim.md").read_text(encoding="utf-8")
 
@@ -16,12 +17,24 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "sim.md").read_text(encodi
 def test_every_demo_option_is_documented():
     command = typer.main.get_command(app).commands["demo"]
     options = [o for p in command.params for o in p.opts if o.startswith("--")]
-    assert {"--no-serve", "--out", "--db", "--seed", "--port"} <= set(options)
+    assert {"--no-serve", "--out", "--db", "--seed", "--port", "--scale", "--calm"} <= set(
+        options)
     assert [o for o in options if f"`{o}`" not in DOC] == []
 
 
-def test_every_parameter_and_phase_is_documented():
-    names = [f"Responses.{f.name}" for f in dataclasses.fields(Responses)]
-    names += [f"Profile.{f.name}" for f in dataclasses.fields(Profile)]
-    names += [p.name for p in NOVEMBER_2025_PHASES]
+def test_every_assumption_reason_and_session_is_documented():
+    names = [f"Assumptions.{f.name}" for f in dataclasses.fields(Assumptions)]
+    names += [f"`{reason}`" for reason in REASONS] + [f"`{key}`" for key in TEMPLATES]
     assert [n for n in names if n not in DOC] == []
+
+
+def test_no_date_of_the_story_is_given_to_the_simulator():
+    from pathlib import Path
+
+    import marginscope.sim as sim
+
+    folder = Path(sim.__file__).parent
+    for name in ("agents.py", "behaviour.py", "generate.py", "path.py", "population.py"):
+        text = (folder / name).read_text(encoding="utf-8")
+        for story in ("2025-11-04", "2025-11-20", "2025-11-21", "2025-11-23", "NOVEMBER_2025"):
+            assert story not in text, (name, story)

@@ -7,6 +7,7 @@ import pytest
 
 from marginscope.sim.population import (
     HEAD_SHARES,
+    MICRO,
     UNINHABITED,
     country_names,
     country_weights,
@@ -26,6 +27,8 @@ def test_countries_are_the_inhabited_codes_of_tzdata_iso3166_tab():
 
 def test_weights_sum_to_one_with_the_us_the_largest():
     weights = country_weights()
+    assert len(weights) >= 180 and not set(weights) & MICRO
+    assert set(weights) | MICRO == set(country_names())
     assert sum(weights.values()) == pytest.approx(1.0)
     assert min(weights.values()) > 0
     assert max(weights, key=weights.get) == "US"
@@ -43,7 +46,7 @@ def test_every_country_has_a_trader_and_habits_are_in_range():
     assert (population.country_counts() >= 1).all()
     assert population.activity.min() > 0
     assert set(np.unique(population.leverage)) <= {1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125}
-    assert ((population.long_bias > 0) & (population.long_bias < 1)).all()
+    assert population.wallet.min() > 0 and np.isfinite(population.long_tilt).all()
 
 
 def test_utc_offsets_follow_daylight_saving():

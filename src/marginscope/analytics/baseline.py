@@ -133,7 +133,7 @@ def _weekday_factors(y: list[float], weekdays: list[int], level: float
     loo_count = [0] * len(y)
     for day, members in groups.items():
         values = [ratio[i] for i in members]
-        raw[day] = median(values)
+        raw[day] = max(median(values), 1e-9)  # a weekday mostly at 0 (sparse series): no 0/0
         per_day[day] = sum(y[i] for i in members)
         for j, i in enumerate(members):
             others = values[:j] + values[j + 1:]

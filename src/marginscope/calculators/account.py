@@ -37,7 +37,7 @@ from marginscope.risk.account import cross_prices, stack_terms
 from marginscope.risk.contracts import Product, pnl
 from marginscope.risk.liquidation import bankruptcy_at
 from marginscope.risk.terms import Terms, resolve, table_fields
-from marginscope.risk.venues import VENUES
+from marginscope.risk.venues import VENUES, binance_usdm
 
 VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]
 AsOf = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2024-10-24"])]
@@ -233,7 +233,7 @@ def evaluate_account(request: dict[str, Any] | AccountRequest) -> dict[str, Any]
 
 
 BINANCE_CROSS_EXAMPLE = {
-    "venue": "binance-usdm", "margin_mode": "cross", "wallet_balance": 1535443.01,
+    "venue": binance_usdm.VENUE.name, "margin_mode": "cross", "wallet_balance": 1535443.01,
     "positions": [
         {"symbol": "BTCUSDT", "side": "long", "qty": 109.488, "entry_price": 32481.98,
          "mark_price": 31967.27, "mmr": 0.025, "maintenance_amount": 16300.0},

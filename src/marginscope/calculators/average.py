@@ -21,7 +21,7 @@ from marginscope.risk import average
 from marginscope.risk.contracts import Product
 from marginscope.risk.liquidation import liquidation_price
 from marginscope.risk.terms import choose_product
-from marginscope.risk.venues import get_venue
+from marginscope.risk.venues import DEFAULT_VENUE, get_venue
 
 
 class Fill(Request):
@@ -35,7 +35,7 @@ class AverageRequest(Request):
         None, description="linear | inverse; follows the symbol (default linear without one)")
     side: Literal["long", "short"] | None = Field(None, description="For the liquidation price")
     leverage: Leverage | None = None
-    venue: VenueName = "binance-usdm"
+    venue: VenueName = DEFAULT_VENUE
     symbol: str | None = Field(None, max_length=40)
 
 

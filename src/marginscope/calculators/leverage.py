@@ -18,10 +18,11 @@ from marginscope.calculators.base import (
 )
 from marginscope.risk import leverage as lev
 from marginscope.risk.contracts import Product
+from marginscope.risk.venues import DEFAULT_VENUE
 
 
 class LeverageRequest(Request):
-    venue: VenueName = "binance-usdm"
+    venue: VenueName = DEFAULT_VENUE
     symbol: str | None = Field(None, max_length=40)
     balance: PositiveMoney = Field(description="Available balance (settle currency)")
     price: Price
@@ -52,5 +53,5 @@ register(Calculator(
                         notional="max_open_notional"),
     summary="Effective leverage, the venue's max leverage for a notional, and max open size.",
     model=LeverageRequest, compute=compute,
-    example={"venue": "binance-usdm", "symbol": "BTCUSDT", "balance": 1000.0,
+    example={"venue": DEFAULT_VENUE, "symbol": "BTCUSDT", "balance": 1000.0,
              "price": 90000.0, "leverage": 20}))

@@ -9,10 +9,11 @@ from marginscope.calculators.account import PositionFields, VenueName
 from marginscope.calculators.base import FUTURES, Calculator, register
 from marginscope.risk.liquidation import bankruptcy_at, position_margin
 from marginscope.risk.terms import resolve, table_fields
+from marginscope.risk.venues import DEFAULT_VENUE
 
 
 class LiquidationRequest(PositionFields):
-    venue: VenueName = "binance-usdm"
+    venue: VenueName = DEFAULT_VENUE
     margin_mode: Literal["isolated", "cross"] = "isolated"
 
 
@@ -52,5 +53,5 @@ register(Calculator(
     records=replace(FUTURES, notional="notional_at_entry"),
     summary="Liquidation and bankruptcy price of a position, venue rules and tiers included.",
     model=LiquidationRequest, compute=compute,
-    example={"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
+    example={"venue": DEFAULT_VENUE, "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
              "entry_price": 90000.0, "leverage": 10}))

@@ -9,6 +9,7 @@ from pydantic import Field
 from marginscope.calculators.base import Calculator, Price, register
 from marginscope.calculators.liquidation import LiquidationRequest
 from marginscope.risk.margin import margin_call
+from marginscope.risk.venues import DEFAULT_VENUE
 
 
 class MarginCallRequest(LiquidationRequest):
@@ -31,6 +32,6 @@ register(Calculator(
     name="margin-call", tool="margin_call", stage="defend", title="Margin call",
     summary="Margin ratio, warning price, and the margin to add or quantity to cut.",
     model=MarginCallRequest, compute=compute,
-    example={"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
+    example={"venue": DEFAULT_VENUE, "symbol": "BTCUSDT", "side": "long", "qty": 1.0,
              "entry_price": 90000.0, "mark_price": 85000.0, "leverage": 10,
              "target_price": 78000.0}))

@@ -11,10 +11,11 @@ from pydantic import Field
 
 from marginscope.calculators.account import PositionFields, VenueName
 from marginscope.calculators.base import FUTURES, Calculator, register
+from marginscope.risk.venues import DEFAULT_VENUE
 
 
 class MarginPlanRequest(PositionFields):
-    venue: VenueName = "binance-usdm"
+    venue: VenueName = DEFAULT_VENUE
     volatility: float = Field(gt=0, le=10, allow_inf_nan=False,
                               description="Annualized volatility (365-day year)")
     horizon_days: float = Field(gt=0, le=3650, allow_inf_nan=False)
@@ -61,6 +62,6 @@ register(Calculator(
     summary="Smallest top-up (or cut) that keeps the liquidation probability within a horizon "
             "under a target (GBM; closed form or Monte Carlo).",
     model=MarginPlanRequest, compute=compute,
-    example={"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 0.1,
+    example={"venue": DEFAULT_VENUE, "symbol": "BTCUSDT", "side": "long", "qty": 0.1,
              "entry_price": 109557.2, "leverage": 10, "volatility": 0.4855,
              "horizon_days": 30, "target": 0.05}))

@@ -20,6 +20,7 @@ from marginscope.calculators.base import (
 from marginscope.risk import pnl
 from marginscope.risk.contracts import Product
 from marginscope.risk.terms import resolve
+from marginscope.risk.venues import GENERIC_VENUE
 
 
 class PnlRequest(Request):
@@ -28,7 +29,7 @@ class PnlRequest(Request):
     entry_price: Price
     exit_price: Price
     leverage: Leverage = 10
-    venue: VenueName = "generic"
+    venue: VenueName = GENERIC_VENUE
     symbol: str | None = Field(None, min_length=1, max_length=40,
                                description="Venue or ccxt notation; sets the product")
     product: Product | None = Field(None, description="linear | inverse; follows the symbol "

@@ -30,6 +30,7 @@ from marginscope.calculators.base import (
 )
 from marginscope.errors import InputError
 from marginscope.risk.contracts import Product
+from marginscope.risk.venues import DEFAULT_VENUE
 
 NOVEMBER = "november-2025"
 MAX_BARS = 5_000          # a scripted path is at most this many bars (≈ 7 months of 1h bars)
@@ -42,7 +43,7 @@ UtcTime = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})
 
 
 class ScenarioRequest(Request):
-    venue: VenueName = "binance-usdm"
+    venue: VenueName = DEFAULT_VENUE
     symbol: str | None = Field(None, min_length=1, max_length=40,
                                description="Venue notation (BTCUSDT, BTC, XBTUSD…); needed "
                                            "unless mmr is given")
@@ -250,7 +251,7 @@ def compute(r: ScenarioRequest) -> dict[str, Any]:
     }
 
 
-EXAMPLE = {"venue": "binance-usdm", "symbol": "BTCUSDT", "side": "long", "qty": 0.1,
+EXAMPLE = {"venue": DEFAULT_VENUE, "symbol": "BTCUSDT", "side": "long", "qty": 0.1,
            "leverage": 10, "path": NOVEMBER, "add": 1000.0, "at_margin_ratio": 0.8,
            "max_times": 2}
 

@@ -1,11 +1,12 @@
 """``marginscope demo``: the whole system on an embedded default, in one command.
 
-Simulates October–November 2025 (``marginscope.sim``, driven by the shipped real BTC data),
-stores the events and the market data in a local DuckDB file, writes the November report to
-``--out`` (``report.html``, ``report.json``, ``report.md`` and ``simulation.json``: the phase
-schedule the simulator was given beside the phases the report recovered), then serves the
-web app (calculators and dashboard) on 127.0.0.1 until Ctrl-C. ``--no-serve`` stops after
-the report. Every event is synthetic and labelled so.
+Simulates October–November 2025 (``marginscope.sim``: traders with positions on the shipped
+real BTC path, no dates given), stores the events and the market data in a local DuckDB file,
+writes the November report to ``--out`` (``report.html``, ``report.json``, ``report.md`` and
+``simulation.json``: the agents' daily truth, the report beside it (:func:`compare`) and the
+calm counterfactual), prints them side by side, then serves the web app (calculators and
+dashboard) on 127.0.0.1 until Ctrl-C. ``--no-serve`` stops after the report. Every event is
+synthetic and labelled so.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import socket
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -25,7 +27,7 @@ from rich.table import Table
 
 from marginscope.errors import InputError
 
-__all__ = ["demo"]
+__all__ = ["compare", "demo"]
 
 MONTH = "2025-11"
 START, END = "2025-10-01", "2025-11-30"
@@ -77,24 +79,155 @@ def _dashboard_path() -> str | None:
         return None
 
 
-def _recovered(report: Any, given: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The given November phases beside the recovered timeline (start days, themes)."""
+def _market_days(daily_close: dict[str, float], daily_low: dict[str, float]
+                 ) -> dict[str, Any]:
+    """The month's market days from the daily bars: largest close-to-close drops, lowest low."""
+    days = sorted(daily_close)
+    change = {d: daily_close[d] / daily_close[p] - 1.0 for p, d in pairwise(days)
+              if d.startswith(MONTH)}
+    drops = sorted(change, key=change.get)[:3]
+    lowest = min((d for d in daily_low if d.startswith(MONTH)), key=daily_low.get)
+    return {"largest_drops": [{"day": d, "change": round(change[d], 4)} for d in drops],
+            "lowest_low": {"day": lowest, "low": daily_low[lowest]}}
+
+
+def _near(day: str, candidates: list[str]) -> tuple[str | None, int | None]:
     from datetime import date
 
-    rows = []
-    for phase in given:
-        start = phase["start"][:10]
-        if start < f"{MONTH}-01":
-            start = f"{MONTH}-01"
-        nearest = min(report.timeline, key=lambda p: abs(
-            (date.fromisoformat(p["start"]) - date.fromisoformat(start)).days), default=None)
-        rows.append({
-            "given": phase["name"], "given_start": phase["start"], "anchor": phase["anchor"],
-            "recovered": None if nearest is None else (nearest["theme"] or "usual mix"),
-            "recovered_span": None if nearest is None else [nearest["start"], nearest["end"]],
-            "days_apart": None if nearest is None else (
-                date.fromisoformat(nearest["start"]) - date.fromisoformat(start)).days})
-    return rows
+    if not candidates:
+        return None, None
+    best = min(candidates, key=lambda c: abs((date.fromisoformat(c)
+                                               - date.fromisoformat(day)).days))
+    return best, (date.fromisoformat(best) - date.fromisoformat(day)).days
+
+
+def compare(report: Any, simulation: Any) -> dict[str, Any]:
+    """The report beside what the agents actually did (:class:`marginscope.sim.agents.Truth`).
+
+    * ``market``: the month's largest close-to-close drops and its lowest low (daily bars);
+    * ``truth_peaks``: the top days of liquidations, margin additions and agents within 5 %;
+    * ``truth_phases``: change points of the agents' *reasons* mix (sessions per reason and
+      day), found with the analytics' own segmentation
+      (:func:`marginscope.analytics.phases.tool_mix_phases`) against the 28 days before;
+    * ``phases``: each report phase start beside the nearest truth phase start;
+    * ``spikes``: each spike day the report flags, with the truth on that day;
+    * ``peaks_flagged``: each truth peak day and the nearest report spike or phase start.
+    """
+    import numpy as np
+
+    from marginscope.analytics.phases import tool_mix_phases
+    from marginscope.sim.behaviour import REASONS
+
+    truth = simulation.truth
+    days = [str(d) for d in truth.days]
+    month = [i for i, d in enumerate(days) if d.startswith(MONTH)]
+    before = [i for i in range(len(days)) if i < month[0]][-28:]
+    state = simulation.state
+    closes = {str(d): float(c) for d, c in zip(state.days, state.close, strict=True)}
+    path = simulation.path
+    day_index = path.day_index()
+    lows = {d: float(path.low[day_index == i].min()) for i, d in enumerate(days)}
+    market = _market_days(closes, lows)
+
+    def top(values: np.ndarray, k: int = 3) -> list[dict[str, Any]]:
+        order = sorted(month, key=lambda i: -values[i])[:k]
+        return [{"day": days[i], "agents": int(values[i])} for i in order]
+
+    peaks = {"liquidated": top(truth.liquidated), "added_margin": top(truth.added_margin),
+             "within_5pct": top(truth.within_5)}
+    reference = truth.sessions[before].sum(axis=0) if before else None
+    found = tool_mix_phases(truth.sessions[month], REASONS, reference)
+    truth_phases = [{"start": days[month[p.start]], "end": days[month[p.end - 1]],
+                     "reasons": [r for r, _, _ in p.dominant[:3]]} for p in found]
+    truth_starts = [p["start"] for p in truth_phases[1:]]
+    phases = []
+    for phase in report.timeline:
+        nearest, apart = _near(phase["start"], [p["start"] for p in truth_phases])
+        phases.append({"report_start": phase["start"], "report_end": phase["end"],
+                       "theme": phase["theme"] or "usual mix",
+                       "tools": [t.get("tool") for t in phase.get("dominant_tools", [])][:3],
+                       "truth_start": nearest, "days_apart": apart})
+    position = {d: i for i, d in enumerate(days)}
+    spikes = []
+    for day in sorted({f.date for f in report.findings if f.kind == "spike"}):
+        i = position[day]
+        spikes.append({"day": day, "findings": sum(f.kind == "spike" and f.date == day
+                                                   for f in report.findings),
+                       "liquidated": int(truth.liquidated[i]),
+                       "added_margin": int(truth.added_margin[i]),
+                       "within_5pct": int(truth.within_5[i])})
+    flagged = sorted({f.date for f in report.findings if f.kind == "spike"}
+                     | {p["start"] for p in report.timeline[1:]})
+    peaks_flagged = []
+    for what, rows in peaks.items():
+        for row in rows:
+            nearest, apart = _near(row["day"], flagged)
+            peaks_flagged.append({"truth": what, "day": row["day"], "agents": row["agents"],
+                                  "report": nearest, "days_apart": apart})
+    return {"market": market, "truth_peaks": peaks, "truth_phases": truth_phases,
+            "truth_phase_starts": truth_starts, "phases": phases, "spikes": spikes,
+            "peaks_flagged": peaks_flagged}
+
+
+def _checks_in_month(events: Any) -> int:
+    import pyarrow.compute as pc
+
+    days = pc.strftime(events.column("ts"), format="%Y-%m")
+    return int(pc.sum(pc.equal(days, MONTH)).as_py() or 0)
+
+
+def _print_side_by_side(console: Console, comparison: dict[str, Any],
+                        counterfactual: dict[str, Any] | None, sim_seconds: float) -> None:
+    """The market's days, the agents' truth and the report's findings, side by side."""
+    market = comparison["market"]
+    drops = ", ".join(f"{d['day'][5:]} ({d['change']:+.1%})" for d in market["largest_drops"])
+    console.print(f"Market (real): largest daily drops {drops}; lowest low "
+                  f"{market['lowest_low']['day'][5:]} ({market['lowest_low']['low']:,.0f}). "
+                  f"Simulation {sim_seconds:.1f} s; no dates given to the agents.",
+                  highlight=False)
+    peaks = Table(title="What the agents did (truth) beside what the report flagged")
+    for column in ("truth", "day", "agents", "nearest report spike / phase start", "Δ days"):
+        peaks.add_column(column)
+    for row in comparison["peaks_flagged"]:
+        peaks.add_row(row["truth"], row["day"], str(row["agents"]), str(row["report"] or "—"),
+                      "—" if row["days_apart"] is None else str(row["days_apart"]))
+    console.print(peaks)
+    phases = Table(title="Phases: the report's (tool mix) vs the agents' (reasons mix)")
+    for column in ("report phase", "theme", "tools", "nearest truth phase start", "Δ days"):
+        phases.add_column(column)
+    for row in comparison["phases"]:
+        phases.add_row(f"{row['report_start']} … {row['report_end']}", row["theme"],
+                       ", ".join(t for t in row["tools"] if t), str(row["truth_start"]),
+                       str(row["days_apart"]))
+    console.print(phases)
+    truth = "; ".join(f"{p['start'][5:]}–{p['end'][5:]}: {', '.join(p['reasons']) or 'usual'}"
+                      for p in comparison["truth_phases"])
+    console.print(f"Agents' phases (reasons): {truth}", highlight=False)
+    if counterfactual is not None:
+        console.print(f"Calm counterfactual (same agents, price held flat): "
+                      f"{counterfactual['findings']} findings on "
+                      f"{len(counterfactual['flagged_days'])} days "
+                      f"{counterfactual['flagged_days']}; {counterfactual['liquidated']} "
+                      f"liquidations, {counterfactual['added_margin']} margin additions.",
+                      highlight=False)
+
+
+def _counterfactual(seed: int, scale: float) -> dict[str, Any]:
+    """The same agents on the calm path; what the report finds there."""
+    from datetime import date
+
+    from marginscope.report import build_report
+    from marginscope.sim.generate import run
+
+    calm = run(START, END, seed=seed, scale=scale, calm=True)
+    report = build_report(calm.table, MONTH, charts=False, today=date.today())
+    return {"path": calm.path.sources[0], "events": calm.table.num_rows,
+            "findings": len(report.findings),
+            "flagged_days": sorted({f.date for f in report.findings if f.kind != "phase"}),
+            "phases": [{"start": p["start"], "end": p["end"], "theme": p["theme"]}
+                       for p in report.timeline],
+            "liquidated": int(calm.truth.liquidated.sum()),
+            "added_margin": int(calm.truth.added_margin.sum())}
 
 
 def demo(
@@ -109,8 +242,11 @@ def demo(
     port: Annotated[int, typer.Option("--port", min=1, max=65535,
                                       help="Port of the web app on 127.0.0.1.")] = 8000,
     scale: Annotated[float, typer.Option(
-        "--scale", min=0.001, max=20.0,
-        help="Volume multiplier (1: about 2 million simulated setups).")] = 1.0,
+        "--scale", min=0.01, max=200.0,
+        help="Multiplies the simulated traders (1: about 98,700 checks in November).")] = 1.0,
+    calm: Annotated[bool, typer.Option(
+        "--calm/--no-calm", help="Also run the same agents on the calm counterfactual path "
+                                 "and report what the analytics find there.")] = True,
 ) -> None:
     """Simulate Oct–Nov 2025 on the real BTC path, write the November report, serve the app.
 
@@ -135,7 +271,7 @@ def demo(
     began = time.perf_counter()
     steps = ["simulating traders, Oct 1 – Nov 30 2025", "running the engine on simulated setups",
              "storing events in DuckDB", "loading market data", "building the November report",
-             "writing report.html / .json / .md"]
+             "writing report.html / .json / .md", "the calm counterfactual"]
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
@@ -145,7 +281,9 @@ def demo(
             progress.update(task, completed=index,
                             description=steps[index] if index < len(steps) else "done")
 
+        sim_began = time.perf_counter()
         simulation = run(START, END, seed=seed, scale=scale)
+        sim_seconds = time.perf_counter() - sim_began
         events = simulation.table
         advance(1)
         engine = run_sample(events, simulation.state, sample=500, seed=seed)
@@ -162,15 +300,22 @@ def demo(
         report = build_report(str(db), MONTH, progress=report_step)
         advance(5)
         paths = {fmt: render(report, fmt, out / f"report.{fmt}") for fmt in ("html", "json", "md")}
-        given = json.loads(simulation.metadata["phases"])
-        comparison = _recovered(report, given)
+        comparison = compare(report, simulation)
+        advance(6)
+        counterfactual = _counterfactual(seed, scale) if calm else None
+        in_month = [str(d).startswith(MONTH) for d in simulation.truth.days]
         (out / "simulation.json").write_text(json.dumps({
             "synthetic": True, "source": simulation.metadata["source"],
-            "metadata": {k: v for k, v in simulation.metadata.items() if k != "phases"},
-            "events": events.num_rows, "db": str(db), "given_phases": given,
-            "phases_vs_recovered": comparison, "engine_check": engine.to_dict(),
+            "metadata": simulation.metadata, "events": events.num_rows,
+            "checks_in_month": _checks_in_month(events), "simulation_seconds": round(
+                sim_seconds, 2), "db": str(db), "truth": simulation.truth.to_dict(),
+            "truth_month_totals": {k: int(getattr(simulation.truth, k)[in_month].sum())
+                                   for k in ("liquidated", "added_margin", "opened",
+                                             "averaged", "closed", "stopped", "left")},
+            "report_vs_truth": comparison, "counterfactual": counterfactual,
+            "engine_check": engine.to_dict(),
         }, indent=2) + "\n", encoding="utf-8")
-        advance(6)
+        advance(7)
     seconds = time.perf_counter() - began
 
     console.print(f"[bold]{events.num_rows:,} SYNTHETIC setups[/] "
@@ -181,14 +326,7 @@ def demo(
                   "setups recomputed with real-price inputs"
                   + (f"; {engine.attempted - engine.succeeded} rejected" if engine.rejected
                      else "") + ".")
-    table = Table(title="Phases given to the simulator vs recovered by the report")
-    for column in ("given", "from", "recovered", "span", "Δ days"):
-        table.add_column(column)
-    for row in comparison:
-        span = row["recovered_span"] or ["", ""]
-        table.add_row(row["given"], row["given_start"][:16].replace("T", " "),
-                      str(row["recovered"]), f"{span[0]} … {span[1]}", str(row["days_apart"]))
-    console.print(table)
+    _print_side_by_side(console, comparison, counterfactual, sim_seconds)
     for fmt, path in paths.items():
         console.print(f"report ({fmt}): {path}", highlight=False)
     console.print(f"events DB: {db}", highlight=False)

@@ -23,6 +23,7 @@ from marginscope.market.exchanges import EXCHANGES
 from marginscope.market.series import MarketData
 from marginscope.market.snapshot import load_snapshot
 from marginscope.market.times import DAY_MS, iso_utc, parse_utc_ms
+from marginscope.risk.venues import DEFAULT_VENUE
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -203,7 +204,7 @@ def fetch(
         "--until", help="Last day (inclusive) or time to fetch (UTC); default now.")] = None,
     venue: Annotated[str, typer.Option(
         "--venue", help=f"Exchange for market data: {', '.join(EXCHANGES)}.")
-    ] = "binance-usdm",
+    ] = DEFAULT_VENUE,
     symbol: Annotated[str, typer.Option(
         "--symbol", help="Venue id (BTCUSDT) or ccxt symbol (BTC/USDT:USDT).")] = "BTCUSDT",
     what: Annotated[str, typer.Option(

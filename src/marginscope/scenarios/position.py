@@ -40,6 +40,7 @@ from marginscope.risk.funding import funding_payment
 from marginscope.risk.liquidation import position_margin
 from marginscope.risk.margin import margin_status, price_at_ratio
 from marginscope.risk.terms import Terms, resolve
+from marginscope.risk.venues import DEFAULT_VENUE
 
 __all__ = ["EnginePosition", "MarginModel"]
 
@@ -114,7 +115,7 @@ class EnginePosition:
     def open(
         cls,
         *,
-        venue: str = "binance-usdm",
+        venue: str = DEFAULT_VENUE,
         symbol: str | None = None,
         side: str | float,
         qty: float,
@@ -137,7 +138,7 @@ class EnginePosition:
         venue, symbol, mmr, maintenance_amount, max_leverage, contract_size, taker_fee,
         product, maintenance_basis, as_of
             As in :func:`marginscope.risk.liquidation_price`: the symbol's shipped tier table
-            unless ``mmr`` overrides it (``venue="generic"`` always needs ``mmr``).
+            unless ``mmr`` overrides it (the generic venue always needs ``mmr``).
         side : {"long", "short", 1, -1}
         qty, entry : float
             Size (base units or contracts) and entry price, positive.

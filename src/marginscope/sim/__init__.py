@@ -1,8 +1,10 @@
 """Synthetic trader behaviour and test signals (every output is labelled synthetic).
 
-* :mod:`.generate` — the agent-based simulator driven by the real November 2025 BTC path:
-  ``simulate(start, end, seed, scale) -> pyarrow.Table`` in the canonical event schema
-  (:mod:`.population`, :mod:`.market_state`, :mod:`.behaviour` hold the model);
+* :mod:`.generate` — the agent-based simulator: traders with positions on the real
+  October–November 2025 BTC path (:mod:`.path`), stepped hourly (:mod:`.agents`), their
+  sessions turned into events: ``simulate(start, end, seed, scale) -> pyarrow.Table`` in the
+  canonical event schema, ``run(...)`` also returns the agents' truth (:mod:`.population`,
+  :mod:`.behaviour` hold the assumptions);
 * :mod:`.inputs` — real calculator inputs for simulated setups, run through the calculators;
 * :mod:`.load` — drives the HTTP API at a target rate (loopback only);
 * :mod:`.output` — writes simulated events to the DuckDB store or Parquet;
@@ -16,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["NOVEMBER_2025_PHASES", "Phase", "Simulation", "run", "simulate", "source_label"]
+__all__ = ["Assumptions", "Simulation", "run", "simulate", "source_label"]
 
-_EXPORTS = {"NOVEMBER_2025_PHASES": "behaviour", "Phase": "behaviour", "Simulation": "generate",
-            "run": "generate", "simulate": "generate", "source_label": "generate"}
+_EXPORTS = {"Assumptions": "behaviour", "Simulation": "generate", "run": "generate",
+            "simulate": "generate", "source_label": "generate"}
 
 
 def __getattr__(name: str) -> Any:

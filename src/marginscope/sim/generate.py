@@ -1,34 +1,29 @@
-"""The agent-based simulation: traders come, check tools in sessions, and leave events.
+"""The simulation: traders with positions on the real path, their sessions turned into events.
 
-Process (vectorized NumPy; every draw from one seeded generator)::
+Process (vectorized NumPy over agents; every draw from one seeded generator)::
 
-    traders        make_population(base_daily · scale · traders_per_daily_check)
-    day d          expected checks λ[d, ·] (behaviour.intensities) × gamma noise per day and
-                   per (day, tool): the day's tool mix
-    visitor-days   V[d] ~ Poisson(Σλ / mean checks per visit), split U.S. / rest by the
-                   traders' activity and the phase's U.S. factor; each picks a trader with
-                   probability ∝ the trader's activity (a heavy-tailed gamma: regulars
-                   return day after day, most come once)
-    checks         1 + Poisson(checks_per_visit − 1) per visitor-day; each check's tool is
-                   drawn from the day's mix (U.S. traders: the mix × the phase's U.S. tilt)
-    sessions       1 + Poisson(extra_sessions) per visitor-day (at most 4, at most the
-                   checks); a session has one device (the phase's mix, tilted by the
-                   trader's affinity) and one start: the hour from the trader's local
-                   evening-peaked day (time zone from tzdata) × the hour's market activity,
-                   then checks a few minutes apart
-    event fields   the trader's venue, coin, leverage, notional, side bias and margin mode,
-                   with per-check variation; fields a tool's input does not carry are NULL
+    path         the real hourly BTC path and funding prints (:mod:`.path`), or its calm
+                 counterfactual (``calm=True``)
+    traders      make_population(Assumptions.traders · scale): countries, zones, venues, funds
+    hours        :func:`.agents.step_agents`: funding, stops, liquidations, each agent's session
+                 hazard and actions from its own state; sessions and the agents' truth
+    checks       each session's calculators in order (:data:`.behaviour.TEMPLATES`), each
+                 repeated 1 + Poisson(repeat_mean) times, a few minutes apart
+    device       per session, by context: mobile when away from a desk or alarmed, desktop
+                 when planning (:class:`.behaviour.Assumptions`)
+    event fields the agent's venue, symbol and margin mode, the session's side, leverage and
+                 notional (bucketed as the telemetry does); fields a calculator's declaration
+                 does not record are NULL (:data:`.mix.TOOL_FIELDS`)
 
-Output: an Arrow table in the canonical telemetry schema
-(:data:`marginscope.telemetry.schema.ARROW_SCHEMA`) whose schema metadata says
-``synthetic = true`` and carries :func:`source_label`; every event id starts with ``syn-``, the
-prefix the analytics and the report read as synthetic. Visitor ids rotate daily, as the live
-telemetry's do (keyed hash with a daily salt): a trader seen on five days is five
-visitor-days.
+Nothing is given a date: phases, spikes and shifts in the events come from the path, the
+funding prints and the agents' positions. Output: an Arrow table in the canonical schema
+(:data:`marginscope.telemetry.schema.ARROW_SCHEMA`) whose metadata says ``synthetic = true``
+with :func:`source_label`; every event id starts with ``syn-``. Visitor ids rotate daily.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import zlib
@@ -42,22 +37,20 @@ import pyarrow.compute as pc
 
 import marginscope
 from marginscope.errors import InputError
-from marginscope.market import MarketData
+from marginscope.market import MarketData, load_snapshot
+from marginscope.sim.agents import Sessions, Truth, step_agents
 from marginscope.sim.behaviour import (
-    DIURNAL,
-    NOVEMBER_2025_PHASES,
+    REASONS,
     TOOL_FIELDS,
     TOOLS,
-    Intensity,
-    Phase,
-    Profile,
-    Responses,
-    intensities,
+    URGENT,
+    Assumptions,
+    template_tools,
 )
 from marginscope.sim.market_state import MarketState, market_state
+from marginscope.sim.path import HourlyPath, calm_path, hourly_path
 from marginscope.sim.population import (
     DEVICES,
-    LEVERAGE_CHOICES,
     SYMBOL_SHARES,
     VENUE_SHARES,
     Population,
@@ -65,7 +58,12 @@ from marginscope.sim.population import (
     make_population,
     utc_offsets,
 )
-from marginscope.telemetry.schema import SYNTHETIC_ID_PREFIX, conform, notional_bucket
+from marginscope.telemetry.schema import (
+    SYNTHETIC_ID_PREFIX,
+    conform,
+    leverage_bucket,
+    notional_bucket,
+)
 
 __all__ = ["DEFAULT_END", "DEFAULT_START", "Simulation", "run", "simulate", "source_label"]
 
@@ -73,8 +71,6 @@ DEFAULT_START = "2025-10-01"
 DEFAULT_END = "2025-11-30"
 _HOUR_US = 3_600_000_000
 _DAY_US = 24 * _HOUR_US
-_MAX_SESSIONS = 4
-_OFFSETS = np.arange(-12, 15)  # whole-hour UTC offsets of the tz database's zones
 
 
 def source_label(seed: int) -> str:
@@ -84,12 +80,16 @@ def source_label(seed: int) -> str:
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    """A simulation's events and what produced them (the truth, for tests and the demo)."""
+    """A simulation's events and what produced them: the path, the agents' sessions and the
+    agents' truth (for tests and the demo)."""
 
     table: pa.Table
+    path: HourlyPath
     state: MarketState
-    intensity: Intensity
+    sessions: Sessions
+    truth: Truth
     population: Population
+    assumptions: Assumptions
     seed: int
     scale: float
 
@@ -114,189 +114,166 @@ def _text(prefix: str, numbers: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(prefix, pa.array(numbers).cast(pa.string()), "")
 
 
-def _categorical(rng: np.random.Generator, cdf_rows: np.ndarray, rows: np.ndarray
-                 ) -> np.ndarray:
-    """One draw per entry of ``rows`` from the categorical distribution ``cdf_rows[row]``."""
-    width = cdf_rows.shape[1]
-    cdf = cdf_rows / cdf_rows[:, -1:]
-    flat = (cdf + np.arange(len(cdf))[:, None]).ravel()
-    pick = np.searchsorted(flat, rows + rng.random(len(rows)), side="right") - rows * width
-    return np.clip(pick, 0, width - 1)
-
-
-def _gamma(rng: np.random.Generator, cv: float, size: tuple[int, ...]) -> np.ndarray:
-    return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
-
-
 def _strings(values: Sequence[object], index: np.ndarray, present: np.ndarray,
              kind: pa.DataType) -> pa.Array:
     indices = pa.array(index.astype(np.int32), mask=~present)
     return pa.DictionaryArray.from_arrays(indices, pa.array(values, type=kind)).cast(kind)
 
 
+def _entries(start: str | date, data: MarketData, days: int = 14) -> np.ndarray:
+    """Real daily closes of the ``days`` before ``start``: where held positions opened."""
+    daily = max((s for s in data.ohlcv if s.timeframe == "1d" and len(s)), key=len)
+    bar_days = daily.time.astype("datetime64[D]")
+    first = np.datetime64(str(start), "D")
+    closes = daily.close[(bar_days >= first - days) & (bar_days < first)]
+    if not closes.size:
+        raise InputError("start", str(start), f"a day with {days} daily bars before it")
+    return np.asarray(closes, dtype=float)
+
+
 def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: int = 7,
-        scale: float = 1.0, *, phases: Sequence[Phase] = NOVEMBER_2025_PHASES,
-        responses: Responses | None = None, profile: Profile | None = None,
+        scale: float = 1.0, *, calm: bool = False, assumptions: Assumptions | None = None,
         market: MarketData | None = None) -> Simulation:
     """Simulate ``start`` … ``end`` (inclusive UTC days); see the module docstring.
 
     Parameters
     ----------
     start, end : str or date
-        Days within the shipped daily market data (2025-09-01 … 2025-12-31).
+        Days within the shipped daily market data, three weeks after its first day at the
+        earliest (the agents' burn-in week and the fortnight their first positions opened
+        in): 2025-09-22 … 2025-12-31.
     seed : int
         Seed of every random draw: the same arguments give the same table.
     scale : float
-        Multiplies the volume (``Profile.base_daily``, 24,000 checks on a calm weekday) and
-        the population. 1 gives about 2.1 million events for October–November 2025.
-    phases, responses, profile
-        The behaviour model (:mod:`.behaviour`); defaults are the documented assumptions.
+        Multiplies the number of traders (``Assumptions.traders``, 8,400 at 1): about 98,700
+        checks in November 2025 at 1.
+    calm : bool
+        Run the same agents on the calm counterfactual (:func:`.path.calm_path`).
+    assumptions : Assumptions, optional
+        The behaviour model; defaults are the documented assumptions.
     market : MarketData, optional
         Market data (default: the shipped real snapshot).
     """
     if not (isinstance(scale, int | float) and math.isfinite(scale) and scale > 0):
         raise InputError("scale", scale, "> 0 and finite")
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InputError("seed", seed, "an integer >= 0")
-    profile = profile or Profile()
-    responses = responses or Responses()
-    state = market_state(start, end, market)
-    intensity = intensities(state, phases, responses, profile, scale)
+    a = assumptions or Assumptions()
+    data = market or load_snapshot()
+    path = hourly_path(start, end, data)
+    if calm:
+        path = calm_path(path)
+    state = market_state(start, end, data)
     rng = np.random.default_rng(seed)
-    n_days = len(state.days)
-    population = make_population(
-        max(len(country_weights()),
-            round(profile.base_daily * scale * profile.traders_per_daily_check)), rng)
-
-    # --- the day: noisy tool intensities, U.S. / rest split --------------------------------
-    cv_day, cv_tool = profile.noise_cv
-    rate = (intensity.rate * _gamma(rng, cv_day, (n_days, 1))
-            * _gamma(rng, cv_tool, (n_days, len(TOOLS))))
-    is_us = np.asarray(population.countries)[population.country] == "US"
-    weight_us = population.activity[is_us].sum()
-    weight_rest = population.activity[~is_us].sum()
-    share_us = weight_us * intensity.us / (weight_us * intensity.us + weight_rest)
-    per_visit_us, per_visit_rest = profile.checks_per_visit
-    visits = rate.sum(axis=1) / (share_us * per_visit_us + (1 - share_us) * per_visit_rest)
-    visits_us = rng.poisson(visits * share_us)
-    visits_rest = rng.poisson(visits * (1 - share_us))
-
-    def pick(members: np.ndarray, per_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cumulative = np.cumsum(population.activity[members])
-        chosen = np.searchsorted(cumulative, rng.random(per_day.sum()) * cumulative[-1],
-                                 side="right")
-        return members[np.minimum(chosen, len(members) - 1)], np.repeat(
-            np.arange(n_days), per_day)
-
-    agent_us, day_us = pick(np.flatnonzero(is_us), visits_us)
-    agent_rest, day_rest = pick(np.flatnonzero(~is_us), visits_rest)
-    key, repeat = np.unique(np.concatenate([agent_us, agent_rest]) * n_days
-                            + np.concatenate([day_us, day_rest]), return_counts=True)
-    vd_agent, vd_day = key // n_days, key % n_days
-    vd_us = is_us[vd_agent]
-    mean_checks = np.where(vd_us, per_visit_us, per_visit_rest)
-    checks = repeat + rng.poisson(repeat * (mean_checks - 1.0))
-
-    # --- checks: the tool ---------------------------------------------------------------------
-    vd = np.repeat(np.arange(len(key)), checks)
-    rows = vd_day[vd] * 2 + vd_us[vd]
-    tool_weights = np.empty((n_days * 2, len(TOOLS)))
-    tool_weights[0::2] = rate
-    tool_weights[1::2] = rate * intensity.us_tools
-    tool = _categorical(rng, np.cumsum(tool_weights, axis=1), rows)
-
-    # --- sessions: device and start time ------------------------------------------------------
-    sessions = np.minimum(np.minimum(checks, _MAX_SESSIONS), 1 + rng.poisson(
-        profile.extra_sessions, len(key)))
-    session_key = vd * _MAX_SESSIONS + (rng.random(len(vd)) * sessions[vd]).astype(np.int64)
-    session_keys, session = np.unique(session_key, return_inverse=True)
-    s_vd = session_keys // _MAX_SESSIONS
-    s_agent, s_day = vd_agent[s_vd], vd_day[s_vd]
-
-    mix = intensity.devices[s_day]
-    mobile = np.clip(mix[:, 0], 1e-6, 1 - 1e-6)
-    tilted = 1 / (1 + np.exp(-(np.log(mobile / (1 - mobile))
-                               + 0.7 * population.mobile_tilt[s_agent])))
-    mix = np.column_stack([tilted, mix[:, 1:] * ((1 - tilted) / (1 - mobile))[:, None]])
-    device = (rng.random(len(s_vd))[:, None] > np.cumsum(mix, axis=1)[:, :-1]).sum(axis=1)
-
-    offsets = utc_offsets(population.zones, state.days)[population.zone[s_agent], s_day]
-    local = (np.arange(24)[None, :] + _OFFSETS[:, None]) % 24          # (offset, utc hour)
-    hour_table = (np.asarray(DIURNAL)[local][None, :, :]
-                  * intensity.hours[:, None, :]).reshape(-1, 24)       # (day·offset, hour)
-    hour = _categorical(rng, np.cumsum(hour_table, axis=1),
-                        s_day * len(_OFFSETS) + np.clip(offsets, -12, 14) + 12)
-    day_start = state.days.astype("datetime64[us]").astype(np.int64)
-    s_start = (day_start[s_day] + hour * _HOUR_US
-               + (rng.random(len(s_vd)) * _HOUR_US).astype(np.int64))
-
-    order = np.argsort(session, kind="stable")      # checks grouped by session
-    firsts = np.r_[0, np.flatnonzero(np.diff(session[order])) + 1]
-    gaps = rng.exponential(profile.session_gap_seconds * 1e6, len(vd))
-    gaps[firsts] = 0.0                               # a session's first check opens it
-    walked = np.cumsum(gaps)
-    elapsed = np.empty(len(vd))
-    elapsed[order] = walked - np.repeat(walked[firsts], np.diff(np.r_[firsts, len(order)]))
-    ts = np.minimum(s_start[session] + elapsed.astype(np.int64),
-                    day_start[vd_day[vd]] + _DAY_US - 1)
-
-    # --- event fields -------------------------------------------------------------------------
-    n = len(vd)
-    agent = vd_agent[vd]
-    has = {name: np.isin(tool, [TOOLS.index(t) for t, f in TOOL_FIELDS.items() if name in f])
-           for name in ("venue", "symbol", "side", "margin_mode", "leverage", "notional")}
-
-    def habit(usual: np.ndarray, shares: dict, keep: float) -> np.ndarray:
-        p = np.asarray(list(shares.values()), dtype=float)
-        other = rng.choice(len(shares), n, p=p / p.sum())
-        return np.where(rng.random(n) < keep, usual, other)
-
-    venue = habit(population.venue[agent], VENUE_SHARES, 0.85)
-    symbol = habit(population.symbol[agent], SYMBOL_SHARES, 0.8)
-    side = (rng.random(n) >= population.long_bias[agent]).astype(np.int64)  # 0 long, 1 short
-    cross = np.where(rng.random(n) < 0.9, population.cross[agent], ~population.cross[agent])
-    edges = np.asarray(list(LEVERAGE_CHOICES))
-    step = rng.choice([-1, 0, 0, 0, 0, 0, 0, 0, 1, 1], n)  # mostly the usual leverage
-    leverage = edges[np.clip(np.searchsorted(edges, population.leverage[agent]) + step, 0,
-                             len(edges) - 1)]
-    notional = notional_bucket(population.notional[agent] * rng.lognormal(0.0, 0.5, n))
-
-    visitor_ids = _text("v", _mix64(key, seed * 2 + 1))
-    session_ids = _text("s", _mix64(session_keys * n_days + s_day, seed * 2 + 2))
-    by_time = np.lexsort((session, ts))
-    tag = zlib.crc32(json.dumps([str(start), str(end), scale, seed,
-                                 [p.to_dict() for p in phases]]).encode()) & 0xFFFFFF
-    columns = {
-        "event_id": _text(f"{SYNTHETIC_ID_PREFIX}{seed}-{tag:06x}-", np.arange(n)),
-        "ts": pa.array(ts[by_time], type=pa.timestamp("us", tz="UTC")),
-        "tool": _strings(TOOLS, tool[by_time], np.ones(n, bool), pa.string()),
-        "device": _strings(DEVICES, device[session][by_time], np.ones(n, bool), pa.string()),
-        "country": _strings(population.countries, population.country[agent][by_time],
-                            np.ones(n, bool), pa.string()),
-        "visitor": visitor_ids.take(pa.array(vd[by_time])),
-        "session": session_ids.take(pa.array(session[by_time])),
-        "venue": _strings(list(VENUE_SHARES), venue[by_time], has["venue"][by_time],
-                          pa.string()),
-        "symbol": _strings(list(SYMBOL_SHARES), symbol[by_time], has["symbol"][by_time],
-                           pa.string()),
-        "side": _strings(["long", "short"], side[by_time], has["side"][by_time], pa.string()),
-        "margin_mode": _strings(["isolated", "cross"], cross[by_time].astype(np.int64),
-                                has["margin_mode"][by_time], pa.string()),
-        "leverage": pa.array(leverage[by_time].astype(np.int16),
-                             mask=~has["leverage"][by_time]),
-        "notional_bucket": pa.array(notional[by_time].astype(np.int64),
-                                    mask=~has["notional"][by_time]),
-    }
+    population = make_population(max(len(country_weights()), round(a.traders * scale)), rng,
+                                 wallet_median=a.wallet_median, wallet_sigma=a.wallet_sigma,
+                                 attention_shape=a.attention_shape)
+    entries = _entries(path.days[0] - path.first // 24, data)
+    if calm:
+        entries = np.full(1, float(path.price[0]))
+    sessions, truth = step_agents(path, population, entries, rng, a)
+    table, checks = _events(path, population, sessions, rng, a, seed)
+    truth = dataclasses.replace(truth, checks=checks)
+    tag = zlib.crc32(json.dumps([str(start), str(end), scale, seed, path.label,
+                                 dataclasses.asdict(a)]).encode()) & 0xFFFFFF
+    n = table.num_rows
+    table = table.set_column(0, "event_id", _text(f"{SYNTHETIC_ID_PREFIX}{seed}-{tag:06x}-",
+                                                  np.arange(n)))
     metadata = {
         "synthetic": "true", "source": source_label(seed), "generator": "marginscope.sim",
         "version": marginscope.__version__, "seed": str(seed), "scale": repr(float(scale)),
-        "start": str(state.days[0]), "end": str(state.days[-1]),
-        "phases": json.dumps([p.to_dict() for p in phases]),
-        "market": " | ".join(state.sources),
+        "start": str(path.days[0]), "end": str(path.days[-1]), "path": path.label,
+        "assumptions": json.dumps(dataclasses.asdict(a)),
+        "market": " | ".join(path.sources),
     }
-    table = conform(pa.table(columns)).replace_schema_metadata(metadata)
-    return Simulation(table=table, state=state, intensity=intensity, population=population,
-                      seed=seed, scale=float(scale))
+    table = conform(table).replace_schema_metadata(metadata)
+    return Simulation(table=table, path=path, state=state, sessions=sessions, truth=truth,
+                      population=population, assumptions=a, seed=seed, scale=float(scale))
+
+
+def _events(path: HourlyPath, population: Population, s: Sessions,
+            rng: np.random.Generator, a: Assumptions, seed: int) -> tuple[pa.Table, np.ndarray]:
+    """Expand the sessions into checks (events), with devices, times and coarse fields;
+    also the checks per (day, reason, tool): why each check was made."""
+    keys, starts, lengths, flat = template_tools()
+    n_sessions = len(s.agent)
+    template = s.template.astype(np.int64)
+    base = np.repeat(np.arange(n_sessions), lengths[template])
+    within = np.arange(len(base)) - np.repeat(np.cumsum(lengths[template]) - lengths[template],
+                                              lengths[template])
+    tool = flat[starts[template][base] + within]
+    repeats = 1 + rng.poisson(a.repeat_mean, len(base))
+    session = np.repeat(base, repeats)
+    tool = np.repeat(tool, repeats)
+    n = len(session)
+
+    # devices by context
+    day_of = path.day_index()
+    agent = s.agent.astype(np.int64)
+    hour = s.hour.astype(np.int64)
+    s_day = day_of[hour]
+    offsets = utc_offsets(population.zones, path.days)[population.zone[agent], s_day]
+    local = (path.time_ms[hour] // 3_600_000) % 24 + offsets
+    local_hour = local % 24
+    away = (local_hour < 8) | (local_hour >= 22)
+    reason_names = np.asarray([k.split("/")[0] for k in keys])[template]
+    urgent = np.isin(reason_names, list(URGENT))
+    planning = np.isin(np.asarray(keys)[template], ["new setup/plan", "new setup/stops"])
+    logit = (a.mobile_logit + population.mobile_tilt[agent] + a.away_mobile * away
+             + a.urgent_mobile * urgent - a.planning_desktop * planning)
+    u = rng.random(n_sessions)
+    device = np.where(u < a.tablet, 2, np.where(u < a.tablet + a.unknown, 3, np.where(
+        rng.random(n_sessions) < 1 / (1 + np.exp(-logit)), 0, 1)))
+
+    # times: the session starts within its hour, checks follow a few minutes apart
+    hour_us = path.time_ms[hour] * 1000
+    s_start = hour_us + (rng.random(n_sessions) * _HOUR_US).astype(np.int64)
+    firsts = np.r_[0, np.flatnonzero(np.diff(session)) + 1]
+    gaps = rng.exponential(a.gap_seconds * 1e6, n)
+    gaps[firsts] = 0.0
+    walked = np.cumsum(gaps)
+    elapsed = walked - np.repeat(walked[firsts], np.diff(np.r_[firsts, n]))
+    day_end = (hour_us // _DAY_US + 1) * _DAY_US - 1
+    ts = np.minimum(s_start[session] + elapsed.astype(np.int64), day_end[session])
+
+    # coarse fields, as the calculators' declarations record them
+    ev_agent = agent[session]
+    has = {name: np.isin(tool, [TOOLS.index(t) for t, f in TOOL_FIELDS.items() if name in f])
+           for name in ("venue", "symbol", "side", "margin_mode", "leverage", "notional")}
+    side = (s.side[session] < 0).astype(np.int64)                    # 0 long, 1 short
+    leverage = leverage_bucket(np.maximum(s.leverage[session], 1.0))
+    notional = notional_bucket(np.maximum(np.nan_to_num(s.notional[session]), 0.0))
+
+    n_days = len(path.days)
+    visit_key = agent * n_days + s_day
+    visitor_ids = _text("v", _mix64(visit_key, seed * 2 + 1))
+    session_ids = _text("s", _mix64(np.arange(n_sessions), seed * 2 + 2))
+    order = np.lexsort((session, ts))
+    ones = np.ones(n, dtype=bool)
+    columns = {
+        "event_id": pa.nulls(n, pa.string()),
+        "ts": pa.array(ts[order], type=pa.timestamp("us", tz="UTC")),
+        "tool": _strings(TOOLS, tool[order], ones, pa.string()),
+        "device": _strings(DEVICES, device[session][order], ones, pa.string()),
+        "country": _strings(population.countries, population.country[ev_agent][order], ones,
+                            pa.string()),
+        "visitor": visitor_ids.take(pa.array(session[order])),
+        "session": session_ids.take(pa.array(session[order])),
+        "venue": _strings(list(VENUE_SHARES), population.venue[ev_agent][order],
+                          has["venue"][order], pa.string()),
+        "symbol": _strings(list(SYMBOL_SHARES), population.symbol[ev_agent][order],
+                           has["symbol"][order], pa.string()),
+        "side": _strings(["long", "short"], side[order], has["side"][order], pa.string()),
+        "margin_mode": _strings(["isolated", "cross"],
+                                population.cross[ev_agent][order].astype(np.int64),
+                                has["margin_mode"][order], pa.string()),
+        "leverage": pa.array(leverage[order].astype(np.int16), mask=~has["leverage"][order]),
+        "notional_bucket": pa.array(notional[order].astype(np.int64),
+                                    mask=~has["notional"][order]),
+    }
+    cell = (s_day[session] * len(REASONS) + s.reason.astype(np.int64)[session]) * len(TOOLS)
+    why = np.bincount(cell + tool, minlength=n_days * len(REASONS) * len(TOOLS))
+    return pa.table(columns), why.reshape(n_days, len(REASONS), len(TOOLS))
 
 
 def simulate(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: int = 7,

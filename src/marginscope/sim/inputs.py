@@ -8,7 +8,7 @@ the simulation knows:
 * prices are REAL: the mark is the BTC price at the event's time (Binance 4h close in
   November, Yahoo daily close in October); the entry is the real price at a time drawn up to
   ten days earlier (an assumption about holding periods); funding uses the collected Binance
-  print nearest in time; volatility is the realized volatility of the 30 daily closes before
+  print nearest in time (October's from ``sim/data``, :func:`.path.lead_in_funding`); volatility is the realized volatility of the 30 daily closes before
   the day;
 * sizes come from the event's buckets: notional drawn uniformly on a log scale within its
   half-decade bucket, the leverage bucket's edge as leverage;
@@ -36,16 +36,30 @@ import pyarrow as pa
 
 from marginscope.errors import InputError
 from marginscope.market import load_snapshot
+from marginscope.risk.instruments import Instrument, map_to_venue, venue_symbol
+from marginscope.risk.tiers import find_table
+from marginscope.risk.venues import VENUES
 from marginscope.sim.market_state import MarketState
-from marginscope.sim.mix import check_venues
 
 __all__ = ["BTC_SYMBOL", "InputsRun", "calculator_for", "payloads", "run_sample"]
 
-BTC_SYMBOL: dict[str, str] = {"binance-usdm": "BTCUSDT", "bybit": "BTCUSDT",
-                              "okx": "BTC-USDT-SWAP", "hyperliquid": "BTC"}
+def _btc_symbols() -> dict[str, str]:
+    """Venue → its BTC/USDT perpetual (or the venue's main quote: Hyperliquid's USDC), for
+    the venues that ship a tier table for it, in registry order."""
+    btc = Instrument("BTC", "USDT", "USDT")
+    found = {}
+    for venue, declared in VENUES.items():
+        if "linear" not in declared.products:
+            continue
+        symbol = venue_symbol(venue, map_to_venue(btc, venue))
+        if find_table(venue, symbol) is not None:
+            found[venue] = symbol
+    return found
+
+
+BTC_SYMBOL: dict[str, str] = _btc_symbols()
 """Venue → BTC instrument with a shipped tier table; other venues are computed with the first
 (Binance USDⓈ-M)."""
-check_venues(BTC_SYMBOL, "BTC_SYMBOL")
 
 
 def calculator_for(tool: str) -> str:
@@ -86,7 +100,9 @@ class _Prices:
         daily = max((s for s in data.ohlcv if s.timeframe == "1d"), key=len)
         self.daily_days = daily.time.astype("datetime64[D]")
         self.daily_close = daily.close
-        funding = [f for f in data.funding if len(f)]
+        from marginscope.sim.path import lead_in_funding
+
+        funding = [f for f in (*lead_in_funding().funding, *data.funding) if len(f)]
         self.funding_us = (np.concatenate([f.time_ms for f in funding]) * 1000
                            if funding else np.zeros(0, np.int64))
         self.funding_rate = (np.concatenate([f.funding_rate for f in funding])

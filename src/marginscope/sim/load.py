@@ -112,7 +112,7 @@ def _loopback(url: str) -> str:
 
 
 def build_requests(count: int, *, seed: int = 0, country_header: str = "CF-IPCountry",
-                   scale: float = 0.02) -> list[tuple[str, bytes, dict[str, str]]]:
+                   scale: float = 0.2) -> list[tuple[str, bytes, dict[str, str]]]:
     """``count`` requests ``(path, JSON body, headers)`` from simulated November setups."""
     from marginscope.sim.generate import run
     from marginscope.sim.inputs import payloads

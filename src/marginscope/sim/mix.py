@@ -1,21 +1,24 @@
 """The simulator's tool mix, one definition for :mod:`.behaviour` and :mod:`.planted`.
 
-Keys are telemetry tool ids of the calculator declarations
-(:data:`marginscope.calculators.TOOLS`), checked on import; the shares are **modelling
-assumptions** (``docs/sim.md``). Which coarse fields a simulated event carries is read from the
+Keys are telemetry tool ids, read from the calculator declarations by calculator name
+(:func:`tool_of`); the shares, and the venue shares of ``data/venue_shares.json``, are
+**modelling assumptions** (``docs/sim.md``). Which coarse fields a simulated event carries is read from the
 same declarations (:attr:`Calculator.records <marginscope.calculators.base.Calculator.records>`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from importlib import resources
 
 from marginscope.calculators import REGISTRY
 from marginscope.calculators import TOOLS as DECLARED
 from marginscope.calculators.base import venue_names
 from marginscope.errors import InputError
 
-__all__ = ["TOOLS", "TOOL_FIELDS", "TOOL_MIX", "check_tools", "check_venues"]
+__all__ = ["TOOLS", "TOOL_FIELDS", "TOOL_MIX", "check_tools", "check_venues", "tool_of",
+           "venue_shares"]
 
 
 def check_tools(tools: Iterable[str], what: str) -> None:
@@ -25,6 +28,15 @@ def check_tools(tools: Iterable[str], what: str) -> None:
         raise InputError(what, unknown, "tool ids of the calculators: " + " | ".join(DECLARED))
 
 
+def venue_shares(which: str) -> dict[str, float]:
+    """The venue shares (a modelling assumption, ``data/venue_shares.json``) of ``which``
+    (``agents`` or ``planted``), keys checked against the risk venue registry."""
+    shares = json.loads(resources.files("marginscope.sim").joinpath(
+        "data/venue_shares.json").read_text("utf-8"))[which]
+    check_venues(shares, f"venue_shares.json: {which}")
+    return {venue: float(share) for venue, share in shares.items()}
+
+
 def check_venues(venues: Iterable[str], what: str) -> None:
     """Raise :class:`InputError` unless every id in ``venues`` is a risk-engine venue."""
     unknown = sorted(set(venues) - set(venue_names()))
@@ -32,18 +44,16 @@ def check_venues(venues: Iterable[str], what: str) -> None:
         raise InputError(what, unknown, "venue ids of marginscope.risk.venues.VENUES")
 
 
-TOOL_MIX: dict[str, float] = {
-    "liquidation_price": 0.20,
-    "margin_call": 0.09,
-    "leverage": 0.10,
-    "position_size": 0.14,
-    "futures": 0.13,
-    "funding_rate": 0.06,
-    "average_price": 0.08,
-    "stops": 0.09,
-    "liquidation_risk": 0.06,
+def tool_of(calculator: str) -> str:
+    """The telemetry tool id of the calculator called ``calculator`` (its declaration's)."""
+    return REGISTRY[calculator].tool
+
+
+TOOL_MIX: dict[str, float] = {tool_of(name): share for name, share in {
+    "liquidation": 0.20, "margin-call": 0.09, "leverage": 0.10, "position-size": 0.14,
+    "pnl": 0.13, "funding": 0.06, "average": 0.08, "stops": 0.09, "liquidation-risk": 0.06,
     "scenario": 0.05,
-}
+}.items()}
 """Calm-market tool mix of the crypto-futures calculators (assumption): liquidation price the
 most used calculator. The order is the simulator's tool order."""
 check_tools(TOOL_MIX, "TOOL_MIX")
@@ -58,7 +68,7 @@ def _fields(tool: str) -> frozenset[str]:
     return frozenset().union(*(c.records.fields() for c in REGISTRY.values() if c.tool == tool))
 
 
-_ALSO: Mapping[str, frozenset[str]] = {"average_price": frozenset({"notional"})}
+_ALSO: Mapping[str, frozenset[str]] = {tool_of("average"): frozenset({"notional"})}
 """Fields the simulator gives a tool's events beyond its declaration (a known departure, kept
 so the simulated data stay as published: the live recorder takes no notional for an average
 entry, whose input has fills but no single qty × entry price)."""

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from marginscope.errors import InputError
-from marginscope.sim.mix import TOOL_MIX, check_tools, check_venues
+from marginscope.sim.mix import TOOL_MIX, check_tools, tool_of, venue_shares
 from marginscope.telemetry.schema import DEVICES, SYNTHETIC_ID_PREFIX, conform
 
 __all__ = [
@@ -49,10 +49,8 @@ __all__ = [
 
 SEGMENTS = ("all", "device:mobile", "device:desktop", "region:US", "region:rest")
 
-VENUE_MIX: dict[str, float] = {"binance-usdm": 0.4, "bybit": 0.25, "okx": 0.15,
-                               "hyperliquid": 0.1, "generic": 0.1}
-"""Venues of the planted events (risk-engine venue ids)."""
-check_venues(VENUE_MIX, "VENUE_MIX")
+VENUE_MIX: dict[str, float] = venue_shares("planted")
+"""Venues of the planted events (assumption, ``data/venue_shares.json``)."""
 DEVICE_MIX: dict[str, float] = {"mobile": 0.56, "desktop": 0.37, "tablet": 0.05, "unknown": 0.02}
 WEEKDAY: tuple[float, ...] = (1.06, 1.08, 1.05, 1.03, 1.00, 0.88, 0.90)
 """Monday … Sunday activity factors (a moderate weekly rhythm)."""
@@ -135,21 +133,22 @@ class PhaseShift:
 Effect = Spike | ShareShift | PhaseShift
 
 NOVEMBER_2025: tuple[Effect, ...] = (
-    Spike("2025-11-04", 0.35, tool="liquidation_price"),
-    Spike("2025-11-07", 1.00, tool="liquidation_risk"),
-    Spike("2025-11-09", 0.80, tool="funding_rate"),
-    Spike("2025-11-12", 0.20, tool="stops"),
+    Spike("2025-11-04", 0.35, tool=tool_of("liquidation")),
+    Spike("2025-11-07", 1.00, tool=tool_of("liquidation-risk")),
+    Spike("2025-11-09", 0.80, tool=tool_of("funding")),
+    Spike("2025-11-12", 0.20, tool=tool_of("stops")),
     PhaseShift("2025-11-14", "2025-11-20",
-               {"liquidation_price": 1.35, "liquidation_risk": 1.6, "stops": 1.5},
-               "defensive checks"),
-    Spike("2025-11-21", 0.72, tool="liquidation_price"),
-    Spike("2025-11-21", 1.50, tool="margin_call"),
-    ShareShift("2025-11-21", "region:US", 0.34, tool="margin_call"),
+               {tool_of("liquidation"): 1.35, tool_of("liquidation-risk"): 1.6,
+                tool_of("stops"): 1.5}, "defensive checks"),
+    Spike("2025-11-21", 0.72, tool=tool_of("liquidation")),
+    Spike("2025-11-21", 1.50, tool=tool_of("margin-call")),
+    ShareShift("2025-11-21", "region:US", 0.34, tool=tool_of("margin-call")),
     ShareShift("2025-11-20", "device:mobile", 0.70, days=3),
-    PhaseShift("2025-11-22", "2025-11-25", {"margin_call": 1.9, "average_price": 1.7},
-               "margin defense"),
+    PhaseShift("2025-11-22", "2025-11-25",
+               {tool_of("margin-call"): 1.9, tool_of("average"): 1.7}, "margin defense"),
     PhaseShift("2025-11-26", "2025-11-30",
-               {"position_size": 1.7, "leverage": 1.6, "futures": 1.4}, "repositioning"),
+               {tool_of("position-size"): 1.7, tool_of("leverage"): 1.6, tool_of("pnl"): 1.4},
+               "repositioning"),
     ShareShift("2025-11-26", "device:desktop", 0.50, days=5),
 )
 """The default story: spikes of several sizes, U.S. and device share shifts, three phases.

@@ -14,7 +14,10 @@ uninhabited territories in :data:`UNINHABITED`: 241 ISO 3166-1 alpha-2 codes. We
   and African retail markets); the numbers themselves are not taken from any source;
 * a **tail**: the other codes share the remaining 11.7 % through a log-normal draw (σ = 1) with
   the fixed seed :data:`TAIL_SEED`, so the tail is the same for every simulation seed. This too
-  is an assumption: it only makes the small markets unequal, as they are in real traffic.
+  is an assumption: it only makes the small markets unequal, as they are in real traffic;
+* **no weight** for the micro-territories in :data:`MICRO` (under about 100,000 inhabitants:
+  too few leveraged traders to register in a month's sample — an assumption), so 202 codes
+  carry weight.
 
 Time zones
 ----------
@@ -41,12 +44,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from marginscope.errors import InputError
+from marginscope.sim.mix import venue_shares
 
 __all__ = [
     "DEVICES",
     "DEVICE_BASE",
     "HEAD_SHARES",
     "LEVERAGE_CHOICES",
+    "MICRO",
     "SYMBOL_SHARES",
     "TAIL_SEED",
     "UNINHABITED",
@@ -76,12 +81,18 @@ HEAD_SHARES: dict[str, float] = {
 }
 """Head markets' shares of all checks (assumption; see the module docstring)."""
 
+MICRO: frozenset[str] = frozenset({
+    "AD", "AI", "AS", "AX", "BL", "BQ", "CC", "CK", "CX", "DM", "FK", "FO", "GG", "GI", "GL",
+    "IM", "KN", "KY", "LI", "MC", "MF", "MH", "MP", "MS", "NF", "NR", "NU", "PM", "PW", "SH",
+    "SJ", "SM", "SX", "TC", "TK", "TV", "VA", "VG", "WF"})
+"""Inhabited codes of under about 100,000 people (approximate public census orders of
+magnitude): given no weight (assumption; see the module docstring)."""
+
 TAIL_SEED = 20251101
 """Seed of the tail's log-normal draw (fixed: the country mix does not change with the seed)."""
 
-VENUE_SHARES: dict[str, float] = {"binance-usdm": 0.38, "bybit": 0.2, "okx": 0.14,
-                                  "hyperliquid": 0.1, "bitmex": 0.04, "binance-coinm": 0.04,
-                                  "gate": 0.04, "generic": 0.06}
+VENUE_SHARES: dict[str, float] = venue_shares("agents")
+"""Traders per risk venue (assumption, ``data/venue_shares.json``)."""
 SYMBOL_SHARES: dict[str, float] = {"BTC": 0.55, "ETH": 0.2, "SOL": 0.08, "XRP": 0.05,
                                    "DOGE": 0.04, "BNB": 0.03, "HYPE": 0.02, "SUI": 0.02,
                                    "OTHER": 0.01}
@@ -103,12 +114,13 @@ def country_names() -> dict[str, str]:
 
 @cache
 def country_weights() -> dict[str, float]:
-    """Simulated share of checks per country (sums to 1; the U.S. largest). Assumptions."""
+    """Simulated share of checks per weighted country (sums to 1; the U.S. largest; the
+    :data:`MICRO` territories absent). Assumptions."""
     names = country_names()
     missing = sorted(set(HEAD_SHARES) - set(names))
     if missing:
         raise InputError("HEAD_SHARES", missing, "codes listed in tzdata's iso3166.tab")
-    tail = [code for code in names if code not in HEAD_SHARES]
+    tail = [code for code in names if code not in HEAD_SHARES and code not in MICRO]
     draw = np.random.default_rng(TAIL_SEED).lognormal(0.0, 1.0, len(tail))
     rest = 1.0 - sum(HEAD_SHARES.values())
     weights = dict(HEAD_SHARES)
@@ -154,19 +166,20 @@ class Population:
     zones : tuple of str
         The time-zone axis (``zone.tab`` names, ``UTC`` for a country without one).
     activity : numpy.ndarray of float64
-        Relative propensity to come back on a day (gamma, mean 1, shape 0.6: a few heavy users).
+        Attention: relative propensity to look (gamma, mean 1, shape ``attention_shape``).
     mobile_tilt : numpy.ndarray of float64
         Log-odds shift of this trader's sessions toward mobile (normal, sd 1).
     venue, symbol : numpy.ndarray of int64
         Indexes into :data:`VENUE_SHARES` / :data:`SYMBOL_SHARES` keys: the usual venue and coin.
     leverage : numpy.ndarray of int64
         Usual leverage (a bucket edge).
-    notional : numpy.ndarray of float64
-        Usual position notional, USD (log-normal, median 2,000, σ 1.3).
-    long_bias : numpy.ndarray of float64
-        Probability that a setup is a long (beta(6, 3): retail leans long).
+    wallet : numpy.ndarray of float64
+        Funds the trader trades with, USD (log-normal, ``wallet_median``, ``wallet_sigma``).
+    long_tilt : numpy.ndarray of float64
+        The trader's own log-odds shift toward longs (normal, sd 0.8); the market moves the
+        rest (:class:`marginscope.sim.behaviour.Assumptions`).
     cross : numpy.ndarray of bool
-        Prefers cross margin.
+        Trades in cross margin.
     """
 
     countries: tuple[str, ...]
@@ -178,8 +191,8 @@ class Population:
     venue: np.ndarray
     symbol: np.ndarray
     leverage: np.ndarray
-    notional: np.ndarray
-    long_bias: np.ndarray
+    wallet: np.ndarray
+    long_tilt: np.ndarray
     cross: np.ndarray
 
     def __len__(self) -> int:
@@ -190,7 +203,8 @@ class Population:
         return np.bincount(self.country, minlength=len(self.countries))
 
 
-def make_population(size: int, rng: np.random.Generator) -> Population:
+def make_population(size: int, rng: np.random.Generator, *, wallet_median: float = 1500.0,
+                    wallet_sigma: float = 1.2, attention_shape: float = 0.6) -> Population:
     """``size`` traders with countries drawn from :func:`country_weights` and their habits.
 
     Every country gets at least one trader, so every code can appear in the events.
@@ -221,8 +235,9 @@ def make_population(size: int, rng: np.random.Generator) -> Population:
     edges = np.asarray(list(LEVERAGE_CHOICES))
     return Population(
         countries=countries, zones=zones, country=country.astype(np.int64), zone=zone,
-        activity=rng.gamma(0.6, 1 / 0.6, size), mobile_tilt=rng.normal(0.0, 1.0, size),
+        activity=rng.gamma(attention_shape, 1 / attention_shape, size),
+        mobile_tilt=rng.normal(0.0, 1.0, size),
         venue=categorical(VENUE_SHARES, size), symbol=categorical(SYMBOL_SHARES, size),
         leverage=edges[categorical(LEVERAGE_CHOICES, size)],
-        notional=rng.lognormal(math.log(2000.0), 1.3, size),
-        long_bias=rng.beta(6.0, 3.0, size), cross=rng.random(size) < 0.45)
+        wallet=rng.lognormal(math.log(wallet_median), wallet_sigma, size),
+        long_tilt=rng.normal(0.0, 0.8, size), cross=rng.random(size) < 0.45)

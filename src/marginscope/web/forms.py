@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from marginscope.errors import InputError
 from marginscope.risk.tiers import load_venue_tables
-from marginscope.risk.venues import VENUES
+from marginscope.risk.venues import DEFAULT_VENUE, VENUES
 from marginscope.web.numbers import fmt, plain_number, read_number
 
 __all__ = ["PERCENT_INPUTS", "FormField", "ReadAs", "build_fields", "input_name",
@@ -166,7 +166,7 @@ def build_fields(model: type[BaseModel], values: dict[str, Any], prefix: str = "
     they are common (:data:`PRIMARY`); overrides (:data:`ADVANCED`) always do.
     """
     example = example or {}
-    venue = str(values.get("venue", venue) or "binance-usdm")
+    venue = str(values.get("venue", venue) or DEFAULT_VENUE)
     fields = []
     names = sorted(model.model_fields, key=lambda n: FIRST.index(n) if n in FIRST else len(FIRST))
     for name in names:

@@ -19,6 +19,10 @@ VENUES: dict[str, Venue] = {
     module.VENUE.name: module.VENUE
     for module in (binance_usdm, binance_coinm, bybit, okx, gate, bitmex, hyperliquid, generic)
 }
+#: The venue a calculation uses when none is named (requests, CLI options, forms).
+DEFAULT_VENUE: str = binance_usdm.VENUE.name
+#: The venue with nothing venue-specific (the MMR is given), for tools that need no venue rules.
+GENERIC_VENUE: str = generic.VENUE.name
 
 
 def get_venue(name: str | Venue, field: str = "venue") -> Venue:
@@ -31,4 +35,4 @@ def get_venue(name: str | Venue, field: str = "venue") -> Venue:
         raise InputError(field, name, " | ".join(VENUES)) from None
 
 
-__all__ = ["VENUES", "Venue", "get_venue"]
+__all__ = ["DEFAULT_VENUE", "GENERIC_VENUE", "VENUES", "Venue", "get_venue"]

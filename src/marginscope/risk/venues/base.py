@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from marginscope.risk.contracts import Product
+from marginscope.risk.notation import Notation
 
 MaintenanceBasis = Literal["mark", "entry"]
 CloseFee = Literal["none", "mark"]
@@ -85,6 +86,9 @@ class Venue:
         The venue's exchange id in ccxt (market data and tier refreshes).
     tier_answer : TierAnswer or None
         Where the venue publishes its tier table (None: no table to refresh).
+    notation : Notation
+        How the venue writes its symbols, and the quotes it offers per product (one per
+        product in ``products``).
     sources : tuple
         Where each rule above comes from.
     """
@@ -97,6 +101,7 @@ class Venue:
     taker_fee: float
     maker_fee: float
     sources: tuple[str, ...]
+    notation: Notation
     mmr_from_max_leverage: bool = False
     default_contract_size: dict[Product, float] = field(
         default_factory=lambda: {"linear": 1.0, "inverse": 1.0})
@@ -105,6 +110,12 @@ class Venue:
     notes: str = ""
     ccxt_id: str | None = None           # the venue's exchange id in ccxt
     tier_answer: TierAnswer | None = None
+
+    def __post_init__(self) -> None:
+        if tuple(self.notation.quotes) != self.products:
+            raise ValueError(
+                f"{self.name}: notation quotes {tuple(self.notation.quotes)} must list the "
+                f"products {self.products}, in order")
 
     def contract_size(self, product: Product, base: str | None) -> float:
         """Contract size of a symbol without a table: inverse contracts of ``base`` may differ

@@ -11,7 +11,23 @@
   https://www.binance.com/en/support/faq/360033544231).
 """
 
+import re
+
+from marginscope.risk.notation import Instrument, Notation, inverse
 from marginscope.risk.venues.base import TierAnswer, Venue
+
+
+def _parse(s: str) -> Instrument | None:
+    """``BTCUSD_PERP``, ``BTCUSD_210625`` (dated)."""
+    match = re.fullmatch(r"([A-Z0-9]+)USD_(PERP|\d{6})", s)
+    if match is None:
+        return None
+    return inverse(match[1], None if match[2] == "PERP" else match[2])
+
+
+def _write(i: Instrument) -> str:
+    return f"{i.base}USD_{i.expiry or 'PERP'}"
+
 
 VENUE = Venue(
     name="binance-coinm",
@@ -23,6 +39,8 @@ VENUE = Venue(
     maker_fee=0.0002,
     default_contract_size={"inverse": 10.0},
     contract_size_by_base={"BTC": 100.0},
+    notation=Notation(quotes={"inverse": ("USD",)}, parse=_parse, write=_write,
+                      examples="BTCUSD_PERP, BTCUSD_210625", dated=True),
     sources=(
         "https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46",
         "https://www.binance.com/en/support/faq/360033544231",

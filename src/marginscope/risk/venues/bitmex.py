@@ -14,7 +14,35 @@
   (https://www.bitmex.com/app/fees).
 """
 
+from marginscope.errors import InputError
+from marginscope.risk.notation import (
+    Instrument,
+    Notation,
+    ccxt_symbol,
+    concatenated,
+    inverse,
+    linear,
+)
 from marginscope.risk.venues.base import TierAnswer, Venue
+
+
+def _parse(s: str) -> Instrument | None:
+    """``XBTUSD`` (inverse), ``XBTUSDT``, ``ETHUSDT``; ``ETHUSD`` is a quanto settled in XBT."""
+    pair = concatenated(s, ("USDT", "USDC", "USD"))
+    if pair is None:
+        return None
+    base = "BTC" if pair[0] == "XBT" else pair[0]
+    if pair[1] != "USD":
+        return linear(base, pair[1])
+    return inverse("BTC") if base == "BTC" else Instrument(base, "USD", "BTC")
+
+
+def _write(i: Instrument) -> str:
+    if i.product == "inverse" and i.base != "BTC":  # ETHUSD there is the quanto, not this
+        raise InputError("symbol", ccxt_symbol(i), "XBTUSD, BitMEX's one inverse contract "
+                         "(its other <coin>USD contracts are quantos settled in XBT)")
+    return f"{'XBT' if i.base == 'BTC' else i.base}{i.quote}"
+
 
 VENUE = Venue(
     name="bitmex",
@@ -25,6 +53,8 @@ VENUE = Venue(
     taker_fee=0.00075,
     maker_fee=0.0002,
     default_contract_size={"inverse": 1.0, "linear": 1.0},
+    notation=Notation(quotes={"inverse": ("USD",), "linear": ("USDT",)}, parse=_parse,
+                      write=_write, examples="XBTUSD, XBTUSDT, ETHUSDT"),
     sources=(
         "https://www.bitmex.com/app/perpetualContractsGuideExamples",
         "https://www.bitmex.com/app/isolatedMarginExamples",

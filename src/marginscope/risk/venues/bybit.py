@@ -20,7 +20,33 @@
 * Fees: taker 0.055 %, maker 0.02 % for perpetuals, non-VIP (https://www.bybit.com/en/help-center/article/Trading-Fee-Structure).
 """
 
+import re
+
+from marginscope.risk.notation import (
+    STABLE_QUOTES,
+    Instrument,
+    Notation,
+    concatenated,
+    inverse,
+    linear,
+)
 from marginscope.risk.venues.base import TierAnswer, Venue
+
+
+def _parse(s: str) -> Instrument | None:
+    """``BTCUSDT``, ``BTCPERP`` (USDC perpetual; ccxt: BTC/USDC:USDC id BTCPERP), ``BTCUSD``."""
+    if s.endswith("PERP") and len(s) > 4:
+        return linear(s[:-4], "USDC")
+    pair = concatenated(s, STABLE_QUOTES)
+    if pair:
+        return linear(*pair)
+    match = re.fullmatch(r"([A-Z0-9]+)USD", s)
+    return inverse(match[1]) if match else None
+
+
+def _write(i: Instrument) -> str:
+    return f"{i.base}PERP" if i.quote == "USDC" else f"{i.base}{i.quote}"
+
 
 VENUE = Venue(
     name="bybit",
@@ -30,6 +56,8 @@ VENUE = Venue(
     close_fee="none",
     taker_fee=0.00055,
     maker_fee=0.0002,
+    notation=Notation(quotes={"linear": ("USDT", "USDC"), "inverse": ("USD",)}, parse=_parse,
+                      write=_write, examples="BTCUSDT, BTCPERP, BTCUSD"),
     sources=(
         "https://testnet.bybit.com/en-US/help-center/s/article/Liquidation-Price-USDT-Contract",
         "https://www.kbybit.com/en/help-center/article/Liquidation-Price-Calculation-under-Isolated-Mode-Unified-Trading-Account",

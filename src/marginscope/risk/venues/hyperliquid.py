@@ -12,7 +12,20 @@
 * Funding hourly; the quoted rate is per 8 h and 1/8 is paid each hour.
 """
 
+import re
+
+from marginscope.risk.notation import Instrument, Notation, linear
 from marginscope.risk.venues.base import TierAnswer, Venue
+
+
+def _parse(s: str) -> Instrument | None:
+    """The coin alone: ``BTC`` is BTC/USDC:USDC."""
+    return linear(s, "USDC") if re.fullmatch(r"[A-Z0-9]+", s) else None
+
+
+def _write(i: Instrument) -> str:
+    return i.base
+
 
 VENUE = Venue(
     name="hyperliquid",
@@ -24,6 +37,8 @@ VENUE = Venue(
     maker_fee=0.00015,
     mmr_from_max_leverage=True,
     funding_interval_hours=1.0,
+    notation=Notation(quotes={"linear": ("USDC",)}, parse=_parse, write=_write,
+                      examples="BTC, ETH"),
     sources=(
         "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations",
         "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers",

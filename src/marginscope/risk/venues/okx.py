@@ -13,7 +13,24 @@
 * Fees: Lv1 regular user, perpetual swaps: maker 0.02 %, taker 0.05 % (https://www.okx.com/fees).
 """
 
+import re
+
+from marginscope.risk.notation import Instrument, Notation, inverse, linear
 from marginscope.risk.venues.base import TierAnswer, Venue
+
+
+def _parse(s: str) -> Instrument | None:
+    """``BTC-USDT-SWAP``, ``BTC-USD-SWAP``, ``BTC-USD-250328`` (dated)."""
+    match = re.fullmatch(r"([A-Z0-9]+)-([A-Z]+)-(SWAP|\d{6})", s)
+    if match is None:
+        return None
+    expiry = None if match[3] == "SWAP" else match[3]
+    return inverse(match[1], expiry) if match[2] == "USD" else linear(match[1], match[2], expiry)
+
+
+def _write(i: Instrument) -> str:
+    return f"{i.base}-{i.quote}-{i.expiry or 'SWAP'}"
+
 
 VENUE = Venue(
     name="okx",
@@ -25,6 +42,8 @@ VENUE = Venue(
     maker_fee=0.0002,
     default_contract_size={"linear": 1.0, "inverse": 10.0},
     contract_size_by_base={"BTC": 100.0},
+    notation=Notation(quotes={"linear": ("USDT", "USDC"), "inverse": ("USD",)}, parse=_parse,
+                      write=_write, examples="BTC-USDT-SWAP, BTC-USD-SWAP", dated=True),
     sources=(
         "https://www.okx.com/help-center/6997123251341",
         "https://github.com/freqtrade/freqtrade/blob/develop/freqtrade/exchange/exchange.py",
