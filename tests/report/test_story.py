@@ -31,7 +31,16 @@ def _renderings(numbers: dict) -> set[str]:
     for x in _leaves(numbers):
         if isinstance(x, bool) or not isinstance(x, int | float):
             continue
-        out |= {f"{x:,.0f}", f"{x * 100:+.0f}", f"{x * 100:.0f}", f"{1 + x:.2f}", f"{x:.2f}"}
+        out |= {
+            f"{x:,.0f}",
+            f"{x * 100:+.0f}",
+            f"{x * 100:.0f}",
+            f"{x * 100:.1f}",
+            f"{1 + x:.2f}",
+            f"{x:.2f}",
+            f"{x:+.2f}",
+            f"{x:.3f}",
+        }
     return out
 
 

@@ -98,8 +98,9 @@ def csv_text(rows: list[list[Any]]) -> str:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+    for row in rows:  # a nested value (a finding kind's own breakdown) as compact JSON
+        writer.writerow(["" if v is None else json.dumps(v, separators=(",", ":"))
+                         if isinstance(v, dict | list) else v for v in row])
     return buffer.getvalue()
 
 

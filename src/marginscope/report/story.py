@@ -294,10 +294,10 @@ def _key_takeaways(
     confident = [
         f
         for f in findings
-        if f.get("lift_ci")
-        and f["lift"] is not None
+        if f["kind"] in ("spike", "share_shift")
+        and f.get("lift_ci")
+        and f.get("lift") is not None
         and f["lift_ci"][0] > 0
-        and f["kind"] in ("spike", "share_shift")
     ]
     overall = [
         f for f in confident if f["kind"] == "spike" and f["tool"] is None and f["segment"] == "all"
@@ -353,6 +353,48 @@ def _key_takeaways(
                         "run_start": best[0]["date"],
                         "run_end": best[-1]["date"],
                     },
+                }
+            )
+    # fewer than five: the strongest findings of other kinds, the month over month, and a
+    # significant association with the market (each with the numbers it quotes)
+    others = sorted(
+        (
+            f
+            for f in findings
+            if f["kind"] not in ("spike", "share_shift", "phase")
+            and f.get("text")
+            and (f.get("q_value") or 1.0) < 0.05
+        ),
+        key=lambda f: f.get("q_value") or 1.0,
+    )
+    for f in others[: max(0, 5 - len(out) - 2)]:
+        out.append({"kind": f["kind"], "text": f["text"], "numbers": f})
+    previous = summary.get("previous_month") or {}
+    if len(out) < 5 and previous.get("change") is not None and previous.get("setups"):
+        text = (
+            f"Month over month: {summary['setups']:,} checks against "
+            f"{previous['setups']:,} in {previous['month']} "
+            f"({signed_percent(previous['change'])})."
+        )
+        out.append(
+            {
+                "kind": "month_over_month",
+                "text": text,
+                "numbers": {
+                    "setups": summary["setups"],
+                    "previous_setups": previous["setups"],
+                    "change": previous["change"],
+                    "month": f"{previous['month']}-01",
+                },
+            }
+        )
+    for c in market.get("correlations", []):
+        if len(out) < 5 and c.get("p_value") is not None and c["p_value"] < 0.05:
+            out.append(
+                {
+                    "kind": "correlation",
+                    "text": c["text"][0].upper() + c["text"][1:],
+                    "numbers": {key: c[key] for key in ("rho", "p_value", "days", "lag")},
                 }
             )
     return out[:5]
@@ -547,7 +589,10 @@ def compose(
         if not moved:
             headline = f"Risk checks {verb} on {day_text(n['date'])}"
     else:
-        headline = f"Risk-calculator use in {month_name}: no day stood out"
+        headline = (
+            f"Risk-calculator use in {month_name}: {len(chapters)} phases, no single "
+            "day out of the ordinary"
+        )
     standfirst = (
         f"{summary['setups']:,} pre-trade checks from {summary['countries']} countries "
         f"in {month_name}{moved}. The tool mix moved through {len(chapters)} "

@@ -394,8 +394,12 @@ def _view(request: Request, params: dict[str, str | None]) -> dict[str, Any]:
                 if ("tool" not in filters or f["tool"] == filters["tool"])
                 and (not wanted or f["segment"] in wanted) and in_range(f)]
     # the largest effects first (excess checks), then the day: "top N first"
-    findings.sort(key=lambda f: (-abs((f.get("observed") or 0) - (f.get("expected") or 0)),
-                                 f["date"]))
+    def excess(f: dict[str, Any]) -> float:  # findings of some kinds carry no counts
+        observed, expected = f.get("observed"), f.get("expected")
+        numbers = all(isinstance(v, int | float) for v in (observed, expected))
+        return abs(observed - expected) if numbers else 0.0
+
+    findings.sort(key=lambda f: (-excess(f), f["date"]))
     query = urlencode({"month": month, "start": context["start"], "end": context["end"],
                        **filters})
     context.update(synthetic=data["synthetic"], label=data["metadata"].get("label", ""),
