@@ -17,16 +17,21 @@ def test_html_is_one_self_contained_mobile_first_page(report):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<script" not in page and "<link" not in page
     assert not re.search(r'(src|href|srcset)="(https?:)?//', page)  # no external assets
-    assert page.count("<picture>") == len(report.charts) == 4
-    assert page.count('srcset="data:image/svg+xml;base64,') == 4
+    # four charts, two to a row on a desktop: the narrow drawing serves both widths
+    assert page.count('<img src="data:image/svg+xml;base64,') == len(report.charts) == 4
     assert 'style="max-width:100%"' in page
     assert "SYNTHETIC DATA" in page
-    assert "Key takeaways" in page and "Timeline of phases" in page and "Methodology" in page
+    for heading in ("Key takeaways", "The month in charts", "phases</h2>",
+                    "Market claims checked against the data", "Methodology", "References",
+                    "Appendix"):
+        assert heading in page, heading
+    assert f"<h1>{report.headline}</h1>" in page and report.standfirst in page
+    assert page.count(report.label) == 1  # one banner
 
 
 def test_markdown_writes_its_charts_beside_it(report, tmp_path):
     text = to_markdown(report, tmp_path / "report_charts")
-    assert text.startswith("# Pre-trade setups, November 2025")
+    assert text.startswith("*Pre-trade setups · November 2025*\n\n# " + report.headline)
     assert "> **SYNTHETIC DATA" in text
     for chart in report.charts:
         assert (tmp_path / "report_charts" / f"{chart.name}.svg").is_file()

@@ -65,10 +65,16 @@ def test_on_a_phone_nothing_overflows_and_the_narrow_charts_fill_the_width(brows
     assert page.locator(".banner").inner_text().startswith("SYNTHETIC DATA")
 
 
-def test_on_a_desktop_the_wide_charts_are_used(browser, page_file):
+def test_on_a_desktop_the_charts_sit_two_to_a_row_and_the_body_is_short(browser, page_file):
     page = _open(browser, DESKTOP, page_file.as_uri())
     page.screenshot(path=str(ARTIFACTS / "report-desktop.png"), full_page=True)
     charts = _charts(page)
-    assert all(chart["natural"] > 700 for chart in charts)
-    assert all(chart["shown"] <= 880 for chart in charts)
+    assert len(charts) == 4
+    assert all(300 <= chart["shown"] <= chart["natural"] * 1.05 for chart in charts)
+    tops = page.evaluate("""() => Array.from(document.querySelectorAll('figure img')).map(
+        img => Math.round(img.getBoundingClientRect().top))""")
+    assert tops[0] == tops[1] and tops[2] == tops[3] and tops[2] > tops[0]
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    # the appendix and the methodology are collapsed: the body is about six screens
+    assert page.evaluate("document.documentElement.scrollHeight") <= 6.5 * DESKTOP["height"]
+    assert page.locator("details[open]").count() == 0

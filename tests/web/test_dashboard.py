@@ -93,7 +93,8 @@ def test_without_auth_a_browser_gets_the_login_form(anon):
 def test_bearer_opens_the_page(bearer):
     page = bearer.get("/dashboard", params={"month": MONTH}, headers=HTML)
     assert page.status_code == 200
-    assert "Synthetic data" in page.text
+    assert "SYNTHETIC DATA" in page.text and page.text.count('class="dash-synthetic"') == 1
+    assert "Synthetic data." not in page.text  # one banner, said once
     assert page.text.count("data:image/svg+xml;base64,") >= 6  # 3 charts, narrow + wide
     assert "/dashboard/report.json?month=2025-11" in page.text
     assert ("/dashboard/report.pdf" in page.text) == (find_chromium() is not None)
@@ -248,7 +249,7 @@ def test_screenshots(server, width, height, tag):
             page.get_by_role("button", name="Apply").click()
             page.wait_for_url("**region=US**")
             sync_api.expect(page.locator(".dash-synthetic")).to_be_visible()
-            sync_api.expect(page.locator(".dash-chart img").first).to_be_visible()
+            sync_api.expect(page.locator(".dash-plot canvas").first).to_be_visible()
             width_now = page.evaluate("document.documentElement.scrollWidth")
             assert width_now <= width, f"page is {width_now}px wide"
             ARTIFACTS.mkdir(exist_ok=True)
@@ -262,30 +263,35 @@ def test_screenshots(server, width, height, tag):
                                     {"tool": "margin_call", "device": "desktop"},
                                     {"start": "2025-11-03", "end": "2025-11-09",
                                      "device": "mobile"}])
-def test_totals_equal_the_analytics_daily_rows_with_cells_under_k_left_out(bearer, events_db,
-                                                                            params):
-    # the page filters one cached cube; daily() runs its own grouped query per breakdown
+def test_totals_equal_the_analytics_daily_rows_and_hide_what_would_reveal_a_small_cell(
+        bearer, events_db, params):
+    # the page filters one cached cube; daily() runs its own grouped query per breakdown.
+    # A published total is the true total; one under k, or one that would give a hidden
+    # cell back by subtraction, is null (complementary suppression).
     from datetime import date, timedelta
 
     from marginscope.analytics import daily
+    from marginscope.analytics.disclosure import protect_parts
     from marginscope.analytics.names import tool_name
 
     got = _totals(bearer, **params)
     filters = {name: params[name] for name in ("tool", "device", "region") if name in params}
     end = date.fromisoformat(got["end"]) + timedelta(days=1)
     k = got["k"]
-    rows = daily(str(events_db), got["start"], end, filters, by=(), k=k)
-    assert got["totals"]["checks"] == sum(r["checks"] or 0 for r in rows)
+    total = sum(r["checks"] for r in daily(str(events_db), got["start"], end, filters, by=(),
+                                           k=1))
+    assert got["totals"]["checks"] == (total if total >= k else None)
     per_tool: dict[str, int] = {}
-    for r in daily(str(events_db), got["start"], end, filters, by=("tool",), k=k):
-        per_tool[r["tool"]] = per_tool.get(r["tool"], 0) + (r["checks"] or 0)
-    assert got["totals"]["tools"] == [[tool_name(t), n] for t, n in
-                                      sorted(per_tool.items(), key=lambda item: -item[1])]
+    for r in daily(str(events_db), got["start"], end, filters, by=("tool",), k=1):
+        per_tool[r["tool"]] = per_tool.get(r["tool"], 0) + r["checks"]
+    shown = protect_parts({t: n for t, n in per_tool.items() if n}, total, k)
+    assert sorted(got["totals"]["tools"], key=lambda item: item[0]) == sorted(
+        [tool_name(t), n] for t, n in shown.items())
     regions = daily(str(events_db), got["start"], end,
-                    {**filters, "region": ["US", "rest"]}, by=("region",), k=k)
-    assert got["totals"]["regions"] == {
-        name: sum(r["checks"] or 0 for r in regions if r["region"] == name)
-        for name in ("US", "rest")}
+                    {**filters, "region": ["US", "rest"]}, by=("region",), k=1)
+    truth = {name: sum(r["checks"] for r in regions if r["region"] == name)
+             for name in ("US", "rest")}
+    assert got["totals"]["regions"] == protect_parts(truth, sum(truth.values()), k)
 
 
 BAD_PARAMS = [

@@ -139,7 +139,8 @@ def _weekday_factors(y: list[float], weekdays: list[int], level: float
             others = values[:j] + values[j + 1:]
             loo_raw[i] = median(others) if others else 1.0
             loo_count[i] = len(others)
-    residual = [y[i] / (level * raw[weekdays[i]]) - 1.0 for i in range(len(y))]
+    # a weekday whose median is 0 (a sparse series) is measured against the level alone
+    residual = [y[i] / (level * (raw[weekdays[i]] or 1.0)) - 1.0 for i in range(len(y))]
     sigma = MAD_SCALE * _mad(residual)
     present = list(groups)
     spread = sum((raw[d] - 1.0) ** 2 for d in present) / len(present)

@@ -27,6 +27,7 @@ from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.detail import EventTables, detail_findings, event_tables
+from marginscope.analytics.disclosure import Disclosure, cube_disclosure, merge_small, protect_parts
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.market_response import market_response
 from marginscope.analytics.months import month_over_month, previous_month
@@ -34,7 +35,7 @@ from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import theme_tools
 from marginscope.market.series import FundingSeries, MarketData
-from marginscope.report import narrative
+from marginscope.report import narrative, story
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
 from marginscope.report.provenance import provenance
 
@@ -69,7 +70,19 @@ class Report:
     methodology: list[dict[str, Any]]
     daily: dict[str, Any]
     suppressed_cells: int
+    complementary_cells: int = 0
+    """Of the suppressed cells, those hidden only so that no other hidden cell can be
+    recovered by subtraction (:mod:`marginscope.analytics.disclosure`)."""
+    withheld_findings: int = 0
+    """Segment findings left out because the day's total minus them is a count under k."""
     notes: list[str] = field(default_factory=list)
+    headline: str = ""
+    standfirst: str = ""
+    key_takeaways: list[dict[str, Any]] = field(default_factory=list)
+    chapters: list[dict[str, Any]] = field(default_factory=list)
+    market_checks: list[dict[str, Any]] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)
+    across_the_month: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     analysis: Analysis | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -93,7 +106,10 @@ class Report:
             "metadata": {
                 "synthetic": self.synthetic, "synthetic_share": round(self.synthetic_share, 6),
                 "label": self.label or None, "source": self.source, "engine": self.engine,
-                "k": self.k, "suppressed_cells": self.suppressed_cells, "notes": self.notes,
+                "k": self.k, "suppressed_cells": self.suppressed_cells,
+                "complementary_cells": self.complementary_cells,
+                "withheld_findings": self.withheld_findings,
+                "suppression": "primary (cells under k) and complementary", "notes": self.notes,
                 # issue 21: the fixed reference "normal" comes from, and warnings about it
                 "reference": list(self.analysis.reference) if self.analysis
                 and self.analysis.reference else None,
@@ -101,8 +117,15 @@ class Report:
                 "not_recorded": self.provenance.get("not_recorded"),
                 "country_sources": self.provenance.get("country_sources"),
             },
+            "headline": self.headline,
+            "standfirst": self.standfirst,
             "summary": self.summary,
             "takeaways": self.takeaways,
+            "key_takeaways": self.key_takeaways,
+            "chapters": self.chapters,
+            "market_checks": self.market_checks,
+            "references": self.references,
+            "across_the_month": self.across_the_month,
             "timeline": self.timeline,
             "findings": [f.to_dict() for f in self.findings]
             + [d.to_dict() for d in (self.analysis.details if self.analysis else [])],
@@ -155,95 +178,110 @@ def load_market(source: Any) -> LoadedMarket:
 
 # --- pieces --------------------------------------------------------------------------------
 
-def _hide(values: np.ndarray, k: int) -> tuple[list[int | None], int]:
-    out: list[int | None] = []
-    hidden = 0
-    for value in np.asarray(values).tolist():
-        if 0 < value < k:
-            out.append(None)
-            hidden += 1
-        else:
-            out.append(int(value))
-    return out, hidden
-
-
-def _summary(analysis: Analysis, month_end: int) -> dict[str, Any]:
-    cube, start, k = analysis.cube, analysis.start, analysis.k
+def _summary(analysis: Analysis, month_end: int, table: Disclosure) -> dict[str, Any]:
+    """The month's totals; a breakdown cell that would reveal a count under k (directly or as
+    the total minus the published cells) is None (:mod:`~marginscope.analytics.disclosure`)."""
+    cube, start = analysis.cube, analysis.start
     counts = cube.counts[start:month_end]
     setups = int(counts.sum())
     countries = int((counts.sum(axis=(0, 1, 2)) > 0).sum())
     reach = cube.reach
-    us = cube.series(None, "region:US")[start:month_end].sum()
-    rest = cube.series(None, "region:rest")[start:month_end].sum()
+    us, rest = table.shown(("region", "US")), table.shown(("region", "rest"))
     summary: dict[str, Any] = {
         "setups": setups, "countries": countries,
         "visitors": reach.total_visitors if reach else None,
         "sessions": reach.total_sessions if reach else None,
         "days": int(month_end - start), "days_analysed": int(analysis.end - start),
         "days_tested": analysis.tested_days(),
-        "regions": {"US": int(us), "rest": int(rest)},
-        "tools": {t: (None if 0 < n < k else n) for t, n in
+        "regions": {"US": us, "rest": rest},
+        "tools": {t: table.shown(("tool", t)) for t, n in
                   cube.by_tool(start, month_end).items() if n > 0},
-        "devices": {d: (None if 0 < n < k else n) for d, n in
+        "devices": {d: table.shown(("device", d)) for d, n in
                     cube.by_device(start, month_end).items() if n > 0},
     }
     if reach is not None:
-        visitor_days = reach.visitors[start:month_end].sum(axis=0)
-        summary["visitor_days"] = {"US": int(visitor_days[0]), "rest": int(visitor_days[1]),
-                                   "all": int(visitor_days[2])}
+        days = {name: table.shown(("visitors", name)) for name in ("US", "rest", "all")}
+        summary["visitor_days"] = days
+
+        def ratio(checks: int | None, per: int | None) -> float | None:
+            return round(checks / per, 4) if checks is not None and per else None
+
         summary["checks_per_visitor"] = {
-            "US": round(float(us / visitor_days[0]), 4) if visitor_days[0] else None,
-            "rest": round(float(rest / visitor_days[1]), 4) if visitor_days[1] else None,
-            "all": round(float(setups / visitor_days[2]), 4) if visitor_days[2] else None,
-            "unit": "checks per visitor-day"}
+            "US": ratio(us, days["US"]), "rest": ratio(rest, days["rest"]),
+            "all": ratio(setups, days["all"]), "unit": "checks per visitor-day"}
     return summary
 
 
+def _gives_back(cube: DailyCube, finding: Finding, k: int) -> bool:
+    """True when a segment's finding would reveal a count under k: its tool's checks that day
+    (published in the daily series) minus the segment's checks is the rest of the segments —
+    for the two regions, exactly the other region."""
+    if finding.kind not in ("spike", "share_shift") or finding.segment == "all":
+        return False
+    parent = int(cube.series(finding.tool, "all")[cube.index(finding.date)])
+    return 0 < parent - int(finding.observed) < k
+
+
+def _protect_previous(block: dict[str, Any] | None, table: Disclosure, k: int
+                      ) -> dict[str, Any] | None:
+    """``summary.previous_month`` with this month's counts as the summary publishes them (a
+    cell hidden there is hidden here, with the changes computed from it), and last month's
+    breakdowns protected the same way against last month's total."""
+    if not block or "tools" not in block:
+        return block
+    for axis in ("tools", "devices", "regions"):
+        parts = block.get(axis) or {}
+        before = protect_parts({name: part.get("previous") or 0 for name, part in parts.items()},
+                               block.get("setups") or 0, k)
+        for name, part in parts.items():
+            now = table.shown((axis[:-1], name)) if (axis[:-1], name) in table.values else None
+            part["current"] = now
+            part["previous"] = before[name]
+            if now is None or before[name] is None:
+                part.update(change=None, rate_change=None, rate_ci=None)
+    return block
+
+
 def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
-    totals = cube.by_country(start, end)
-    shown = [{"country": c, "checks": n} for c, n in totals.items() if n >= k]
-    small = [n for n in totals.values() if n < k]
-    if small:
-        merged = sum(small)
-        shown.append({"country": "other", "countries": len(small),
-                      "checks": merged if merged >= k else None,
-                      "note": f"countries with fewer than {k} checks, merged"})
-    return shown
+    shown, merged = merge_small(cube.by_country(start, end), k)
+    rows: list[dict[str, Any]] = [{"country": c, "checks": n} for c, n in shown.items()]
+    if merged:
+        total = sum(cube.by_country(start, end)[c] for c in merged)
+        rows.append({"country": "other", "countries": len(merged),
+                     "checks": total if total >= k else None,
+                     "note": f"countries with fewer than {k} checks, merged (with the smallest "
+                             f"larger ones when needed to reach {k})"})
+    return rows
 
 
-def _daily(analysis: Analysis, month_end: int, context: MarketContext | None
-           ) -> tuple[dict[str, Any], int]:
-    cube, start, k = analysis.cube, analysis.start, analysis.k
-    span = slice(start, month_end)
-    hidden = 0
+def _daily(analysis: Analysis, month_end: int, context: MarketContext | None,
+           table: Disclosure) -> dict[str, Any]:
+    cube, start = analysis.cube, analysis.start
+    span = range(month_end - start)
 
-    def add(values: np.ndarray) -> list[int | None]:
-        nonlocal hidden
-        shown, count = _hide(values[span], k)
-        hidden += count
-        return shown
+    def shown(*key: str) -> list[int | None]:
+        return table.shown_all([("day", i, *key) for i in span])
 
-    tools = {"all": add(cube.series())}
+    tools = {"all": shown("all")}
     for tool, total in cube.by_tool(start, month_end).items():
         if total > 0:
-            tools[tool] = add(cube.series(tool))
-    devices = {d: add(cube.series(None, f"device:{d}")) for d, n in
-               cube.by_device(start, month_end).items() if n > 0}
-    regions = {r: add(cube.series(None, f"region:{r}")) for r in ("US", "rest")}
+            tools[tool] = shown("tool", tool)
+    devices = {d: shown("device", d) for d, n in cube.by_device(start, month_end).items()
+               if n > 0}
+    regions = {r: shown("region", r) for r in ("US", "rest")}
     daily: dict[str, Any] = {
-        "dates": [str(d) for d in cube.days[span]],
+        "dates": [str(d) for d in cube.days[start:month_end]],
         "checks": tools, "devices": devices, "regions": regions,
         "expected_all": [None if not np.isfinite(v) else round(float(v), 2)
                          for v in np.concatenate([analysis.expected(),
                                                   np.full(month_end - analysis.end, np.nan)])],
     }
     if cube.reach is not None:
-        daily["visitors"] = {name: add(cube.reach.visitors[:, i])
-                             for i, name in enumerate(("US", "rest", "all"))}
+        daily["visitors"] = {name: shown("visitors", name) for name in ("US", "rest", "all")}
     if context is not None:
         daily["btc_close"] = [None if not np.isfinite(v) else round(float(v), 2)
                               for v in context.close[: month_end - start]]
-    return daily, hidden
+    return daily
 
 
 def _comparisons(analysis: Analysis) -> list[dict[str, Any]]:
@@ -276,11 +314,15 @@ def _market(context: MarketContext | None, analysis: Analysis) -> dict[str, Any]
     }
 
 
-def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) -> list[Chart]:
+def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool,
+            table: Disclosure) -> list[Chart]:
     cube, start, end, k = analysis.cube, analysis.start, analysis.end, analysis.k
     days = cube.days[start:end]
-    us_series = {"all checks": (cube.series(None, "region:US")[start:end],
-                                cube.series(None, "all")[start:end])}
+    us_series = {"all checks": (
+        table.masked(cube.series(None, "region:US")[start:end], "region", "US"),
+        cube.series(None, "all")[start:end])}
+    matrix = np.stack([table.masked(column, "tool", tool) for tool, column in
+                       zip(cube.tools, cube.tool_matrix()[start:end].T, strict=True)], axis=1)
     featured = [f for f in analysis.findings if f.kind == "share_shift"
                 and f.segment == "region:US" and f.tool]
     defended = [tool for tool in theme_tools()["margin defense"] if tool in cube.tools]
@@ -296,8 +338,10 @@ def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool) 
         if test.tool is None and test.segment == "region:US":
             low[test.day - start], high[test.day - start] = test.baseline.low, test.baseline.high
     normal["all checks"] = (low, high)
+    named = [d["tool"] for f in analysis.findings if f.kind == "phase" for d in f.dominant_tools]
     charts = usage_charts(cube, start, end, context=context, findings=analysis.findings, k=k,
-                          synthetic=synthetic, us_series=us_series, normal=normal)
+                          synthetic=synthetic, us_series=us_series, normal=normal,
+                          also=list(dict.fromkeys(named)), matrix=matrix)
     bounds = [(p.start, p.end, p.theme or ("usual mix" if not p.dominant else "mixed"))
               for p in analysis.phases]
     charts.append(tool_mix_chart(days, cube.tool_matrix()[start:end], cube.tools, bounds,
@@ -326,37 +370,51 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
-    summary = _summary(analysis, month_end)
-    summary["previous_month"] = month_over_month(  # issue 21, item 8
+    table = cube_disclosure(cube, analysis.start, month_end, analysis.k)
+    before = len(analysis.findings)
+    analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k)]
+    withheld = before - len(analysis.findings)
+    summary = _summary(analysis, month_end, table)
+    summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8
         cube, *month_bounds(month), summary["visitors"],
-        events.previous_visitors if events else None, k=analysis.k)
+        events.previous_visitors if events else None, k=analysis.k), table, analysis.k)
     total = max(int(cube.counts.sum()), 1)
     share = cube.synthetic / total
     is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
     if synthetic and not cube.synthetic:
         share = 1.0
     summary["synthetic_setups"] = int(cube.synthetic)
-    daily, hidden = _daily(analysis, month_end, market)
+    daily = _daily(analysis, month_end, market, table)
     countries = _countries(cube, analysis.start, month_end, analysis.k)
-    hidden += sum(1 for n in cube.by_country(analysis.start, month_end).values()
-                  if n < analysis.k)
+    hidden = len(table.hidden) + sum(row.get("countries", 0) for row in countries)
+    market_block = _market(market, analysis)
+    findings = [f.to_dict() for f in analysis.findings] + [d.to_dict() for d in analysis.details]
+    told = story.compose(findings, summary, daily, market_block,
+                         date.fromisoformat(f"{month}-01").strftime("%B %Y"),
+                         synthetic=is_synthetic)
+    lead = [narrative.SYNTHETIC_NOTE] if is_synthetic else []
     report = Report(
         month=month, generated_at=datetime.now(UTC).isoformat(timespec="seconds").replace(
             "+00:00", "Z"),
         synthetic=is_synthetic, synthetic_share=share if is_synthetic else 0.0, source=source,
         engine=engine, k=analysis.k, summary=summary,
-        takeaways=narrative.takeaways(analysis, summary, synthetic=is_synthetic),
+        takeaways=lead + [t["text"] for t in told.key_takeaways],
         timeline=narrative.timeline(analysis), findings=analysis.findings,
-        comparisons=_comparisons(analysis), countries=countries,
-        market=_market(market, analysis),
+        comparisons=_comparisons(analysis), countries=countries, market=market_block,
         methodology=narrative.methodology(analysis, summary, engine=engine,
                                           synthetic=is_synthetic),
-        daily=daily, suppressed_cells=hidden, notes=list(analysis.notes), analysis=analysis)
+        daily=daily, suppressed_cells=hidden,
+        complementary_cells=len(table.secondary), withheld_findings=withheld,
+        notes=list(analysis.notes),
+        headline=told.headline, standfirst=told.standfirst, key_takeaways=told.key_takeaways,
+        chapters=told.chapters, market_checks=told.market_checks, references=told.references,
+        across_the_month=told.across_the_month,
+        analysis=analysis)
     if market is not None:  # issue 21, item 6: lagged association, event study, funding runs
         report.market["response"] = market_response(analysis, market, funding)
     if charts:
         step(STEPS[3])
-        report.charts = _charts(analysis, market, is_synthetic)
+        report.charts = _charts(analysis, market, is_synthetic, table)
     return report
 
 
@@ -400,7 +458,9 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     cube = aggregate(source, cube_start, following, engine=engine, reach_from=first)
     events = (event_tables(source, cube_start, following, engine=engine, previous=previous)
               if details else None)
-    label = str(source) if isinstance(source, str | os.PathLike) else type(source).__name__
+    # the file's name only: a server's directories stay out of published reports
+    label = (Path(source).name if isinstance(source, str | os.PathLike)
+             else type(source).__name__)
     report = report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
                               charts=charts, today=today, progress=step, reference=reference,
                               events=events, funding=_btc_funding(loaded.data))

@@ -26,12 +26,97 @@ from marginscope.analytics.findings import Finding
 from marginscope.analytics.formatting import day_text
 from marginscope.analytics.names import tool_name
 
-__all__ = ["Chart", "device_mix_chart", "price_line", "spike_days", "svg_data_uri",
-           "tool_mix_chart", "tools_over_price_chart", "us_share_chart", "usage_charts"]
+__all__ = ["DEVICE_COLOURS", "Chart", "colours", "device_mix_chart", "event_marks",
+           "marks_caption",
+           "price_line", "spike_days", "svg_data_uri", "tool_colour", "tool_mix_chart",
+           "tools_over_price_chart", "us_share_chart", "usage_charts"]
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf",
-           "#7f7f7f", "#bcbd22", "#e377c2")
+           "#7f7f7f", "#bcbd22", "#e377c2", "#393b79", "#637939", "#8c6d31", "#843c39",
+           "#5254a3", "#6b6ecf")
 PRICE_COLOUR = "#333333"
+EVENT_COLOUR = "#9b1c1c"
+DEVICE_COLOURS = {"mobile": "#1f77b4", "desktop": "#ff7f0e", "tablet": "#2ca02c",
+                  "unknown": "#7f7f7f", "other": "#bdbdbd"}
+"""One colour per device class, in the report's charts and the dashboard alike."""
+OTHER_COLOUR = "#bdbdbd"
+
+
+def tool_colour(tool: str) -> str:
+    """A tool's colour everywhere (report charts, dashboard). The tools with a stage
+    (check / defend / rebuild: the ones the phases are about) take the first ten, distinct,
+    :data:`PALETTE` entries in registry order; any other id one of the rest, by its name."""
+    from marginscope.analytics.names import tool_names
+    from marginscope.analytics.phases import theme_tools
+
+    staged = {t for group in theme_tools().values() for t in group}
+    order = [t for t in tool_names() if t in staged]
+    if tool in order and order.index(tool) < 10:
+        return PALETTE[order.index(tool)]
+    return PALETTE[10 + sum(map(ord, tool)) % (len(PALETTE) - 10)]
+
+
+def colours(tools: Sequence[str]) -> dict[str, str]:
+    """``{tool id or device: colour}`` for ``tools`` and every device class (the dashboard)."""
+    return {**{t: tool_colour(t) for t in tools}, **DEVICE_COLOURS}
+
+
+def event_marks(context: MarketContext | None, days: np.ndarray, limit: int = 5
+                ) -> list[tuple[int, str]]:
+    """(day position, short label) of the most citable market events in ``days``: what the
+    time axes mark. One mark per day; at most ``limit``."""
+    if context is None or not len(days):
+        return []
+    from marginscope.analytics.association import CITED, EVENT_PRIORITY
+
+    rank = {kind: i for i, kind in enumerate(EVENT_PRIORITY)}
+    first = str(days[0])
+    marks: dict[int, tuple[int, str]] = {}
+    for event in sorted((e for e in context.events if e.kind in CITED),
+                        key=lambda e: (rank.get(e.kind, len(rank)), e.time)):
+        day = event.time[:10]
+        position = int((np.datetime64(day, "D") - np.datetime64(first, "D")).astype(int))
+        if not 0 <= position < len(days) or position in marks:
+            continue
+        marks[position] = (position, _event_label(event))
+        if len(marks) == limit:
+            break
+    return sorted(marks.values())
+
+
+def _event_label(event: object) -> str:
+    kind, value = event.kind, event.value  # type: ignore[attr-defined]
+    details = event.details  # type: ignore[attr-defined]
+    day = day_text(event.time[:10])  # type: ignore[attr-defined]
+    if kind == "round_number_break":
+        return f"{day}: {details.get('field', 'low')} < {details.get('level', 0) / 1000:,.0f}k"
+    if kind in ("largest_daily_move", "largest_bar_move"):
+        return f"{day}: BTC {value:+.1%}"
+    if kind == "month_low":
+        return f"{day}: low {value / 1000:,.1f}k"
+    if kind in ("drawdown_threshold", "drawdown"):
+        return f"{day}: {value:.0%} from high"
+    return f"{day}: {kind.replace('_', ' ')}"
+
+
+def _mark_events(axis: Axes, marks: Sequence[tuple[int, str]]) -> None:
+    """Dotted vertical lines at market events, numbered above the plot (the caption dates and
+    labels each number: text on the lines would not be legible on a phone)."""
+    for number, (position, _label) in enumerate(marks, start=1):
+        axis.axvline(position, color=EVENT_COLOUR, linestyle=":", linewidth=1.2, zorder=0)
+        axis.annotate(str(number), (position, 1.0), xycoords=("data", "axes fraction"),
+                      xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                      fontsize=8.5, fontweight="bold", color=EVENT_COLOUR)
+
+
+def marks_caption(marks: Sequence[tuple[int, str]]) -> str:
+    """`` Market events (dotted): 1 Nov 4: low < 100k; 2 …`` or empty."""
+    if not marks:
+        return ""
+    return " Market events (red dotted lines): " + "; ".join(
+        f"{number} {label}" for number, (_p, label) in enumerate(marks, start=1)) + "."
+
+
 SIZES = {"narrow": (4.2, 3.9), "wide": (8.4, 3.8)}
 _STYLE = {"svg.fonttype": "none", "font.size": 9.5, "axes.titlesize": 10.5,
           "axes.labelsize": 9.5, "legend.fontsize": 8.5, "xtick.labelsize": 8.5,
@@ -92,25 +177,34 @@ def _title(text: str, synthetic: bool) -> str:
 
 def tools_over_price_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence[str],
                            close: np.ndarray, flagged: dict[str, list[int]], *, k: int,
-                           synthetic: bool, price_label: str, top: int = 5) -> Chart:
-    """Daily checks of the busiest tools (lines) over the BTC close (dashed, right axis);
-    circles mark days flagged as spikes for that tool."""
-    totals = matrix.sum(axis=0)
+                           synthetic: bool, price_label: str, top: int = 5,
+                           also: Sequence[str] = (),
+                           marks: Sequence[tuple[int, str]] = ()) -> Chart:
+    """Daily checks of the busiest tools and of the tools in ``also`` (e.g. those a phase is
+    named for) as lines over the BTC close (dashed, right axis); circles mark days flagged as
+    spikes for that tool; ``marks`` (:func:`event_marks`) are dated market events."""
+    totals = np.nansum(matrix, axis=0)
     order = [i for i in np.argsort(-totals) if totals[i] > 0][:top]
+    order += [tools.index(t) for t in also if t in tools and tools.index(t) not in order
+              and totals[tools.index(t)] > 0]
 
     def draw(figure: Figure, narrow: bool) -> None:
         axis = figure.subplots()
         x = np.arange(len(days))
-        for colour, i in zip(PALETTE, order, strict=False):
+        for i in order:
+            colour = tool_colour(tools[i])
             series = _masked(matrix[:, i], k)
             axis.plot(x, series, color=colour, linewidth=1.6, label=tool_name(tools[i]))
-            marks = [d for d in flagged.get(tools[i], []) if 0 <= d < len(days)]
-            if marks:
-                axis.plot(marks, series[marks], "o", color=colour, markersize=5,
+            circles = [d for d in flagged.get(tools[i], []) if 0 <= d < len(days)]
+            if circles:
+                axis.plot(circles, series[circles], "o", color=colour, markersize=5,
                           markerfacecolor="white", markeredgewidth=1.5)
         axis.set_ylabel("checks per day")
         axis.set_ylim(bottom=0)
+        axis.yaxis.set_major_formatter(
+            matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         _day_axis(axis, days, narrow)
+        _mark_events(axis, marks)
         if np.isfinite(close).any():
             price = axis.twinx()
             price.plot(x, close, color=PRICE_COLOUR, linestyle="--", linewidth=1.3,
@@ -125,18 +219,21 @@ def tools_over_price_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence
         labelled = [line for line in lines if not line.get_label().startswith("_")]
         figure.legend(labelled, [line.get_label() for line in labelled], loc="outside lower center",
                       ncols=2 if narrow else 3, frameon=False)
-        axis.set_title(_title("Checks per tool and the BTC price", synthetic), loc="left")
+        axis.set_title(_title("Checks per tool and the BTC price", synthetic), loc="left",
+                       pad=14 if marks else 6)
 
     names = ", ".join(tool_name(tools[i]) for i in order)
     return _both(draw, "tools_over_price", "Daily checks per tool over the BTC price",
                  alt=f"Line chart of daily checks for {names}, with the BTC daily close on a "
                      "second axis; circles mark spike days.",
-                 caption="Lines: checks per UTC day for the busiest tools (circles: days "
-                         "flagged as spikes). Dashed: " + price_label + ".")
+                 caption="Lines: checks per UTC day for the busiest tools and those a phase "
+                         "is named for (circles: days flagged as spikes). Dashed: "
+                         + price_label + "." + marks_caption(marks))
 
 
-def _stacked(axis: Axes, x: np.ndarray, shares: np.ndarray, labels: Sequence[str]) -> None:
-    axis.stackplot(x, shares.T * 100, labels=labels, colors=PALETTE[:len(labels)], alpha=0.85,
+def _stacked(axis: Axes, x: np.ndarray, shares: np.ndarray, labels: Sequence[str],
+             palette: Sequence[str]) -> None:
+    axis.stackplot(x, shares.T * 100, labels=labels, colors=list(palette), alpha=0.85,
                    linewidth=0)
     axis.set_ylim(0, 100)
     axis.set_ylabel("share of checks (%)")
@@ -159,7 +256,8 @@ def device_mix_chart(days: np.ndarray, device_counts: np.ndarray, devices: Seque
 
     def draw(figure: Figure, narrow: bool) -> None:
         axis = figure.subplots()
-        _stacked(axis, np.arange(len(days)), shares, labels)
+        _stacked(axis, np.arange(len(days)), shares, labels,
+                 [DEVICE_COLOURS.get(devices[i], OTHER_COLOUR) for i in keep] + [OTHER_COLOUR])
         _day_axis(axis, days, narrow)
         figure.legend(loc="outside lower center", ncols=2 if narrow else 4, frameon=False)
         axis.set_title(_title("Device mix", synthetic), loc="left")
@@ -207,7 +305,7 @@ def us_share_chart(days: np.ndarray, series: dict[str, tuple[np.ndarray, np.ndar
 
 def tool_mix_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence[str],
                    boundaries: Sequence[tuple[int, int, str]], *, synthetic: bool,
-                   top: int = 6) -> Chart:
+                   top: int = 10) -> Chart:
     """Stacked daily tool shares with the detected phases marked.
 
     ``boundaries`` lists ``(start, end, short label)`` day ranges (end exclusive).
@@ -219,17 +317,20 @@ def tool_mix_chart(days: np.ndarray, matrix: np.ndarray, tools: Sequence[str],
     daily = stacks.sum(axis=1, keepdims=True)
     shares = np.divide(stacks, daily, out=np.zeros_like(stacks), where=daily > 0)
     labels = [tool_name(tools[i]) for i in order] + ["other tools"]
+    palette = [tool_colour(tools[i]) for i in order] + [OTHER_COLOUR]
+    if not rest.any():  # every tool has its own band: no empty "other"
+        shares, labels, palette = shares[:, :-1], labels[:-1], palette[:-1]
 
     def draw(figure: Figure, narrow: bool) -> None:
         axis = figure.subplots()
-        _stacked(axis, np.arange(len(days)), shares, labels)
+        _stacked(axis, np.arange(len(days)), shares, labels, palette)
         for number, (start, end, label) in enumerate(boundaries, start=1):
             if start > 0:
                 axis.axvline(start - 0.5, color="black", linewidth=1.2)
             axis.text((start + end - 1) / 2, 101, str(number) if narrow else label,
                       ha="center", va="bottom", fontsize=8.5, clip_on=False)
         _day_axis(axis, days, narrow)
-        figure.legend(loc="outside lower center", ncols=2 if narrow else 4, frameon=False)
+        figure.legend(loc="outside lower center", ncols=2 if narrow else 5, frameon=False)
         axis.set_title(_title("Tool mix and phases", synthetic), loc="left", pad=16)
 
     return _both(draw, "tool_mix", "Tool mix and behavioural phases",
@@ -272,7 +373,8 @@ def price_line(context: MarketContext | None, n_days: int) -> tuple[np.ndarray, 
 def usage_charts(cube: DailyCube, start: int, end: int, *, context: MarketContext | None,
                  findings: Iterable[Finding], k: int, synthetic: bool,
                  us_series: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                 normal: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[Chart]:
+                 normal: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                 also: Sequence[str] = (), matrix: np.ndarray | None = None) -> list[Chart]:
     """Checks per tool over the BTC price, the device mix and the U.S. share, for the cube's
     days ``[start, end)``.
 
@@ -283,12 +385,20 @@ def usage_charts(cube: DailyCube, start: int, end: int, *, context: MarketContex
     us_series, normal
         As :func:`us_share_chart` takes them; default: the cube's U.S. share of all checks,
         without a normal range.
+    also
+        Tools drawn in the first chart even if they are not among the busiest (the tools the
+        month's phases are named for).
+    matrix
+        The daily checks per tool to draw (default: the cube's), e.g. with the cells that
+        complementary suppression hides set to NaN.
     """
     days = cube.days[start:end]
     close, price_label = price_line(context, len(days))
-    charts = [tools_over_price_chart(days, cube.tool_matrix()[start:end], cube.tools, close,
+    drawn = cube.tool_matrix()[start:end] if matrix is None else matrix
+    charts = [tools_over_price_chart(days, drawn, cube.tools, close,
                                      spike_days(findings, days), k=k, synthetic=synthetic,
-                                     price_label=price_label)]
+                                     price_label=price_label, also=also,
+                                     marks=event_marks(context, days))]
     devices = np.stack([cube.series(None, f"device:{d}")[start:end] for d in cube.devices],
                        axis=1)
     charts.append(device_mix_chart(days, devices, cube.devices, k=k, synthetic=synthetic))

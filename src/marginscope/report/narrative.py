@@ -6,223 +6,30 @@ Sentences put absolute numbers before percentages, cite market events with "coin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from marginscope.analytics.analysis import Analysis
-from marginscope.analytics.association import Association, short_description
-from marginscope.analytics.findings import Finding
-from marginscope.analytics.formatting import day_text, signed_percent, span_text
-from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
+from marginscope.analytics.formatting import span_text
 
-__all__ = ["Episode", "episode_text", "episodes", "headline_episodes", "methodology",
-           "not_recorded_section",
-           "takeaways", "timeline"]
+__all__ = ["SYNTHETIC_NOTE", "methodology", "not_recorded_section", "summary_hidden",
+           "timeline"]
 
-def _ci(finding: Finding, *, ratio: bool = False) -> str:
-    """`` (CI +118% to +170%)`` — headlines carry their interval (the family's critical value,
-    see the methodology); as a ratio ``, CI 1.9–2.4×`` for shares."""
-    if not finding.lift_ci:
-        return ""
-    low, high = finding.lift_ci
-    if ratio:
-        return f", CI {1 + low:.1f}–{1 + high:.1f}×"
-    return f" (CI {signed_percent(low)} to {signed_percent(high)})"
-
+SYNTHETIC_NOTE = ("All usage figures here come from SYNTHETIC events (seeded by marginscope.sim: "
+                  "the trader simulator or planted test effects); the market data are real "
+                  "and cited.")
 
 def _count(value: int | None) -> str:
     return "n/a" if value is None else f"{value:,}"
 
 
-@dataclass(frozen=True)
-class Episode:
-    """Consecutive flagged days of one (kind, tool, segment) and direction."""
-
-    kind: str
-    tool: str | None
-    segment: str
-    findings: tuple[Finding, ...]
-
-    @property
-    def start(self) -> str:
-        """First day."""
-        return self.findings[0].date
-
-    @property
-    def end(self) -> str:
-        """Last day."""
-        return self.findings[-1].date
-
-    @property
-    def peak(self) -> Finding:
-        """The day with the largest absolute lift."""
-        return max(self.findings, key=lambda f: abs(f.lift or 0.0))
-
-
-def episodes(findings: Iterable[Finding], kind: str) -> list[Episode]:
-    """Group flagged days of ``kind`` into runs of consecutive days per (tool, segment, sign)."""
-    from datetime import date
-
-    groups: dict[tuple[Any, ...], list[Finding]] = {}
-    for finding in findings:
-        if finding.kind == kind and finding.lift is not None:
-            groups.setdefault((finding.tool, finding.segment, finding.lift > 0), []).append(
-                finding)
-    out = []
-    for (tool, segment, _), items in groups.items():
-        items.sort(key=lambda f: f.date)
-        run = [items[0]]
-        for item in items[1:]:
-            gap = (date.fromisoformat(item.date) - date.fromisoformat(run[-1].date)).days
-            if gap == 1:
-                run.append(item)
-            else:
-                out.append(Episode(kind, tool, segment, tuple(run)))
-                run = [item]
-        out.append(Episode(kind, tool, segment, tuple(run)))
-    return sorted(out, key=lambda e: (e.start, e.tool or "", e.segment))
-
-
-def _cited(findings: Sequence[Finding]) -> Association | None:
-    for finding in findings:
-        for association in finding.market:
-            return association
-    return None
-
-
-def _peak_day(spikes: list[Finding]) -> tuple[str, list[Finding]] | None:
-    overall = [f for f in spikes if f.tool is None and f.segment == "all"]
-    if overall:
-        day = max(overall, key=lambda f: f.lift or 0.0).date
-    else:
-        per_tool = [f for f in spikes if f.segment == "all"]
-        if not per_tool:
-            return None
-        counts: dict[str, float] = {}
-        for f in per_tool:
-            counts[f.date] = counts.get(f.date, 0.0) + (f.observed - f.expected)
-        day = max(counts, key=lambda d: counts[d])
-    tools = sorted((f for f in spikes if f.date == day and f.segment == "all" and f.tool),
-                   key=lambda f: -(f.lift or 0.0))
-    return day, tools
-
-
-def takeaways(analysis: Analysis, summary: dict[str, Any], *, synthetic: bool) -> list[str]:
-    """Three to seven sentences a journalist can lift, most important first."""
-    out: list[str] = []
-    if synthetic:
-        out.append("All usage figures here come from SYNTHETIC events (seeded by marginscope.sim: "
-                   "the trader simulator or planted test effects); the market data are real "
-                   "and cited.")
-    findings = analysis.findings
-    spikes = [f for f in findings if f.kind == "spike" and (f.lift or 0) > 0]
-    peak = _peak_day(spikes)
-    used_days: set[str] = set()
-    if peak:
-        day, tools = peak
-        used_days.add(day)
-        total = next((f for f in spikes if f.date == day and f.tool is None
-                      and f.segment == "all"), None)
-        cited = _cited([*(tools or []), *([total] if total else [])])
-        where = (f", which {cited.wording} {short_description(cited.event)}"
-                 if cited else "")
-        parts = [f"{tool_name(f.tool)} checks {signed_percent(f.lift)}{_ci(f)} ({f.observed:,} vs "
-                 f"~{f.expected:,.0f} expected)" for f in tools[:3] if f.tool]
-        sentence = f"On {day_text(day)}{where}, "
-        if parts:
-            sentence += "checks rose above normal: " + "; ".join(parts)
-        if total:
-            sentence += (f"{'; ' if parts else ''}all checks together "
-                         f"{signed_percent(total.lift)}{_ci(total)} ({total.observed:,} vs "
-                         f"~{total.expected:,.0f})")
-        out.append(sentence + ".")
-    us = [f for f in findings if f.kind == "share_shift" and f.segment == "region:US"
-          and (f.lift or 0) > 0]
-    if us:
-        best = max(us, key=lambda f: f.lift or 0.0)
-        of = "all checks" if best.tool is None else tool_label(best.tool)
-        out.append(f"The U.S. share of {of} reached {best.share:.0%} on {day_text(best.date)} "
-                   f"against a normal {best.normal_share:.0%} ({1 + (best.lift or 0):.1f}× "
-                   f"normal{_ci(best, ratio=True)}; {best.observed:,} checks).")
-    device_parts = []
-    phases = [f for f in findings if f.kind == "phase"]
-    for segment in ("device:mobile", "device:desktop"):
-        runs = [e for e in episodes(findings, "share_shift")
-                if e.tool is None and e.segment == segment and (e.peak.lift or 0) > 0]
-        if not runs:
-            continue
-        run = max(runs, key=lambda e: len(e.findings))
-        peak_finding = run.peak
-        during = next((p for p in phases if p.theme and p.start and p.end
-                       and p.start <= peak_finding.date <= p.end), None)
-        context = f", during the {during.theme} phase" if during else ""
-        device_parts.append(
-            f"{SHARE_NAMES[segment].capitalize()} was above normal on "
-            f"{span_text(run.start, run.end)} (peak {peak_finding.share:.0%} vs a normal "
-            f"{peak_finding.normal_share:.0%}{context})")
-    if device_parts:
-        out.append("; ".join(part[0].lower() + part[1:] if i else part
-                             for i, part in enumerate(device_parts)) + ".")
-    themed = [p for p in phases if p.start and p.end]
-    if len(themed) > 1:
-        steps = [f"{p.label} ({span_text(p.start, p.end)})" for p in themed]
-        out.append("The tool mix moved through " + f"{len(themed)} phases: "
-                   + " → ".join(steps) + ".")
-    others = [f for f in spikes if f.segment == "all" and f.tool and f.date not in used_days]
-    firsts = {}
-    for f in sorted(others, key=lambda f: -(f.lift or 0)):
-        firsts.setdefault((f.tool, f.date), f)
-    singles = sorted(firsts.values(), key=lambda f: -(f.lift or 0))[:4]
-    if singles:
-        bits = []
-        for f in sorted(singles, key=lambda f: f.date):
-            cited = _cited([f])
-            note = f" ({cited.wording} {short_description(cited.event)})" if cited else ""
-            bits.append(f"{tool_name(f.tool)} {signed_percent(f.lift)}{_ci(f)} on {day_text(f.date)}{note}")
-        out.append("Other spikes: " + "; ".join(bits) + ".")
-    per_visitor = summary.get("checks_per_visitor") or {}
-    if per_visitor.get("US") and per_visitor.get("rest"):
-        out.append(f"U.S. visitors ran {per_visitor['US']:.1f} checks per visitor-day over the "
-                   f"month, against {per_visitor['rest']:.1f} elsewhere.")
-    for correlation in analysis.correlations:
-        if correlation.lag == 1 and correlation.p_value < 0.05:
-            out.append(correlation.wording[0].upper() + correlation.wording[1:])
-    if not findings:
-        out.append("No day stood out from its normal range after multiplicity control.")
-    return out
-
-
-def headline_episodes(findings: Sequence[Finding]) -> list[Episode]:
-    """What the report lists first, as runs of days: spikes of all checks and of each tool
-    (all segments together), and shifts of the U.S., mobile and desktop share of all checks
-    and of the U.S. share of each tool. Segment-level detail stays in the table and the JSON."""
-    spikes = [e for e in episodes(findings, "spike") if e.segment == "all"]
-    shares = [e for e in episodes(findings, "share_shift")
-              if e.tool is None or e.segment == "region:US"]
-    return sorted(spikes + shares, key=lambda e: (e.start, e.kind, e.tool or "", e.segment))
-
-
-def episode_text(episode: Episode) -> str:
-    """One sentence for a run of flagged days, with the peak day's numbers (market events are
-    cited separately)."""
-    peak = episode.peak
-    when = span_text(episode.start, episode.end)
-    if len(episode.findings) == 1:
-        return peak.text(market=False)
-    lifts = [f.lift or 0.0 for f in episode.findings]
-    if episode.kind == "spike":
-        ci = (f", 95% CI {signed_percent(peak.lift_ci[0])} to {signed_percent(peak.lift_ci[1])}"
-              if peak.lift_ci else "")
-        return (f"{when}: {tool_label(episode.tool)} {signed_percent(min(lifts))} to {signed_percent(max(lifts))} "
-                f"against normal on each of {len(lifts)} days (peak {day_text(peak.date)}: "
-                f"{peak.observed:,} vs ~{peak.expected:,.0f}{ci}).")
-    of = "all checks" if episode.tool is None else tool_label(episode.tool)
-    shares = [f.share or 0.0 for f in episode.findings]
-    return (f"{when}: {SHARE_NAMES.get(episode.segment, episode.segment)} of {of} between "
-            f"{min(shares):.0%} and {max(shares):.0%} against a normal "
-            f"{peak.normal_share:.0%} (peak {day_text(peak.date)}: {peak.share:.0%}, "
-            f"{1 + (peak.lift or 0):.2f}× normal).")
+def summary_hidden(summary: dict[str, Any]) -> str:
+    """``3 cells of this month's summary are hidden`` (or that none needed hiding)."""
+    groups = [summary.get(name) or {} for name in ("regions", "tools", "devices",
+                                                   "visitor_days")]
+    hidden = sum(1 for group in groups for value in group.values() if value is None)
+    if not hidden:
+        return "no cell of this month's summary needed hiding"
+    return f"{hidden} cell{'s' if hidden != 1 else ''} of this month's summary are hidden"
 
 
 def timeline(analysis: Analysis) -> list[dict[str, Any]]:
@@ -322,10 +129,21 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
             "only: an association, never a cause."]},
         {"title": "Small cells", "paragraphs": [
             f"Cells with fewer than k = {k} checks are suppressed in every published cut "
-            "(daily series, countries, charts): shown as blank or folded into 'other'. No "
-            "finding is reported on fewer than k checks. Totals are published, so a suppressed "
-            "cell can sometimes be bounded by subtraction; no complementary suppression is "
-            "applied."]},
+            "(summary breakdowns, daily series, countries, charts, the CSV files and the "
+            "dashboard): shown as blank or folded into 'other'. No finding is reported on "
+            "fewer than k checks.",
+            "Because totals are published, a hidden cell could otherwise be recovered as the "
+            "total minus the published cells. Complementary (secondary) suppression, as "
+            "statistical offices apply it, prevents that: in every published line — a day's "
+            "tools, devices or regions against the day's total, a series' days against its "
+            "month total, a month's tools, devices, regions or visitor-days against the "
+            "month's total — a hidden cell is never alone; the smallest other cell of the "
+            "line is hidden with it. Countries under k are merged into 'other', and the "
+            "smallest published countries join it while it is still under k. Totals are "
+            "published exactly; what a reader can still compute is the sum of two or more "
+            f"hidden cells, never one of them ({summary_hidden(summary)}). A finding on a "
+            "segment is withheld when the day's total minus the segment is under k (for the "
+            "two regions, that difference is the other region)."]},
         {"title": "What the data cannot say", "paragraphs": [
             "A check is a calculation, not a trade: the data say nothing about positions "
             "opened, their size or their outcome. Countries come from a proxy header, a "

@@ -205,24 +205,39 @@ def _report(db: Path, month: str) -> Any:
     return _cached(("report", month, *_stamp(db)), lambda: build_report(str(db), month))
 
 
-def _months_available(db: Path) -> tuple[str, str] | None:
-    """First and last month with events, or None when the file holds none."""
-    from marginscope.analytics.sources import event_days
+def _months_available(db: Path) -> tuple[str, str, str] | None:
+    """First month with events, last month with events, and the month the page opens on:
+    the latest month with at least k events per day on average (a month with only a few
+    live page views after a demo is not "the latest month with data"), else the last one.
+    None when the file holds no events."""
+    from marginscope.analytics.queries import day_number
+    from marginscope.analytics.sources import opened_events
+    from marginscope.config import min_cell
 
-    def read() -> tuple[str, str] | None:
+    def read() -> tuple[str, str, str] | None:
         try:
-            span = event_days(db)  # waits while the live sink holds the file
+            with opened_events(db) as events:  # waits while the live sink holds the file
+                day = day_number(events)
+                rows = events.group_by(day=day).aggregate(n=events.count()).to_pyarrow()
         except InputError:  # no events table
             return None
-        return None if span is None else (span[0].strftime("%Y-%m"), span[1].strftime("%Y-%m"))
+        per_month: dict[str, int] = {}
+        epoch = date(1970, 1, 1)
+        for number, n in zip(rows["day"].to_pylist(), rows["n"].to_pylist(), strict=True):
+            month = (epoch + timedelta(days=int(number))).strftime("%Y-%m")
+            per_month[month] = per_month.get(month, 0) + int(n)
+        if not per_month:
+            return None
+        months = sorted(per_month)
+        full = [m for m in months if per_month[m] >= min_cell() * 28]
+        return months[0], months[-1], (full or months)[-1]
 
     return _cached(("months", *_stamp(db)), read)
 
 
-def _shown(values: np.ndarray, k: int) -> int:
-    """The sum of the cells shown: cells with 0 < checks < k are suppressed (left out)."""
-    values = np.asarray(values)
-    return int(values[values >= k].sum())
+def _ratio(part: int | None, whole: int | None) -> float | None:
+    """``part / whole`` when both are published (not suppressed) and ``whole`` > 0."""
+    return part / whole if part is not None and whole else None
 
 
 def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic: bool,
@@ -237,6 +252,7 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
     """
     from marginscope.analytics.aggregate import aggregate
     from marginscope.analytics.association import market_context
+    from marginscope.analytics.disclosure import cube_disclosure
     from marginscope.analytics.names import tool_name
     from marginscope.config import min_cell
     from marginscope.report.build import load_market
@@ -249,42 +265,65 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
     days = len(cube.days)
     chosen = cube.where(filters.get("tool"), filters.get("device"), filters.get("region"))
     any_region = cube.where(filters.get("tool"), filters.get("device"))
-    tool_matrix = chosen.tool_matrix()
-    tool_sums = {t: _shown(tool_matrix[:, i], k) for i, t in enumerate(chosen.tools)
-                 if tool_matrix[:, i].any()}
-    device_sums = {d: _shown(chosen.series(None, f"device:{d}"), k) for d in chosen.devices}
-    region_sums = {name: _shown(any_region.series(None, f"region:{name}"), k)
-                   for name in REGIONS}
-    total = _shown(chosen.series(), k)
+    table = cube_disclosure(chosen, 0, days, k)
+    regional_table = cube_disclosure(any_region, 0, days, k)
+    tool_sums = {t: table.shown(("tool", t)) for t, n in chosen.by_tool().items() if n > 0}
+    device_sums = {d: table.shown(("device", d)) for d in chosen.devices}
+    region_sums = {name: regional_table.shown(("region", name)) for name in REGIONS}
+    total = table.shown(("all",))
     loaded = _cached(("market", *_stamp(db)), lambda: load_market(src))
     context = market_context(loaded.data, first, end, origin=loaded.origin)
     regional = bool({"device", "region"} & set(filters))
     charts, captions = [], []
     if tool_sums:
         label = f"{tool_name(filters['tool'])} checks" if "tool" in filters else "all checks"
-        us = {label: (any_region.series(None, "region:US"), any_region.series())}
+        us = {label: (regional_table.masked(any_region.series(None, "region:US"), "region",
+                                            "US"), any_region.series())}
+        matrix = np.stack([table.masked(column, "tool", tool) for tool, column in
+                           zip(chosen.tools, chosen.tool_matrix().T, strict=True)], axis=1)
         charts = usage_charts(chosen, 0, days, context=context,
                               findings=[] if regional else findings, k=k, synthetic=synthetic,
-                              us_series=us)
+                              us_series=us, matrix=matrix)
         captions = [charts[0].caption + f" Cells under {k} checks are gaps."
                     + (" (No spike circles under a device or region filter.)" if regional
                        else ""),
                     charts[1].caption,
                     "U.S. share per UTC day of the checks matching the tool and device "
                     "filters (the region filter does not apply here)."]
-    region_total = sum(region_sums.values())
-    device_total = sum(device_sums.values())
+    region_total = regional_table.shown(("all",))
     per_tool = sorted(((tool_name(t), n) for t, n in sorted(tool_sums.items())),
-                      key=lambda i: -i[1])
+                      key=lambda i: -(i[1] if i[1] is not None else -1))
+    span = range(days)
+
+    def series(*key: str) -> list[int | None]:
+        return table.shown_all([("day", i, *key) for i in span])
+
+    daily = {"dates": [str(d) for d in cube.days],
+             "checks": {"all": series("all"),
+                        **{t: series("tool", t) for t in tool_sums}},
+             "devices": {d: series("device", d) for d in chosen.devices
+                         if chosen.series(None, f"device:{d}").any()},
+             "regions": {r: regional_table.shown_all([("day", i, "region", r) for i in span])
+                         for r in REGIONS},
+             "btc_close": [None if not math.isfinite(v) else round(float(v), 2)
+                           for v in context.close[:days]]
+             if len(context.close) >= days else None}
+    from marginscope.report.charts import colours, event_marks
+
+    marks = event_marks(context, cube.days)
+    plot = {"names": {t: tool_name(t) for t in tool_sums}, "colours": colours(list(tool_sums)),
+            "marks": [{"day": str(cube.days[p]), "label": label} for p, label in marks],
+            "price_label": "BTC daily close (USD)"}
     return {
+        "daily": daily,
+        "plot": plot,
         "charts": [{"name": c.name, "title": c.title, "alt": c.alt, "caption": caption,
                     "narrow": svg_data_uri(c.narrow), "wide": svg_data_uri(c.wide)}
                    for c, caption in zip(charts, captions, strict=True)],
         "totals": {"checks": total, "days": days,
                    "regions": region_sums,
-                   "us_share": region_sums["US"] / region_total if region_total else None,
-                   "mobile_share": device_sums.get("mobile", 0) / device_total
-                   if device_total else None,
+                   "us_share": _ratio(region_sums["US"], region_total),
+                   "mobile_share": _ratio(device_sums.get("mobile"), total),
                    "tools": per_tool},
         "k": k,
     }
@@ -298,7 +337,7 @@ def _month_of(value: str | None, available: tuple[str, str] | None) -> str:
     if value:
         month_bounds(value)  # raises InputError("month", …) unless YYYY-MM
         return value
-    return available[1] if available else date.today().strftime("%Y-%m")
+    return available[2] if available else date.today().strftime("%Y-%m")
 
 
 def _filters(tool: str | None, device: str | None, region: str | None) -> dict[str, str]:
@@ -345,11 +384,26 @@ def _view(request: Request, params: dict[str, str | None]) -> dict[str, Any]:
     report = _report(db, month)
     data = report.to_dict()
     wanted = [f"{name}:{filters[name]}" for name in ("device", "region") if name in filters]
+    last = context["end"]
+
+    def in_range(f: dict[str, Any]) -> bool:  # a span counts when it overlaps the range
+        return (f.get("start") or f["date"]) <= last and (f.get("end") or f["date"]) >= context[
+            "start"]
+
     findings = [f for f in data["findings"]
                 if ("tool" not in filters or f["tool"] == filters["tool"])
-                and (not wanted or f["segment"] in wanted)]
+                and (not wanted or f["segment"] in wanted) and in_range(f)]
+    # the largest effects first (excess checks), then the day: "top N first"
+    def excess(f: dict[str, Any]) -> float:  # findings of some kinds carry no counts
+        observed, expected = f.get("observed"), f.get("expected")
+        numbers = all(isinstance(v, int | float) for v in (observed, expected))
+        return abs(observed - expected) if numbers else 0.0
+
+    findings.sort(key=lambda f: (-excess(f), f["date"]))
+    query = urlencode({"month": month, "start": context["start"], "end": context["end"],
+                       **filters})
     context.update(synthetic=data["synthetic"], label=data["metadata"].get("label", ""),
-                   findings=findings, all_findings=len(data["findings"]),
+                   findings=findings, all_findings=len(data["findings"]), query=query,
                    summary=data["summary"],
                    tools=sorted(data["summary"].get("tools") or {}),
                    downloads=["html", "json", "md"] + (["pdf"] if _chromium() else []))
@@ -435,8 +489,39 @@ def build_dashboard() -> APIRouter:
                   "region": region}
         context = await run_in_threadpool(_view, request, params)
         return JSONResponse({key: context.get(key) for key in (
-            "month", "start", "end", "filters", "synthetic", "totals", "findings", "k")},
+            "month", "start", "end", "filters", "synthetic", "totals", "findings", "k",
+            "daily", "plot")},
             headers={"Cache-Control": "no-store"})
+
+    @router.get("/dashboard/{table}.csv", name="dashboard_csv")
+    async def csv_file(request: Request, table: str, month: str | None = None,
+                       start: str | None = None, end: str | None = None,
+                       tool: str | None = None, device: str | None = None,
+                       region: str | None = None) -> Response:
+        """The filtered daily series (suppressed) or the filtered findings, as CSV."""
+        denied = _gate(request)
+        if denied is not None:
+            return denied
+        if table not in ("daily", "findings"):
+            return JSONResponse({"detail": f"no CSV {table!r}; allowed: daily | findings"},
+                                status_code=404)
+        params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
+                  "region": region}
+        try:
+            context = await run_in_threadpool(_view, request, params)
+        except InputError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        if context.get("available") is None:
+            return JSONResponse({"detail": "no events are stored yet"}, status_code=404)
+        from marginscope.report.render import FINDING_COLUMNS, csv_text, daily_rows, finding_rows
+
+        rows = (daily_rows(context["daily"]) if table == "daily"
+                else [list(FINDING_COLUMNS), *finding_rows(context["findings"])])
+        label = "-".join([context["start"], context["end"],
+                          *(v for _k, v in sorted(context["filters"].items()))])
+        return Response(csv_text(rows), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="marginscope-{table}-{label}.csv"',
+            "Cache-Control": "no-store"})
 
     @router.get("/dashboard/report.{fmt}", name="dashboard_report")
     async def download(request: Request, fmt: str, month: str | None = None) -> Response:

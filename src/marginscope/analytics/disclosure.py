@@ -1,0 +1,174 @@
+"""Small-cell suppression with complementary (secondary) suppression for published tables.
+
+Primary suppression hides every cell with ``0 < count < k``. That alone is not enough when a
+total is published next to its parts: the total minus the published parts gives the hidden
+cell back. Statistical offices therefore hide a second cell in every line (a row or column with
+its margin) that would otherwise have exactly one hidden cell — "complementary" or "secondary"
+suppression (Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, §4.2.3;
+Eurostat, *Handbook on Statistical Disclosure Control for Outputs*, 2019, §4.3).
+
+:class:`Disclosure` holds named cells and the additive lines between them (``total = sum of
+parts``) and applies both rules until no line has exactly one hidden member; the secondary cell
+is the smallest positive published part of the line (the least information lost), else its
+total. The result cannot recover any single hidden cell by one subtraction; what it can still
+give is the *sum* of two or more hidden cells of a line. Zero cells are published as zero (a
+zero is not a person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from marginscope.analytics.cube import REACH_COLUMNS, REGIONS, DailyCube
+
+__all__ = ["Disclosure", "cube_disclosure", "merge_small", "protect_parts"]
+
+Key = Hashable
+
+
+@dataclass
+class Disclosure:
+    """Cells (``key → count``) and additive lines; :meth:`protect` decides what is hidden."""
+
+    k: int
+    values: dict[Key, int] = field(default_factory=dict)
+    lines: list[tuple[tuple[Key, ...], Key]] = field(default_factory=list)
+    hidden: set[Key] = field(default_factory=set)
+    secondary: set[Key] = field(default_factory=set)
+
+    def cell(self, key: Key, value: int | float) -> Key:
+        """Add (or overwrite) one cell; returns its key."""
+        self.values[key] = int(value)
+        return key
+
+    def line(self, parts: Sequence[Key], total: Key) -> None:
+        """Declare ``total = sum(parts)`` as published together (all keys must be cells)."""
+        missing = [key for key in (*parts, total) if key not in self.values]
+        if missing:
+            raise KeyError(f"disclosure line refers to unknown cells: {missing[:3]}")
+        self.lines.append((tuple(parts), total))
+
+    def protect(self) -> Disclosure:
+        """Primary then complementary suppression (idempotent); returns ``self``."""
+        self.hidden |= {key for key, value in self.values.items() if 0 < value < self.k}
+        changed = True
+        while changed:
+            changed = False
+            for parts, total in self.lines:
+                members = (*parts, total)
+                if sum(1 for key in members if key in self.hidden) != 1:
+                    continue
+                choice = self._second(parts, total)
+                if choice is not None:
+                    self.hidden.add(choice)
+                    self.secondary.add(choice)
+                    changed = True
+        return self
+
+    def _second(self, parts: Sequence[Key], total: Key) -> Key | None:
+        visible = [key for key in parts if key not in self.hidden]
+        positive = [key for key in visible if self.values[key] > 0]
+        if positive:
+            return min(positive, key=lambda key: (self.values[key], str(key)))
+        if total not in self.hidden and self.values[total] > 0:
+            return total
+        return visible[0] if visible else None
+
+    def shown(self, key: Key) -> int | None:
+        """The published value of ``key``: its count, or None when hidden."""
+        return None if key in self.hidden else self.values[key]
+
+    def masked(self, values: Sequence[float] | np.ndarray, *key: str) -> np.ndarray:
+        """Daily ``values`` (from the period's first day) as floats, NaN where the table hides
+        ``("day", i, *key)``: what a chart may draw."""
+        out = np.asarray(values, dtype=float).copy()
+        for i in range(len(out)):
+            if ("day", i, *key) in self.hidden:
+                out[i] = np.nan
+        return out
+
+    def shown_all(self, keys: Iterable[Key]) -> list[int | None]:
+        """:meth:`shown` of each key."""
+        return [self.shown(key) for key in keys]
+
+
+def protect_parts(parts: Mapping[str, int], total: int, k: int) -> dict[str, int | None]:
+    """One line: ``parts`` whose sum is the published ``total``, with cells that would reveal a
+    count under ``k`` (directly or as the total minus the rest) set to None."""
+    table = Disclosure(k)
+    for name, value in parts.items():
+        table.cell(name, value)
+    table.cell(("total",), total)
+    table.line(list(parts), ("total",))
+    table.protect()
+    return {name: table.shown(name) for name in parts}
+
+
+def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure:
+    """The cells a report or dashboard publishes for the cube's days ``[start, end)``, protected.
+
+    Keys (``i`` counts days from ``start``): ``("all",)``; ``("tool", t)``, ``("device", d)``,
+    ``("region", r)`` over the period; ``("day", i, "all")`` and ``("day", i, "tool"|"device"|
+    "region", name)``; with reach, ``("visitors", c)`` and ``("day", i, "visitors", c)`` for
+    ``c`` in ``US``/``rest``/``all`` (visitor-days). Lines: each day's parts add to the day;
+    each name's days add to its period total; each period breakdown adds to ``("all",)``; the
+    regional visitor-days are treated as adding to ``all`` (a visitor in both regions on a
+    day counts in each, so the true sum is a little above: treating it as exact protects
+    more, never less).
+    """
+    table = Disclosure(k)
+    span = range(end - start)
+    table.cell(("all",), cube.counts[start:end].sum())
+    for i in span:
+        table.cell(("day", i, "all"), cube.counts[start + i].sum())
+    table.line([("day", i, "all") for i in span], ("all",))
+    axes = {
+        "tool": (cube.tools, cube.tool_matrix()),
+        "device": (
+            cube.devices,
+            np.stack([cube.series(None, f"device:{d}") for d in cube.devices], axis=1),
+        ),
+        "region": (REGIONS, np.stack([cube.series(None, f"region:{r}") for r in REGIONS], axis=1)),
+    }
+    for axis, (names, matrix) in axes.items():
+        block = matrix[start:end]
+        for j, name in enumerate(names):
+            table.cell((axis, name), block[:, j].sum())
+            for i in span:
+                table.cell(("day", i, axis, name), block[i, j])
+            table.line([("day", i, axis, name) for i in span], (axis, name))
+        table.line([(axis, name) for name in names], ("all",))
+        for i in span:
+            table.line([("day", i, axis, name) for name in names], ("day", i, "all"))
+    if cube.reach is not None:
+        visitors = cube.reach.visitors[start:end]
+        for j, name in enumerate(REACH_COLUMNS):
+            table.cell(("visitors", name), visitors[:, j].sum())
+            for i in span:
+                table.cell(("day", i, "visitors", name), visitors[i, j])
+            table.line([("day", i, "visitors", name) for i in span], ("visitors", name))
+        table.line([("visitors", "US"), ("visitors", "rest")], ("visitors", "all"))
+        for i in span:
+            table.line(
+                [("day", i, "visitors", "US"), ("day", i, "visitors", "rest")],
+                ("day", i, "visitors", "all"),
+            )
+    return table.protect()
+
+
+def merge_small(totals: Mapping[str, int], k: int) -> tuple[dict[str, int], list[str]]:
+    """Rows of a one-way table (largest first) with those under ``k`` merged into one "other"
+    row; if that row would still be under ``k``, the smallest published rows join it until it
+    is not (or nothing is left to publish). Returns (published rows, merged names)."""
+    order = sorted(totals.items(), key=lambda item: -item[1])
+    shown = [(name, n) for name, n in order if n >= k]
+    merged = [name for name, n in order if 0 < n < k]
+    rest = sum(totals[name] for name in merged)
+    while merged and rest < k and shown:
+        name, n = shown.pop()
+        merged.append(name)
+        rest += n
+    return dict(shown), merged
