@@ -12,6 +12,7 @@ import pytest
 
 from marginscope.analytics.sessions import (
     scan_transitions,
+    sequences,
     transition_findings,
     transition_tables,
 )
@@ -24,7 +25,7 @@ SPANS = spans(PHASE)
 
 
 def _tables(events):
-    return transition_tables(open_events(events), FIRST, FOLLOWING)
+    return transition_tables(sequences(open_events(events), FIRST, FOLLOWING))
 
 
 @pytest.fixture(scope="module")
