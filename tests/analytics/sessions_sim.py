@@ -18,8 +18,8 @@ leverage a bucket from ``leverage_weights``. Effects apply on ``[start, end]`` (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
