@@ -73,12 +73,12 @@ def funnel_table(
         reached.append(found)
     if not rows:
         return {k: np.zeros(0) for k in ("day", "device", *STEP_COLUMNS)}
-    devices, device = np.unique(seqs.device.astype(str), return_inverse=True)
+    devices, device = seqs.device_codes()
     (day, dev), sums = grouped_sums(
-        (seqs.day, device.ravel()),
+        (seqs.day, device),
         {name: seqs.n * r for name, r in zip(STEP_COLUMNS, reached, strict=True)},
     )
-    return {"day": day, "device": devices.astype(object)[dev], **sums}
+    return {"day": day, "device": devices[dev], **sums}
 
 
 @dataclass(frozen=True)

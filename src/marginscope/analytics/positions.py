@@ -44,16 +44,16 @@ def position_table(seqs: Sequences) -> dict[str, np.ndarray]:
     (row, code), per = grouped_sums(
         (seqs.row, seqs.code), {"x": np.ones(seqs.code.size), "y": seqs.pos == 0}
     )
-    devices, device = np.unique(seqs.device.astype(str), return_inverse=True)
+    devices, device = seqs.device_codes()
     w = seqs.n[row].astype(float)
     x, y = per["x"], per["y"]
     (day, dev, tool), sums = grouped_sums(
-        (seqs.day[row], device.ravel()[row], code),
+        (seqs.day[row], device[row], code),
         {"nx": w * x, "xx": w * x * x, "ny": w * y, "xy": w * x * y, "sessions": w},
     )
     return {
         "day": day,
-        "device": devices.astype(object)[dev],
+        "device": devices[dev],
         "tool": np.asarray(seqs.vocabulary, dtype=object)[tool],
         **sums,
     }

@@ -161,6 +161,11 @@ class Sequences:
     truncated: int = 0
     """Sessions longer than the packed keys hold (their later checks are left out)."""
 
+    def device_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(devices, code per row)``: the distinct devices and each row's index into them."""
+        devices, codes = np.unique(self.device.astype(str), return_inverse=True)
+        return devices.astype(object), codes.ravel()
+
     @classmethod
     def from_arrow(cls, table: pa.Table, vocabulary: Sequence[str]) -> Sequences:
         """From :func:`sequence_expr`'s Arrow result (rows in any order)."""
@@ -201,6 +206,10 @@ def sequences(events: ir.Table, start: date, end: date) -> Sequences:
     return Sequences.from_arrow(table, vocabulary)
 
 
+DENSE_KEYS = 1 << 25
+"""Key spaces up to this size are summed with a dense ``bincount`` instead of a sort."""
+
+
 def grouped_sums(
     keys: Sequence[np.ndarray], values: dict[str, np.ndarray]
 ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
@@ -212,12 +221,21 @@ def grouped_sums(
     key = np.zeros(columns[0].size, dtype=np.int64)
     for c, lo, size in zip(columns, low, sizes, strict=True):  # mixed radix, one int64
         key = key * size + (c - lo)
-    unique, inverse = np.unique(key, return_inverse=True)
-    inverse = inverse.ravel()
-    sums = {
-        name: np.bincount(inverse, weights=np.asarray(v, dtype=float), minlength=unique.size)
-        for name, v in values.items()
-    }
+    total = int(np.prod(sizes, dtype=np.float64)) if columns[0].size else 0
+    if total <= DENSE_KEYS:  # a small key space: count straight into it (no sort)
+        present = np.bincount(key, minlength=total) > 0
+        unique = np.flatnonzero(present)
+        sums = {
+            name: np.bincount(key, weights=np.asarray(v, dtype=float), minlength=total)[unique]
+            for name, v in values.items()
+        }
+    else:
+        unique, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.ravel()
+        sums = {
+            name: np.bincount(inverse, weights=np.asarray(v, dtype=float), minlength=unique.size)
+            for name, v in values.items()
+        }
     decoded = []
     rest = unique
     for lo, size in zip(reversed(low), reversed(sizes), strict=True):
