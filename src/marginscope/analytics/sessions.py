@@ -168,8 +168,11 @@ class Sequences:
 
     @classmethod
     def from_arrow(cls, table: pa.Table, vocabulary: Sequence[str]) -> Sequences:
-        """From :func:`sequence_expr`'s Arrow result (rows in any order)."""
+        """From :func:`sequence_expr`'s Arrow result (rows in any order: sorted here, so
+        float sums come out bit-identical whichever engine returned them)."""
         bits, per_key = _packing(len(vocabulary))
+        keys = ["day", "device", "length", *(f"k{j}" for j in range(KEYS))]
+        table = table.sort_by([(k, "ascending") for k in keys])
         data = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
         full = data["length"].astype(np.int64)
         lengths = np.minimum(full, KEYS * per_key)
