@@ -68,9 +68,15 @@ def test_only_countries_with_one_local_time_are_converted():
 
 def test_a_25_hour_day_is_divided_by_the_times_each_hour_occurred():
     days = day_numbers("2025-10-25", "2025-10-27")
-    flat = HourTables(data={}, countries={
-        "day": np.repeat(days, 24), "hour": np.tile(np.arange(24), 3),
-        "country": np.full(72, "DE"), "n": np.ones(72)})
+    flat = HourTables(
+        data={},
+        countries={
+            "day": np.repeat(days, 24),
+            "hour": np.tile(np.arange(24), 3),
+            "country": np.full(72, "DE"),
+            "n": np.ones(72),
+        },
+    )
     rates, occurred = flat.local("DE", days)
     assert occurred.sum() == 72 and occurred.max() == 2
     assert np.all(rates[occurred > 0] == 1.0)  # one check per hour, whatever the clock
@@ -83,14 +89,19 @@ def test_the_clock_change_is_not_a_shift_and_a_planted_local_shift_is_found():
     found = next(t for t in scan_hours(planted, SPANS, REFERENCE) if t.segment == "local:DE")
     profile = HOURS / HOURS.sum()
     truth = float(tv_distance(0.6 * profile + 0.4 * np.roll(profile, 2), profile))
-    show("local_hours.txt", "\n".join([
-        "LOCAL HOURS (Germany, Europe/Berlin; EU clocks back on 26 Oct 2025)",
-        f"no change in local time: UTC-profile TV {_utc_tv(null):.3f} (the clock alone), "
-        f"local TV {test.tv:.3f}, q {test.q_value:.2g}, "
-        f"{'flagged' if test.flagged else 'not flagged'}",
-        f"40% moved 2 h later: planted TV {truth:.3f}, recovered {found.tv:.3f}, "
-        f"q {found.q_value:.2g}, {'flagged' if found.flagged else 'not flagged'}",
-    ]))
+    show(
+        "local_hours.txt",
+        "\n".join(
+            [
+                "LOCAL HOURS (Germany, Europe/Berlin; EU clocks back on 26 Oct 2025)",
+                f"no change in local time: UTC-profile TV {_utc_tv(null):.3f} (the clock alone), "
+                f"local TV {test.tv:.3f}, q {test.q_value:.2g}, "
+                f"{'flagged' if test.flagged else 'not flagged'}",
+                f"40% moved 2 h later: planted TV {truth:.3f}, recovered {found.tv:.3f}, "
+                f"q {found.q_value:.2g}, {'flagged' if found.flagged else 'not flagged'}",
+            ]
+        ),
+    )
     assert _utc_tv(null) > 0.05  # the pitfall: in UTC the clock change looks like a shift
     assert not test.flagged and test.tv < 0.02 and test.hours == "local"
     assert found.flagged and found.tv == pytest.approx(truth, abs=0.02)
