@@ -1,7 +1,8 @@
 """Transitions: a planted change of P(next = margin-call | liquidation-price), recovered.
 
-Sessions from ``sessions_sim.py`` (a Markov order of tools); the next check is found by the
-engine (DuckDB through Ibis, a window ``lead`` over the session). Printed with ``-s`` and
+Sessions from ``sessions_sim.py`` (a Markov order of tools); the session order comes from the
+engine (DuckDB through Ibis: each session's tools packed in order, ``sessions.sequences``) and
+the next check from NumPy, checked against a plain SQL ``lead`` window. Printed with ``-s`` and
 written to ``test-artifacts/transitions_planted.txt``.
 """
 
