@@ -48,6 +48,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio_from_sums
@@ -68,6 +69,7 @@ __all__ = [
     "sequence_expr",
     "sequences",
     "span_sums",
+    "tied_sessions_expr",
     "transition_cells",
     "transition_findings",
     "transition_tables",
@@ -91,27 +93,44 @@ def _packing(tools: int) -> tuple[int, int]:
     return bits, 62 // bits
 
 
-def sequence_expr(events: ir.Table, start: date, end: date, vocabulary: Sequence[str]) -> ir.Table:
-    """Sessions per ``(day, device, length, k0 … k3)`` in ``[start, end)``.
+def sequence_expr(
+    events: ir.Table,
+    start: date,
+    end: date,
+    vocabulary: Sequence[str],
+    *,
+    tied: ir.Table | None = None,
+) -> ir.Table:
+    """Sessions per ``(day, device, length, k0 … k3, tied)`` in ``[start, end)``.
 
-    One window numbers each session's checks by ``(ts, event_id)`` (``row_number``, 0-based on
-    every backend); each check's tool code (its index in ``vocabulary`` + 1) is shifted to its
-    position's bits and summed per session (bits do not overlap, so the sum is exact), so a
-    session's ordered sequence becomes a few integers, grouped by a plain hash aggregate —
-    no list, no ordered aggregate (on DuckDB both are several times slower than the window).
-    ``day`` is the first check's UTC day, ``device`` the session's (smallest) device.
+    One window numbers each session's checks (``row_number``, 0-based on every backend); each
+    check's tool code (its index in ``vocabulary`` + 1) is shifted to its position's bits and
+    summed per session (bits do not overlap, so the sum is exact), so a session's ordered
+    sequence becomes a few integers, grouped by a plain hash aggregate — no list, no ordered
+    aggregate (on DuckDB both are several times slower than the window). ``day`` is the first
+    check's UTC day, ``device`` the session's (smallest) device.
+
+    The window orders by ``ts`` alone (sorting on the ``event_id`` strings too doubled its cost
+    on the bench), and ``tied`` is 1 for a session with two checks at the same ``ts`` (their
+    order is then arbitrary): :func:`sequences` recomputes exactly those sessions, passed as
+    ``tied`` (a table of session ids), ordered by ``(ts, event_id)``.
     """
     bits, per_key = _packing(len(vocabulary))
     rows = in_range(events, start, end)
     rows = rows.filter(rows.session.notnull())
+    order = [rows.ts]
+    if tied is not None:
+        rows = rows.semi_join(tied, "session")
+        order = [rows.ts, rows.event_id]
     code = ibis.cases(*[(rows.tool == t, i + 1) for i, t in enumerate(vocabulary)], else_=0)
-    window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
+    window = ibis.window(group_by=rows.session, order_by=order)
     rows = rows.select(
         "session",
         "device",
         day=day_number(rows),
         code=code.cast("int64"),
         pos=ibis.row_number().over(window).cast("int32"),
+        tie=ibis.cases((rows.ts.lag().over(window) == rows.ts, 1), else_=0).cast("int8"),
     )
     keys = {}
     for j in range(KEYS):
@@ -119,9 +138,21 @@ def sequence_expr(events: ir.Table, start: date, end: date, vocabulary: Sequence
         shift = ((rows.pos - j * per_key) * bits).cast("int32")
         keys[f"k{j}"] = ibis.cases((inside, rows.code << shift), else_=0).cast("int64").sum()
     per = rows.group_by("session").aggregate(
-        day=rows.day.min(), device=rows.device.min(), length=rows.count(), **keys
+        day=rows.day.min(),
+        device=rows.device.min(),
+        length=rows.count(),
+        tied=rows.tie.max(),
+        **keys,
     )
-    return per.group_by(["day", "device", "length", *keys]).aggregate(n=per.count())
+    return per.group_by(["day", "device", "length", "tied", *keys]).aggregate(n=per.count())
+
+
+def tied_sessions_expr(events: ir.Table, start: date, end: date) -> ir.Table:
+    """The sessions with two checks at the same ``ts`` in ``[start, end)``."""
+    rows = in_range(events, start, end)
+    rows = rows.filter(rows.session.notnull())
+    same = rows.group_by(["session", "ts"]).aggregate(n=rows.count())
+    return same.filter(same.n > 1).select("session").distinct()
 
 
 def tools_expr(events: ir.Table, start: date, end: date) -> ir.Table:
@@ -171,7 +202,7 @@ class Sequences:
         """From :func:`sequence_expr`'s Arrow result (rows in any order: sorted here, so
         float sums come out bit-identical whichever engine returned them)."""
         bits, per_key = _packing(len(vocabulary))
-        keys = ["day", "device", "length", *(f"k{j}" for j in range(KEYS))]
+        keys = ["day", "device", "length", *(f"k{j}" for j in range(KEYS)), "tied", "n"]
         table = table.sort_by([(k, "ascending") for k in keys])
         data = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
         full = data["length"].astype(np.int64)
@@ -206,6 +237,12 @@ def sequences(events: ir.Table, start: date, end: date) -> Sequences:
         str(t) for t in tools_expr(events, start, end).to_pyarrow()["tool"].to_pylist()
     )
     table = sequence_expr(events, start, end, vocabulary).to_pyarrow()
+    tied = pc.equal(table["tied"], 1)
+    if pc.any(tied).as_py():  # sessions with equal timestamps: again, ordered by event_id too
+        again = sequence_expr(
+            events, start, end, vocabulary, tied=tied_sessions_expr(events, start, end)
+        ).to_pyarrow()
+        table = pa.concat_tables([table.filter(pc.invert(tied)), again.cast(table.schema)])
     return Sequences.from_arrow(table, vocabulary)
 
 
