@@ -1,16 +1,14 @@
 """Sessions: which check follows which, P(next = B | A), per span against the reference.
 
-Engine side (Ibis, the same expression on DuckDB and Spark): each session's checks in order,
-``(ts, event_id)`` (``analytics_methods.md`` §5; ``event_id`` breaks ties on equal timestamps
-deterministically on both engines, though the order within one timestamp is then arbitrary),
-as a list of tools, and the sessions counted per ``(day, device, sequence)``
-(:func:`sequence_expr`). No window: the checks are collected per session as
-``(ts, event_id, tool)`` structs and each short list is sorted (``list_sort`` /
-``array_sort``), which on the 10 M-event bench is about 4× faster than a ``lead()`` over the
-session (that sorts every event by session). Sessions with the same sequence on the same day
-and device are alike for every session analysis, so the result is small (the distinct
-sequences), and NumPy derives from it (:class:`Sequences`) exactly what a window would give:
-per ``(day, tool, next_tool)``
+Engine side (Ibis, the same expression on DuckDB and Spark): each session's checks in the
+order ``(ts, event_id)`` (``analytics_methods.md`` §5; ``event_id`` breaks ties on equal
+timestamps deterministically on both engines, though the order within one timestamp is then
+arbitrary), packed into a few integers per session and counted per ``(day, device, length,
+keys)`` (:func:`sequence_expr`: one ``row_number`` window ordered by ``ts``; the rare sessions
+with equal timestamps are numbered again by ``(ts, event_id)``, :func:`sequences`). Sessions
+with the same sequence on the same day and device are alike for every session analysis, so
+the result is small (the distinct sequences), and NumPy derives from it (:class:`Sequences`)
+exactly what a ``lead()`` window would give: per ``(day, tool, next_tool)``
 
 * ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``, ``sw = Σ_s y_s / x_s``;
 * per ``(day, tool)``: ``nx = Σ_s x_s``, ``xx = Σ_s x_s²`` and the sessions;
