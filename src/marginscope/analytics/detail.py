@@ -57,6 +57,8 @@ class EventTables:
     paths: dict | None = None
     positions: dict | None = None
     funnel: dict | None = None
+    truncated_sessions: int = 0
+    """Sessions longer than the packed session order holds (their later checks left out)."""
 
 
 def event_tables(
@@ -81,6 +83,7 @@ def event_tables(
             paths=path_table(seqs),
             positions=position_table(seqs),
             funnel=funnel_table(seqs),
+            truncated_sessions=seqs.truncated,
             content=content_tables(events, start, end),
             hours=hour_tables(events, start, end),
             previous_visitors=visitors,
@@ -104,6 +107,11 @@ def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFind
     an :class:`~.analysis.Analysis` (its spans and reference), with every test made."""
     if analysis.reference is None:
         return [], DetailTests([], [], [], [], [], [])
+    if tables.truncated_sessions:
+        analysis.notes.append(
+            f"{tables.truncated_sessions:,} sessions had more checks than the session analyses "
+            "hold; their later checks are left out of transitions, positions and the funnel."
+        )
     days = analysis.cube.days
     spans = [
         (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
