@@ -172,3 +172,28 @@ def test_a_null_world_raises_few_session_findings():
     print(f"null worlds: false path, position and funnel findings per month {counts}")
     assert max(counts) <= 2
     assert DEVICES[0] == "mobile"
+
+
+def test_a_session_longer_than_the_packed_order_is_counted_not_hidden():
+    import pyarrow as pa
+
+    from marginscope.analytics.sessions import KEYS, _packing
+
+    tools = [LIQUIDATION, MARGIN_CALL, FUTURES]
+    kept = KEYS * _packing(len(tools))[1]  # 124 checks with three tools
+    checks = kept + 6
+    events = pa.table(
+        {
+            "event_id": [f"syn-long-{i:03d}" for i in range(checks)],
+            "ts": pa.array(
+                [1_762_000_000_000_000 + i * 1_000_000 for i in range(checks)],
+                type=pa.timestamp("us", tz="UTC"),
+            ),
+            "tool": [tools[i % 3] for i in range(checks)],
+            "device": ["mobile"] * checks,
+            "session": ["s-long"] * checks,
+        }
+    )
+    seqs = sequences(open_events(events), FIRST, FOLLOWING)
+    assert seqs.truncated == 1 and seqs.code.size == kept
+    assert [seqs.vocabulary[c] for c in seqs.code[:4]] == [*tools, tools[0]]
