@@ -11,13 +11,21 @@ lead-in at the same rate (the baseline needs it) into a DuckDB file, then times,
 * **ibis counts**: the report's own aggregation of those counts (Ibis → DuckDB);
 * **plain reach**: hand-written DuckDB for the exact distinct visitors and sessions per day and
   region (``COUNT(DISTINCT …) GROUP BY day, region``), for reference;
+* **plain event-level SQL** (issue 21): hand-written DuckDB for what the report's event-level
+  pass computes — the session order (one ``lead``/``row_number`` window over the session
+  ordered by ``(ts, event_id)``, kept in a temporary table) and from it the transition sums,
+  the first-three-check paths, first-vs-later positions by device and the funnel; the six
+  setup-content ``GROUP BY``s (as one ``GROUPING SETS`` query), the hour profile counts and
+  the previous month's distinct visitors;
 * **report**: ``marginscope report`` end to end in-process — market context, daily counts,
-  exact reach (two id-keyed passes), statistics, findings, charts and the HTML file — with
-  the time of each step.
+  exact reach (two id-keyed passes), the event-level pass (sessions, content, hours),
+  statistics, findings, charts and the HTML file — with the time of each step.
 
 Prints each time and the ratios report ÷ ceiling and ibis counts ÷ ceiling, and the report
-against plain SQL for all the numbers it aggregates (counts + exact distinct reach). Targets
-(issue 7): the report under 10 s, within 3× of the ceiling.
+against plain SQL for all the numbers it aggregates (counts + exact distinct reach + the
+event-level aggregates), with the machine's load (``uptime``) before and after: the machine
+is shared, so compare ratios measured in one run. Targets (issues 7 and 21): the report under
+10 s, within 1.5× of plain SQL for the same numbers.
 
     .venv/bin/python bench/report_month.py              # ~2 min to write the data once
     .venv/bin/python bench/report_month.py --db /tmp/bench10m.duckdb   # reuse a file
@@ -26,6 +34,7 @@ against plain SQL for all the numbers it aggregates (counts + exact distinct rea
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,8 +43,11 @@ from pathlib import Path
 
 import duckdb
 
+from marginscope.analytics.detail import event_tables
+from marginscope.analytics.funnel import FUNNEL
 from marginscope.analytics.queries import daily_counts_expr
 from marginscope.analytics.sources import open_events
+from marginscope.calculators import REGISTRY
 from marginscope.report import STEPS, build_report, render
 from marginscope.sim.planted import NOVEMBER_2025, planted_month, write_duckdb
 
@@ -52,6 +64,54 @@ def _best(run: Callable[[], object], repeat: int) -> tuple[float, object]:
         result = run()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def _event_level_sql(first: date, following: date) -> list[str]:
+    """Hand-written DuckDB for the report's event-level aggregates (see the module)."""
+    where = (f"ts >= TIMESTAMPTZ '{first} 00:00:00+00' "
+             f"AND ts < TIMESTAMPTZ '{following} 00:00:00+00'")
+    previous = (f"ts >= TIMESTAMPTZ '2025-10-01 00:00:00+00' "
+                f"AND ts < TIMESTAMPTZ '{FIRST} 00:00:00+00'")
+    funnel = [[REGISTRY[n].tool for n in step] for step in FUNNEL]
+
+    def among(step: list[str]) -> str:
+        return "tool IN (" + ", ".join(f"'{t}'" for t in step) + ")"
+
+    return [
+        "CREATE OR REPLACE TEMP TABLE o AS SELECT session, device, tool, "
+        "epoch_us(ts) // 86400000000 AS day, "
+        "row_number() OVER w - 1 AS pos, lead(tool) OVER w AS nxt, lead(tool, 2) OVER w AS nxt2 "
+        f"FROM events WHERE {where} AND session IS NOT NULL "
+        "WINDOW w AS (PARTITION BY session ORDER BY ts, event_id)",
+        # transitions: per (day, A, B) Σy, Σy², Σxy, Σy/x over sessions
+        "SELECT day, tool, nxt, sum(y), sum(y * y), sum(x * y), sum(y / x) FROM ("
+        "SELECT *, sum(y) OVER (PARTITION BY day, session, tool) AS x FROM ("
+        "SELECT day, session, tool, nxt, count(*) AS y FROM o WHERE nxt IS NOT NULL "
+        "GROUP BY ALL)) GROUP BY ALL",
+        "SELECT day, tool, nxt, nxt2, count(*) FROM o WHERE pos = 0 GROUP BY ALL",
+        "SELECT day, device, tool, sum(x), sum(x * x), sum(y), sum(x * y), count(*) FROM ("
+        "SELECT day, session, device, tool, count(*) AS x, count(*) FILTER (pos = 0) AS y "
+        "FROM o GROUP BY ALL) GROUP BY ALL",
+        "SELECT day, device, count(s1), count(s2), count(CASE WHEN m3 > s2 THEN 1 END) FROM ("
+        "SELECT session, min(day) AS day, min(device) AS device, min(s1) AS s1, "
+        "min(pos) FILTER (" + among(funnel[1]) + " AND pos > s1) AS s2, "
+        "max(pos) FILTER (" + among(funnel[2]) + ") AS m3 FROM ("
+        "SELECT *, min(pos) FILTER (" + among(funnel[0]) + ") OVER (PARTITION BY session) "
+        "AS s1 FROM o WHERE " + among([t for step in funnel for t in step]) + ") "
+        "GROUP BY session) GROUP BY ALL",
+        "SELECT epoch_us(ts) // 86400000000 AS day, tool, side, leverage, notional_bucket, "
+        "margin_mode, venue, symbol, count(*) FROM events "
+        f"WHERE {where} GROUP BY GROUPING SETS ((day, tool, side), (day, tool, leverage), "
+        "(day, tool, notional_bucket), (day, tool, margin_mode), (day, tool, venue), "
+        "(day, tool, symbol))",
+        "SELECT epoch_us(ts) // 86400000000 AS day, hour(ts), device, country = 'US', tool, "
+        f"count(*) FROM events WHERE {where} GROUP BY ALL",
+        f"SELECT count(DISTINCT visitor) FROM events WHERE {previous}",
+    ]
+
+
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _write(path: Path, events: int) -> None:
@@ -77,6 +137,7 @@ def main() -> None:
     if not db.exists():
         _write(db, args.events)
 
+    print(f"machine: {os.cpu_count()} cores, {_load()} (before the runs)", flush=True)
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     total, in_month = con.execute(
@@ -111,7 +172,17 @@ def main() -> None:
     con = duckdb.connect(str(db), read_only=True)
     con.execute("SET TimeZone = 'UTC'")
     t_reach, _ = _best(lambda: con.execute(plain_reach).fetchall(), 1)
+    event_sql = _event_level_sql(date(2025, 10, 1), FOLLOWING)  # as the report: from Oct 1
+
+    def event_level() -> None:
+        for query in event_sql:
+            con.execute(query).fetchall()
+
+    t_events, _ = _best(event_level, args.repeat)
     con.close()
+
+    t_pass, _ = _best(lambda: event_tables(db, date(2025, 10, 1), FOLLOWING,
+                                           previous=(date(2025, 10, 1), FIRST)), args.repeat)
 
     out = Path(folder.name) / "report.html"
     steps: dict[str, float] = {}
@@ -132,15 +203,19 @@ def main() -> None:
             ends = [m[1] for m in marks[1:]] + [end]
             steps = {name: stop - begin for (name, begin), stop in zip(marks, ends, strict=True)}
     print()
+    print(f"machine: {os.cpu_count()} cores, {_load()} (after the runs)")
     print(f"{'ceiling: plain DuckDB GROUP BY (CAST AS DATE)':<58}{t_cast:>7.2f} s")
     print(f"{'ceiling: plain DuckDB GROUP BY (epoch_us // day)':<58}{t_epoch:>7.2f} s")
     print(f"{'ibis daily counts (same cells, same sums)':<58}{t_ibis:>7.2f} s   "
           f"{t_ibis / ceiling:.2f}x ceiling")
     print(f"{'reference: plain COUNT(DISTINCT) visitors+sessions/day':<58}{t_reach:>7.2f} s")
+    print(f"{'plain event-level SQL (sessions, content, hours, prev.)':<58}{t_events:>7.2f} s")
+    print(f"{'ibis event-level pass (same numbers, + NumPy)':<58}{t_pass:>7.2f} s   "
+          f"{t_pass / t_events:.2f}x plain")
     print(f"{'full report, HTML (best of ' + str(args.repeat) + ')':<58}{best_total:>7.2f} s   "
           f"{best_total / ceiling:.2f}x ceiling")
-    same_numbers = ceiling + t_reach
-    print(f"{'  vs plain SQL for the same numbers (counts + distinct)':<58}{same_numbers:>7.2f} s   "
+    same_numbers = ceiling + t_reach + t_events
+    print(f"{'  vs plain SQL for the same numbers (all aggregates)':<58}{same_numbers:>7.2f} s   "
           f"{best_total / same_numbers:.2f}x")
     for name in (*STEPS, "render html"):
         if name in steps:

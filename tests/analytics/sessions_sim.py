@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -59,6 +60,7 @@ class Effect:
     long_share: tuple[str, float] | None = None  # (tool, long share)
     leverage_shift: tuple[str, int] | None = None  # (tool, buckets moved up)
     desktop_hours: int = 0  # desktop hour profile shifted this many hours later
+    first_tool: tuple[str, str, float] | None = None  # (device, tool, P(first check = tool))
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ def _multipliers(world: World, us: np.ndarray, device: np.ndarray) -> np.ndarray
     out = np.ones((us.size, len(TOOLS)))
     out[us] *= region
     out[device == 0] *= mobile
+    return out
+
+
+def first_weights(weights: np.ndarray, planted: tuple[str, float]) -> np.ndarray:
+    """Rows of first-tool weights with ``planted[0]``'s probability set to ``planted[1]``."""
+    k = TOOLS.index(planted[0])
+    out = weights / weights.sum(axis=-1, keepdims=True)
+    others = 1.0 - out[..., k : k + 1]
+    out = out * (1.0 - planted[1]) / others
+    out[..., k] = planted[1]
     return out
 
 
@@ -130,7 +142,12 @@ def simulate(
                 matrix[a] *= (1 - p) / others
                 matrix[a, b] = p
         tools = np.full((n, 10), -1)
-        tools[:, 0] = _draw(rng, np.asarray(INITIAL)[None, :] * mult)
+        initial = np.asarray(INITIAL)[None, :] * mult
+        for e in active:
+            if e.first_tool:
+                chosen = device == DEVICES.index(e.first_tool[0])
+                initial[chosen] = first_weights(initial[chosen], e.first_tool[1:])
+        tools[:, 0] = _draw(rng, initial)
         for pos in range(1, 10):
             alive = length > pos
             prev = tools[alive, pos - 1]
@@ -231,3 +248,66 @@ def true_share(
         weighted += survive[k] * dist
         dist = dist @ step
     return float(weighted[TOOLS.index(tool)] / weighted.sum())
+
+
+def length_probabilities() -> np.ndarray:
+    """P(session length = 1 … 10): ``min(1 + Poisson(1.5), 10)``."""
+    from math import exp, factorial
+
+    p = np.asarray([exp(-1.5) * 1.5**j / factorial(j) for j in range(9)])
+    return np.append(p, 1.0 - p.sum())
+
+
+def planted_matrix(transition: tuple[str, str, float] | None = None) -> np.ndarray:
+    """The Markov matrix, with one transition probability set as :class:`Effect` does."""
+    matrix = _matrix()
+    if transition:
+        a, b, p = TOOLS.index(transition[0]), TOOLS.index(transition[1]), transition[2]
+        matrix[a] *= (1 - p) / (matrix[a].sum() - matrix[a, b])
+        matrix[a, b] = p
+    return matrix
+
+
+def true_path_share(path: tuple[str, ...], matrix: np.ndarray, start: np.ndarray) -> float:
+    """P(a session's first three checks are ``path``; ``END`` past its end)."""
+    lengths = length_probabilities()
+    steps = [s for s in path if s != "END"]
+    p = start[TOOLS.index(steps[0])]
+    for a, b in pairwise(steps):
+        p *= matrix[TOOLS.index(a), TOOLS.index(b)]
+    if len(steps) < 3:
+        return float(p * lengths[len(steps) - 1])
+    return float(p * lengths[2:].sum())
+
+
+def true_first_share(tool: str, matrix: np.ndarray, start: np.ndarray) -> float:
+    """P(a check of ``tool`` is its session's first)."""
+    survive = 1.0 - np.concatenate(([0.0], np.cumsum(length_probabilities())[:-1]))
+    dist, total = start, 0.0
+    for k in range(10):
+        total += survive[k] * dist[TOOLS.index(tool)]
+        dist = dist @ matrix
+    return float(start[TOOLS.index(tool)] / total)
+
+
+def true_funnel(steps: list[list[str]], matrix: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """P(a session reaches funnel step 1, 2, 3): steps in order, other checks between."""
+    lengths = length_probabilities()
+    member = np.asarray([[t in step for t in TOOLS] for step in steps])
+    joint = np.zeros((len(TOOLS), len(steps) + 1))  # (tool, steps reached)
+    joint[:, 0] = start * ~member[0]
+    joint[:, 1] = start * member[0]
+    reached = np.zeros(len(steps))
+    for position in range(10):
+        for j in range(len(steps)):
+            reached[j] += lengths[position] * joint[:, j + 1 :].sum()
+        moved = np.zeros_like(joint)
+        for s in range(len(steps) + 1):
+            nxt = joint[:, s] @ matrix
+            if s < len(steps):
+                moved[:, s] += nxt * ~member[s]
+                moved[:, s + 1] += nxt * member[s]
+            else:
+                moved[:, s] += nxt
+        joint = moved
+    return reached

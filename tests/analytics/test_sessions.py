@@ -1,7 +1,8 @@
 """Transitions: a planted change of P(next = margin-call | liquidation-price), recovered.
 
-Sessions from ``sessions_sim.py`` (a Markov order of tools); the next check is found by the
-engine (DuckDB through Ibis, a window ``lead`` over the session). Printed with ``-s`` and
+Sessions from ``sessions_sim.py`` (a Markov order of tools); the session order comes from the
+engine (DuckDB through Ibis: each session's tools packed in order, ``sessions.sequences``) and
+the next check from NumPy, checked against a plain SQL ``lead`` window. Printed with ``-s`` and
 written to ``test-artifacts/transitions_planted.txt``.
 """
 
@@ -12,6 +13,7 @@ import pytest
 
 from marginscope.analytics.sessions import (
     scan_transitions,
+    sequences,
     transition_findings,
     transition_tables,
 )
@@ -24,7 +26,7 @@ SPANS = spans(PHASE)
 
 
 def _tables(events):
-    return transition_tables(open_events(events), FIRST, FOLLOWING)
+    return transition_tables(sequences(open_events(events), FIRST, FOLLOWING))
 
 
 @pytest.fixture(scope="module")

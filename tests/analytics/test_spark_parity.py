@@ -5,7 +5,10 @@ November 2025 story) is written as the Hive-partitioned Parquet dataset the tele
 writes (two writers, so several files per day), plus a few edge events: the last and first
 microsecond of a UTC day and a visitor seen on two days (the multi-day reach path). Both
 engines read that dataset; the daily counts, exact distinct visitors and sessions, the
-dashboard query and the JSON report must be identical. One SparkSession (``local[2]``, all
+dashboard query, the event-level tables (the session sequences and what derives from them:
+transitions, paths, positions, the funnel; setup content; hour counts; the previous month's
+visitors) and the JSON report must be identical. One session holds three checks with the same
+timestamp, ordered only by their event ids (deliberate ties). One SparkSession (``local[2]``, all
 traffic on loopback, UI off) serves the module.
 """
 
@@ -25,6 +28,10 @@ import pytest
 
 from marginscope.analytics import aggregate, daily
 from marginscope.analytics import spark as spark_engine
+from marginscope.analytics.detail import event_tables
+from marginscope.analytics.sessions import sequences
+from marginscope.analytics.sources import opened_events
+from marginscope.calculators import REGISTRY
 from marginscope.cli import main
 from marginscope.report import build_report
 from marginscope.telemetry.parquet_sink import ParquetDatasetSink
@@ -57,7 +64,15 @@ def _edge_events() -> pa.Table:
         event("span-b", datetime(2025, 11, 11, 9, tzinfo=UTC), "v-span", "FR"),
         event("before", datetime(2025, 10, 3, 23, 59, 59, 999_999, tzinfo=UTC), "v-out", "US"),
     ]
+    tie = datetime(2025, 11, 12, 10, tzinfo=UTC)  # one session, one timestamp, three checks
+    for suffix, calculator in zip("cab", TIE_ORDER[::-1], strict=True):
+        rows.append({**event("tie", tie, "v-tie", "DE"), "event_id": f"syn-edge-tie-{suffix}",
+                     "tool": REGISTRY[calculator].tool})
     return pa.Table.from_pylist(rows, schema=ARROW_SCHEMA)
+
+
+TIE_ORDER = ("pnl", "liquidation", "margin-call")
+"""The tie session's calculators in event-id order (a, b, c), written in reverse."""
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +142,50 @@ def test_the_dashboard_query_is_identical(dataset, spark):
     args = (dataset, "2025-11-01", "2025-12-01", {"device": ["mobile", "tablet"]})
     by = ("tool", "region")
     assert daily(*args, by=by, engine="spark") == daily(*args, by=by, engine="duckdb")
+
+
+def _rows(table: dict[str, Any]) -> list[tuple]:
+    """A table of arrays as its sorted rows (engines return rows in any order)."""
+    names = sorted(table)
+    return sorted(tuple(str(v) for v in row)
+                  for row in zip(*(np.asarray(table[n]).tolist() for n in names), strict=True))
+
+
+def test_the_event_level_tables_are_identical_with_ties(dataset, spark):
+    previous = (date(2025, 10, 1), MONTH)
+    tables = {engine: event_tables(dataset, START, END, engine=engine, previous=previous)
+              for engine in ("duckdb", "spark")}
+    duck, on_spark = tables["duckdb"], tables["spark"]
+    assert on_spark.previous_visitors == duck.previous_visitors > 0
+    assert _rows(on_spark.transitions.cells) == _rows(duck.transitions.cells)
+    assert _rows(on_spark.transitions.origins) == _rows(duck.transitions.origins)
+    for name in ("paths", "positions", "funnel"):
+        assert _rows(getattr(on_spark, name)) == _rows(getattr(duck, name)), name
+    assert sorted(on_spark.content.fields) == sorted(duck.content.fields)
+    for name, table in duck.content.fields.items():
+        assert _rows(on_spark.content.fields[name]) == _rows(table), name
+    assert _rows(on_spark.hours.data) == _rows(duck.hours.data)
+    assert _rows(on_spark.hours.countries) == _rows(duck.hours.countries)
+    # the tie session: ordered by event id on both engines
+    day = (date(2025, 11, 12) - date(1970, 1, 1)).days
+    path = tuple(REGISTRY[c].tool for c in TIE_ORDER)
+    for found in (duck.paths, on_spark.paths):
+        rows = {(int(d), a, b, c) for d, a, b, c in zip(found["day"], found["tool"],
+                                                       found["next_tool"], found["next2"],
+                                                       strict=True)}
+        assert (day, *path) in rows
+
+
+def test_the_session_sequences_are_identical(dataset, spark):
+    out = {}
+    for engine in ("duckdb", "spark"):
+        with opened_events(dataset, engine=engine) as events:
+            seqs = sequences(events, START, END)
+        out[engine] = sorted(
+            (int(d), str(v), tuple(seqs.code[seqs.offsets[i]:seqs.offsets[i + 1]]), int(n))
+            for i, (d, v, n) in enumerate(zip(seqs.day, seqs.device, seqs.n, strict=True)))
+        assert seqs.truncated == 0
+    assert out["spark"] == out["duckdb"]
 
 
 def _comparable(document: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,22 @@ variance comes from the clusters (``analytics_methods.md`` §4–§5; Cameron & 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
 
-__all__ = ["cluster_ratio", "cluster_ratio_from_sums", "paired_log_ratio"]
+__all__ = [
+    "ClusterChange",
+    "binary_sums",
+    "cluster_change",
+    "cluster_ratio",
+    "cluster_ratio_from_sums",
+    "paired_log_ratio",
+]
+
+MAX_DF = 200
+"""Degrees of freedom beyond which Student t is taken at 200 (indistinguishable)."""
 
 
 def cluster_ratio(y: np.ndarray, x: np.ndarray) -> tuple[float, float, int]:
@@ -71,3 +83,46 @@ def paired_log_ratio(
     v = (tb - pb * nb) / (pb * nb.sum())
     se = math.sqrt(days / (days - 1) * float(((u - v) ** 2).sum())) if days > 1 else math.inf
     return float(pa), float(pb), math.log(pa / pb), se, days
+
+
+def binary_sums(successes: float, clusters: float) -> tuple[float, float, float, float, float]:
+    """``(Σy, Σx, Σy², Σxy, Σx²)`` when every cluster is one trial (``x = 1``, ``y ∈ {0, 1}``):
+    a session's path, or whether it reached the next funnel step. Then the clustered variance
+    is the binomial one (times ``S/(S−1)``)."""
+    return successes, clusters, successes, successes, clusters
+
+
+@dataclass(frozen=True)
+class ClusterChange:
+    """A cluster ratio in a span against the reference: estimate, 95 % interval, p-value."""
+
+    probability: float
+    low: float
+    high: float
+    normal_probability: float
+    p_value: float
+    trials: int
+    clusters: int
+
+
+def cluster_change(now: tuple, ref: tuple) -> ClusterChange:
+    """Compare two cluster ratios given as ``(Σy, Σx, Σy², Σxy, Σx², clusters)``.
+
+    The span's ``p̂`` with a 95 % interval (Student t, clusters − 1 df, capped at
+    :data:`MAX_DF`, clipped to [0, 1]); the difference to the reference's ``p̂₀`` tested
+    two-sided with the variances added (disjoint days are independent), t with
+    ``min(S, S₀) − 1`` df.
+    """
+    p, se = cluster_ratio_from_sums(*now[:5], int(now[5]))
+    p0, se0 = cluster_ratio_from_sums(*ref[:5], int(ref[5]))
+    clusters, clusters0 = int(now[5]), int(ref[5])
+    if not (math.isfinite(p) and math.isfinite(p0)) or min(clusters, clusters0) < 2:
+        return ClusterChange(p, math.nan, math.nan, p0, math.nan, int(now[1]), clusters)
+    c = student_t.ppf(0.975, min(clusters - 1, MAX_DF))
+    spread = math.sqrt(se**2 + se0**2)
+    z = (p - p0) / spread if spread > 0 else 0.0
+    df = min(clusters, clusters0, MAX_DF + 1) - 1
+    p_value = min(1.0, 2.0 * float(student_t.sf(abs(z), df)))
+    return ClusterChange(
+        p, max(0.0, p - c * se), min(1.0, p + c * se), p0, p_value, int(now[1]), clusters
+    )

@@ -22,18 +22,27 @@ from marginscope.analytics.content import (
     scan_content,
 )
 from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.funnel import FunnelTest, funnel_findings, funnel_table, scan_funnel
 from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
 from marginscope.analytics.months import visitors_expr
+from marginscope.analytics.paths import PathTest, path_findings, path_table, scan_paths
+from marginscope.analytics.positions import (
+    PositionTest,
+    position_findings,
+    position_table,
+    scan_positions,
+)
 from marginscope.analytics.sessions import (
     TransitionTables,
     TransitionTest,
     scan_transitions,
+    sequences,
     transition_findings,
     transition_tables,
 )
 from marginscope.analytics.sources import opened_events
 
-__all__ = ["EventTables", "detail_findings", "event_tables"]
+__all__ = ["DetailTests", "EventTables", "detail_findings", "event_tables"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +54,11 @@ class EventTables:
     hours: HourTables
     previous_visitors: int | None = None
     """Distinct visitors of the previous month (for ``summary.previous_month``)."""
+    paths: dict | None = None
+    positions: dict | None = None
+    funnel: dict | None = None
+    truncated_sessions: int = 0
+    """Sessions longer than the packed session order holds (their later checks left out)."""
 
 
 def event_tables(
@@ -63,21 +77,41 @@ def event_tables(
             visitors = int(
                 visitors_expr(events, *previous).to_pyarrow()["visitors"][0].as_py() or 0
             )
+        seqs = sequences(events, start, end)
         return EventTables(
-            transitions=transition_tables(events, start, end),
+            transitions=transition_tables(seqs),
+            paths=path_table(seqs),
+            positions=position_table(seqs),
+            funnel=funnel_table(seqs),
+            truncated_sessions=seqs.truncated,
             content=content_tables(events, start, end),
             hours=hour_tables(events, start, end),
             previous_visitors=visitors,
         )
 
 
-def detail_findings(
-    analysis: Any, tables: EventTables
-) -> tuple[list[DetailFinding], list[TransitionTest], list[ContentTest], list[HourTest]]:
-    """Transition, content and hour-profile findings of an :class:`~.analysis.Analysis` (its
-    spans and reference), with every test made."""
+@dataclass(frozen=True, eq=False)
+class DetailTests:
+    """Every test of the event-level pass (flagged or not)."""
+
+    transitions: list[TransitionTest]
+    content: list[ContentTest]
+    hours: list[HourTest]
+    paths: list[PathTest]
+    positions: list[PositionTest]
+    funnel: list[FunnelTest]
+
+
+def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFinding], DetailTests]:
+    """Session (transitions, paths, positions, funnel), content and hour-profile findings of
+    an :class:`~.analysis.Analysis` (its spans and reference), with every test made."""
     if analysis.reference is None:
-        return [], [], [], []
+        return [], DetailTests([], [], [], [], [], [])
+    if tables.truncated_sessions:
+        analysis.notes.append(
+            f"{tables.truncated_sessions:,} sessions had more checks than the session analyses "
+            "hold; their later checks are left out of transitions, positions and the funnel."
+        )
     days = analysis.cube.days
     spans = [
         (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
@@ -85,9 +119,17 @@ def detail_findings(
     transitions = scan_transitions(tables.transitions, spans, analysis.reference)
     content = scan_content(tables.content, spans, analysis.reference)
     hours = scan_hours(tables.hours, spans, analysis.reference)
-    return (
-        transition_findings(transitions) + content_findings(content) + hour_findings(hours),
-        transitions,
-        content,
-        hours,
+    paths = scan_paths(tables.paths, spans, analysis.reference) if tables.paths else []
+    positions = (
+        scan_positions(tables.positions, spans, analysis.reference) if tables.positions else []
     )
+    funnel = scan_funnel(tables.funnel, spans, analysis.reference) if tables.funnel else []
+    findings = (
+        transition_findings(transitions)
+        + path_findings(paths)
+        + position_findings(positions)
+        + funnel_findings(funnel)
+        + content_findings(content)
+        + hour_findings(hours)
+    )
+    return findings, DetailTests(transitions, content, hours, paths, positions, funnel)

@@ -33,7 +33,10 @@ __all__ = [
 ]
 
 KINDS = ("spike", "share_shift", "phase")
-DETAIL_KINDS = ("contrast", "transition", "hour_profile", "content", "lift_ratio")
+DETAIL_KINDS = (
+    "contrast", "transition", "path", "session_position", "funnel", "hour_profile", "content",
+    "lift_ratio",
+)
 """Kinds added by issue 21 (segment contrasts, session transitions, hour profiles, setup
 content, lift against lift): spans with ``start``/``end``, ``text``, ``q_value`` and their own fields
 (:class:`DetailFinding`, ``docs/analytics.md``)."""

@@ -12,20 +12,33 @@ on checks treats every check as independent and rejects far too often); Benjamin
 across the month's hour tests; reported (kind ``hour_profile``) when q ≤ ``fdr`` and
 ``TV ≥ min_tv``.
 
-Limits: profiles are in **UTC**. Daylight-saving changes move local activity by an hour in
-UTC (U.S. DST ended 2 Nov 2025, EU 26 Oct 2025), so a November month against an October
-reference shows a one-hour "shift" that is only the clock (on the demo, 5–7 points of TV).
-When an EU or U.S. change falls between the reference's first day and the span's last, a
-finding needs ``TV ≥ min_tv_dst`` (10 points) and its text names the change
-(:func:`dst_changes`); local-time profiles for single-zone countries are not built yet.
+Device and region profiles are in **UTC**. Daylight-saving changes move local activity by an
+hour in UTC (U.S. DST ended 2 Nov 2025, EU 26 Oct 2025), so a November month against an
+October reference shows a one-hour "shift" that is only the clock (on the demo, 5–7 points of
+TV). When an EU or U.S. change falls between the reference's first day and the span's last,
+such a finding needs ``TV ≥ min_tv_dst`` (10 points) and its text names the change
+(:func:`dst_changes`).
+
+**Local time** (segments ``local:<country>``, ``hours: "local"``): for each country with one
+local time — its ``zone.tab`` zones (:func:`marginscope.telemetry.country.country_zones`) give
+the same local hour for every UTC hour of the reference and the span (``DE``'s Berlin and
+Busingen do; the U.S., Russia, Brazil … do not and stay in UTC) — the engine's checks per
+``(UTC day, UTC hour, country)`` (:func:`country_hour_expr`) are moved to local date and hour
+with :mod:`zoneinfo`, **per date**, in Python (the engines' time-zone functions differ; this
+keeps parity trivial). On a local day of 23 or 25 hours an hour is missing or repeated, so
+each local hour's count on a day is divided by the number of times that hour occurred that
+day, and the profile is each hour's mean over the days it existed (``analytics_methods.md``
+§6). No clock-change floor applies: the clock is taken out.
 Plug-in TV is above 0 even with no change (compare with ``min_tv``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 import numpy as np
@@ -35,14 +48,17 @@ from marginscope.analytics.formatting import span_text
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
 from marginscope.analytics.queries import day_number, in_range, region_of
 from marginscope.analytics.spikes import bh_adjust
+from marginscope.telemetry.country import country_zones
 
 __all__ = [
     "HourTables",
     "HourTest",
+    "country_hour_expr",
     "dst_changes",
     "hour_expr",
     "hour_findings",
     "hour_tables",
+    "local_hours",
     "scan_hours",
 ]
 
@@ -94,11 +110,75 @@ def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     return rows.group_by(["day", "hour", "device", "region", "tool"]).aggregate(n=rows.count())
 
 
+def country_hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
+    """Checks per ``(day, hour, country)`` in ``[start, end)``; hour in UTC."""
+    rows = in_range(events, start, end)
+    rows = rows.select("country", day=day_number(rows), hour=rows.ts.hour().cast("int8"))
+    return rows.group_by(["day", "hour", "country"]).aggregate(n=rows.count())
+
+
+@cache
+def _local(zone: str, day: int) -> tuple[tuple[int, int], ...]:
+    """(local day number, local hour) of each UTC hour of ``day`` in ``zone``."""
+    tz = ZoneInfo(zone)
+    out = []
+    for hour in range(24):
+        local = datetime.fromtimestamp(day * 86_400 + hour * 3600, tz=UTC).astimezone(tz)
+        out.append(((local.date() - date(1970, 1, 1)).days, local.hour))
+    return tuple(out)
+
+
+def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
+    """(len(days) × 24 × 2): local day number and hour of each UTC hour of ``days`` in the
+    country's local time, or None when its ``zone.tab`` zones disagree on any of them (or it
+    has none)."""
+    zones = country_zones().get(country, ())
+    if not zones:
+        return None
+    maps = [np.asarray([_local(z, int(d)) for d in days]) for z in zones]
+    if any(not np.array_equal(m, maps[0]) for m in maps[1:]):
+        return None
+    return maps[0]
+
+
+def _rates(counts: np.ndarray, occurred: np.ndarray) -> np.ndarray:
+    """Counts of local hours divided by the times each occurred that day (0 where it did not)."""
+    return np.divide(counts, occurred, out=np.zeros_like(counts), where=occurred > 0)
+
+
 @dataclass(frozen=True, eq=False)
 class HourTables:
     """The engine's counts as arrays (``day`` in days since 1970-01-01)."""
 
     data: dict[str, np.ndarray]
+    countries: dict[str, np.ndarray] = field(default_factory=dict)
+    """Checks per (day, UTC hour, country): :func:`country_hour_expr`."""
+
+    def local(self, country: str, days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(local days × 24) checks of ``country`` by local hour, each hour divided by the
+        times it occurred that local day, and those occurrences; None without one local time.
+        Rows are the local days the UTC ``days`` reach."""
+        mapping = local_hours(country, days)
+        if mapping is None:
+            return None
+        first = int(mapping[..., 0].min())
+        rows = int(mapping[..., 0].max()) - first + 1
+        counts, occurred = np.zeros((rows, 24)), np.zeros((rows, 24))
+        utc = np.zeros((len(days), 24))
+        c = self.countries
+        chosen = c["country"] == country
+        position = {int(x): i for i, x in enumerate(days)}
+        at = np.asarray([position.get(int(x), -1) for x in c["day"][chosen]], dtype=np.int64)
+        keep = at >= 0
+        np.add.at(
+            utc,
+            (at[keep], c["hour"][chosen][keep].astype(np.int64)),
+            c["n"][chosen][keep].astype(float),
+        )
+        local_row = mapping[..., 0] - first
+        np.add.at(counts, (local_row, mapping[..., 1]), utc)
+        np.add.at(occurred, (local_row, mapping[..., 1]), 1.0)
+        return _rates(counts, occurred), occurred
 
     def matrix(self, segment: str, days: np.ndarray, tool: str | None = None) -> np.ndarray:
         """(len(days) × 24) checks of ``segment`` (and ``tool``; None: all tools)."""
@@ -121,8 +201,15 @@ class HourTables:
 
 def hour_tables(events: ir.Table, start: date, end: date) -> HourTables:
     """Run :func:`hour_expr` in the engine."""
-    table = hour_expr(events, start, end).to_pyarrow()
-    return HourTables(data={k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names})
+
+    def arrays(expr: ir.Table) -> dict[str, np.ndarray]:
+        table = expr.to_pyarrow()
+        return {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+
+    return HourTables(
+        data=arrays(hour_expr(events, start, end)),
+        countries=arrays(country_hour_expr(events, start, end)),
+    )
 
 
 @dataclass(frozen=True)
@@ -142,6 +229,7 @@ class HourTest:
     q_value: float
     flagged: bool
     dst: tuple[str, ...] = ()
+    hours: str = "UTC"
 
 
 def scan_hours(
@@ -183,15 +271,68 @@ def scan_hours(
                     day_permutation_p(span, ref, rng),
                 )
             )
-    q = bh_adjust([r[-1] for r in rows])
+    local_rows = _local_rows(tables, spans, reference, rng, min_checks)
+    q = bh_adjust([r[-1] for r in rows] + [r[-1] for r in local_rows])
     out = []
-    for r, qv in zip(rows, q, strict=True):
+    for r, qv in zip(rows, q[: len(rows)], strict=True):
         dst = tuple(dst_changes(reference[0], r[1]))
         floor = min_tv_dst if dst else min_tv
         out.append(
             HourTest(*r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= floor), dst=dst)
         )
+    for r, qv in zip(local_rows, q[len(rows) :], strict=True):
+        out.append(
+            HourTest(
+                *r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= min_tv), hours="local"
+            )
+        )
     return out
+
+
+def _profile(rates: np.ndarray, occurred: np.ndarray) -> np.ndarray:
+    """Each local hour's mean over the days it existed, as shares."""
+    days = (occurred > 0).sum(axis=0)
+    mean = np.divide(rates.sum(axis=0), days, out=np.zeros(24), where=days > 0)
+    return mean / mean.sum() if mean.sum() > 0 else mean
+
+
+def _local_rows(
+    tables: HourTables,
+    spans: Sequence[tuple[str, str, str]],
+    reference: tuple[str, str],
+    rng: np.random.Generator,
+    min_checks: int,
+) -> list[tuple]:
+    """Local-time profile tests of the countries with one local time."""
+    if not tables.countries:
+        return []
+    rows = []
+    ref_days = day_numbers(*reference)
+    countries = sorted({str(c) for c in tables.countries["country"]})
+    for country in countries:
+        ref = tables.local(country, ref_days)
+        if ref is None or ref[0].sum() < min_checks:
+            continue
+        for start, end, scope in spans:
+            span = tables.local(country, day_numbers(start, end))
+            if span is None or span[0].sum() < min_checks:
+                continue
+            observed, normal = _profile(*span), _profile(*ref)
+            rows.append(
+                (
+                    start,
+                    end,
+                    scope,
+                    f"local:{country}",
+                    None,
+                    observed.tolist(),
+                    normal.tolist(),
+                    float(0.5 * np.abs(observed - normal).sum()),
+                    round(span[0].sum()),
+                    day_permutation_p(span[0], ref[0], rng),
+                )
+            )
+    return rows
 
 
 def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
@@ -201,9 +342,11 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
         if not t.flagged:
             continue
         peak, peak0 = int(np.argmax(t.observed)), int(np.argmax(t.normal))
+        who = _SEGMENT_TEXT.get(t.segment, t.segment.replace("local:", "") + " (local time)")
+        clock = "local time" if t.hours == "local" else "UTC"
         text = (
-            f"{span_text(t.start, t.end)}: the hours of {_SEGMENT_TEXT.get(t.segment, t.segment)}"
-            f" checks shifted (busiest hour {peak:02d}:00 UTC vs {peak0:02d}:00 in the "
+            f"{span_text(t.start, t.end)}: the hours of {who}"
+            f" checks shifted (busiest hour {peak:02d}:00 {clock} vs {peak0:02d}:00 in the "
             f"reference; {t.tv:.0%} of activity would have to move, day-permutation "
             f"{p_text(t.p_value)}"
             + (
@@ -227,7 +370,7 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
                     "tv": t.tv,
                     "scope": t.scope,
                     "checks": t.checks,
-                    "hours": "UTC",
+                    "hours": t.hours,
                     "dst_changes": list(t.dst),
                 },
             )

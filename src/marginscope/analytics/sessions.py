@@ -1,17 +1,23 @@
 """Sessions: which check follows which, P(next = B | A), per span against the reference.
 
-Engine side (Ibis, the same expression on DuckDB and Spark): the next check of a session is
-``tool.lead()`` over the session ordered by ``(ts, event_id)`` (``analytics_methods.md`` §5;
-``event_id`` breaks ties on equal timestamps deterministically on both engines, though the
-order within one timestamp is then arbitrary). The engine returns, per UTC day:
+Engine side (Ibis, the same expression on DuckDB and Spark): each session's checks in the
+order ``(ts, event_id)`` (``analytics_methods.md`` §5; ``event_id`` breaks ties on equal
+timestamps deterministically on both engines, though the order within one timestamp is then
+arbitrary), packed into a few integers per session and counted per ``(day, device, length,
+keys)`` (:func:`sequence_expr`: one ``row_number`` window ordered by ``ts``; the rare sessions
+with equal timestamps are numbered again by ``(ts, event_id)``, :func:`sequences`). Sessions
+with the same sequence on the same day and device are alike for every session analysis, so
+the result is small (the distinct sequences), and NumPy derives from it (:class:`Sequences`)
+exactly what a ``lead()`` window would give: per ``(day, tool, next_tool)``
 
-* per ``(day, tool, next_tool)``: ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``,
-  ``sw = Σ_s y_s / x_s``;
-* per ``(day, tool)``, summed from those in NumPy: ``nx = Σ_s x_s``, ``xx = Σ_s x_s²`` and the
-  sessions (see :func:`transition_expr`);
+* ``n = Σ_s y_s``, ``yy = Σ_s y_s²``, ``xy = Σ_s x_s y_s``, ``sw = Σ_s y_s / x_s``;
+* per ``(day, tool)``: ``nx = Σ_s x_s``, ``xx = Σ_s x_s²`` and the sessions;
 
 where for session s, ``x_s`` is its checks of A that have a next check and ``y_s`` those whose
-next check is B. Any span of days then sums these, and the session-clustered ratio estimator
+next check is B; the paths (:mod:`.paths`), positions (:mod:`.positions`) and the funnel
+(:mod:`.funnel`) read the same sequences. A session's day and device are its first check's
+day and its (smallest) device: session ids are keyed with a daily salt, so a session does not
+span days. Any span of days then sums these, and the session-clustered ratio estimator
 (:func:`~marginscope.analytics.clustered.cluster_ratio_from_sums`) gives
 ``p̂ = Σy/Σx`` with ``SE² = S/(S−1) Σ_s (y_s − p̂ x_s)² / (Σx)²``.
 
@@ -39,6 +45,8 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio_from_sums
@@ -50,10 +58,17 @@ from marginscope.analytics.queries import day_number, in_range
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = [
+    "Sequences",
     "TransitionTables",
     "TransitionTest",
+    "day_of",
+    "grouped_sums",
     "scan_transitions",
-    "transition_expr",
+    "sequence_expr",
+    "sequences",
+    "span_sums",
+    "tied_sessions_expr",
+    "transition_cells",
     "transition_findings",
     "transition_tables",
 ]
@@ -64,31 +79,231 @@ MAX_DF = 200
 """Degrees of freedom beyond which Student t is taken at 200 (indistinguishable)."""
 
 
-def transition_expr(events: ir.Table, start: date, end: date) -> ir.Table:
-    """Per ``(day, tool, next_tool)`` the cell sums ``n = Σy, yy = Σy², xy = Σxy`` and
-    ``sw = Σ y/x`` over the sessions, for ``[start, end)`` (one query, no join; only the four
-    columns the window needs are read).
+KEYS = 4
+"""Integer columns a session's sequence is packed into (``KEYS × 62 // bits`` checks: 48 with
+up to 31 tools); later checks of longer sessions are left out and counted
+(:attr:`Sequences.truncated`)."""
 
-    The origin sums follow from the cells: ``Σ_B n = Σ_s x_s``, ``Σ_B xy = Σ_s x_s²`` (each
-    session's ``x_s · Σ_B y_sB = x_s²``) and ``Σ_B sw`` = the sessions with ``x_s > 0`` (each
-    contributes ``Σ_B y_sB / x_s = 1``).
+
+def _packing(tools: int) -> tuple[int, int]:
+    """Bits per check and checks per 62-bit key for ``tools`` tool codes (1 … tools)."""
+    bits = max(1, math.ceil(math.log2(tools + 1)))
+    return bits, 62 // bits
+
+
+def sequence_expr(
+    events: ir.Table,
+    start: date,
+    end: date,
+    vocabulary: Sequence[str],
+    *,
+    tied: ir.Table | None = None,
+) -> ir.Table:
+    """Sessions per ``(day, device, length, k0 … k3, tied)`` in ``[start, end)``.
+
+    One window numbers each session's checks (``row_number``, 0-based on every backend); each
+    check's tool code (its index in ``vocabulary`` + 1) is shifted to its position's bits and
+    summed per session (bits do not overlap, so the sum is exact), so a session's ordered
+    sequence becomes a few integers, grouped by a plain hash aggregate — no list, no ordered
+    aggregate (on DuckDB both are several times slower than the window). ``day`` is the first
+    check's UTC day, ``device`` the session's (smallest) device.
+
+    The window orders by ``ts`` alone (sorting on the ``event_id`` strings too doubled its cost
+    on the bench), and ``tied`` is 1 for a session with two checks at the same ``ts`` (their
+    order is then arbitrary): :func:`sequences` recomputes exactly those sessions, passed as
+    ``tied`` (a table of session ids), ordered by ``(ts, event_id)``.
     """
+    bits, per_key = _packing(len(vocabulary))
     rows = in_range(events, start, end)
-    rows = rows.filter(rows.session.notnull()).select("ts", "event_id", "session", "tool")
-    window = ibis.window(group_by=rows.session, order_by=[rows.ts, rows.event_id])
-    rows = rows.mutate(day=day_number(rows), next_tool=rows.tool.lead().over(window))
-    pairs = (
-        rows.filter(rows.next_tool.notnull())
-        .group_by(["day", "session", "tool", "next_tool"])
-        .aggregate(y=ibis._.count())
+    rows = rows.filter(rows.session.notnull())
+    order = [rows.ts]
+    if tied is not None:
+        rows = rows.semi_join(tied, "session")
+        order = [rows.ts, rows.event_id]
+    code = ibis.cases(*[(rows.tool == t, i + 1) for i, t in enumerate(vocabulary)], else_=0)
+    window = ibis.window(group_by=rows.session, order_by=order)
+    rows = rows.select(
+        "session",
+        "device",
+        day=day_number(rows),
+        code=code.cast("int64"),
+        pos=ibis.row_number().over(window).cast("int32"),
+        tie=ibis.cases((rows.ts.lag().over(window) == rows.ts, 1), else_=0).cast("int8"),
     )
-    pairs = pairs.mutate(x=pairs.y.sum().over(group_by=[pairs.day, pairs.session, pairs.tool]))
-    return pairs.group_by(["day", "tool", "next_tool"]).aggregate(
-        n=pairs.y.sum(),
-        yy=(pairs.y * pairs.y).sum(),
-        xy=(pairs.x * pairs.y).sum(),
-        sw=(pairs.y.cast("float64") / pairs.x).sum(),
+    keys = {}
+    for j in range(KEYS):
+        inside = (rows.pos >= j * per_key) & (rows.pos < (j + 1) * per_key)
+        shift = ((rows.pos - j * per_key) * bits).cast("int32")
+        keys[f"k{j}"] = ibis.cases((inside, rows.code << shift), else_=0).cast("int64").sum()
+    per = rows.group_by("session").aggregate(
+        day=rows.day.min(),
+        device=rows.device.min(),
+        length=rows.count(),
+        tied=rows.tie.max(),
+        **keys,
     )
+    return per.group_by(["day", "device", "length", "tied", *keys]).aggregate(n=per.count())
+
+
+def tied_sessions_expr(events: ir.Table, start: date, end: date) -> ir.Table:
+    """The sessions with two checks at the same ``ts`` in ``[start, end)``."""
+    rows = in_range(events, start, end)
+    rows = rows.filter(rows.session.notnull())
+    same = rows.group_by(["session", "ts"]).aggregate(n=rows.count())
+    return same.filter(same.n > 1).select("session").distinct()
+
+
+def tools_expr(events: ir.Table, start: date, end: date) -> ir.Table:
+    """The distinct tools of the sessions' checks in ``[start, end)``."""
+    rows = in_range(events, start, end)
+    return rows.filter(rows.session.notnull()).select("tool").distinct()
+
+
+@dataclass(frozen=True, eq=False)
+class Sequences:
+    """:func:`sequence_expr`'s result, flattened for NumPy.
+
+    Per distinct sequence (row): ``day``, ``device``, ``n`` (sessions), ``offsets`` into the
+    flat arrays; per check (element): ``code`` (index into ``vocabulary``), ``row`` and
+    ``pos`` (0-based position in its session).
+    """
+
+    day: np.ndarray
+    device: np.ndarray
+    n: np.ndarray
+    offsets: np.ndarray
+    code: np.ndarray
+    row: np.ndarray
+    pos: np.ndarray
+    vocabulary: tuple[str, ...]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Checks per sequence."""
+        return np.diff(self.offsets)
+
+    def codes(self, tools: Sequence[str]) -> np.ndarray:
+        """The codes of ``tools`` (those never seen are left out)."""
+        index = {t: i for i, t in enumerate(self.vocabulary)}
+        return np.asarray([index[t] for t in tools if t in index], dtype=np.int64)
+
+    truncated: int = 0
+    """Sessions longer than the packed keys hold (their later checks are left out)."""
+
+    def device_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(devices, code per row)``: the distinct devices and each row's index into them."""
+        devices, codes = np.unique(self.device.astype(str), return_inverse=True)
+        return devices.astype(object), codes.ravel()
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, vocabulary: Sequence[str]) -> Sequences:
+        """From :func:`sequence_expr`'s Arrow result (rows in any order: sorted here, so
+        float sums come out bit-identical whichever engine returned them)."""
+        bits, per_key = _packing(len(vocabulary))
+        keys = ["day", "device", "length", *(f"k{j}" for j in range(KEYS)), "tied", "n"]
+        table = table.sort_by([(k, "ascending") for k in keys])
+        data = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+        full = data["length"].astype(np.int64)
+        lengths = np.minimum(full, KEYS * per_key)
+        n = data["n"].astype(np.int64)
+        offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        row = np.repeat(np.arange(lengths.size), lengths)
+        pos = np.arange(row.size) - offsets[row]
+        keys = np.column_stack([data[f"k{j}"].astype(np.int64) for j in range(KEYS)])
+        if not keys.size:
+            keys = np.zeros((0, KEYS), dtype=np.int64)
+        packed = keys[row, pos // per_key] if row.size else np.zeros(0, dtype=np.int64)
+        code = (packed >> (bits * (pos % per_key))) & ((1 << bits) - 1)
+        if (code == 0).any():
+            raise ValueError("a session check's tool is outside the vocabulary it was packed with")
+        return cls(
+            day=data["day"].astype(np.int64),
+            device=data["device"].astype(object),
+            n=n,
+            offsets=offsets,
+            code=code - 1,
+            row=row,
+            pos=pos,
+            vocabulary=tuple(vocabulary),
+            truncated=int(n[full > lengths].sum()),
+        )
+
+
+def sequences(events: ir.Table, start: date, end: date) -> Sequences:
+    """Run :func:`tools_expr` and :func:`sequence_expr` in the engine."""
+    vocabulary = sorted(
+        str(t) for t in tools_expr(events, start, end).to_pyarrow()["tool"].to_pylist()
+    )
+    table = sequence_expr(events, start, end, vocabulary).to_pyarrow()
+    tied = pc.equal(table["tied"], 1)
+    if pc.any(tied).as_py():  # sessions with equal timestamps: again, ordered by event_id too
+        again = sequence_expr(
+            events, start, end, vocabulary, tied=tied_sessions_expr(events, start, end)
+        ).to_pyarrow()
+        table = pa.concat_tables([table.filter(pc.invert(tied)), again.cast(table.schema)])
+    return Sequences.from_arrow(table, vocabulary)
+
+
+DENSE_KEYS = 1 << 25
+"""Key spaces up to this size are summed with a dense ``bincount`` instead of a sort."""
+
+
+def grouped_sums(
+    keys: Sequence[np.ndarray], values: dict[str, np.ndarray]
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """``values`` summed per distinct combination of the integer ``keys`` (same length);
+    returns the distinct key columns and the sums."""
+    columns = [np.asarray(k, dtype=np.int64) for k in keys]
+    low = [int(c.min()) if c.size else 0 for c in columns]
+    sizes = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(columns, low, strict=True)]
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    for c, lo, size in zip(columns, low, sizes, strict=True):  # mixed radix, one int64
+        key = key * size + (c - lo)
+    total = int(np.prod(sizes, dtype=np.float64)) if columns[0].size else 0
+    if total <= DENSE_KEYS:  # a small key space: count straight into it (no sort)
+        present = np.bincount(key, minlength=total) > 0
+        unique = np.flatnonzero(present)
+        sums = {
+            name: np.bincount(key, weights=np.asarray(v, dtype=float), minlength=total)[unique]
+            for name, v in values.items()
+        }
+    else:
+        unique, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.ravel()
+        sums = {
+            name: np.bincount(inverse, weights=np.asarray(v, dtype=float), minlength=unique.size)
+            for name, v in values.items()
+        }
+    decoded = []
+    rest = unique
+    for lo, size in zip(reversed(low), reversed(sizes), strict=True):
+        decoded.append(rest % size + lo)
+        rest = rest // size
+    return decoded[::-1], sums
+
+
+def transition_cells(seqs: Sequences) -> dict[str, np.ndarray]:
+    """Per ``(day, tool, next_tool)``: ``n, yy, xy, sw`` (see the module docstring)."""
+    k = max(len(seqs.vocabulary), 1)
+    has_next = seqs.pos < seqs.lengths[seqs.row] - 1
+    i = np.flatnonzero(has_next)
+    row, a, b = seqs.row[i], seqs.code[i], seqs.code[i + 1]
+    (row_ab, a_ab, b_ab), per_cell = grouped_sums((row, a, b), {"y": np.ones(i.size)})
+    (row_a, a_a), per_origin = grouped_sums((row, a), {"x": np.ones(i.size)})
+    x = per_origin["x"][np.searchsorted(row_a * k + a_a, row_ab * k + a_ab)]
+    y = per_cell["y"]
+    w = seqs.n[row_ab].astype(float)
+    (day, tool, nxt), sums = grouped_sums(
+        (seqs.day[row_ab], a_ab, b_ab),
+        {"n": w * y, "yy": w * y * y, "xy": w * x * y, "sw": w * y / np.maximum(x, 1)},
+    )
+    names = np.asarray(seqs.vocabulary, dtype=object)
+    return {
+        "day": day,
+        "tool": names[tool] if tool.size else np.zeros(0, dtype=object),
+        "next_tool": names[nxt] if nxt.size else np.zeros(0, dtype=object),
+        **{key: np.round(v).astype(np.int64) if key != "sw" else v for key, v in sums.items()},
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,10 +338,9 @@ class TransitionTables:
         return cells, origins
 
 
-def transition_tables(events: ir.Table, start: date, end: date) -> TransitionTables:
-    """Run :func:`transition_expr` in the engine; origins summed from the cells."""
-    table = transition_expr(events, start, end).to_pyarrow()
-    cells = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+def transition_tables(seqs: Sequences) -> TransitionTables:
+    """The transition cells of :class:`Sequences`; origins summed from the cells."""
+    cells = transition_cells(seqs)
     keys = sorted({(int(d), str(t)) for d, t in zip(cells["day"], cells["tool"], strict=True)})
     index = {key: i for i, key in enumerate(keys)}
     rows = np.asarray(
@@ -144,6 +358,32 @@ def transition_tables(events: ir.Table, start: date, end: date) -> TransitionTab
         "sessions": np.round(sums["sessions"]),
     }
     return TransitionTables(cells=cells, origins=origins)
+
+
+def day_of(iso: str) -> int:
+    """Days since 1970-01-01 of an ISO day."""
+    return int(np.datetime64(iso, "D").astype(np.int64))
+
+
+def span_sums(
+    data: dict[str, np.ndarray],
+    keys: Sequence[str],
+    columns: Sequence[str],
+    first: str,
+    last: str,
+) -> dict[tuple, np.ndarray]:
+    """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive ISO
+    days) per value of ``keys`` (at least one; nulls read ``None``)."""
+    inside = (data["day"] >= day_of(first)) & (data["day"] <= day_of(last))
+    out: dict[tuple, np.ndarray] = {}
+    values = np.column_stack([data[c][inside].astype(float) for c in columns])
+    for key, row in zip(zip(*(data[k][inside] for k in keys), strict=True), values, strict=True):
+        key = tuple(None if v is None else str(v) for v in key)
+        if key in out:
+            out[key] += row
+        else:
+            out[key] = row.copy()
+    return out
 
 
 @dataclass(frozen=True)
@@ -184,8 +424,7 @@ def scan_transitions(
 ) -> list[TransitionTest]:
     """Transition tests for ``spans`` (inclusive ISO days and a scope) vs ``reference``."""
 
-    def number(iso: str) -> int:
-        return int(np.datetime64(iso, "D").astype(np.int64))
+    number = day_of
 
     def next_share(cells: dict, origins: dict) -> dict[str, float]:
         total = sum(v[0] for v in origins.values())

@@ -30,6 +30,7 @@ from marginscope.telemetry.schema import UNKNOWN_COUNTRY, country_codes
 
 __all__ = [
     "CountryResolver", "GeoIPCountry", "country_from_code", "country_from_time_zone",
+    "country_zones",
 ]
 
 
@@ -62,6 +63,15 @@ def _zone_table() -> tuple[dict[str, str], dict[str, str]]:
             _, target, link = line.split()
             links[link] = target
     return zones, links
+
+
+def country_zones() -> dict[str, tuple[str, ...]]:
+    """Each country's time zones in the tz database's ``zone.tab`` (ISO code → zone names);
+    a country with one zone there has one local time (the analytics' local-hour profiles)."""
+    out: dict[str, list[str]] = {}
+    for zone, country in _zone_table()[0].items():
+        out.setdefault(country, []).append(zone)
+    return {country: tuple(zones) for country, zones in out.items()}
 
 
 def country_from_time_zone(time_zone: str | None) -> str | None:

@@ -1,0 +1,195 @@
+"""The defence funnel: liquidation-price → margin-call → position-size or futures P&L.
+
+Definition (stated in every finding, ``analytics_methods.md`` §5): the unit is the session and
+the window the session; order is *ordered with gaps* on ``(ts, event_id)`` (other checks may
+come between steps); a session reaches step k when steps 1 … k occur in that order — the first
+step-1 check anchors it, step 2 is the first step-2 check after it, step 3 the first step-3
+check after that (PostHog's "ordered" funnel, ClickHouse's ``windowFunnel`` without
+``strict_*``, on sessions instead of a time window). The steps are calculators named in
+:data:`FUNNEL` (the registry's tool ids, never written here).
+
+From the sessions' ordered sequences (:class:`~marginscope.analytics.sessions.Sequences`, one
+engine query shared by every session analysis; :func:`funnel_table`): each sequence's step
+positions, and the sessions reaching each step per ``(day, device)``.
+
+Statistics: per span (the month, each phase) the step-to-step conversions ``S₂/S₁``, ``S₃/S₂``
+and overall ``S₃/S₁``; each session is one trial, so sessions are the clusters and the variance
+is binomial (:func:`~marginscope.analytics.clustered.binary_sums`); each step's conversion
+against the reference's (variances added), Benjamini–Hochberg across the month's funnel tests;
+a ``funnel`` finding for a span with a step that moved by ≥ ``min_points`` at q ≤ ``fdr``.
+
+It cannot say that a session that did not convert gave up: people may have used another tool
+or site in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from marginscope.analytics.clustered import ClusterChange, binary_sums, cluster_change
+from marginscope.analytics.findings import DetailFinding
+from marginscope.analytics.formatting import span_text
+from marginscope.analytics.names import tool_name
+from marginscope.analytics.sessions import Sequences, grouped_sums, span_sums
+from marginscope.analytics.spikes import bh_adjust
+
+__all__ = ["FUNNEL", "FunnelTest", "funnel_findings", "funnel_steps", "funnel_table", "scan_funnel"]
+
+FUNNEL: tuple[tuple[str, ...], ...] = (("liquidation",), ("margin-call",), ("position-size", "pnl"))
+"""The funnel's steps as calculator names (CLI sub-commands); a step is any of its tools."""
+STEP_COLUMNS = ("s1", "s2", "s3")
+
+
+@cache
+def funnel_steps() -> tuple[tuple[str, ...], ...]:
+    """The steps as tool ids, read from the calculator registry."""
+    from marginscope.calculators import REGISTRY
+
+    return tuple(tuple(REGISTRY[name].tool for name in step) for step in FUNNEL)
+
+
+def funnel_table(
+    seqs: Sequences, steps: Sequence[Sequence[str]] | None = None
+) -> dict[str, np.ndarray]:
+    """Sessions reaching each step (``s1``, ``s2``, ``s3``) per ``(day, device)``."""
+    steps = steps or funnel_steps()
+    rows = seqs.offsets.size - 1
+    reached = []
+    at = np.full(rows, -1, dtype=np.int64)  # the previous step's position (−1: before all)
+    alive = np.ones(rows, dtype=bool)
+    for step in steps:
+        hit = np.isin(seqs.code, seqs.codes(step)) & (seqs.pos > at[seqs.row])
+        hit &= alive[seqs.row]
+        first_rows, first = np.unique(seqs.row[hit], return_index=True)
+        found = np.zeros(rows, dtype=bool)
+        found[first_rows] = True
+        at = np.full(rows, -1, dtype=np.int64)
+        at[first_rows] = seqs.pos[hit][first]
+        alive = found
+        reached.append(found)
+    if not rows:
+        return {k: np.zeros(0) for k in ("day", "device", *STEP_COLUMNS)}
+    devices, device = seqs.device_codes()
+    (day, dev), sums = grouped_sums(
+        (seqs.day, device),
+        {name: seqs.n * r for name, r in zip(STEP_COLUMNS, reached, strict=True)},
+    )
+    return {"day": day, "device": devices[dev], **sums}
+
+
+@dataclass(frozen=True)
+class FunnelTest:
+    """The funnel in a span against the reference."""
+
+    start: str
+    end: str
+    scope: str
+    sessions: tuple[int, ...]
+    normal_sessions: tuple[int, ...]
+    steps: tuple[ClusterChange, ...]  # step k → k+1 conversions
+    overall: ClusterChange
+    p_value: float
+    q_values: tuple[float, ...] = ()
+    q_value: float = 1.0
+    flagged: bool = False
+
+
+def _change(now: Sequence[float], ref: Sequence[float], a: int, b: int) -> ClusterChange:
+    return cluster_change(
+        (*binary_sums(now[b], now[a]), now[a]), (*binary_sums(ref[b], ref[a]), ref[a])
+    )
+
+
+def scan_funnel(
+    data: dict,
+    spans: Sequence[tuple[str, str, str]],
+    reference: tuple[str, str],
+    *,
+    fdr: float = 0.05,
+    min_points: float = 0.05,
+    min_sessions: int = 50,
+) -> list[FunnelTest]:
+    """Funnel tests for ``spans`` against ``reference``; ``data``: :func:`funnel_expr`'s
+    result as arrays."""
+
+    def totals(first: str, last: str) -> list[float]:
+        sums = span_sums(data, ("device",), STEP_COLUMNS, first, last)
+        return [float(sum(v[i] for v in sums.values())) for i in range(len(STEP_COLUMNS))]
+
+    ref = totals(*reference)
+    tests = []
+    for start, end, scope in spans:
+        now = totals(start, end)
+        if min(now[0], ref[0]) < min_sessions:
+            continue
+        steps = tuple(_change(now, ref, k, k + 1) for k in range(len(STEP_COLUMNS) - 1))
+        tests.append(
+            FunnelTest(
+                start,
+                end,
+                scope,
+                tuple(int(n) for n in now),
+                tuple(int(n) for n in ref),
+                steps,
+                _change(now, ref, 0, len(STEP_COLUMNS) - 1),
+                min(s.p_value for s in steps),
+            )
+        )
+    flat = [s.p_value for t in tests for s in t.steps]
+    q = list(bh_adjust(flat))
+    out = []
+    for t in tests:
+        qs = tuple(float(q.pop(0)) for _ in t.steps)
+        moved = [
+            qv <= fdr and abs(s.probability - s.normal_probability) >= min_points
+            for s, qv in zip(t.steps, qs, strict=True)
+        ]
+        out.append(
+            FunnelTest(**{**t.__dict__, "q_values": qs, "q_value": min(qs), "flagged": any(moved)})
+        )
+    return out
+
+
+def funnel_findings(tests: Sequence[FunnelTest]) -> list[DetailFinding]:
+    """Spans whose funnel moved, as ``funnel`` findings."""
+    steps = funnel_steps()
+    names = [" or ".join(tool_name(t) for t in step) for step in steps]
+    out = []
+    for t in tests:
+        if not t.flagged:
+            continue
+        parts = [
+            f"{names[k]} → {names[k + 1]} {s.probability:.0%} (95% CI {s.low:.0%}–{s.high:.0%})"
+            f" vs {s.normal_probability:.0%}"
+            for k, s in enumerate(t.steps)
+        ]
+        text = (
+            f"{span_text(t.start, t.end)}: of {t.sessions[0]:,} sessions with a "
+            f"{names[0]} check, {'; '.join(parts)} in the reference (sessions as clusters; "
+            "steps in order, other checks allowed between)."
+        )
+        out.append(
+            DetailFinding.of(
+                "funnel",
+                t,
+                text,
+                {
+                    "tool": steps[0][0],
+                    "steps": [list(step) for step in steps],
+                    "sessions": list(t.sessions),
+                    "normal_sessions": list(t.normal_sessions),
+                    "conversion": [s.probability for s in t.steps],
+                    "conversion_ci": [[s.low, s.high] for s in t.steps],
+                    "normal_conversion": [s.normal_probability for s in t.steps],
+                    "overall": t.overall.probability,
+                    "normal_overall": t.overall.normal_probability,
+                    "q_values": list(t.q_values),
+                    "scope": t.scope,
+                },
+            )
+        )
+    return out
