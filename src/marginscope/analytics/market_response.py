@@ -4,7 +4,8 @@
 never "caused", "drove" or "triggered":
 
 * **Lagged association** (:func:`lagged_association`): Spearman ρ between each tool's daily
-  log-lift (against the fixed reference, so the weekday pattern is out) and a market series
+  lift (against the fixed reference, so the weekday pattern is out; ranks, so the log would
+  change nothing) and a market series
   (signed BTC return, |return|, the day's funding sum, the day's funding sign changes) at lags
   0–3 (activity k days after the market value). The test takes the **maximum |ρ| over the lags**
   (which handles the multiplicity over lags) against a **circular-shift null**: the market
@@ -223,7 +224,9 @@ def market_response(
     tools = [None, *[t for t, n in cube.by_tool(start, end).items() if n > 0]]
     rows = []
     for tool in tools:
-        activity = np.log1p(analysis.daily_lift(tool))
+        # Spearman's ρ ranks: the lift itself (a day with no checks, lift −1, ranks lowest and
+        # stays in; its log would be −inf and drop out)
+        activity = analysis.daily_lift(tool)
         for name, series in markets.items():
             if np.isfinite(series).sum() < 10:
                 continue
