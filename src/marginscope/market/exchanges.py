@@ -22,7 +22,7 @@ from types import MappingProxyType
 from marginscope.errors import InputError
 from marginscope.risk.venues import VENUES
 
-__all__ = ["EXCHANGES", "KINDS", "Exchange", "exchange"]
+__all__ = ["EXCHANGES", "KINDS", "SOURCE_NAMES", "Exchange", "exchange"]
 
 KINDS = ("ohlcv", "funding", "open_interest", "liquidations")
 
@@ -73,6 +73,18 @@ EXCHANGES: Mapping[str, Exchange] = MappingProxyType({e.name: e for e in (
     _venue("hyperliquid", {"ohlcv": 500, "funding": 500}),
 )})
 """Exchange name → :class:`Exchange` (the ``--venue`` choices of ``marginscope market fetch``)."""
+
+
+SOURCE_NAMES: Mapping[str, str] = MappingProxyType({
+    "binance_usdm": "Binance USDⓈ-M futures API",
+    "binance_spot": "Binance spot API",
+    "bybit": "Bybit API",
+    "okx": "OKX API",
+    "yahoo_finance": "Yahoo Finance",
+    "deribit": "Deribit API",
+})
+"""Publisher of a stored market series, by the prefix of its ``source`` text
+(``binance_usdm:/fapi/v1/fundingRate …``): how a report names it in its references."""
 
 
 def exchange(name: str) -> Exchange:

@@ -18,6 +18,7 @@ from typing import Any
 from marginscope.analytics.association import CITED, EVENT_PRIORITY
 from marginscope.analytics.formatting import day_text, signed_percent, span_text
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
+from marginscope.market.exchanges import SOURCE_NAMES
 
 __all__ = ["INTERPRETATIONS", "Story", "compose", "episode_text", "reference_text"]
 
@@ -44,14 +45,6 @@ USUAL = (
     "change in what users were checking."
 )
 
-_VENUES = {
-    "binance_usdm": "Binance USDⓈ-M futures API",
-    "binance_spot": "Binance spot API",
-    "bybit": "Bybit API",
-    "okx": "OKX API",
-    "yahoo_finance": "Yahoo Finance",
-    "deribit": "Deribit API",
-}
 
 
 def _count(value: float) -> str:
@@ -72,7 +65,7 @@ def reference_text(source: str) -> str:
     exchange's endpoint first, then the mirror (``… via github.com/…`` in the stored text)."""
     head, _, mirror = source.partition(" via ")
     venue, _, endpoint = head.partition(":")
-    name = _VENUES.get(venue)
+    name = SOURCE_NAMES.get(venue)
     if name is None:
         return source
     text = f"{name}, {endpoint.strip()}" if endpoint else name
