@@ -154,8 +154,8 @@ def isolated_inputs(v: dict):
     )
 
 
-@pytest.mark.parametrize("v", [v for v in by_calc("liquidation_price")
-                               if isolated_inputs(v) is not None])  # cross: test_venue_vectors
+@pytest.mark.parametrize("v", [p for p in by_calc("liquidation_price")
+                               if isolated_inputs(p.values[0]) is not None])  # cross: vectors
 def test_published_liquidations_in_floats_equal_the_arrays(v):
     venue, overrides, side, qty, entry, margin = isolated_inputs(v)
     terms = resolve(venue, **overrides)
