@@ -118,6 +118,28 @@ def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path,
     assert persisted == [("lost", 300)]
 
 
+def test_a_sink_process_stopped_by_sigterm_commits_what_it_holds(tmp_path, event_factory):
+    """SIGTERM (a service manager stopping the process group): the sink process commits the
+    batch it holds and exits; a successor reads on from the pipe; nothing is lost."""
+    db = tmp_path / "events.duckdb"
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # it holds its batch
+    events = _events(event_factory, 600)
+    for event in events[:300]:
+        assert writer.record(event).exception() is None
+    first = writer._process
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _pipe_empty(writer):
+        time.sleep(0.01)  # until the child has read (and holds, uncommitted) the 300
+    os.kill(first.pid, signal.SIGTERM)
+    assert first.wait(timeout=10) == 0
+    for event in events[300:]:
+        assert writer.record(event).exception() is None
+    assert writer.flush(timeout=60)
+    stats = writer.close()
+    assert stats.restarts == 1 and stats.accepted == 600
+    assert _count(db) == 600 and stats.lost == 0
+
+
 def _pipe_empty(writer) -> bool:
     import fcntl
     import struct

@@ -394,7 +394,7 @@ def _serve(control: Connection, reply: Connection, events: int, shared: int) -> 
     buffer = bytearray()
     end = False
     try:
-        while not end:
+        while not end and not _stopping:
             # Polled, never woken: a write into an empty pipe with a sleeping reader costs
             # the writer a cross-core wake-up, which on a small virtual machine is most of
             # an event's cost.
@@ -431,10 +431,22 @@ def _serve(control: Connection, reply: Connection, events: int, shared: int) -> 
     finally:
         commit()
         sink.close()
-        tell(_CLOSED)
+        if not _stopping:  # stopped by a signal: the server (if alive) starts a successor,
+            tell(_CLOSED)  # which reads on from the pipe
+
+
+_stopping = False
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM (a service manager stopping the whole process group): finish the frames read,
+    commit them and exit; what is still in the pipe stays there for a successor."""
+    global _stopping
+    _stopping = True
 
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent closes us (Ctrl-C hits both)
+    signal.signal(signal.SIGTERM, _stop)
     _serve(Connection(int(sys.argv[1]), writable=False),
            Connection(int(sys.argv[2]), readable=False), int(sys.argv[3]), int(sys.argv[4]))
