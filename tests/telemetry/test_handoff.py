@@ -88,26 +88,32 @@ def test_a_flush_that_timed_out_does_not_answer_the_next_one(tmp_path, event_fac
     writer.close()
 
 
-def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path, event_factory):
-    """kill -9 of the sink process: a new one takes over the pipe, recording goes on, and
-    every acknowledged event is stored or counted as lost (none silently)."""
-    db = tmp_path / "events.duckdb"
+def _signal_the_sink_mid_batch(db, event_factory, sig: int, after: int) -> tuple:
+    """300 events read (and held, uncommitted) by the sink process, ``sig`` sent to it,
+    ``after`` more recorded while a successor starts, then flushed and closed: (stats,
+    events stored, the first process's exit code)."""
     writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # it holds its batch
-    events = _events(event_factory, 900)
+    events = _events(event_factory, 300 + after)
     for event in events[:300]:
         assert writer.record(event).exception() is None
     first = writer._process
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not _pipe_empty(writer):
         time.sleep(0.01)  # until the child has read (and holds, uncommitted) the 300
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=10)
+    os.kill(first.pid, sig)
+    code = first.wait(timeout=10)
     for event in events[300:]:  # recorded while the new child starts: held by the pipe
         assert writer.record(event).exception() is None
     assert writer.flush(timeout=60)
     assert writer._process is not first
-    stats = writer.close()
-    stored = _count(db)
+    return writer.close(), _count(db), code
+
+
+def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path, event_factory):
+    """kill -9 of the sink process: a new one takes over the pipe, recording goes on, and
+    every acknowledged event is stored or counted as lost (none silently)."""
+    db = tmp_path / "events.duckdb"
+    stats, stored, _ = _signal_the_sink_mid_batch(db, event_factory, signal.SIGKILL, 600)
     assert stats.restarts == 1 and stats.accepted == 900
     assert stored == 600 and stats.lost == 300  # the dead child's open batch, counted
     assert stored + stats.lost == stats.accepted
@@ -121,23 +127,11 @@ def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path,
 def test_a_sink_process_stopped_by_sigterm_commits_what_it_holds(tmp_path, event_factory):
     """SIGTERM (a service manager stopping the process group): the sink process commits the
     batch it holds and exits; a successor reads on from the pipe; nothing is lost."""
-    db = tmp_path / "events.duckdb"
-    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=5.0)  # it holds its batch
-    events = _events(event_factory, 600)
-    for event in events[:300]:
-        assert writer.record(event).exception() is None
-    first = writer._process
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _pipe_empty(writer):
-        time.sleep(0.01)  # until the child has read (and holds, uncommitted) the 300
-    os.kill(first.pid, signal.SIGTERM)
-    assert first.wait(timeout=10) == 0
-    for event in events[300:]:
-        assert writer.record(event).exception() is None
-    assert writer.flush(timeout=60)
-    stats = writer.close()
+    stats, stored, code = _signal_the_sink_mid_batch(tmp_path / "events.duckdb", event_factory,
+                                                     signal.SIGTERM, 300)
+    assert code == 0
     assert stats.restarts == 1 and stats.accepted == 600
-    assert _count(db) == 600 and stats.lost == 0
+    assert stored == 600 and stats.lost == 0
 
 
 def _pipe_empty(writer) -> bool:
