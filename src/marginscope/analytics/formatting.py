@@ -7,9 +7,14 @@ takeaways.
 
 from __future__ import annotations
 
-__all__ = ["day_text", "signed_percent", "span_text"]
+__all__ = ["count_text", "day_text", "signed_percent", "span_text"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def count_text(value: float | None) -> str:
+    """A count with thousands separators (``101,573``); ``n/a`` for None."""
+    return "n/a" if value is None else f"{value:,.0f}"
 
 
 def signed_percent(value: float | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from marginscope.analytics.analysis import Analysis
-from marginscope.analytics.formatting import span_text
+from marginscope.analytics.formatting import count_text, span_text
 
 __all__ = ["SYNTHETIC_NOTE", "methodology", "not_recorded_section", "summary_hidden",
            "timeline"]
@@ -17,10 +17,6 @@ __all__ = ["SYNTHETIC_NOTE", "methodology", "not_recorded_section", "summary_hid
 SYNTHETIC_NOTE = ("All usage figures here come from SYNTHETIC events (seeded by marginscope.sim: "
                   "the trader simulator or planted test effects); the market data are real "
                   "and cited.")
-
-def _count(value: int | None) -> str:
-    return "n/a" if value is None else f"{value:,}"
-
 
 def summary_hidden(summary: dict[str, Any]) -> str:
     """``3 cells of this month's summary are hidden`` (or that none needed hiding)."""
@@ -64,8 +60,8 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
         {"title": "What was counted", "paragraphs": [
             f"{summary['setups']:,} pre-trade setups (uses of a risk calculator) in "
             f"{analysis.month}, from {summary['countries']} countries and "
-            f"{_count(summary.get('visitors'))} distinct visitor ids "
-            f"({_count(summary.get('sessions'))} sessions). "
+            f"{count_text(summary.get('visitors'))} distinct visitor ids "
+            f"({count_text(summary.get('sessions'))} sessions). "
             "Events are anonymized at capture: no IP address, cookie or User-Agent is stored; "
             "only the tool, coarse inputs, the device class and the country. Visitor and "
             "session ids are keyed hashes whose salt changes every UTC day and is then "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marginscope.analytics.association import CITED, EVENT_PRIORITY
-from marginscope.analytics.formatting import day_text, signed_percent, span_text
+from marginscope.analytics.formatting import count_text, day_text, signed_percent, span_text
 from marginscope.analytics.names import SHARE_NAMES, tool_label, tool_name
 from marginscope.market.exchanges import SOURCE_NAMES
 
@@ -45,10 +45,6 @@ USUAL = (
     "change in what users were checking."
 )
 
-
-
-def _count(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def _range(low: float, high: float, fmt: str) -> str:
@@ -147,7 +143,7 @@ def episode_text(run: list[dict[str, Any]]) -> str:
         return (
             f"{when}: {tool_label(peak['tool'])} {level} {days}"
             f"{' (peak ' + day_text(peak['date']) + ': ' if len(run) > 1 else ' ('}"
-            f"{_count(peak['observed'])} checks vs ~{_count(peak['expected'])} expected"
+            f"{count_text(peak['observed'])} checks vs ~{count_text(peak['expected'])} expected"
             f"{', ' + ci if ci else ''})."
         )
     name = SHARE_NAMES.get(peak["segment"], peak["segment"])
@@ -161,7 +157,7 @@ def episode_text(run: list[dict[str, Any]]) -> str:
     return (
         f"{when}: {name} of {of} {level} against a normal {peak['normal_share']:.0%}"
         f" (peak {day_text(peak['date'])}: {peak['share']:.0%}, "
-        f"{1 + (peak['lift'] or 0):.2f}× normal, {_count(peak['observed'])} checks)."
+        f"{1 + (peak['lift'] or 0):.2f}× normal, {count_text(peak['observed'])} checks)."
     )
 
 
@@ -246,8 +242,8 @@ def _takeaway_spike(
     )
     subject = "all checks" if f["tool"] is None else f"{tool_name(f['tool'])} checks"
     text = (
-        f"{lead}{day_text(f['date'])}{where}: {_count(f['observed'])} {subject} against "
-        f"~{_count(f['expected'])} expected, {signed_percent(f['lift'])} ({_ci(f)})."
+        f"{lead}{day_text(f['date'])}{where}: {count_text(f['observed'])} {subject} against "
+        f"~{count_text(f['expected'])} expected, {signed_percent(f['lift'])} ({_ci(f)})."
     )
     numbers = _numbers(f)
     if cite:
@@ -335,7 +331,7 @@ def _key_takeaways(
                 f"peaking on {day_text(p['date'])} at {p['share']:.0%} against a normal "
                 f"{p['normal_share']:.0%} ({1 + p['lift']:.2f}× normal, 95% CI "
                 f"{1 + p['lift_ci'][0]:.2f}–{1 + p['lift_ci'][1]:.2f}×; "
-                f"{_count(p['observed'])} checks)."
+                f"{count_text(p['observed'])} checks)."
             )
             out.append(
                 {
@@ -406,8 +402,8 @@ def _chapter(
     first, last = _close(daily, start), _close(daily, end)
     if first and last:
         context.append(
-            f"BTC closed at {_count(first)} USD on {day_text(start)} and "
-            f"{_count(last)} USD on {day_text(end)} ({(last / first - 1):+.1%})"
+            f"BTC closed at {count_text(first)} USD on {day_text(start)} and "
+            f"{count_text(last)} USD on {day_text(end)} ({(last / first - 1):+.1%})"
             f"{refs.cite(market.get('price_source'))}."
         )
     for event in _events(market, start, end)[:2]:
@@ -560,7 +556,7 @@ def compose(
     takeaways = _key_takeaways(findings, summary, chapters, refs, market)
     closes = [v for v in daily.get("btc_close") or [] if v]
     moved = (
-        f" while BTC went from {_count(closes[0])} to {_count(closes[-1])} USD "
+        f" while BTC went from {count_text(closes[0])} to {count_text(closes[-1])} USD "
         f"({closes[-1] / closes[0] - 1:+.0%}){refs.cite(market.get('price_source'))}"
         if len(closes) > 1
         else ""
