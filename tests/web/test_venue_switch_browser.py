@@ -1,8 +1,8 @@
 """Switching venue on a calculator page keeps the instrument, in a real headless Chromium.
 
-Expected symbols come from the venue registry's notations (``Venue.notation.write`` of the
-instrument the starting symbol names, moved to the venue's quote by ``map_to_venue``), not
-from the page's code. Also: on a 390 × 844 phone the result bar never covers the error of the
+Expected symbols come from the venue registry's notations (``listed``: ``Venue.notation.write``
+of the instrument the starting symbol names, moved to the venue's quote by ``map_to_venue``),
+not from the page's code. Also: on a 390 × 844 phone the result bar never covers the error of the
 field being typed in. Screenshots go to ``test-artifacts/venue-switch/``.
 """
 
@@ -13,12 +13,11 @@ import re
 import pytest
 
 from marginscope.calculators import REGISTRY
-from marginscope.errors import InputError
-from marginscope.risk.instruments import map_to_venue, parse_symbol
-from marginscope.risk.venues import VENUES
+from marginscope.risk.instruments import parse_symbol
 
 from .conftest import ARTIFACTS
 from .test_browser import CHROMIUM, DESKTOP, FLAGS, by_id, open_page
+from .test_venue_switch_forms import listed
 
 playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
@@ -42,16 +41,6 @@ def shot(page, name):
     page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
 
 
-def listed(venue: str, symbol: str, target: str) -> str | None:
-    """``symbol`` of ``venue`` written in ``target``'s notation by the registry, None if the
-    target offers no contract of that kind."""
-    instrument = parse_symbol(venue, symbol)
-    try:
-        return VENUES[target].notation.write(map_to_venue(instrument, target))
-    except InputError:
-        return None
-
-
 def switch(page, venue):
     page.get_by_label(re.compile("^Venue")).select_option(venue)
 
@@ -73,6 +62,7 @@ def test_btcusdt_keeps_its_instrument_on_every_venue(browser, live_server):
             expect(note).to_contain_text("No tier table shipped")
         if venue == "hyperliquid":  # USDT not offered: same base and kind, its USDC contract
             expect(note).to_contain_text("USDC")
+            expect(page).to_have_url(re.compile(r"venue=hyperliquid"))  # its answer is in
             shot(page, "btcusdt-to-hyperliquid-desktop")
     # back through Hyperliquid (USDC) to Bybit and Binance: still the USDT contract
     assert symbol.input_value() == "BTCUSDT"
@@ -88,8 +78,14 @@ def test_the_switch_reaches_the_server_with_the_new_symbol(browser, live_server)
     expect(page).to_have_url(re.compile(rf"[?&]symbol={re.escape(expected)}(&|$)"))
     assert "venue=okx" in page.url
     assert "symbols_for" not in page.url  # links carry the inputs only
-    request = {"venue": "okx", "symbol": expected, "side": "long", "qty": 0.5,
-               "entry_price": 95000.0, "leverage": 20.0}
+    request = {
+        "venue": "okx",
+        "symbol": expected,
+        "side": "long",
+        "qty": 0.5,
+        "entry_price": 95000.0,
+        "leverage": 20.0,
+    }
     price = REGISTRY["liquidation"].run(request)["liquidation_price"]
     expect(page.locator("#result .headline .v").first).to_have_text(f"{price:,.2f}")
     assert not errors
@@ -104,6 +100,7 @@ def test_no_listing_is_said_beside_the_field(browser, live_server):
     switch(page, "binance-coinm")
     expect(by_id(page, "n-symbol")).to_contain_text("No Binance COIN-M listing for BTCUSDT")
     expect(by_id(page, "f-symbol")).to_have_value("")  # not kept: the venue would misread it
+    expect(page).to_have_url(re.compile(r"venue=binance-coinm"))  # its answer is in
     shot(page, "no-listing-desktop")
     assert not errors
 

@@ -18,8 +18,13 @@ from marginscope.risk.instruments import map_to_venue, parse_symbol
 from marginscope.risk.venues import VENUES
 from marginscope.web.forms import SYMBOLS_FOR, map_symbols
 
-POSITION = {"side": "long", "qty": "0.5", "entry_price": "95000", "leverage": "20",
-            "mmr": "0.5"}  # an MMR override: venues without a shipped table price too
+POSITION = {
+    "side": "long",
+    "qty": "0.5",
+    "entry_price": "95000",
+    "leverage": "20",
+    "mmr": "0.5",
+}  # an MMR override: venues without a shipped table price too
 
 
 def listed(venue: str, symbol: str, target: str) -> str | None:
@@ -42,10 +47,17 @@ def field_error(html: str, name: str) -> str:
     return found.group(1) if found else ""
 
 
-CASES = [(venue, symbol, target)
-         for venue, symbol in (("binance-usdm", "BTCUSDT"), ("binance-coinm", "BTCUSD_PERP"),
-                               ("okx", "ETH-USDT-SWAP"), ("bitmex", "XBTUSD"))
-         for target in VENUES if target not in (venue, "generic")]
+CASES = [
+    (venue, symbol, target)
+    for venue, symbol in (
+        ("binance-usdm", "BTCUSDT"),
+        ("binance-coinm", "BTCUSD_PERP"),
+        ("okx", "ETH-USDT-SWAP"),
+        ("bitmex", "XBTUSD"),
+    )
+    for target in VENUES
+    if target not in (venue, "generic")
+]
 
 
 @pytest.mark.parametrize("venue, symbol, target", CASES)
@@ -66,8 +78,15 @@ def test_a_posted_symbol_of_the_old_venue_is_mapped_or_refused(client, venue, sy
     if expected != symbol:
         assert f"Symbol: {symbol} (" in response.text and f"is {expected} on " in response.text
     # the answer is the new venue's, for the mapped symbol
-    body = {"venue": target, "symbol": expected, "side": "long", "qty": 0.5,
-            "entry_price": 95000.0, "leverage": 20.0, "mmr": 0.005}  # POSITION as numbers
+    body = {
+        "venue": target,
+        "symbol": expected,
+        "side": "long",
+        "qty": 0.5,
+        "entry_price": 95000.0,
+        "leverage": 20.0,
+        "mmr": 0.005,
+    }  # POSITION as numbers
     price = REGISTRY["liquidation"].run(body)["liquidation_price"]
     fragment = client.post("/liquidation/result", data=data)
     assert fragment.status_code == 200
@@ -94,8 +113,9 @@ def test_a_symbol_already_in_the_new_notation_is_left_alone(client):
 
 
 def test_a_link_without_the_hint_is_read_as_written(client):
-    response = client.get("/liquidation?venue=bybit&symbol=BTCUSDT&side=long&qty=0.5"
-                          "&entry_price=95000&leverage=20")
+    response = client.get(
+        "/liquidation?venue=bybit&symbol=BTCUSDT&side=long&qty=0.5&entry_price=95000&leverage=20"
+    )
     assert response.status_code == 200
     assert selected(response.text, "symbol") == "BTCUSDT"
     assert " is BTCUSDT on " not in response.text
@@ -109,27 +129,41 @@ def test_the_rendered_form_names_the_venue_of_its_symbols(client):
 
 
 def test_position_rows_are_mapped_and_refusals_name_the_row(client):
-    data = {"venue": "okx", SYMBOLS_FOR: "binance-usdm", "margin_mode": "isolated",
-            "positions.0.symbol": "BTCUSDT", "positions.0.side": "long",
-            "positions.0.qty": "0.5", "positions.0.entry_price": "95000",
-            "positions.0.leverage": "20"}
+    data = {
+        "venue": "okx",
+        SYMBOLS_FOR: "binance-usdm",
+        "margin_mode": "isolated",
+        "positions.0.symbol": "BTCUSDT",
+        "positions.0.side": "long",
+        "positions.0.qty": "0.5",
+        "positions.0.entry_price": "95000",
+        "positions.0.leverage": "20",
+    }
     response = client.post("/account", data=data)
     assert response.status_code == 200, response.text[:300]
-    assert selected(response.text, "positions.0.symbol") == listed("binance-usdm", "BTCUSDT",
-                                                                   "okx")
-    response = client.post("/account", data={**data, "venue": "hyperliquid",
-                                             SYMBOLS_FOR: "binance-coinm",
-                                             "positions.0.symbol": "BTCUSD_PERP"})
+    assert selected(response.text, "positions.0.symbol") == listed("binance-usdm", "BTCUSDT", "okx")
+    response = client.post(
+        "/account",
+        data={
+            **data,
+            "venue": "hyperliquid",
+            SYMBOLS_FOR: "binance-coinm",
+            "positions.0.symbol": "BTCUSD_PERP",
+        },
+    )
     assert response.status_code == 422
-    assert "no Hyperliquid listing for BTCUSD_PERP" in field_error(response.text,
-                                                                   "positions.0.symbol")
+    assert "no Hyperliquid listing for BTCUSD_PERP" in field_error(
+        response.text, "positions.0.symbol"
+    )
 
 
 def test_map_symbols_in_place():
     values = {"venue": "gate", "positions": [{"symbol": "ETHUSDT"}, {"symbol": "BTCUSDT"}]}
     notes = map_symbols(values, "bybit")
     assert [row["symbol"] for row in values["positions"]] == [
-        listed("bybit", "ETHUSDT", "gate"), listed("bybit", "BTCUSDT", "gate")]
+        listed("bybit", "ETHUSDT", "gate"),
+        listed("bybit", "BTCUSDT", "gate"),
+    ]
     assert len(notes) == 2
     same = {"venue": "bybit", "symbol": "BTCUSDT"}
     assert map_symbols(same, "bybit") == [] and same["symbol"] == "BTCUSDT"
