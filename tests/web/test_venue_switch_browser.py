@@ -15,8 +15,9 @@ import pytest
 from marginscope.calculators import REGISTRY
 from marginscope.risk.instruments import parse_symbol
 
+from . import test_browser
 from .conftest import ARTIFACTS
-from .test_browser import CHROMIUM, DESKTOP, FLAGS, by_id, open_page
+from .test_browser import CHROMIUM, DESKTOP, by_id, open_page
 from .test_venue_switch_forms import listed
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -24,15 +25,8 @@ expect = playwright.expect
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium")
 PHONE_390 = {"width": 390, "height": 844}
+browser = test_browser.browser  # the module-scoped system Chromium fixture
 LINK = "/liquidation?venue={venue}&symbol={symbol}&side=long&qty=0.5&entry_price=95000&leverage=20"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name):
