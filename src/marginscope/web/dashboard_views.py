@@ -11,9 +11,10 @@ Filters (as for the findings list):
 * **tool**: a finding about that tool (a transition from or to it, a path or funnel through it,
   a lift ratio naming it); profiles and associations "of all tools" drop out;
 * **device / region**: contrasts with that segment on one side, hour profiles of that segment
-  (``region:US`` also the local-time profiles of U.S. zones; ``rest`` of other countries).
-  The session views (transitions, paths, funnels) and setup content are computed over all
-  devices and regions; the page says so instead of hiding them.
+  (``region:US`` also the local-time profiles of U.S. zones; ``rest`` of other countries),
+  session positions of that device. The session views (transitions, paths, funnels) and
+  setup content are computed over all devices and regions; the page says so instead of
+  hiding them.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from marginscope.web.charts import interval_axis, line_chart
 __all__ = ["CSV_COLUMNS", "LIMITS", "VIEW_KINDS", "select_views", "view_figures", "view_rows"]
 
 VIEW_KINDS = {"contrasts": "contrast", "transitions": "transition", "paths": "path",
-              "funnels": "funnel", "hour_profiles": "hour_profile", "content": "content",
-              "lift_ratios": "lift_ratio"}
+              "funnels": "funnel", "positions": "session_position",
+              "hour_profiles": "hour_profile", "content": "content", "lift_ratios": "lift_ratio"}
 """Key of ``views`` in ``/dashboard/data.json`` → finding kind of the report JSON."""
-LIMITS = {"contrasts": 24, "transitions": 12, "paths": 12, "funnels": 8, "hour_profiles": 8,
-          "content": 12, "lift_ratios": 8}
+LIMITS = {"contrasts": 24, "transitions": 12, "paths": 12, "funnels": 8, "positions": 12,
+          "hour_profiles": 8, "content": 12, "lift_ratios": 8}
 """At most this many of each view on the page (the largest effects first)."""
 CSV_COLUMNS = {
     "contrasts": ("start", "end", "scope", "tool", "dimension", "a", "b", "share_a", "share_b",
@@ -71,6 +72,8 @@ def _segment_ok(finding: dict[str, Any], filters: dict[str, str]) -> bool:
     if finding["kind"] == "contrast":
         value = wanted.get(finding.get("dimension", ""))
         return value is not None and value in (finding.get("a"), finding.get("b"))
+    if finding["kind"] == "session_position":  # by device, over all regions
+        return "device" not in wanted or finding.get("segment") == f"device:{wanted['device']}"
     if finding["kind"] == "hour_profile":
         dimension, _, value = (finding.get("segment") or "").partition(":")
         if dimension == "local" and "region" in wanted:
@@ -93,6 +96,8 @@ def _effect(finding: dict[str, Any]) -> float:
         return abs((finding.get("probability") or 0) - (finding.get("normal_probability") or 0))
     if kind == "path":
         return abs((finding.get("share") or 0) - (finding.get("normal_share") or 0))
+    if kind == "session_position":
+        return abs((finding.get("first_share") or 0) - (finding.get("normal_first_share") or 0))
     if kind == "lift_ratio":
         return log_ratio(finding.get("ratio"), 1.0)
     if kind in ("hour_profile", "content"):
