@@ -39,8 +39,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWar
 TOKEN = "views-token-51c2"
 MONTH = "2025-11"
 RARE_TOOL = "market_cap"
-CONTRASTS = (ShareShift("2025-11-01", "region:US", 0.25, tool="margin_call", days=30),
-             ShareShift("2025-11-01", "device:mobile", 0.65, tool="liquidation_price", days=30))
+CONTRASTS = (
+    ShareShift("2025-11-01", "region:US", 0.25, tool="margin_call", days=30),
+    ShareShift("2025-11-01", "device:mobile", 0.65, tool="liquidation_price", days=30),
+)
 PLANTS = (
     # desktop checks from the morning to the evening (same UTC day) from Nov 14
     "UPDATE events SET ts = ts + INTERVAL 12 HOUR WHERE device = 'desktop' "
@@ -89,9 +91,15 @@ def bearer(events_db) -> Iterator[TestClient]:
 
 # --- the selection, recomputed from the report JSON -----------------------------------------
 
-KINDS = {"contrasts": "contrast", "transitions": "transition", "paths": "path",
-         "funnels": "funnel", "positions": "session_position", "hour_profiles": "hour_profile",
-         "content": "content"}
+KINDS = {
+    "contrasts": "contrast",
+    "transitions": "transition",
+    "paths": "path",
+    "funnels": "funnel",
+    "positions": "session_position",
+    "hour_profiles": "hour_profile",
+    "content": "content",
+}
 
 
 def about(f: dict, tool: str) -> bool:
@@ -106,23 +114,39 @@ def about(f: dict, tool: str) -> bool:
 
 def of_segment(f: dict, device: str | None, region: str | None) -> bool:
     if f["kind"] == "contrast" and (device or region):
-        return ((f["dimension"] == "device" and device in (f["a"], f["b"]))
-                or (f["dimension"] == "region" and region in (f["a"], f["b"])))
+        return (f["dimension"] == "device" and device in (f["a"], f["b"])) or (
+            f["dimension"] == "region" and region in (f["a"], f["b"])
+        )
     if f["kind"] == "hour_profile" and (device or region):
         kind, _, value = f["segment"].partition(":")
-        return ((kind == "device" and value == device) or (kind == "region" and value == region)
-                or (kind == "local" and region is not None and (value == "US") == (region == "US")))
+        return (
+            (kind == "device" and value == device)
+            or (kind == "region" and value == region)
+            or (kind == "local" and region is not None and (value == "US") == (region == "US"))
+        )
     if f["kind"] == "session_position" and device:
         return f["segment"] == f"device:{device}"
     return True
 
 
-def expected(report: dict, kind: str, start: str = "2025-11-01", end: str = "2025-11-30",
-             tool: str | None = None, device: str | None = None,
-             region: str | None = None) -> list[dict]:
-    return [f for f in report["findings"] if f["kind"] == kind
-            and f["start"] <= end and f["end"] >= start
-            and (tool is None or about(f, tool)) and of_segment(f, device, region)]
+def expected(
+    report: dict,
+    kind: str,
+    start: str = "2025-11-01",
+    end: str = "2025-11-30",
+    tool: str | None = None,
+    device: str | None = None,
+    region: str | None = None,
+) -> list[dict]:
+    return [
+        f
+        for f in report["findings"]
+        if f["kind"] == kind
+        and f["start"] <= end
+        and f["end"] >= start
+        and (tool is None or about(f, tool))
+        and of_segment(f, device, region)
+    ]
 
 
 def views(client, **params) -> dict:
@@ -134,8 +158,10 @@ def views(client, **params) -> dict:
 def tagged(page: str, view: str) -> list[dict[str, str]]:
     """The data-* attributes of every element of the page tagged ``data-view=view``."""
     found = re.findall(rf'<[a-z]+(?: class="[^"]*")? data-view="{view}"([^>]*)>', page)
-    return [{k: html.unescape(v) for k, v in re.findall(r'data-([\w-]+)="([^"]*)"', attrs)}
-            for attrs in found]
+    return [
+        {k: html.unescape(v) for k, v in re.findall(r'data-([\w-]+)="([^"]*)"', attrs)}
+        for attrs in found
+    ]
 
 
 def page_of(client, **params) -> str:
@@ -146,6 +172,7 @@ def page_of(client, **params) -> str:
 
 # --- tests ----------------------------------------------------------------------------------
 
+
 def test_the_planted_month_has_every_view(report):
     kinds = {f["kind"] for f in report["findings"]}
     assert set(KINDS.values()) <= kinds, sorted(set(KINDS.values()) - kinds)
@@ -154,8 +181,19 @@ def test_the_planted_month_has_every_view(report):
 
 def test_data_json_keeps_its_fields_and_adds_the_views_from_the_report(bearer, report):
     got = views(bearer)
-    assert set(got) == {"month", "start", "end", "filters", "synthetic", "totals", "findings",
-                        "k", "daily", "plot", "views"}
+    assert set(got) == {
+        "month",
+        "start",
+        "end",
+        "filters",
+        "synthetic",
+        "totals",
+        "findings",
+        "k",
+        "daily",
+        "plot",
+        "views",
+    }
     for key, kind in KINDS.items():
         want = expected(report, kind)
         assert want, kind
@@ -179,8 +217,11 @@ def test_contrasts_show_the_reports_shares_ratios_and_reference(bearer, report):
         assert float(row["normal-ratio"]) == f["normal_ratio"]
         assert math.isclose(f["ratio"], f["share_a"] / f["share_b"], rel_tol=1e-3)
     assert not by_key
-    planted = {(f["tool"], f["dimension"]) for f in want if f["end"] == "2025-11-30"
-               and f["start"] == "2025-11-01"}
+    planted = {
+        (f["tool"], f["dimension"])
+        for f in want
+        if f["end"] == "2025-11-30" and f["start"] == "2025-11-01"
+    }
     assert {("margin_call", "region"), ("liquidation_price", "device")} <= planted
 
 
@@ -191,22 +232,29 @@ def test_transitions_funnels_and_positions_show_the_reports_numbers(bearer, repo
     rows = tagged(page, "transition")
     assert len(rows) == min(len(want), LIMITS["transitions"])
     shown = {(r["from"], r["to"], r["start"]): float(r["probability"]) for r in rows}
-    assert shown == {(f["from_tool"], f["to_tool"], f["start"]): f["probability"]
-                     for f in top[:LIMITS["transitions"]]}
-    planted = [f for f in want if (f["from_tool"], f["to_tool"]) == ("liquidation_price",
-                                                                     "margin_call")]
+    assert shown == {
+        (f["from_tool"], f["to_tool"], f["start"]): f["probability"]
+        for f in top[: LIMITS["transitions"]]
+    }
+    planted = [
+        f for f in want if (f["from_tool"], f["to_tool"]) == ("liquidation_price", "margin_call")
+    ]
     assert planted and all(f["probability"] > 2 * f["normal_probability"] for f in planted)
     assert "liquidation-price → margin-call" in page
     funnels = expected(report, "funnel")
     assert len(funnels) <= LIMITS["funnels"]
     conversions = [float(c) for c in re.findall(r'data-conversion="([^"]+)"', page)]
     assert conversions and sorted(conversions) == sorted(
-        c for f in funnels for c in f["conversion"] if c is not None)
+        c for f in funnels for c in f["conversion"] if c is not None
+    )
     positions = tagged(page, "session_position")
-    by_key = {(f["tool"], f["segment"], f["start"]): f["first_share"]
-              for f in expected(report, "session_position")}
-    assert positions and all(by_key[(r["tool"], r["segment"], r["start"])]
-                             == float(r["first-share"]) for r in positions)
+    by_key = {
+        (f["tool"], f["segment"], f["start"]): f["first_share"]
+        for f in expected(report, "session_position")
+    }
+    assert positions and all(
+        by_key[(r["tool"], r["segment"], r["start"])] == float(r["first-share"]) for r in positions
+    )
 
 
 def test_hour_profiles_and_content_show_the_reports_numbers(bearer, report):
@@ -220,15 +268,20 @@ def test_hour_profiles_and_content_show_the_reports_numbers(bearer, report):
     assert any(h["segment"] == "device:desktop" for h in hours)
     assert page.count('class="chart"') >= len(hours)  # one SVG chart per profile
     content = expected(report, "content")
-    figures = re.findall(r'<figure class="dash-multiple dash-bars" data-view="content" '
-                         r'data-tool="(\w+)" data-field="(\w+)" data-start="([\d-]+)">(.*?)'
-                         r'</figure>', page, re.S)
+    figures = re.findall(
+        r'<figure class="dash-multiple dash-bars" data-view="content" '
+        r'data-tool="(\w+)" data-field="(\w+)" data-start="([\d-]+)">(.*?)'
+        r"</figure>",
+        page,
+        re.S,
+    )
     assert len(figures) == min(len(content), LIMITS["content"])
     by_key = {(f["tool"], f["field"], f["start"]): f for f in content}
     for tool, field, start, body in figures:
         f = by_key[(tool, field, start)]
-        bars = re.findall(r'data-value="([^"]+)" data-observed="([^"]*)" data-normal="([^"]*)"',
-                          body)
+        bars = re.findall(
+            r'data-value="([^"]+)" data-observed="([^"]*)" data-normal="([^"]*)"', body
+        )
         assert {value for value, _, _ in bars} == set(f["observed"]) | set(f["normal"])
         for value, observed, normal in bars:
             assert (float(observed) if observed else None) == f["observed"].get(value)
@@ -246,17 +299,29 @@ def test_month_over_month_strip_shows_the_previous_month(bearer, report):
         assert f"{previous[key]:,}" in strip
     assert f"{previous['change']:+.1%}" in strip
     row = previous["tools"]["margin_call"]
-    assert (f'data-mom="tool" data-previous="{row["previous"]}" data-current="{row["current"]}" '
-            f'data-change="{row["change"]}"') in strip
+    assert (
+        f'data-mom="tool" data-previous="{row["previous"]}" data-current="{row["current"]}" '
+        f'data-change="{row["change"]}"'
+    ) in strip
     assert views(bearer, tool="margin_call")["views"]["previous_month"]["rows"] == [
-        {"axis": "tool", "value": "margin_call", **row}]
+        {"axis": "tool", "value": "margin_call", **row}
+    ]
 
 
-@pytest.mark.parametrize("params", [
-    {"region": "US"}, {"region": "rest"}, {"device": "desktop"}, {"device": "mobile"},
-    {"tool": "margin_call"}, {"tool": "liquidation_price", "device": "mobile"},
-    {"start": "2025-11-01", "end": "2025-11-10"}, {"start": "2025-11-26", "end": "2025-11-30"},
-], ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"region": "US"},
+        {"region": "rest"},
+        {"device": "desktop"},
+        {"device": "mobile"},
+        {"tool": "margin_call"},
+        {"tool": "liquidation_price", "device": "mobile"},
+        {"start": "2025-11-01", "end": "2025-11-10"},
+        {"start": "2025-11-26", "end": "2025-11-30"},
+    ],
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()),
+)
 def test_filters_select_the_views(bearer, report, params):
     everything = views(bearer)["views"]
     got = views(bearer, **params)["views"]
@@ -276,7 +341,8 @@ def test_filters_select_the_views(bearer, report, params):
             assert row["tool"] == params["tool"]
     if "device" in params:
         assert {h["segment"] for h in tagged(page, "hour_profile")} <= {
-            f"device:{params['device']}"}
+            f"device:{params['device']}"
+        }
 
 
 def test_suppressed_cells_stay_hidden(bearer, report, events_db):
@@ -286,8 +352,7 @@ def test_suppressed_cells_stay_hidden(bearer, report, events_db):
     hidden = sorted(t for t, n in tools.items() if n is None)
     assert RARE_TOOL in hidden and len(hidden) >= 2  # the small cell and its complement
     truth: dict[str, int] = {}
-    for r in daily(str(events_db), "2025-11-01", "2025-12-01", {"tool": hidden}, by=("tool",),
-                   k=1):
+    for r in daily(str(events_db), "2025-11-01", "2025-12-01", {"tool": hidden}, by=("tool",), k=1):
         truth[r["tool"]] = truth.get(r["tool"], 0) + r["checks"]
     assert truth[RARE_TOOL] == 3
     for tool in hidden:
@@ -305,8 +370,10 @@ def test_suppressed_cells_stay_hidden(bearer, report, events_db):
 
 
 def test_view_csv_downloads_follow_the_filters(bearer, report):
-    for table, kind, params in (("contrasts", "contrast", {"region": "US"}),
-                                ("transitions", "transition", {"tool": "margin_call"})):
+    for table, kind, params in (
+        ("contrasts", "contrast", {"region": "US"}),
+        ("transitions", "transition", {"tool": "margin_call"}),
+    ):
         response = bearer.get(f"/dashboard/{table}.csv", params={"month": MONTH, **params})
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
@@ -318,3 +385,20 @@ def test_view_csv_downloads_follow_the_filters(bearer, report):
         ci = "ratio_ci" if kind == "contrast" else "ci"
         assert got == sorted((f["start"], f[value], f[ci][0]) for f in want)
     assert bearer.get("/dashboard/nothing.csv", params={"month": MONTH}).status_code == 404
+
+
+def test_interval_axis_places_values_in_order_on_one_scale():
+    from marginscope.web.charts import interval_axis
+
+    ratios = interval_axis([1.47, 1.34, 1.60, 1.02, None, float("nan")], log=True)
+    assert ratios.low < 1.0 < 1.60 < ratios.high  # 1x is always on a ratio axis
+    assert "1×" in [t.text for t in ratios.ticks]
+    row = ratios.place(1.47, 1.34, 1.60, 1.02)
+    assert row["x_reference"] < row["x_low"] < row["x"] < row["x_high"]
+    # log scale: equal ratios are equal distances; off the axis is clamped to its ends
+    assert math.isclose(ratios.x(1.2) - ratios.x(1.0), ratios.x(1.44) - ratios.x(1.2), abs_tol=0.2)
+    assert ratios.x(0.1) == ratios.pad and ratios.x(10.0) == ratios.width - ratios.pad
+    shares = interval_axis([0.018, 0.0, 0.043, 0.10])
+    assert shares.x(shares.low) == shares.pad and shares.x(shares.high) == shares.width - shares.pad
+    assert [t.text for t in shares.ticks][:2] == ["0%", "2.5%"]
+    assert shares.x(None) is None and ratios.x(-1.0) is None

@@ -194,7 +194,7 @@ class IntervalAxis:
     log: bool
     ticks: list[Tick]
     width: int = 240
-    pad: int = 8
+    pad: int = 14
 
     def x(self, value: float | None) -> float | None:
         """Position of ``value`` (None when it is missing or off the axis's domain)."""
@@ -211,6 +211,11 @@ class IntervalAxis:
         return {"value": value, "low": low, "high": high, "reference": reference,
                 "x": self.x(value), "x_low": self.x(low), "x_high": self.x(high),
                 "x_reference": self.x(reference)}
+
+
+def _percent(share: float) -> str:
+    """0.25 → "25%", 0.025 → "2.5%" (as many decimals as the tick has)."""
+    return f"{share:.0%}" if abs(share * 100 - round(share * 100)) < 1e-9 else f"{share:.1%}"
 
 
 LOG_TICKS = (0.1, 0.2, 0.25, 0.5, 0.67, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0)
@@ -231,5 +236,5 @@ def interval_axis(values: list[float | None], *, log: bool = False, width: int =
         high = high if high > low else low + 1.0
         inside = [t for t in nice_ticks(low, high, 4) if low <= t <= high]
     axis = IntervalAxis(low, high, log, [], width)
-    ticks = [Tick(t, axis.x(t) or 0.0, f"{t:g}×" if log else f"{t:.0%}") for t in inside]
+    ticks = [Tick(t, axis.x(t) or 0.0, f"{t:g}×" if log else _percent(t)) for t in inside]
     return IntervalAxis(low, high, log, ticks, width)

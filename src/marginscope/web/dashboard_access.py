@@ -22,16 +22,34 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from marginscope.web.pages import templates
 from marginscope.web.sessions import LoginThrottle, SessionStore, over_tls, same_token
 
-__all__ = ["COOKIE", "ENABLE_NOTE", "LOGIN_COOKIE", "authorized", "client_address",
-           "cookie_options", "disabled", "form_fields", "gate", "logged_in", "login_page",
-           "login_throttle", "root_path", "session_store", "token_setting", "too_many",
-           "unauthorized", "wants_html"]
+__all__ = [
+    "COOKIE",
+    "ENABLE_NOTE",
+    "LOGIN_COOKIE",
+    "authorized",
+    "client_address",
+    "cookie_options",
+    "disabled",
+    "form_fields",
+    "gate",
+    "logged_in",
+    "login_page",
+    "login_throttle",
+    "root_path",
+    "session_store",
+    "token_setting",
+    "too_many",
+    "unauthorized",
+    "wants_html",
+]
 
 COOKIE = "ms_dashboard"
 LOGIN_COOKIE = "ms_login_csrf"
-ENABLE_NOTE = ("The dashboard is disabled. Set MARGINSCOPE_DASHBOARD_TOKEN to a long random "
-               "secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
-               "and restart the app; `marginscope demo` does this for you.")
+ENABLE_NOTE = (
+    "The dashboard is disabled. Set MARGINSCOPE_DASHBOARD_TOKEN to a long random "
+    "secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
+    "and restart the app; `marginscope demo` does this for you."
+)
 
 
 def token_setting(request: Request) -> str | None:
@@ -43,8 +61,9 @@ def session_store(request: Request) -> SessionStore:
     if getattr(state, "dashboard_sessions", None) is None:
         from marginscope.config import state_dir
 
-        state.dashboard_sessions = SessionStore(state_dir() / "dashboard-sessions.sqlite3",
-                                                state.settings.session_hours * 3600)
+        state.dashboard_sessions = SessionStore(
+            state_dir() / "dashboard-sessions.sqlite3", state.settings.session_hours * 3600
+        )
     return state.dashboard_sessions
 
 
@@ -63,8 +82,12 @@ def authorized(request: Request, token: str) -> bool:
 
 
 def cookie_options(request: Request) -> dict[str, Any]:
-    return {"path": f"{root_path(request)}/dashboard", "httponly": True, "samesite": "strict",
-            "secure": over_tls(request, request.app.state.settings.trusted_proxies)}
+    return {
+        "path": f"{root_path(request)}/dashboard",
+        "httponly": True,
+        "samesite": "strict",
+        "secure": over_tls(request, request.app.state.settings.trusted_proxies),
+    }
 
 
 def wants_html(request: Request) -> bool:
@@ -77,17 +100,27 @@ def root_path(request: Request) -> str:
 
 def disabled(request: Request) -> Response:
     if wants_html(request):
-        return templates.TemplateResponse(request, "dashboard_login.html", {
-            "disabled": True, "note": ENABLE_NOTE}, status_code=404)
+        return templates.TemplateResponse(
+            request,
+            "dashboard_login.html",
+            {"disabled": True, "note": ENABLE_NOTE},
+            status_code=404,
+        )
     return JSONResponse({"detail": ENABLE_NOTE}, status_code=404)
 
 
-def login_page(request: Request, error: str = "", status: int = 401,
-                headers: dict[str, str] | None = None) -> Response:
+def login_page(
+    request: Request, error: str = "", status: int = 401, headers: dict[str, str] | None = None
+) -> Response:
     """The login form, with a fresh CSRF token in the form and in a strict cookie."""
     csrf = secrets.token_urlsafe(24)
-    response = templates.TemplateResponse(request, "dashboard_login.html", {
-        "disabled": False, "error": error, "csrf": csrf}, status_code=status, headers=headers)
+    response = templates.TemplateResponse(
+        request,
+        "dashboard_login.html",
+        {"disabled": False, "error": error, "csrf": csrf},
+        status_code=status,
+        headers=headers,
+    )
     response.headers["WWW-Authenticate"] = 'Bearer realm="marginscope dashboard"'
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(LOGIN_COOKIE, csrf, max_age=3600, **cookie_options(request))
@@ -97,18 +130,27 @@ def login_page(request: Request, error: str = "", status: int = 401,
 def unauthorized(request: Request) -> Response:
     if wants_html(request):
         return login_page(request)
-    return JSONResponse({"detail": "the dashboard needs `Authorization: Bearer <token>` or "
-                                   "the login cookie"}, status_code=401,
-                        headers={"WWW-Authenticate": 'Bearer realm="marginscope dashboard"'})
+    return JSONResponse(
+        {"detail": "the dashboard needs `Authorization: Bearer <token>` or the login cookie"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="marginscope dashboard"'},
+    )
 
 
 def too_many(request: Request, wait: float) -> Response:
     retry = {"Retry-After": str(max(1, math.ceil(wait)))}
     if wants_html(request):
-        return login_page(request, "Too many login attempts; wait a minute and try again.",
-                           status=429, headers=retry)
-    return JSONResponse({"detail": "too many login attempts; retry after the delay given"},
-                        status_code=429, headers=retry)
+        return login_page(
+            request,
+            "Too many login attempts; wait a minute and try again.",
+            status=429,
+            headers=retry,
+        )
+    return JSONResponse(
+        {"detail": "too many login attempts; retry after the delay given"},
+        status_code=429,
+        headers=retry,
+    )
 
 
 def gate(request: Request) -> Response | None:
@@ -124,8 +166,9 @@ def logged_in(request: Request, location: str) -> Response:
     response = RedirectResponse(location, status_code=303)
     session_id = session_store(request).create()
     settings = request.app.state.settings
-    response.set_cookie(COOKIE, session_id, max_age=int(settings.session_hours * 3600),
-                        **cookie_options(request))
+    response.set_cookie(
+        COOKIE, session_id, max_age=int(settings.session_hours * 3600), **cookie_options(request)
+    )
     response.delete_cookie(LOGIN_COOKIE, **cookie_options(request))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -136,8 +179,9 @@ def client_address(request: Request) -> str | None:
     from marginscope.config import client_ip_header
     from marginscope.telemetry.request import resolve_client_ip
 
-    return resolve_client_ip(request.headers, request.client.host if request.client else None,
-                             client_ip_header())
+    return resolve_client_ip(
+        request.headers, request.client.host if request.client else None, client_ip_header()
+    )
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -145,4 +189,3 @@ async def form_fields(request: Request) -> dict[str, str]:
 
     body = (await request.body())[:4096].decode("utf-8", "replace")
     return {key: values[0].strip() for key, values in parse_qs(body).items() if values}
-

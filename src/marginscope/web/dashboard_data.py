@@ -25,9 +25,20 @@ from marginscope.web.dashboard_views import select_views, view_figures
 if TYPE_CHECKING:
     from marginscope.analytics.findings import Finding
 
-__all__ = ["DEVICES", "MAX_DAYS", "REGIONS", "cached", "chromium", "dashboard_view",
-           "events_db", "month_of", "month_report", "months_available", "parse_filters",
-           "stamp"]
+__all__ = [
+    "DEVICES",
+    "MAX_DAYS",
+    "REGIONS",
+    "cached",
+    "chromium",
+    "dashboard_view",
+    "events_db",
+    "month_of",
+    "month_report",
+    "months_available",
+    "parse_filters",
+    "stamp",
+]
 
 MAX_DAYS = 366
 DEVICES = ("mobile", "desktop", "tablet", "other")
@@ -101,8 +112,14 @@ def _ratio(part: int | None, whole: int | None) -> float | None:
     return part / whole if part is not None and whole else None
 
 
-def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic: bool,
-            findings: list[Finding]) -> dict[str, Any]:
+def _charts(
+    db: Path,
+    first: date,
+    end: date,
+    filters: dict[str, str],
+    synthetic: bool,
+    findings: list[Finding],
+) -> dict[str, Any]:
     """The report's charts (:func:`marginscope.report.charts.usage_charts`) for ``[first,
     end)`` under ``filters``, plus the totals shown.
 
@@ -121,8 +138,7 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
 
     k = min_cell()
     src = str(db)
-    cube = cached(("cube", first, end, *stamp(db)),
-                   lambda: aggregate(src, first, end, reach=False))
+    cube = cached(("cube", first, end, *stamp(db)), lambda: aggregate(src, first, end, reach=False))
     days = len(cube.days)
     chosen = cube.where(filters.get("tool"), filters.get("device"), filters.get("region"))
     any_region = cube.where(filters.get("tool"), filters.get("device"))
@@ -138,59 +154,102 @@ def _charts(db: Path, first: date, end: date, filters: dict[str, str], synthetic
     charts, captions = [], []
     if tool_sums:
         label = f"{tool_name(filters['tool'])} checks" if "tool" in filters else "all checks"
-        us = {label: (regional_table.masked(any_region.series(None, "region:US"), "region",
-                                            "US"), any_region.series())}
-        matrix = np.stack([table.masked(column, "tool", tool) for tool, column in
-                           zip(chosen.tools, chosen.tool_matrix().T, strict=True)], axis=1)
-        charts = usage_charts(chosen, 0, days, context=context,
-                              findings=[] if regional else findings, k=k, synthetic=synthetic,
-                              us_series=us, matrix=matrix)
-        captions = [charts[0].caption + f" Cells under {k} checks are gaps."
-                    + (" (No spike circles under a device or region filter.)" if regional
-                       else ""),
-                    charts[1].caption,
-                    "U.S. share per UTC day of the checks matching the tool and device "
-                    "filters (the region filter does not apply here)."]
+        us = {
+            label: (
+                regional_table.masked(any_region.series(None, "region:US"), "region", "US"),
+                any_region.series(),
+            )
+        }
+        matrix = np.stack(
+            [
+                table.masked(column, "tool", tool)
+                for tool, column in zip(chosen.tools, chosen.tool_matrix().T, strict=True)
+            ],
+            axis=1,
+        )
+        charts = usage_charts(
+            chosen,
+            0,
+            days,
+            context=context,
+            findings=[] if regional else findings,
+            k=k,
+            synthetic=synthetic,
+            us_series=us,
+            matrix=matrix,
+        )
+        captions = [
+            charts[0].caption
+            + f" Cells under {k} checks are gaps."
+            + (" (No spike circles under a device or region filter.)" if regional else ""),
+            charts[1].caption,
+            "U.S. share per UTC day of the checks matching the tool and device "
+            "filters (the region filter does not apply here).",
+        ]
     region_total = regional_table.shown(("all",))
-    per_tool = sorted(((tool_name(t), n) for t, n in sorted(tool_sums.items())),
-                      key=lambda i: -(i[1] if i[1] is not None else -1))
+    per_tool = sorted(
+        ((tool_name(t), n) for t, n in sorted(tool_sums.items())),
+        key=lambda i: -(i[1] if i[1] is not None else -1),
+    )
     span = range(days)
 
     def series(*key: str) -> list[int | None]:
         return table.shown_all([("day", i, *key) for i in span])
 
-    daily = {"dates": [str(d) for d in cube.days],
-             "checks": {"all": series("all"),
-                        **{t: series("tool", t) for t in tool_sums}},
-             "devices": {d: series("device", d) for d in chosen.devices
-                         if chosen.series(None, f"device:{d}").any()},
-             "regions": {r: regional_table.shown_all([("day", i, "region", r) for i in span])
-                         for r in REGIONS},
-             "btc_close": [None if not math.isfinite(v) else round(float(v), 2)
-                           for v in context.close[:days]]
-             if len(context.close) >= days else None}
+    daily = {
+        "dates": [str(d) for d in cube.days],
+        "checks": {"all": series("all"), **{t: series("tool", t) for t in tool_sums}},
+        "devices": {
+            d: series("device", d)
+            for d in chosen.devices
+            if chosen.series(None, f"device:{d}").any()
+        },
+        "regions": {
+            r: regional_table.shown_all([("day", i, "region", r) for i in span]) for r in REGIONS
+        },
+        "btc_close": [
+            None if not math.isfinite(v) else round(float(v), 2) for v in context.close[:days]
+        ]
+        if len(context.close) >= days
+        else None,
+    }
     from marginscope.report.charts import colours, event_marks
 
     marks = event_marks(context, cube.days)
-    plot = {"names": {t: tool_name(t) for t in tool_sums}, "colours": colours(list(tool_sums)),
-            "marks": [{"day": str(cube.days[p]), "label": label} for p, label in marks],
-            "price_label": "BTC daily close (USD)"}
+    plot = {
+        "names": {t: tool_name(t) for t in tool_sums},
+        "colours": colours(list(tool_sums)),
+        "marks": [{"day": str(cube.days[p]), "label": label} for p, label in marks],
+        "price_label": "BTC daily close (USD)",
+    }
     return {
         "daily": daily,
         "plot": plot,
-        "charts": [{"name": c.name, "title": c.title, "alt": c.alt, "caption": caption,
-                    "narrow": svg_data_uri(c.narrow), "wide": svg_data_uri(c.wide)}
-                   for c, caption in zip(charts, captions, strict=True)],
-        "totals": {"checks": total, "days": days,
-                   "regions": region_sums,
-                   "us_share": _ratio(region_sums["US"], region_total),
-                   "mobile_share": _ratio(device_sums.get("mobile"), total),
-                   "tools": per_tool},
+        "charts": [
+            {
+                "name": c.name,
+                "title": c.title,
+                "alt": c.alt,
+                "caption": caption,
+                "narrow": svg_data_uri(c.narrow),
+                "wide": svg_data_uri(c.wide),
+            }
+            for c, caption in zip(charts, captions, strict=True)
+        ],
+        "totals": {
+            "checks": total,
+            "days": days,
+            "regions": region_sums,
+            "us_share": _ratio(region_sums["US"], region_total),
+            "mobile_share": _ratio(device_sums.get("mobile"), total),
+            "tools": per_tool,
+        },
         "k": k,
     }
 
 
 # --- query parameters -----------------------------------------------------------------------
+
 
 def month_of(value: str | None, available: tuple[str, str] | None) -> str:
     from marginscope.analytics.periods import month_bounds
@@ -229,15 +288,24 @@ def dashboard_view(request: Request, params: dict[str, str | None]) -> dict[str,
     from marginscope.analytics.periods import day_range
 
     db = events_db()
-    context: dict[str, Any] = {"db": str(db), "params": params, "devices": DEVICES,
-                               "regions": REGIONS, "tool_name": tool_name}
+    context: dict[str, Any] = {
+        "db": str(db),
+        "params": params,
+        "devices": DEVICES,
+        "regions": REGIONS,
+        "tool_name": tool_name,
+    }
     available = months_available(db) if db.is_file() else None
     context["available"] = available
     month = month_of(params.get("month"), available)
     first, end = day_range(month, params.get("start"), params.get("end"), max_days=MAX_DAYS)
     filters = parse_filters(params.get("tool"), params.get("device"), params.get("region"))
-    context.update(month=month, start=first.isoformat(),
-                   end=(end - timedelta(days=1)).isoformat(), filters=filters)
+    context.update(
+        month=month,
+        start=first.isoformat(),
+        end=(end - timedelta(days=1)).isoformat(),
+        filters=filters,
+    )
     if available is None:
         return context
     report = month_report(db, month)
@@ -247,11 +315,17 @@ def dashboard_view(request: Request, params: dict[str, str | None]) -> dict[str,
 
     def in_range(f: dict[str, Any]) -> bool:  # a span counts when it overlaps the range
         return (f.get("start") or f["date"]) <= last and (f.get("end") or f["date"]) >= context[
-            "start"]
+            "start"
+        ]
 
-    findings = [f for f in data["findings"]
-                if ("tool" not in filters or f["tool"] == filters["tool"])
-                and (not wanted or f["segment"] in wanted) and in_range(f)]
+    findings = [
+        f
+        for f in data["findings"]
+        if ("tool" not in filters or f["tool"] == filters["tool"])
+        and (not wanted or f["segment"] in wanted)
+        and in_range(f)
+    ]
+
     # the largest effects first (excess checks), then the day: "top N first"
     def excess(f: dict[str, Any]) -> float:  # findings of some kinds carry no counts
         observed, expected = f.get("observed"), f.get("expected")
@@ -260,16 +334,21 @@ def dashboard_view(request: Request, params: dict[str, str | None]) -> dict[str,
 
     findings.sort(key=lambda f: (-excess(f), f["date"]))
     views = select_views(data, filters, context["start"], last)
-    query = urlencode({"month": month, "start": context["start"], "end": context["end"],
-                       **filters})
-    context.update(synthetic=data["synthetic"], label=data["metadata"].get("label", ""),
-                   findings=findings, all_findings=len(data["findings"]), query=query,
-                   views=views, figures=view_figures(views),
-                   summary=data["summary"],
-                   tools=sorted(data["summary"].get("tools") or {}),
-                   downloads=["html", "json", "md"] + (["pdf"] if chromium() else []))
+    query = urlencode({"month": month, "start": context["start"], "end": context["end"], **filters})
+    context.update(
+        synthetic=data["synthetic"],
+        label=data["metadata"].get("label", ""),
+        findings=findings,
+        all_findings=len(data["findings"]),
+        query=query,
+        views=views,
+        figures=view_figures(views),
+        summary=data["summary"],
+        tools=sorted(data["summary"].get("tools") or {}),
+        downloads=["html", "json", "md"] + (["pdf"] if chromium() else []),
+    )
     key = ("charts", month, first, end, tuple(sorted(filters.items())), *stamp(db))
-    context.update(cached(key, lambda: _charts(db, first, end, filters, data["synthetic"],
-                                                report.findings)))
+    context.update(
+        cached(key, lambda: _charts(db, first, end, filters, data["synthetic"], report.findings))
+    )
     return context
-
