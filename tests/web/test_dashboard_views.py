@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 from marginscope.report import build_report
 from marginscope.sim.planted import NOVEMBER_2025, ShareShift, planted_month, write_duckdb
 from marginscope.web import create_app
-from marginscope.web.dashboard_views import LIMITS
+from marginscope.web.dashboard_views import LIMITS, VIEW_KINDS
 from marginscope.web.settings import WebSettings
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
@@ -91,15 +91,8 @@ def bearer(events_db) -> Iterator[TestClient]:
 
 # --- the selection, recomputed from the report JSON -----------------------------------------
 
-KINDS = {
-    "contrasts": "contrast",
-    "transitions": "transition",
-    "paths": "path",
-    "funnels": "funnel",
-    "positions": "session_position",
-    "hour_profiles": "hour_profile",
-    "content": "content",
-}
+KINDS = {key: kind for key, kind in VIEW_KINDS.items() if kind != "lift_ratio"}
+"""The views this month has (no lift ratio is planted); the names are the module's contract."""
 
 
 def about(f: dict, tool: str) -> bool:
