@@ -17,6 +17,11 @@ and after a liquidation, and with funding paid to the agent's side in proportion
 
 What the session does is the state's (:data:`REASONS`, in priority order), and the checks it
 makes are the reason's sequence of calculators (:data:`TEMPLATES`, by registry name).
+
+On top of these state-driven sessions every agent makes **routine** sessions (habit, planning,
+learning: :mod:`.routine`) at ``Assumptions.routine_rate`` × attention × rhythm, whatever its
+state; each runs one calculator drawn from the calm-market mix :data:`~.mix.CALCULATOR_MIX`,
+so the tools have a stable base that distress adds to.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from marginscope.calculators import REGISTRY
-from marginscope.sim.mix import TOOL_FIELDS, TOOL_MIX, TOOLS
+from marginscope.sim.mix import CALCULATOR_MIX, TOOL_FIELDS, TOOL_MIX, TOOLS
 
 __all__ = [
     "DIURNAL", "REASONS", "TEMPLATES", "TOOLS", "TOOL_FIELDS", "TOOL_MIX", "URGENT", "WEEKDAY",
@@ -44,9 +49,10 @@ DIURNAL: tuple[float, ...] = (
 
 REASONS: tuple[str, ...] = (
     "liquidated", "margin call", "distance shrank", "funding pays", "average down",
-    "set stops", "monitor", "close", "new setup",
+    "set stops", "monitor", "close", "new setup", "routine",
 )
-"""Why a session happens, in the order a state is tested (the first that holds wins)."""
+"""Why a session happens: the state's reasons in the order a state is tested (the first that
+holds wins), then ``routine`` (:mod:`.routine`: whatever the state)."""
 
 URGENT: frozenset[str] = frozenset({"liquidated", "margin call", "distance shrank"})
 """Reasons that come from an alert or a fright (mobile more likely, routine rhythm less)."""
@@ -71,6 +77,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "new setup/stops": ("position-size", "leverage", "liquidation", "stops"),
     "new setup/plan": ("scenario", "position-size", "leverage", "liquidation", "stops"),
     "new setup/funding": ("funding", "position-size", "leverage", "liquidation"),
+    **{f"routine/{name}": (name,) for name in CALCULATOR_MIX},
 }
 """``reason/variant`` → the calculators (``REGISTRY`` names) the session runs, in order."""
 
@@ -103,7 +110,10 @@ class Assumptions:
         of relative shrink of the distance to liquidation since the agent's last look;
         ``call_rate`` inside margin-call distance; ``liquidated_rate`` after a liquidation;
         ``funding_rate`` per 0.01 %/8 h of funding paid to the agent's side;
-        ``return_rate`` an agent who left coming back.
+        ``return_rate`` an agent who left coming back; ``routine_rate`` a routine session
+        (:mod:`.routine`: habit, planning, learning; one calculator from the calm-market mix),
+        whatever the agent's state, calibrated with ``traders`` so that November holds the
+        seed's ~98,700 checks and its tool mix is near the calm-market mix.
     Thresholds and choices
         ``call_ratio`` distance / distance at open below which the margin call is checked;
         ``shrink_step`` the relative shrink that counts as "shrank"; ``restore_ratio`` the
@@ -129,7 +139,7 @@ class Assumptions:
         calculator with other inputs); ``gap_seconds`` the mean gap between checks.
     """
 
-    traders: int = 8_400
+    traders: int = 5_000
     attention_shape: float = 0.6
     wallet_median: float = 1_500.0
     wallet_sigma: float = 1.2
@@ -146,6 +156,7 @@ class Assumptions:
     liquidated_rate: float = 0.25
     funding_rate: float = 0.0025
     return_rate: float = 0.0004
+    routine_rate: float = 0.010
     call_ratio: float = 0.35
     shrink_step: float = 0.2
     restore_ratio: float = 0.6
