@@ -148,7 +148,7 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     seed : int
         Seed of every random draw: the same arguments give the same table.
     scale : float
-        Multiplies the number of traders (``Assumptions.traders``, 8,400 at 1): about 98,700
+        Multiplies the number of traders (``Assumptions.traders``, 5,000 at 1): about 98,700
         checks in November 2025 at 1.
     calm : bool
         Run the same agents on the calm counterfactual (:func:`.path.calm_path`).
