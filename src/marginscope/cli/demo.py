@@ -192,6 +192,16 @@ def _print_side_by_side(console: Console, comparison: dict[str, Any],
         peaks.add_row(row["truth"], row["day"], str(row["agents"]), str(row["report"] or "—"),
                       "—" if row["days_apart"] is None else str(row["days_apart"]))
     console.print(peaks)
+    spikes = Table(title="Spike days the report flagged beside the agents' truth that day")
+    for column in ("report spike day", "findings", "liquidated", "added margin",
+                   "within 5 %"):
+        spikes.add_column(column)
+    for row in comparison["spikes"]:
+        spikes.add_row(row["day"], str(row["findings"]), str(row["liquidated"]),
+                       str(row["added_margin"]), str(row["within_5pct"]))
+    if not comparison["spikes"]:
+        spikes.add_row("none", "—", "—", "—", "—")
+    console.print(spikes)
     phases = Table(title="Phases: the report's (tool mix) vs the agents' (reasons mix)")
     for column in ("report phase", "theme", "tools", "nearest truth phase start", "Δ days"):
         phases.add_column(column)
