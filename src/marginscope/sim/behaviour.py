@@ -35,7 +35,7 @@ from marginscope.sim.mix import CALCULATOR_MIX, TOOL_FIELDS, TOOL_MIX, TOOLS
 
 __all__ = [
     "DIURNAL", "REASONS", "TEMPLATES", "TOOLS", "TOOL_FIELDS", "TOOL_MIX", "URGENT", "WEEKDAY",
-    "Assumptions", "template_tools",
+    "Assumptions", "gamma_shocks", "local_rhythm", "template_tools",
 ]
 
 WEEKDAY: tuple[float, ...] = (1.04, 1.06, 1.05, 1.03, 1.00, 0.86, 0.90)
@@ -89,6 +89,23 @@ def template_tools() -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarra
     lengths = np.asarray([len(TEMPLATES[k]) for k in keys], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     return keys, starts, lengths, np.asarray(tools, dtype=np.int64)
+
+
+_OFFSETS = np.arange(-12, 15)
+
+
+def local_rhythm(day: np.datetime64) -> np.ndarray:
+    """Routine weight of each UTC hour of ``day`` (columns) for each whole-hour UTC offset
+    −12 … +14 (rows): :data:`DIURNAL` of the local hour × :data:`WEEKDAY` of the local
+    weekday."""
+    dow = (int(np.datetime64(day, "D").astype(np.int64)) + 3) % 7  # 1970-01-01: Thursday
+    local = np.arange(24)[None, :] + _OFFSETS[:, None]
+    return np.asarray(DIURNAL)[local % 24] * np.asarray(WEEKDAY)[(dow + local // 24) % 7]
+
+
+def gamma_shocks(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
+    """``size`` gamma shocks of mean 1 and coefficient of variation ``cv`` (ones at 0)."""
+    return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
 
 
 @dataclass(frozen=True)

@@ -25,30 +25,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, WEEKDAY, Assumptions
+from marginscope.sim.behaviour import (
+    REASONS,
+    TEMPLATES,
+    Assumptions,
+    gamma_shocks,
+    local_rhythm,
+)
 from marginscope.sim.mix import CALCULATOR_MIX
 from marginscope.sim.path import HourlyPath
 from marginscope.sim.population import Population, utc_offsets
 
-__all__ = ["ROUTINE_TEMPLATES", "local_rhythm", "routine_sessions"]
+__all__ = ["ROUTINE_TEMPLATES", "routine_sessions"]
 
 ROUTINE_TEMPLATES: tuple[str, ...] = tuple(f"routine/{name}" for name in CALCULATOR_MIX)
 """The routine templates (keys of :data:`~.behaviour.TEMPLATES`), in mix order."""
-
-_OFFSETS = np.arange(-12, 15)
-
-
-def local_rhythm(day: np.datetime64) -> np.ndarray:
-    """Routine weight of each UTC hour of ``day`` (columns) for each whole-hour UTC offset
-    −12 … +14 (rows): :data:`~.behaviour.DIURNAL` of the local hour × :data:`~.behaviour.WEEKDAY`
-    of the local weekday."""
-    dow = (int(np.datetime64(day, "D").astype(np.int64)) + 3) % 7  # 1970-01-01: Thursday
-    local = np.arange(24)[None, :] + _OFFSETS[:, None]
-    return np.asarray(DIURNAL)[local % 24] * np.asarray(WEEKDAY)[(dow + local // 24) % 7]
-
-
-def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
-    return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
 
 
 def routine_sessions(
@@ -63,8 +54,8 @@ def routine_sessions(
     day_of = path.day_index()
     offsets = utc_offsets(population.zones, days)[population.zone]  # (agent, day)
     attention = population.activity
-    day_shock = _gamma(rng, a.day_shock_cv, len(days))
-    hour_shock = _gamma(rng, a.hour_shock_cv, len(path.time_ms))
+    day_shock = gamma_shocks(rng, a.day_shock_cv, len(days))
+    hour_shock = gamma_shocks(rng, a.hour_shock_cv, len(path.time_ms))
     templates = np.asarray([list(TEMPLATES).index(k) for k in ROUTINE_TEMPLATES])
     shares = np.asarray(list(CALCULATOR_MIX.values()))
     agent_parts, hour_parts = [], []
