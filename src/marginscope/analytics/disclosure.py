@@ -24,7 +24,17 @@ import numpy as np
 
 from marginscope.analytics.cube import REACH_COLUMNS, REGIONS, DailyCube
 
-__all__ = ["Disclosure", "cube_disclosure", "merge_small", "protect_parts"]
+__all__ = [
+    "Disclosure",
+    "cube_disclosure",
+    "hidden_shares",
+    "merge_small",
+    "or_suppressed",
+    "protect_parts",
+    "published_tv",
+    "safe_count",
+    "safe_share",
+]
 
 Key = Hashable
 
@@ -172,3 +182,60 @@ def merge_small(totals: Mapping[str, int], k: int) -> tuple[dict[str, int], list
         merged.append(name)
         rest += n
     return dict(shown), merged
+
+
+# --- shares, probabilities and profiles (the issue-21 finding kinds) -----------------------
+
+
+def safe_count(count: float, k: int) -> bool:
+    """A count that may be published or recovered: 0 (a zero is not a person) or at least k."""
+    return round(float(count)) == 0 or round(float(count)) >= k
+
+
+def safe_share(numerator: float, denominator: float, k: int) -> bool:
+    """Whether the share ``numerator / denominator`` may be published next to its denominator
+    (or anything that gives it back): the cell and its complement are both safe counts."""
+    return safe_count(numerator, k) and safe_count(denominator - numerator, k)
+
+
+def hidden_shares(counts: Mapping[Key, float], k: int, total: float | None = None) -> set[Key]:
+    """The values of a distribution (``counts`` adding to ``total``, published as shares of it
+    with the total or each other) that must not be published.
+
+    Primary: a cell or its complement (``total − cell``) under k; complementary: one line
+    ``total = Σ counts`` (:class:`Disclosure`), so a single hidden share is never
+    ``1 − Σ published shares``. Returns the hidden keys (empty: publish them all).
+    """
+    total = float(sum(counts.values())) if total is None else float(total)
+    table = Disclosure(k)
+    for key, value in counts.items():
+        table.cell(("part", key), round(float(value)))
+    table.cell(("total",), round(total))
+    table.line([("part", key) for key in counts], ("total",))
+    table.hidden |= {
+        ("part", key) for key, value in counts.items() if not safe_share(value, total, k)
+    }
+    table.protect()
+    return {key for key in counts if ("part", key) in table.hidden}
+
+
+def published_tv(observed: Mapping[Key, float | None], normal: Mapping[Key, float | None]) -> float:
+    """Total-variation distance ``½ Σ |p − q|`` of two published distributions (shares, None
+    where suppressed) with every value suppressed on either side pooled into one bucket: a
+    function of the published shares only, so it cannot give a suppressed share back."""
+    keys = set(observed) | set(normal)
+    pooled = {
+        key
+        for key in keys
+        if (key in observed and observed[key] is None) or (key in normal and normal[key] is None)
+    }
+    shown = keys - pooled
+    p = {key: float(observed.get(key) or 0.0) for key in shown}
+    q = {key: float(normal.get(key) or 0.0) for key in shown}
+    rest = abs((1.0 - sum(p.values())) - (1.0 - sum(q.values()))) if pooled else 0.0
+    return 0.5 * (sum(abs(p[key] - q[key]) for key in shown) + rest)
+
+
+def or_suppressed(value: float | None, spec: str = ".0%") -> str:
+    """``value`` formatted with ``spec``, or ``suppressed`` (a value under the small-cell rule)."""
+    return "suppressed" if value is None else format(value, spec)
