@@ -6,6 +6,12 @@ transitions (:mod:`.sessions`), setup content (:mod:`.content`) and hour profile
 report opens the source once more and runs their Ibis expressions in the same engine
 (:func:`event_tables`), then :func:`detail_findings` tests the month and each phase against the
 reference and appends the findings to :attr:`~.analysis.Analysis.details`.
+
+Every scan gets the report's k; findings that would reveal a count under k are marked
+``withheld`` (values inside a distribution are None instead: :mod:`.disclosure`). Transitions
+(built in :mod:`.sessions`) are checked here: ``probability`` times ``transitions`` is a
+count, and the probabilities of one origin add to 1, so each origin's next-check distribution
+is one line of :func:`~.disclosure.hidden_shares`, in the span and in the reference.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from marginscope.analytics.content import (
     content_tables,
     scan_content,
 )
+from marginscope.analytics.disclosure import hidden_shares, safe_count
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.funnel import FunnelTest, funnel_findings, funnel_table, scan_funnel
 from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
@@ -35,6 +42,7 @@ from marginscope.analytics.positions import (
 from marginscope.analytics.sessions import (
     TransitionTables,
     TransitionTest,
+    day_of,
     scan_transitions,
     sequences,
     transition_findings,
@@ -102,6 +110,39 @@ class DetailTests:
     funnel: list[FunnelTest]
 
 
+def _transition_hidden(
+    tables: TransitionTables, first: str, last: str, k: int
+) -> set[tuple[str, str]]:
+    """The ``(from, to)`` cells of days ``first … last`` whose probability may not be
+    published (each origin's next checks: one line against its checks with a next one)."""
+    cells, origins = tables.span(day_of(first), day_of(last))
+    hidden: set[tuple[str, str]] = set()
+    for origin, (nx, _, _) in origins.items():
+        parts = {b: v[0] for (a, b), v in cells.items() if a == origin}
+        hidden |= {(origin, b) for b in hidden_shares(parts, k, total=nx)}
+    return hidden
+
+
+def _transition_findings(
+    tests: list[TransitionTest], tables: TransitionTables, reference: tuple[str, str], k: int
+) -> list[DetailFinding]:
+    """:func:`transition_findings`, those that would reveal a count under k withheld."""
+    flagged = [t for t in tests if t.flagged]
+    hidden = {reference: _transition_hidden(tables, *reference, k)}
+    for t in flagged:
+        if (t.start, t.end) not in hidden:
+            hidden[(t.start, t.end)] = _transition_hidden(tables, t.start, t.end, k)
+    findings = transition_findings(flagged)
+    for t, finding in zip(flagged, findings, strict=True):
+        cell = (t.from_tool, t.to_tool)
+        finding.withheld = (
+            cell in hidden[(t.start, t.end)]
+            or cell in hidden[reference]
+            or not safe_count(t.sessions, k)
+        )
+    return findings
+
+
 def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFinding], DetailTests]:
     """Session (transitions, paths, positions, funnel), content and hour-profile findings of
     an :class:`~.analysis.Analysis` (its spans and reference), with every test made."""
@@ -116,16 +157,15 @@ def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFind
     spans = [
         (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
     ]
-    transitions = scan_transitions(tables.transitions, spans, analysis.reference)
-    content = scan_content(tables.content, spans, analysis.reference)
-    hours = scan_hours(tables.hours, spans, analysis.reference)
-    paths = scan_paths(tables.paths, spans, analysis.reference) if tables.paths else []
-    positions = (
-        scan_positions(tables.positions, spans, analysis.reference) if tables.positions else []
-    )
-    funnel = scan_funnel(tables.funnel, spans, analysis.reference) if tables.funnel else []
+    k, reference = analysis.k, analysis.reference
+    transitions = scan_transitions(tables.transitions, spans, reference)
+    content = scan_content(tables.content, spans, reference, k=k)
+    hours = scan_hours(tables.hours, spans, reference, k=k)
+    paths = scan_paths(tables.paths, spans, reference, k=k) if tables.paths else []
+    positions = scan_positions(tables.positions, spans, reference, k=k) if tables.positions else []
+    funnel = scan_funnel(tables.funnel, spans, reference, k=k) if tables.funnel else []
     findings = (
-        transition_findings(transitions)
+        _transition_findings(transitions, tables.transitions, reference, k)
         + path_findings(paths)
         + position_findings(positions)
         + funnel_findings(funnel)

@@ -18,6 +18,11 @@ is binomial (:func:`~marginscope.analytics.clustered.binary_sums`); each step's 
 against the reference's (variances added), Benjamini–Hochberg across the month's funnel tests;
 a ``funnel`` finding for a span with a step that moved by ≥ ``min_points`` at q ≤ ``fdr``.
 
+Small cells (:mod:`.disclosure`): the sessions reaching each step are published, so the
+cells are the sessions that stopped after step 1 (``S₁ − S₂``), after step 2 (``S₂ − S₃``) and
+that reached step 3 (``S₃``); a funnel finding is withheld unless each of them is 0 or at
+least k, in the span and in the reference.
+
 It cannot say that a session that did not convert gave up: people may have used another tool
 or site in between.
 """
@@ -27,10 +32,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 
 from marginscope.analytics.clustered import ClusterChange, binary_sums, cluster_change
+from marginscope.analytics.disclosure import safe_count
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
@@ -96,6 +103,14 @@ class FunnelTest:
     q_values: tuple[float, ...] = ()
     q_value: float = 1.0
     flagged: bool = False
+    publishable: bool = True
+    """Every cell of the funnel is 0 or at least k, in the span and the reference."""
+
+
+def _cells_safe(reached: Sequence[float], k: int) -> bool:
+    """Sessions stopping after each step, and those reaching the last, are 0 or at least k."""
+    stopped = [a - b for a, b in pairwise(reached)]
+    return all(safe_count(n, k) for n in (*stopped, reached[-1]))
 
 
 def _change(now: Sequence[float], ref: Sequence[float], a: int, b: int) -> ClusterChange:
@@ -112,9 +127,11 @@ def scan_funnel(
     fdr: float = 0.05,
     min_points: float = 0.05,
     min_sessions: int = 50,
+    k: int = 10,
 ) -> list[FunnelTest]:
     """Funnel tests for ``spans`` against ``reference``; ``data``: :func:`funnel_expr`'s
-    result as arrays."""
+    result as arrays; tests that would reveal a count under ``k`` are marked not
+    publishable."""
 
     def totals(first: str, last: str) -> list[float]:
         sums = span_sums(data, ("device",), STEP_COLUMNS, first, last)
@@ -137,6 +154,7 @@ def scan_funnel(
                 steps,
                 _change(now, ref, 0, len(STEP_COLUMNS) - 1),
                 min(s.p_value for s in steps),
+                publishable=_cells_safe(now, k) and _cells_safe(ref, k),
             )
         )
     flat = [s.p_value for t in tests for s in t.steps]
@@ -190,6 +208,7 @@ def funnel_findings(tests: Sequence[FunnelTest]) -> list[DetailFinding]:
                     "q_values": list(t.q_values),
                     "scope": t.scope,
                 },
+                withheld=not t.publishable,
             )
         )
     return out

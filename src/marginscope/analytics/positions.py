@@ -12,6 +12,12 @@ against the same share in the reference (variances added); Benjamini–Hochberg 
 month's position tests; reported (kind ``session_position``) when q ≤ ``fdr`` and the share
 moved by at least ``min_points`` (5 points), with ≥ ``min_checks`` checks in both.
 
+Small cells (:mod:`.disclosure`): ``first_share`` times ``checks`` is a count, so a finding is
+withheld unless the first checks and the other checks are 0 or at least k in the span and in
+the reference, and the tool's checks per device in the span (published as ``checks``) pass
+complementary suppression against the tool's total (so no device's checks are the total
+minus the published ones).
+
 "First" means the session's first check *recorded*: a session that started on another site or
 a tool without telemetry is not seen. It cannot say whether people arrived for that tool.
 """
@@ -24,6 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from marginscope.analytics.clustered import cluster_change
+from marginscope.analytics.disclosure import protect_parts, safe_count, safe_share
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
@@ -77,6 +84,18 @@ class PositionTest:
     p_value: float
     q_value: float = 1.0
     flagged: bool = False
+    publishable: bool = True
+    """No count under k can be recovered from the finding (see the module docstring)."""
+
+
+def _device_hidden(now: dict[tuple, np.ndarray], tool: str, k: int) -> set[str]:
+    """Devices whose checks of ``tool`` may not be published (one line: devices → total)."""
+    parts = {key[1]: round(float(v[1])) for key, v in now.items() if key[0] == tool}
+    return {
+        name
+        for name, shown in protect_parts(parts, sum(parts.values()), k).items()
+        if shown is None
+    }
 
 
 def scan_positions(
@@ -87,9 +106,11 @@ def scan_positions(
     fdr: float = 0.05,
     min_points: float = 0.05,
     min_checks: int = 200,
+    k: int = 10,
 ) -> list[PositionTest]:
     """Position tests per tool and device for ``spans`` against ``reference``; ``data``:
-    :func:`position_expr`'s result as arrays."""
+    :func:`position_expr`'s result as arrays; tests that would reveal a count under ``k``
+    are marked not publishable."""
     keys = ("tool", "device")
     ref = span_sums(data, keys, COLUMNS, *reference)
     rows = []
@@ -99,6 +120,12 @@ def scan_positions(
             if min(now[key][1], ref[key][1]) < min_checks:
                 continue
             change = cluster_change(tuple(now[key]), tuple(ref[key]))
+            publishable = (
+                safe_share(now[key][0], now[key][1], k)
+                and safe_share(ref[key][0], ref[key][1], k)
+                and safe_count(now[key][5], k)
+                and key[1] not in _device_hidden(now, key[0], k)
+            )
             rows.append(
                 PositionTest(
                     start,
@@ -113,6 +140,7 @@ def scan_positions(
                     change.trials,
                     change.clusters,
                     change.p_value,
+                    publishable=publishable,
                 )
             )
     q = bh_adjust([r.p_value for r in rows])
@@ -154,6 +182,7 @@ def position_findings(tests: Sequence[PositionTest]) -> list[DetailFinding]:
                     "sessions": t.sessions,
                     "scope": t.scope,
                 },
+                withheld=not t.publishable,
             )
         )
     return out
