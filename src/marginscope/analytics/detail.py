@@ -50,7 +50,13 @@ from marginscope.analytics.sessions import (
 )
 from marginscope.analytics.sources import opened_events
 
-__all__ = ["DetailTests", "EventTables", "detail_findings", "event_tables"]
+__all__ = [
+    "DetailTests",
+    "EventTables",
+    "detail_findings",
+    "event_tables",
+    "protected_transitions",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +129,7 @@ def _transition_hidden(
     return hidden
 
 
-def _transition_findings(
+def protected_transitions(
     tests: list[TransitionTest], tables: TransitionTables, reference: tuple[str, str], k: int
 ) -> list[DetailFinding]:
     """:func:`transition_findings`, those that would reveal a count under k withheld."""
@@ -165,7 +171,7 @@ def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFind
     positions = scan_positions(tables.positions, spans, reference, k=k) if tables.positions else []
     funnel = scan_funnel(tables.funnel, spans, reference, k=k) if tables.funnel else []
     findings = (
-        _transition_findings(transitions, tables.transitions, reference, k)
+        protected_transitions(transitions, tables.transitions, reference, k)
         + path_findings(paths)
         + position_findings(positions)
         + funnel_findings(funnel)
