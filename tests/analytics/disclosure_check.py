@@ -128,15 +128,70 @@ class Checker:
             ((f["start"], f["end"]), f["observed"], "observed"),
             (self.reference, f["normal"], "normal"),
         ):
-            rows = self.raw.span(first, last)
-            rows = rows[(rows["tool"] == f["tool"]) & rows[f["field"]].notna()]
-            counts = rows[f["field"]].value_counts().to_dict()
+            counts = self._once("_content_counts", f["tool"], f["field"], first, last)
             self._distribution(f"content {f['tool']} {f['field']} {name}", shares, counts)
         if f.get("long_share") is not None and f["observed"].get("long") is None:
             self.found.append("content: long_share published with long suppressed")
         if f.get("share_20x") is not None and None in f["observed"].values():
             self.found.append("content: share_20x published with a leverage bucket suppressed")
         self._tv(f, dict(f["observed"]), dict(f["normal"]))
+
+    def _content_counts(self, tool: str, field: str, first: str, last: str) -> dict:
+        rows = self.raw.span(first, last)
+        rows = rows[(rows["tool"] == tool) & rows[field].notna()]
+        return rows[field].value_counts().to_dict()
+
+    def _hour_counts(self, segment: str, first: str, last: str) -> dict:
+        kind, _, value = segment.partition(":")
+        rows = self.raw.span(first, last)
+        if kind == "local":
+            rows = rows[rows["country"] == value]
+            zone = ZoneInfo(country_zones()[value][0])
+            hours = rows["ts"].dt.tz_convert(zone).dt.hour
+        else:
+            rows = rows[rows[kind] == value]
+            hours = rows["hour"]
+        return hours.value_counts().to_dict()
+
+    def _next_counts(self, origin: str, first: str, last: str) -> dict:
+        pairs, _ = self._once("_pairs", first, last)
+        return {to: n for (fr, to), n in pairs.items() if fr == origin}
+
+    def nested(self, findings: list[dict], spans: list[tuple[str, str, str]]) -> None:
+        """The month's value minus its phases' (the rest of the month's): when every part of
+        the line ``month = phases + rest`` but one is published, that one is recovered."""
+        month = next((a, b) for a, b, scope in spans if scope == "month")
+        phases = [(a, b) for a, b, scope in spans if scope == "phase"]
+        covered = sum(len(self.raw.span(a, b)["day"].unique()) for a, b in phases)
+        rest_days = len(self.raw.span(*month)["day"].unique()) - covered
+        published: dict[tuple, dict[tuple[str, str], set]] = {}
+        for f in findings:
+            for key, counter, values in _distributions(f):
+                shown = {v for v, share in values.items() if share is not None}
+                published.setdefault((key, counter), {}).setdefault(
+                    (f["start"], f["end"]), set()
+                ).update(shown)
+        for (key, counter), by_span in published.items():
+            if month not in by_span:
+                continue
+            counts = {span: self._once(counter, *key, *span) for span in (month, *phases)}
+            self.checked["nested"] += 1
+            for value in set().union(*(counts[span] for span in counts)):
+                parts = [counts[p].get(value, 0) for p in phases]
+                rest = counts[month].get(value, 0) - sum(parts)
+                known = [value in by_span.get(p, set()) for p in phases]
+                unknown = [n for n, seen in zip(parts, known, strict=True) if not seen]
+                unknown += [rest] if rest_days else []
+                if value in by_span[month] and len(unknown) == 1 and small(unknown[0], self.k):
+                    self.found.append(
+                        f"{counter} {key} {value}: month minus phases gives {unknown[0]}"
+                    )
+                if (
+                    value not in by_span[month]
+                    and not unknown
+                    and small(counts[month].get(value, 0), self.k)
+                ):
+                    self.found.append(f"{counter} {key} {value}: the phases add to the month")
 
     def _tv(self, f: dict, observed: dict, normal: dict) -> None:
         """``tv`` must be a function of the published shares (suppressed ones pooled)."""
@@ -150,20 +205,12 @@ class Checker:
             self.found.append(f"{f['kind']}: tv {f['tv']} is not that of the published shares")
 
     def hour_profile(self, f: dict) -> None:
-        kind, _, value = f["segment"].partition(":")
+        kind = f["segment"].partition(":")[0]
         for (first, last), shares, name in (
             ((f["start"], f["end"]), f["observed"], "observed"),
             (self.reference, f["normal"], "normal"),
         ):
-            rows = self.raw.span(first, last)
-            if kind == "local":
-                rows = rows[rows["country"] == value]
-                zone = ZoneInfo(country_zones()[value][0])
-                hours = rows["ts"].dt.tz_convert(zone).dt.hour
-            else:
-                rows = rows[rows[kind] == value]
-                hours = rows["hour"]
-            counts = hours.value_counts().to_dict()
+            counts = self._once("_hour_counts", f["segment"], first, last)
             self._distribution(
                 f"hours {f['segment']} {name}",
                 dict(enumerate(shares)),
@@ -220,6 +267,9 @@ class Checker:
                 if name == "probability":
                     shown = {f["to_tool"] for f in group}
                     self._rest(f"transitions from {origin} {first}", counts, shown)
+
+    def _path_counts(self, first: str, last: str) -> dict:
+        return dict(self._once("_paths", first, last))
 
     def _paths(self, first: str, last: str) -> Counter:
         out: Counter = Counter()
@@ -311,11 +361,29 @@ class Checker:
             self._cell(f"lift ratio {tool}", int((rows["tool"] == tool).sum()))
 
 
+def _distributions(f: dict) -> list[tuple[tuple, str, dict]]:
+    """The distributions a finding publishes: (key, recount method, value → share or None)."""
+    if f["kind"] == "content":
+        return [((f["tool"], f["field"]), "_content_counts", f["observed"])]
+    if f["kind"] == "hour_profile":
+        return [((f["segment"],), "_hour_counts", dict(enumerate(f["observed"])))]
+    if f["kind"] == "transition":
+        return [((f["from_tool"],), "_next_counts", {f["to_tool"]: f["probability"]})]
+    if f["kind"] == "path":
+        return [((), "_path_counts", {tuple(p["path"]): p["share"] for p in f["top_paths"]})]
+    return []
+
+
 def violations(
-    findings: list[dict], raw: Raw, reference: tuple[str, str], k: int
+    findings: list[dict],
+    raw: Raw,
+    reference: tuple[str, str],
+    k: int,
+    spans: list[tuple[str, str, str]] | None = None,
 ) -> tuple[list[str], Counter]:
     """Every published number of the issue-21 ``findings`` that reveals a count under ``k``
-    (see the module docstring), and how many values of each kind were checked."""
+    (see the module docstring; with ``spans``, also the month minus its phases), and how
+    many values of each kind were checked."""
     check = Checker(raw, reference, k)
     by_kind: dict[str, list[dict]] = {}
     for f in findings:
@@ -326,4 +394,6 @@ def violations(
             getattr(check, kind)(f)
     check.transitions(by_kind.get("transition", []))
     check.session_position(by_kind.get("session_position", []))
+    if spans:
+        check.nested(findings, spans)
     return check.found, check.checked

@@ -130,18 +130,20 @@ def protected(request, world, at_k):
 
 def test_the_planted_month_has_small_cells_and_the_check_finds_them_unprotected(world):
     _, cube, tables, raw = world
-    found, _ = violations(every_finding(cube, tables, 1), raw, REFERENCE, K)
+    found, _ = violations(every_finding(cube, tables, 1), raw, REFERENCE, K, SPANS)
     # k = 1 suppresses nothing: shares of the rare tool, rare devices and rare values
     # give counts under K back in each kind of distribution
     for kind in ("content", "hours", "path", "transition", "position"):
         assert any(line.startswith(kind) for line in found), kind
+    # and the month minus the phase gives small counts of the rest of the month
+    assert any("month minus phases" in line for line in found)
 
 
 def test_no_published_share_probability_or_profile_reveals_a_count_under_k(protected):
     k, findings, raw = protected
-    found, checked = violations(findings, raw, REFERENCE, k)
+    found, checked = violations(findings, raw, REFERENCE, k, SPANS)
     assert found == []
-    assert checked["values"] > 1_000
+    assert checked["values"] > 1_000 and checked["nested"] > 0
 
 
 def test_normal_sized_findings_of_every_kind_are_still_published(world, at_k):
@@ -212,7 +214,9 @@ def test_the_report_publishes_no_small_cell_of_the_new_kinds_nor_of_the_event_st
     data = report.to_dict()
     details = [f for f in data["findings"] if f["kind"] not in ("spike", "share_shift", "phase")]
     assert details  # normal-sized findings survive in the report too
-    found, _ = violations(details, raw, REFERENCE, K)
+    days = cube.days
+    spans = [(str(days[a]), str(days[b - 1]), scope) for a, b, scope in report.analysis.spans()]
+    found, _ = violations(details, raw, REFERENCE, K, spans)
     assert found == []
     # the event study's abnormal log-lifts log(Y/Ê) give Y back: only where Y is published
     study = data["market"]["response"]["event_study"]

@@ -24,10 +24,12 @@ Small cells (:mod:`.disclosure`): a share times ``checks`` is a count, and the s
 1, so each distribution (the span's, the reference's) is protected as one line
 (:func:`~marginscope.analytics.disclosure.hidden_shares`): a value whose checks or whose
 complement are under k is null, and with it at least one more value (the smallest), so none
-is ``1 −`` the others. The published ``tv`` pools the values null on either side into one
-bucket (it then uses published shares only); ``long_share`` (and its interval) is null with
-``long``, ``share_20x`` whenever any leverage bucket of its side is null. A finding whose span
-values are all null is withheld.
+is ``1 −`` the others; the month and its phases are protected together
+(:func:`~marginscope.analytics.disclosure.spans_hidden`), so the month's value minus a
+phase's is not a count under k either. The published ``tv`` pools the values null on either
+side into one bucket (it then uses published shares only); ``long_share`` (and its interval)
+is null with ``long``, ``share_20x`` whenever any leverage bucket of its side is null. A
+finding whose span values are all null is withheld.
 """
 
 from __future__ import annotations
@@ -41,7 +43,12 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio
-from marginscope.analytics.disclosure import hidden_shares, or_suppressed, published_tv
+from marginscope.analytics.disclosure import (
+    hidden_shares,
+    or_suppressed,
+    published_tv,
+    spans_hidden,
+)
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
@@ -203,7 +210,13 @@ def scan_content(
     rows = []
     for name, data in tables.fields.items():
         for tool in sorted({str(t) for t in data["tool"]}):
-            for start, end, scope in spans:
+
+            def counts(first: int, last: int, name: str = name, tool: str = tool) -> dict:
+                block, labels = tables.matrix(name, tool, np.arange(first, last + 1))
+                return dict(zip(labels, block.sum(axis=0), strict=True))
+
+            hidden = spans_hidden(counts, spans, k)
+            for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
                 span_days = days(start, end)
                 matrix, values = tables.matrix(name, tool, np.concatenate([span_days, ref_days]))
                 span, ref = matrix[: span_days.size], matrix[span_days.size :]
@@ -223,7 +236,7 @@ def scan_content(
                         int(span.sum()),
                         day_permutation_p(span, ref, rng),
                         _extras(name, span, ref, values),
-                        _hidden(values, span, k),
+                        frozenset(span_hidden),
                         _hidden(values, ref, k),
                     )
                 )

@@ -11,7 +11,8 @@ Every scan gets the report's k; findings that would reveal a count under k are m
 ``withheld`` (values inside a distribution are None instead: :mod:`.disclosure`). Transitions
 (built in :mod:`.sessions`) are checked here: ``probability`` times ``transitions`` is a
 count, and the probabilities of one origin add to 1, so each origin's next-check distribution
-is one line of :func:`~.disclosure.hidden_shares`, in the span and in the reference.
+is one line of :func:`~.disclosure.hidden_shares`, in the spans (the month and its phases
+together, :func:`~.disclosure.spans_hidden`) and in the reference.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from marginscope.analytics.content import (
     content_tables,
     scan_content,
 )
-from marginscope.analytics.disclosure import hidden_shares, safe_count
+from marginscope.analytics.disclosure import safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.funnel import FunnelTest, funnel_findings, funnel_table, scan_funnel
 from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
@@ -117,15 +118,28 @@ class DetailTests:
 
 
 def _transition_hidden(
-    tables: TransitionTables, first: str, last: str, k: int
-) -> set[tuple[str, str]]:
-    """The ``(from, to)`` cells of days ``first … last`` whose probability may not be
-    published (each origin's next checks: one line against its checks with a next one)."""
-    cells, origins = tables.span(day_of(first), day_of(last))
-    hidden: set[tuple[str, str]] = set()
-    for origin, (nx, _, _) in origins.items():
-        parts = {b: v[0] for (a, b), v in cells.items() if a == origin}
-        hidden |= {(origin, b) for b in hidden_shares(parts, k, total=nx)}
+    tables: TransitionTables, spans: list[tuple[str, str, str]], k: int
+) -> list[set[tuple[str, str]]]:
+    """Per span, the ``(from, to)`` cells whose probability may not be published: each
+    origin's next checks are one line against its checks with a next one, the spans (the
+    month and its phases) protected together (:func:`~.disclosure.spans_hidden`)."""
+    cells: dict[tuple[int, int], dict] = {}
+
+    def atom(first: int, last: int) -> dict:
+        if (first, last) not in cells:
+            cells[(first, last)] = tables.span(first, last)[0]
+        return cells[(first, last)]
+
+    first, last = min(day_of(s[0]) for s in spans), max(day_of(s[1]) for s in spans)
+    origins = sorted({a for a, _ in tables.span(first, last)[0]})
+    hidden: list[set[tuple[str, str]]] = [set() for _ in spans]
+    for origin in origins:
+
+        def counts(first: int, last: int, origin: str = origin) -> dict[str, float]:
+            return {b: v[0] for (a, b), v in atom(first, last).items() if a == origin}
+
+        for out, found in zip(hidden, spans_hidden(counts, spans, k), strict=True):
+            out |= {(origin, b) for b in found}
     return hidden
 
 
@@ -134,16 +148,15 @@ def protected_transitions(
 ) -> list[DetailFinding]:
     """:func:`transition_findings`, those that would reveal a count under k withheld."""
     flagged = [t for t in tests if t.flagged]
-    hidden = {reference: _transition_hidden(tables, *reference, k)}
-    for t in flagged:
-        if (t.start, t.end) not in hidden:
-            hidden[(t.start, t.end)] = _transition_hidden(tables, t.start, t.end, k)
+    spans = sorted({(t.start, t.end, t.scope) for t in tests})
+    ref_hidden = _transition_hidden(tables, [(*reference, "reference")], k)[0]
+    hidden = dict(zip(spans, _transition_hidden(tables, spans, k), strict=True)) if spans else {}
     findings = transition_findings(flagged)
     for t, finding in zip(flagged, findings, strict=True):
         cell = (t.from_tool, t.to_tool)
         finding.withheld = (
-            cell in hidden[(t.start, t.end)]
-            or cell in hidden[reference]
+            cell in hidden[(t.start, t.end, t.scope)]
+            or cell in ref_hidden
             or not safe_count(t.sessions, k)
         )
     return findings

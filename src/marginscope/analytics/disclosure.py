@@ -17,8 +17,9 @@ zero is not a person).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from marginscope.analytics.cube import REACH_COLUMNS, REGIONS, DailyCube
 __all__ = [
     "Disclosure",
     "cube_disclosure",
+    "hidden_across_spans",
     "hidden_shares",
     "merge_small",
     "or_suppressed",
@@ -34,6 +36,8 @@ __all__ = [
     "published_tv",
     "safe_count",
     "safe_share",
+    "span_atoms",
+    "spans_hidden",
 ]
 
 Key = Hashable
@@ -239,3 +243,76 @@ def published_tv(observed: Mapping[Key, float | None], normal: Mapping[Key, floa
 def or_suppressed(value: float | None, spec: str = ".0%") -> str:
     """``value`` formatted with ``spec``, or ``suppressed`` (a value under the small-cell rule)."""
     return "suppressed" if value is None else format(value, spec)
+
+
+def span_atoms(
+    spans: Sequence[tuple[int, int]],
+) -> tuple[list[list[tuple[int, int]]], list[list[int]]]:
+    """The fewest sets of days ("atoms") every span is a union of — days in the same spans
+    belong together — each as its runs of consecutive days (inclusive ``(first, last)`` day
+    numbers), and each span's atoms: the month and its phases give each phase and the rest of
+    the month (before and after the phases together)."""
+    cuts = sorted({first for first, _ in spans} | {last + 1 for _, last in spans})
+    atoms: dict[frozenset[int], list[tuple[int, int]]] = {}
+    for a, b in pairwise(cuts):
+        inside = frozenset(
+            i for i, (first, last) in enumerate(spans) if first <= a and b - 1 <= last
+        )
+        if inside:
+            atoms.setdefault(inside, []).append((a, b - 1))
+    keys = list(atoms)
+    return [atoms[key] for key in keys], [
+        [j for j, key in enumerate(keys) if i in key] for i in range(len(spans))
+    ]
+
+
+def hidden_across_spans(
+    atom_counts: Sequence[Mapping[Key, float]], members: Sequence[Sequence[int]], k: int
+) -> list[set[Key]]:
+    """:func:`hidden_shares` of each span's distribution when spans overlap (a month and its
+    phases): one table whose cells are the values per atom (:func:`span_atoms`) and per span,
+    with the lines ``span value = Σ its atoms' values`` and ``total = Σ values`` for every atom
+    and span, so that the month's value minus a phase's (the rest of the month's) cannot be a
+    count under ``k`` either. Returns the hidden values of each span."""
+    keys = sorted(set().union(*atom_counts), key=str) if atom_counts else []
+    table = Disclosure(k)
+    for a, counts in enumerate(atom_counts):
+        for key in keys:
+            table.cell(("atom", a, key), round(float(counts.get(key, 0))))
+        table.cell(("atom", a), round(float(sum(counts.values()))))
+        table.line([("atom", a, key) for key in keys], ("atom", a))
+    for s, atoms in enumerate(members):
+        total = sum(table.values[("atom", a)] for a in atoms)
+        table.cell(("span", s), total)
+        for key in keys:
+            n = sum(table.values[("atom", a, key)] for a in atoms)
+            table.cell(("span", s, key), n)
+            if not safe_share(n, total, k):
+                table.hidden.add(("span", s, key))
+            table.line([("atom", a, key) for a in atoms], ("span", s, key))
+        table.line([("span", s, key) for key in keys], ("span", s))
+    table.protect()
+    return [{key for key in keys if ("span", s, key) in table.hidden} for s in range(len(members))]
+
+
+def spans_hidden(
+    counts_of: Callable[[int, int], Mapping[Key, float]],
+    spans: Sequence[tuple[str, str, str]],
+    k: int,
+) -> list[set[Key]]:
+    """:func:`hidden_across_spans` of the analyses' ``spans`` (inclusive ISO days and a
+    scope), reading each atom's counts with ``counts_of(first, last)`` (inclusive day numbers,
+    days since 1970-01-01)."""
+    days = [
+        tuple(int(np.datetime64(day, "D").astype(np.int64)) for day in (first, last))
+        for first, last, _ in spans
+    ]
+    atoms, members = span_atoms(days)
+    counts = []
+    for runs in atoms:
+        total: dict[Key, float] = {}
+        for first, last in runs:
+            for key, n in counts_of(first, last).items():
+                total[key] = total.get(key, 0.0) + float(n)
+        counts.append(total)
+    return hidden_across_spans(counts, members, k)

@@ -35,7 +35,9 @@ Small cells (:mod:`.disclosure`): the 24 shares with ``checks`` give each hour's
 each profile (the span's, the reference's) is one line of
 :func:`~marginscope.analytics.disclosure.hidden_shares`: an hour whose checks (for local time,
 its checks before the division by occurrences) or whose complement are under k is null, and
-with it at least one more hour. The published ``tv`` pools the hours null on either side; the
+with it at least one more hour; the month and its phases are protected together
+(:func:`~marginscope.analytics.disclosure.spans_hidden`: the month's hour minus a phase's is
+not a count under k either). The published ``tv`` pools the hours null on either side; the
 busiest hour is named among the published ones.
 """
 
@@ -50,7 +52,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 import numpy as np
 
-from marginscope.analytics.disclosure import hidden_shares, published_tv
+from marginscope.analytics.disclosure import hidden_shares, published_tv, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
@@ -271,7 +273,12 @@ def scan_hours(
     rows, masks = [], []
     for segment in segments:
         ref = tables.matrix(segment, ref_days)
-        for start, end, scope in spans:
+
+        def counts(first: int, last: int, segment: str = segment) -> dict[int, float]:
+            return dict(enumerate(tables.matrix(segment, np.arange(first, last + 1)).sum(axis=0)))
+
+        hidden = spans_hidden(counts, spans, k)
+        for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.matrix(segment, days(start, end))
             if min(span.sum(), ref.sum()) < min_checks:
                 continue
@@ -290,7 +297,7 @@ def scan_hours(
                     day_permutation_p(span, ref, rng),
                 )
             )
-            masks.append((_hidden(observed, k), _hidden(normal, k)))
+            masks.append((frozenset(span_hidden), _hidden(normal, k)))
     local_rows, local_masks = _local_rows(tables, spans, reference, rng, min_checks, k)
     q = bh_adjust([r[-1] for r in rows] + [r[-1] for r in local_rows])
     out = []
@@ -347,7 +354,13 @@ def _local_rows(
         ref = tables.local(country, ref_days)
         if ref is None or ref[0].sum() < min_checks:
             continue
-        for start, end, scope in spans:
+
+        def counts(first: int, last: int, country: str = country) -> dict[int, float]:
+            local = tables.local(country, np.arange(first, last + 1))
+            return {} if local is None else dict(enumerate(_checks(*local)))
+
+        hidden = spans_hidden(counts, spans, k)
+        for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.local(country, day_numbers(start, end))
             if span is None or span[0].sum() < min_checks:
                 continue
@@ -366,7 +379,7 @@ def _local_rows(
                     day_permutation_p(span[0], ref[0], rng),
                 )
             )
-            masks.append((_hidden(_checks(*span), k), _hidden(_checks(*ref), k)))
+            masks.append((frozenset(span_hidden), _hidden(_checks(*ref), k)))
     return rows, masks
 
 

@@ -18,7 +18,8 @@ of that span, so the report can say what the common paths were.
 
 Small cells (:mod:`.disclosure`): a share times ``sessions`` is a count and the paths' shares
 add to 1, so each span's and the reference's path distribution is one line of
-:func:`~marginscope.analytics.disclosure.hidden_shares`. ``top_paths`` lists only published
+:func:`~marginscope.analytics.disclosure.hidden_shares` (the month and its phases together,
+:func:`~marginscope.analytics.disclosure.spans_hidden`). ``top_paths`` lists only published
 paths (what is not listed is then two or more hidden paths, or paths at or above k); a path
 finding whose path is hidden in the span or in the reference is withheld.
 
@@ -34,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from marginscope.analytics.clustered import binary_sums, cluster_change
-from marginscope.analytics.disclosure import hidden_shares, safe_count
+from marginscope.analytics.disclosure import hidden_shares, safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
@@ -121,10 +122,13 @@ def scan_paths(
         p for p, n in sorted(ref.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_sessions
     ][:top]
     rows = []
-    for start, end, scope in spans:
+
+    def counts(first: int, last: int) -> dict[tuple[str, ...], float]:
+        return _paths(data, *(str(np.datetime64(day, "D")) for day in (first, last)))
+
+    for (start, end, scope), hidden in zip(spans, spans_hidden(counts, spans, k), strict=True):
         now = _paths(data, start, end)
         total = sum(now.values())
-        hidden = hidden_shares(now, k)
         common = sorted(
             ((p, n / total) for p, n in now.items() if n >= min_sessions and p not in hidden),
             key=lambda kv: (-kv[1], kv[0]),
