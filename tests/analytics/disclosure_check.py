@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from marginscope.telemetry.country import country_zones
 
 FIELDS = ("side", "leverage", "notional_bucket", "margin_mode", "venue", "symbol")
+CONTRAST_CELLS = ("a", "a_rest", "b", "b_rest", "outside")
 TOLERANCE = 1e-6
 
 
@@ -152,6 +153,34 @@ class Checker:
             rows = rows[rows[kind] == value]
             hours = rows["hour"]
         return hours.value_counts().to_dict()
+
+    def _contrast_counts(
+        self, tool: str, dimension: str, a: str, b: str, first: str, last: str
+    ) -> dict:
+        rows = self.raw.span(first, last)
+        is_tool = rows["tool"] == tool
+        in_a, in_b = rows[dimension] == a, rows[dimension] == b
+        cells = (
+            (is_tool & in_a),
+            (~is_tool & in_a),
+            (is_tool & in_b),
+            (~is_tool & in_b),
+            (is_tool & ~in_a & ~in_b),
+        )
+        return {name: int(c.sum()) for name, c in zip(CONTRAST_CELLS, cells, strict=True)}
+
+    def _position_counts(self, tool: str, device: str, first: str, last: str) -> dict:
+        now = self._once("_positions", first, last)
+        checks, opened = now[(tool, device, "checks")], now[(tool, device, "first")]
+        return {"first": opened, "later": checks - opened}
+
+    def _device_counts(self, tool: str, first: str, last: str) -> dict:
+        now = self._once("_positions", first, last)
+        return {d: n for (t, d, what), n in now.items() if t == tool and what == "checks"}
+
+    def _funnel_cells(self, steps: tuple, first: str, last: str) -> dict:
+        reached = self._once("_funnel", steps, first, last)
+        return dict(enumerate([a - b for a, b in pairwise(reached)] + [reached[-1]]))
 
     def _next_counts(self, origin: str, first: str, last: str) -> dict:
         pairs, _ = self._once("_pairs", first, last)
@@ -371,6 +400,18 @@ def _distributions(f: dict) -> list[tuple[tuple, str, dict]]:
         return [((f["from_tool"],), "_next_counts", {f["to_tool"]: f["probability"]})]
     if f["kind"] == "path":
         return [((), "_path_counts", {tuple(p["path"]): p["share"] for p in f["top_paths"]})]
+    every = 1.0  # a finding of one number publishes (implies) every one of its cells
+    if f["kind"] == "contrast":
+        key = (f["tool"], f["dimension"], f["a"], f["b"])
+        return [(key, "_contrast_counts", dict.fromkeys(CONTRAST_CELLS, every))]
+    if f["kind"] == "session_position":
+        return [
+            ((f["tool"], f["device"]), "_position_counts", {"first": every, "later": every}),
+            ((f["tool"],), "_device_counts", {f["device"]: every}),
+        ]
+    if f["kind"] == "funnel":
+        steps = tuple(tuple(step) for step in f["steps"])
+        return [((steps,), "_funnel_cells", dict.fromkeys(range(len(steps)), every))]
     return []
 
 

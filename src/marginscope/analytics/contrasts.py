@@ -20,7 +20,9 @@ Small cells (:mod:`.disclosure`): ``share_a`` with ``checks_a`` gives segment a'
 a contrast is published only when, in the span, the tool's checks in each segment, the other
 tools' checks there (the complements) and the tool's checks outside both segments (the tool's
 total minus ``checks_a`` and ``checks_b``: tablets and unknown devices for mobile vs desktop)
-are 0 or at least k; otherwise it is withheld. ``normal_ratio`` is null when the same cells of
+are 0 or at least k, in the span and across the month and its phases (the month's cell minus
+a phase's is the rest of the month's: :func:`~marginscope.analytics.disclosure.spans_hidden`);
+otherwise it is withheld. ``normal_ratio`` is null when the same cells of
 the reference are not; a phase contrast (a change against the reference) is then withheld.
 
 Assumptions: days independent given the segment; the tool's definition stable. It cannot say
@@ -34,11 +36,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import paired_log_ratio
 from marginscope.analytics.cube import DailyCube
-from marginscope.analytics.disclosure import safe_count, safe_share
+from marginscope.analytics.disclosure import safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
@@ -92,11 +95,11 @@ class ContrastTest:
     """The same for the reference's cells (``normal_ratio``)."""
 
 
-def _safe(ta, na, tb, nb, tool_total, k: int) -> bool:
-    """Each segment's share of the tool and its complement, and the tool outside both
-    segments, are 0 or at least k (see the module docstring)."""
+def _cells(ta, na, tb, nb, tool_total) -> dict[str, float]:
+    """The counts a contrast gives back over some days: the tool's checks in each segment,
+    the other tools' there, and the tool's checks outside both segments."""
     ta, na, tb, nb, tool_total = (float(v.sum()) for v in (ta, na, tb, nb, tool_total))
-    return safe_share(ta, na, k) and safe_share(tb, nb, k) and safe_count(tool_total - ta - tb, k)
+    return {"a": ta, "a_rest": na - ta, "b": tb, "b_rest": nb - tb, "outside": tool_total - ta - tb}
 
 
 def _sums(cube: DailyCube, tool: str, dimension: str, a: str, b: str):
@@ -123,6 +126,8 @@ def scan_contrasts(
     scope ``month`` tests ``R ≠ 1``, ``phase`` tests the change against the reference)."""
     tools = [t for t, n in cube.by_tool().items() if n > 0]
     ref = slice(*reference)
+    first_day = int(cube.days[0].astype("datetime64[D]").astype(np.int64))
+    named = [(str(cube.days[start]), str(cube.days[end - 1]), scope) for start, end, scope in spans]
     rows = []
     for dimension, a, b in CONTRAST_PAIRS:
         if dimension == "device" and a not in cube.devices:
@@ -131,8 +136,15 @@ def scan_contrasts(
             ta, na, tb, nb = _sums(cube, tool, dimension, a, b)
             whole = cube.series(tool, "all")
             _, _, log_ref, se_ref, _ = paired_log_ratio(ta[ref], na[ref], tb[ref], nb[ref])
-            normal_safe = _safe(ta[ref], na[ref], tb[ref], nb[ref], whole[ref], k)
-            for start, end, scope in spans:
+            normal = _cells(ta[ref], na[ref], tb[ref], nb[ref], whole[ref])
+            normal_safe = all(safe_count(n, k) for n in normal.values())
+
+            def counts(first: int, last: int, series=(ta, na, tb, nb, whole)) -> dict:
+                days = slice(first - first_day, last - first_day + 1)
+                return _cells(*(v[days] for v in series))
+
+            hidden = spans_hidden(counts, named, k)
+            for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
                 span = slice(start, end)
                 checks_a, checks_b = int(ta[span].sum()), int(tb[span].sum())
                 if a == "tablet" and int(na[span].sum()) < k:
@@ -167,7 +179,7 @@ def scan_contrasts(
                         t_tail(statistic, days - 1, "both"),
                         checks_a,
                         checks_b,
-                        _safe(ta[span], na[span], tb[span], nb[span], whole[span], k),
+                        not span_hidden,
                         normal_safe,
                     ]
                 )

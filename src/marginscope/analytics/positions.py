@@ -16,7 +16,9 @@ Small cells (:mod:`.disclosure`): ``first_share`` times ``checks`` is a count, s
 withheld unless the first checks and the other checks are 0 or at least k in the span and in
 the reference, and the tool's checks per device in the span (published as ``checks``) pass
 complementary suppression against the tool's total (so no device's checks are the total
-minus the published ones).
+minus the published ones); the month and its phases are protected together (the month's
+cells minus a phase's are the rest of the month's,
+:func:`~marginscope.analytics.disclosure.spans_hidden`).
 
 "First" means the session's first check *recorded*: a session that started on another site or
 a tool without telemetry is not seen. It cannot say whether people arrived for that tool.
@@ -30,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from marginscope.analytics.clustered import cluster_change
-from marginscope.analytics.disclosure import protect_parts, safe_count, safe_share
+from marginscope.analytics.disclosure import safe_count, safe_share, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
@@ -88,14 +90,44 @@ class PositionTest:
     """No count under k can be recovered from the finding (see the module docstring)."""
 
 
-def _device_hidden(now: dict[tuple, np.ndarray], tool: str, k: int) -> set[str]:
-    """Devices whose checks of ``tool`` may not be published (one line: devices → total)."""
-    parts = {key[1]: round(float(v[1])) for key, v in now.items() if key[0] == tool}
-    return {
-        name
-        for name, shown in protect_parts(parts, sum(parts.values()), k).items()
-        if shown is None
+def _hidden(
+    data: dict, spans: Sequence[tuple[str, str, str]], k: int
+) -> tuple[dict[tuple, list[set]], dict[str, list[set]]]:
+    """Per (tool, device), the span's cells (first checks, later checks) that may not be
+    published, and per tool the devices whose checks may not: the month and its phases
+    together (:func:`~marginscope.analytics.disclosure.spans_hidden`)."""
+    sums: dict[tuple[int, int], dict] = {}
+
+    def atom(first: int, last: int) -> dict:
+        if (first, last) not in sums:
+            days = (str(np.datetime64(day, "D")) for day in (first, last))
+            sums[(first, last)] = span_sums(data, ("tool", "device"), COLUMNS, *days)
+        return sums[(first, last)]
+
+    keys = {(str(t), str(d)) for t, d in zip(data["tool"], data["device"], strict=True)}
+    cells = {
+        key: spans_hidden(
+            lambda a, b, key=key: _first_later(atom(a, b), key),
+            spans,
+            k,
+        )
+        for key in keys
     }
+    devices = {
+        tool: spans_hidden(
+            lambda a, b, tool=tool: {d: v[1] for (t, d), v in atom(a, b).items() if t == tool},
+            spans,
+            k,
+        )
+        for tool in {t for t, _ in keys}
+    }
+    return cells, devices
+
+
+def _first_later(sums: dict, key: tuple) -> dict[str, float]:
+    """A (tool, device)'s checks that opened their session and the others."""
+    ny, nx = sums[key][:2] if key in sums else (0.0, 0.0)
+    return {"first": float(ny), "later": float(nx - ny)}
 
 
 def scan_positions(
@@ -113,18 +145,19 @@ def scan_positions(
     are marked not publishable."""
     keys = ("tool", "device")
     ref = span_sums(data, keys, COLUMNS, *reference)
+    cells, devices = _hidden(data, spans, k)
     rows = []
-    for start, end, scope in spans:
+    for i, (start, end, scope) in enumerate(spans):
         now = span_sums(data, keys, COLUMNS, start, end)
         for key in sorted(set(now) & set(ref)):
             if min(now[key][1], ref[key][1]) < min_checks:
                 continue
             change = cluster_change(tuple(now[key]), tuple(ref[key]))
             publishable = (
-                safe_share(now[key][0], now[key][1], k)
+                not cells[key][i]
                 and safe_share(ref[key][0], ref[key][1], k)
                 and safe_count(now[key][5], k)
-                and key[1] not in _device_hidden(now, key[0], k)
+                and key[1] not in devices[key[0]][i]
             )
             rows.append(
                 PositionTest(
