@@ -47,7 +47,7 @@ from marginscope.analytics.disclosure import (
     hidden_shares,
     or_suppressed,
     published_tv,
-    spans_hidden,
+    spans_hidden_daily,
 )
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
@@ -207,15 +207,12 @@ def scan_content(
     days = day_numbers
     rng = np.random.default_rng(seed)
     ref_days = days(*reference)
+    covered = days(min(s[0] for s in spans), max(s[1] for s in spans)) if spans else ref_days[:0]
     rows = []
     for name, data in tables.fields.items():
         for tool in sorted({str(t) for t in data["tool"]}):
-
-            def counts(first: int, last: int, name: str = name, tool: str = tool) -> dict:
-                block, labels = tables.matrix(name, tool, np.arange(first, last + 1))
-                return dict(zip(labels, block.sum(axis=0), strict=True))
-
-            hidden = spans_hidden(counts, spans, k)
+            daily, labels = tables.matrix(name, tool, covered)
+            hidden = spans_hidden_daily(daily, labels, covered, spans, k)
             for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
                 span_days = days(start, end)
                 matrix, values = tables.matrix(name, tool, np.concatenate([span_days, ref_days]))

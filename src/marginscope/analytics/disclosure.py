@@ -38,6 +38,7 @@ __all__ = [
     "safe_share",
     "span_atoms",
     "spans_hidden",
+    "spans_hidden_daily",
 ]
 
 Key = Hashable
@@ -316,3 +317,21 @@ def spans_hidden(
                 total[key] = total.get(key, 0.0) + float(n)
         counts.append(total)
     return hidden_across_spans(counts, members, k)
+
+
+def spans_hidden_daily(
+    daily: np.ndarray,
+    labels: Sequence[Key],
+    days: np.ndarray,
+    spans: Sequence[tuple[str, str, str]],
+    k: int,
+) -> list[set[Key]]:
+    """:func:`spans_hidden` from per-day counts at hand: ``daily`` (len(days) × len(labels)),
+    ``days`` its rows' day numbers (covering the spans)."""
+    position = {int(d): i for i, d in enumerate(days)}
+
+    def counts(first: int, last: int) -> dict[Key, float]:
+        rows = [position[d] for d in range(first, last + 1) if d in position]
+        return dict(zip(labels, daily[rows].sum(axis=0), strict=True))
+
+    return spans_hidden(counts, spans, k)

@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 import numpy as np
 
-from marginscope.analytics.disclosure import hidden_shares, published_tv, spans_hidden
+from marginscope.analytics.disclosure import hidden_shares, published_tv, spans_hidden_daily
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
@@ -164,16 +164,8 @@ class HourTables:
     countries: dict[str, np.ndarray] = field(default_factory=dict)
     """Checks per (day, UTC hour, country): :func:`country_hour_expr`."""
 
-    def local(self, country: str, days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """(local days × 24) checks of ``country`` by local hour, each hour divided by the
-        times it occurred that local day, and those occurrences; None without one local time.
-        Rows are the local days the UTC ``days`` reach."""
-        mapping = local_hours(country, days)
-        if mapping is None:
-            return None
-        first = int(mapping[..., 0].min())
-        rows = int(mapping[..., 0].max()) - first + 1
-        counts, occurred = np.zeros((rows, 24)), np.zeros((rows, 24))
+    def _utc(self, country: str, days: np.ndarray) -> np.ndarray:
+        """(len(days) × 24) checks of ``country`` by UTC hour."""
         utc = np.zeros((len(days), 24))
         c = self.countries
         chosen = c["country"] == country
@@ -185,6 +177,30 @@ class HourTables:
             (at[keep], c["hour"][chosen][keep].astype(np.int64)),
             c["n"][chosen][keep].astype(float),
         )
+        return utc
+
+    def local_by_day(self, country: str, days: np.ndarray) -> np.ndarray | None:
+        """(len(days) × 24) checks of ``country`` per UTC day by local hour (not divided by
+        occurrences); None without one local time."""
+        mapping = local_hours(country, days)
+        if mapping is None:
+            return None
+        out = np.zeros((len(days), 24))
+        rows = np.repeat(np.arange(len(days))[:, None], 24, axis=1)
+        np.add.at(out, (rows, mapping[..., 1]), self._utc(country, days))
+        return out
+
+    def local(self, country: str, days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(local days × 24) checks of ``country`` by local hour, each hour divided by the
+        times it occurred that local day, and those occurrences; None without one local time.
+        Rows are the local days the UTC ``days`` reach."""
+        mapping = local_hours(country, days)
+        if mapping is None:
+            return None
+        first = int(mapping[..., 0].min())
+        rows = int(mapping[..., 0].max()) - first + 1
+        counts, occurred = np.zeros((rows, 24)), np.zeros((rows, 24))
+        utc = self._utc(country, days)
         local_row = mapping[..., 0] - first
         np.add.at(counts, (local_row, mapping[..., 1]), utc)
         np.add.at(occurred, (local_row, mapping[..., 1]), 1.0)
@@ -270,14 +286,12 @@ def scan_hours(
     segments = [f"device:{d}" for d in sorted({str(v) for v in tables.data["device"]})]
     segments += ["region:US", "region:rest"]
     ref_days = days(*reference)
+    covered = _covered(spans)
     rows, masks = [], []
     for segment in segments:
         ref = tables.matrix(segment, ref_days)
-
-        def counts(first: int, last: int, segment: str = segment) -> dict[int, float]:
-            return dict(enumerate(tables.matrix(segment, np.arange(first, last + 1)).sum(axis=0)))
-
-        hidden = spans_hidden(counts, spans, k)
+        daily = tables.matrix(segment, covered)
+        hidden = spans_hidden_daily(daily, range(24), covered, spans, k)
         for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.matrix(segment, days(start, end))
             if min(span.sum(), ref.sum()) < min_checks:
@@ -350,16 +364,15 @@ def _local_rows(
     rows, masks = [], []
     ref_days = day_numbers(*reference)
     countries = sorted({str(c) for c in tables.countries["country"]})
+    covered = _covered(spans)
     for country in countries:
         ref = tables.local(country, ref_days)
         if ref is None or ref[0].sum() < min_checks:
             continue
-
-        def counts(first: int, last: int, country: str = country) -> dict[int, float]:
-            local = tables.local(country, np.arange(first, last + 1))
-            return {} if local is None else dict(enumerate(_checks(*local)))
-
-        hidden = spans_hidden(counts, spans, k)
+        daily = tables.local_by_day(country, covered)
+        if daily is None:  # no one local time over all the spans' days: none is published
+            continue
+        hidden = spans_hidden_daily(daily, range(24), covered, spans, k)
         for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.local(country, day_numbers(start, end))
             if span is None or span[0].sum() < min_checks:
@@ -381,6 +394,13 @@ def _local_rows(
             )
             masks.append((frozenset(span_hidden), _hidden(_checks(*ref), k)))
     return rows, masks
+
+
+def _covered(spans: Sequence[tuple[str, str, str]]) -> np.ndarray:
+    """Every day number from the spans' first day to their last."""
+    if not spans:
+        return np.zeros(0, dtype=np.int64)
+    return day_numbers(min(s[0] for s in spans), max(s[1] for s in spans))
 
 
 def _checks(rates: np.ndarray, occurred: np.ndarray) -> np.ndarray:
