@@ -109,6 +109,7 @@ class _Draft:
     country_source: str | None = None
     visitor: str | None = None
     session: str | None = None
+    salt: bytes = b""  # the day's salt, read once by the first step that needs it
 
 
 class Pipeline:
@@ -241,7 +242,7 @@ class Pipeline:
 
     def hash_visitor(self, draft: _Draft) -> Drop | None:
         """Keyed daily hashes: visitor of (site, IP, UA); session of the page's token."""
-        salt = self.salts.current()
+        salt = draft.salt = self.salts.current()
         if draft.client_ip and draft.user_agent:
             draft.visitor = visitor_id(salt, self.site, draft.client_ip, draft.user_agent)
         draft.session = session_id(salt, draft.session_token)
@@ -253,7 +254,7 @@ class Pipeline:
         no address share one bucket); none left → dropped as ``over_budget``."""
         if self.budget is None:
             return None
-        key = client_key(self.salts.current(), self.site, draft.client_ip or "")
+        key = client_key(draft.salt or self.salts.current(), self.site, draft.client_ip or "")
         if not self.budget.allow(key):
             return Drop("budget", DropReason.BUDGET, "recording budget spent for this client")
         return None
@@ -262,6 +263,7 @@ class Pipeline:
         """Forget IP, User-Agent, headers and page hints; build the canonical event."""
         draft.headers = draft.client_ip = draft.user_agent = None
         draft.time_zone = draft.session_token = draft.max_touch_points = None
+        draft.salt = b""
         draft.context = {}
         # every value comes from this pipeline's own normalizers: no second validation
         return built_event(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
@@ -292,7 +294,8 @@ class Pipeline:
             self._counts["processed"] += 1
         headers = request.headers or {}
         ts = request.ts or self.clock()
-        ts = ts.astimezone(UTC).replace(microsecond=0) if ts.tzinfo else \
+        ts = ts.replace(microsecond=0) if ts.tzinfo is UTC else \
+            ts.astimezone(UTC).replace(microsecond=0) if ts.tzinfo else \
             ts.replace(tzinfo=UTC, microsecond=0)
         touch = request.max_touch_points
         return _Draft(
