@@ -388,9 +388,10 @@ def stored_events(database: Path) -> tuple[int, dict[str, int]]:
     return stored, counted
 
 
-def cpu_seconds(pid: int) -> dict[int, float]:
+def cpu_seconds(pid: int) -> dict[int, tuple[float, bool]]:
     """CPU seconds (user + system) of process ``pid`` and its descendants (uvicorn's workers,
-    the telemetry sink processes), by process, from ``/proc`` (empty where there is none)."""
+    the telemetry sink processes), by process, each with whether it is a telemetry sink
+    process, from ``/proc`` (empty where there is none)."""
     tick = os.sysconf("SC_CLK_TCK")
     found: dict[int, float] = {}
     pending = [pid]
@@ -402,13 +403,18 @@ def cpu_seconds(pid: int) -> dict[int, float]:
                         for child in (task / "children").read_text().split()]
         except OSError:  # exited, or no /proc
             continue
-        found[current] = (int(fields[11]) + int(fields[12])) / tick
+        sink = b"marginscope.telemetry" in Path(f"/proc/{current}/cmdline").read_bytes()
+        found[current] = ((int(fields[11]) + int(fields[12])) / tick, sink)
         pending += map(int, children)
     return found
 
 
-def cpu_per_request(before: dict[int, float], after: dict[int, float], requests: int) -> float:
-    """Microseconds of server CPU (every process of it) per request between two readings.
+def cpu_per_request(before: dict[int, tuple[float, bool]], after: dict[int, tuple[float, bool]],
+                    requests: int, sink: bool = False) -> float:
+    """Microseconds of server CPU per request between two readings: of the processes serving
+    HTTP, or (``sink``) of the telemetry sink processes, which on an idle machine run on
+    another core (and whose fixed costs per second — polling, commits — are shared by fewer
+    events when the rate falls).
 
     On a machine shared with other work, requests per second measure the share of the CPU
     the scheduler gave the server as much as the server; the CPU it spent per request does
@@ -417,7 +423,8 @@ def cpu_per_request(before: dict[int, float], after: dict[int, float], requests:
     client, is the bottleneck). NaN without ``/proc``."""
     if not after or not requests:
         return math.nan
-    spent = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    spent = sum(seconds - before.get(pid, (0.0, sink))[0]
+                for pid, (seconds, kind) in after.items() if kind == sink)
     return spent / requests * 1e6
 
 
@@ -446,20 +453,23 @@ def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server
         for server, endpoint, path, payload in targets:
             before = cpu_seconds(server.process.pid)
             result = measure(client, server.port, path, args.connections, args.seconds, payload)
-            result["cpu"] = cpu_per_request(before, cpu_seconds(server.process.pid),
-                                            result["requests"])
+            after = cpu_seconds(server.process.pid)
+            result["cpu"] = cpu_per_request(before, after, result["requests"])
+            result["sink_cpu"] = cpu_per_request(before, after, result["requests"], sink=True)
             rounds[server.label, endpoint].append(result)
             server.answered += result["requests"] - result["errors"] if endpoint == "account" \
                 else 0
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for (label, endpoint), runs in rounds.items():
         row = {key: statistics.median(r[key] for r in runs)
-               for key in ("rps", "p50", "p99", "cpu")}
+               for key in ("rps", "p50", "p99", "cpu", "sink_cpu")}
         errors = sum(r["errors"] for r in runs)
         by_round = ", ".join(f"{r['rps']:,.0f}" for r in runs)
         name = f"{label}, {'GET /api/v1/health' if endpoint == 'health' else 'POST /api/v1/account'}"
         print(f"{name:48s} {row['rps']:9,.0f} req/s   p50 {row['p50']:7.2f} ms   "
-              f"p99 {row['p99']:7.2f} ms   CPU {row['cpu']:4.0f} µs/req   non-2xx {errors}   "
+              f"p99 {row['p99']:7.2f} ms   CPU {row['cpu']:4.0f} µs/req"
+              + (f" + sink {row['sink_cpu']:3.0f}" if row["sink_cpu"] else "")
+              + f"   non-2xx {errors}   "
               f"(req/s by round: {by_round})")
     for server in servers:
         ceiling, account = rounds[server.label, "health"], rounds[server.label, "account"]
