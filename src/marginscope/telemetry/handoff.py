@@ -85,6 +85,7 @@ RESTART_PAUSE = (0.1, 30.0)  # first and longest pause before starting a sink pr
 _FLUSH = b"flush:"  # a control frame (+ a number): commit now and answer with that number
 _CLOSED = b"closed"  # the child's last answer
 _COUNTS = b"counts:"  # a control frame (+ a pickled Counts): events not recorded, per day
+_FRAME = b"c:"  # an event's compact frame (+ JSON): built into the event by the child
 COUNTS_SECONDS = 1.0  # counts are sent at most this often while traffic goes on
 
 class _SharedCounts:
@@ -92,7 +93,7 @@ class _SharedCounts:
     child like the pipe): written by the child after each commit, read by the server when it
     reports, answers a flush or finds the child dead. Each count is an aligned 8-byte word."""
 
-    KEYS = ("durable", "failed", "batches", "sink_errors")
+    KEYS = ("durable", "failed", "batches", "sink_errors", "rejected")
     _LAYOUT = struct.Struct(f"={len(KEYS)}q")
 
     def __init__(self, fd: int | None = None) -> None:
@@ -184,7 +185,18 @@ class HandoffWriter:
         in the pipe. The frame is the row as a JSON array (orjson: 0.1 µs to write and 0.9 µs
         to read back, against pickle's 0.8 and 1.8 µs; every value is a string, a number or
         null)."""
-        payload = orjson.dumps(row)
+        return self._hand(orjson.dumps(row))
+
+    def record_frame(self, frame: dict[str, Any]) -> Future[None]:
+        """Hand an event's compact frame (``Pipeline._compact``: keyed hashes, derived fields,
+        POSIX second, raw coarse context; never the IP, User-Agent or headers) to the sink
+        process, which builds, checks and stores the event
+        (:func:`~marginscope.telemetry.pipeline.event_of_frame`); a frame it refuses is
+        counted there (``rejected``; per day ``invalid_context`` / ``malformed_frame``)."""
+        return self._hand(_FRAME + orjson.dumps(frame))
+
+    def _hand(self, payload: bytes) -> Future[None]:
+        """Write one event's payload into the pipe: acknowledged, or a counted refusal."""
         frame = _HEADER.pack(len(payload)) + payload
         with self._lock:
             if self._closed:
@@ -273,7 +285,8 @@ class HandoffWriter:
                 if answer in self._answers:
                     accepted = self._answers[answer]
                     child = self._child.read()  # written before the answer was sent
-                    committed = sum(self._earlier[k] + child[k] for k in ("durable", "failed"))
+                    committed = sum(self._earlier[k] + child[k]
+                                    for k in ("durable", "failed", "rejected"))
                     lost = max(0, accepted - committed)
                     if lost > self._counts["lost"]:
                         log.warning("telemetry: %d acknowledged event(s) lost with a sink "
@@ -325,7 +338,8 @@ class HandoffWriter:
             child = self._child.read()
             children = {key: self._earlier[key] + child[key] for key in child}
             counts = {**self._counts, **children}
-        queued = counts["accepted"] - counts["durable"] - counts["failed"] - counts["lost"]
+        queued = counts["accepted"] - counts["durable"] - counts["failed"] - counts["lost"] \
+            - counts["rejected"]
         return WriterStats(queued=max(queued, 0), **counts)
 
     def close(self, timeout: float = 30.0) -> WriterStats:
@@ -431,9 +445,19 @@ def _serve(control: Connection, reply: Connection, events: int, shared: int) -> 
                     if not rows:  # no batch open to carry them: now
                         commit()
                     continue
+                if payload.startswith(_FRAME):
+                    row = _row_of_frame(payload, tally)
+                    if row is None:
+                        counts["rejected"] += 1
+                        report.write(counts)
+                        if not rows:  # no batch open to carry the count: now
+                            commit()
+                        continue
+                else:
+                    row = orjson.loads(payload)
                 if not rows:
                     deadline = time.monotonic() + flush_seconds
-                rows.append(orjson.loads(payload))
+                rows.append(row)
                 if len(rows) >= max_batch:
                     commit()
             if rows and (end or time.monotonic() >= deadline):
@@ -444,6 +468,33 @@ def _serve(control: Connection, reply: Connection, events: int, shared: int) -> 
         if not _stopping:  # stopped by a signal: the server (if alive) starts a successor,
             tell(_CLOSED)  # which reads on from the pipe
 
+
+def _row_of_frame(payload: bytes, tally: Counts) -> tuple[Any, ...] | None:
+    """The wire row of a compact frame's event, or None: the frame refused and counted in
+    ``tally`` under its day (``invalid_context``: a coarse field the allow-lists or buckets
+    refuse; ``malformed_frame``: not a frame, or an event the schema refuses). The warning
+    names the reason and field, never a value."""
+    from marginscope.errors import InputError
+    from marginscope.telemetry.pipeline import DropReason, event_of_frame
+
+    frame: Any = None
+    try:
+        frame = orjson.loads(payload[len(_FRAME):])
+        return wire_row(event_of_frame(frame))
+    except InputError as exc:
+        reason, detail = DropReason.INVALID_CONTEXT.value, exc.field
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason, detail = _MALFORMED, type(exc).__name__
+    second = frame.get("ts") if isinstance(frame, dict) else None
+    day = datetime.fromtimestamp(second, UTC).date() if type(second) is int and \
+        0 <= second < 253402300800 else datetime.now(UTC).date()
+    tally[(day, reason)] += 1
+    log.warning("telemetry sink refused an event frame: %s (%s)", reason, detail)
+    return None
+
+
+_MALFORMED = "malformed_frame"
+"""The per-day counter of frames the sink process could not read or the schema refused."""
 
 _stopping = False
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -56,7 +57,10 @@ from marginscope.telemetry.schema import (
 )
 from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 
-__all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline", "wire_row_of"]
+__all__ = [
+    "CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline", "event_of_frame",
+    "normalized_context", "wire_row_of",
+]
 
 STEPS: tuple[str, ...] = (
     "validate", "classify_device", "resolve_country", "hash_visitor", "budget",
@@ -182,7 +186,20 @@ class Pipeline:
         A writer with ``record_row`` (the server's
         :class:`~marginscope.telemetry.handoff.HandoffWriter`) is handed the event's
         :func:`~marginscope.telemetry.schema.wire_row` built straight from its values, without
-        the :class:`Event` object in between (4 µs less on the request path)."""
+        the :class:`Event` object in between (4 µs less on the request path).
+
+        A writer with ``record_frame`` (the same writer, issue 19's third pass) is handed less:
+        the request's *compact frame* (:meth:`_compact`: the keyed hashes, the derived fields,
+        the POSIX second and the calculation's raw coarse context), and its sink process builds
+        and checks the event (:func:`event_of_frame`); the drops that decide the answer's
+        ``X-Marginscope-Event`` (unknown tool, crawler, budget, queue full) are still decided
+        here. A context the sink finds invalid is counted there (``invalid_context``)."""
+        record_frame = getattr(self.writer, "record_frame", None)
+        if record_frame is not None:
+            frame = self._compact(request, tool, context)
+            if isinstance(frame, Drop):
+                return frame
+            return self._handed(record_frame(frame), frame["ts"])
         values = self._anonymized(request, tool, context)
         if isinstance(values, Drop):
             return values
@@ -211,18 +228,8 @@ class Pipeline:
         """Tool registered; coarse context normalized (allow-lists, buckets)."""
         if draft.tool not in tool_ids():
             return Drop("validate", DropReason.UNKNOWN_TOOL, f"tool {draft.tool!r}")
-        context = draft.context
         try:
-            leverage = _number(context.get("leverage"), "leverage")
-            notional = _number(context.get("notional"), "notional")
-            draft.coarse = {
-                "venue": normalize_venue(context.get("venue")),
-                "symbol": normalize_symbol(context.get("symbol")),
-                "side": normalize_side(context.get("side")),
-                "margin_mode": normalize_margin_mode(context.get("margin_mode")),
-                "leverage": None if leverage is None else leverage_bucket(leverage),
-                "notional_bucket": None if notional is None else notional_bucket(notional),
-            }
+            draft.coarse = normalized_context(draft.context)
         except InputError as exc:
             return Drop("validate", DropReason.INVALID_CONTEXT, exc.field)
         return None
@@ -294,19 +301,72 @@ class Pipeline:
             self._counts["events"] += 1
         return values
 
+    def _compact(self, request: RequestMeta | Mapping[str, Any], tool: str,
+                 context: Mapping[str, Any] | None) -> dict[str, Any] | Drop:
+        """The request path's part of an event, in one function (no draft, no step calls):
+        the unknown-tool, crawler and budget decisions, the keyed hashes and the derived small
+        fields, as a JSON-ready dict — the frame :func:`event_of_frame` turns into the event.
+        The raw IP, User-Agent, headers and hints are read here and never put in it; the
+        context is the calculator's coarse context (``Calculator.context``), normalized and
+        bucketed in the sink."""
+        if not isinstance(request, RequestMeta):
+            request = RequestMeta.from_mapping(request)
+        with self._lock:
+            self._counts["processed"] += 1
+        ts = self._posix_second(request.ts)
+        if tool not in tool_ids():
+            return self._dropped(Drop("validate", DropReason.UNKNOWN_TOOL, f"tool {tool!r}"),
+                                 _utc(ts))
+        headers = request.headers or {}
+        client_ip = resolve_client_ip(headers, request.client_ip, self.client_ip_header)
+        user_agent = header_value(headers, "User-Agent")
+        touch = request.max_touch_points
+        device = classify_device(user_agent, headers, touch if isinstance(touch, int) else None)
+        if device == BOT:
+            return self._dropped(Drop("classify_device", DropReason.BOT, "crawler User-Agent"),
+                                 _utc(ts))
+        time_zone = request.time_zone if isinstance(request.time_zone, str) else None
+        country, source = self.country.locate(headers, client_ip, time_zone)
+        salt = self.salts.current()
+        if self.budget is not None and \
+                not self.budget.allow(client_key(salt, self.site, client_ip or "")):
+            return self._dropped(Drop("budget", DropReason.BUDGET,
+                                      "recording budget spent for this client"), _utc(ts))
+        with self._lock:
+            self._counts["events"] += 1
+        return {"ts": ts, "tool": tool, "device": device, "country": country,
+                "country_source": source,
+                "visitor": visitor_id(salt, self.site, client_ip, user_agent)
+                if client_ip and user_agent else None,
+                "session": session_id(salt, request.session),
+                "context": {key: (context or {}).get(key) for key in CONTEXT_KEYS}}
+
+    def _posix_second(self, ts: datetime | None) -> int:
+        """The event's time as whole POSIX seconds (the events' resolution): the request's
+        ``ts``, else the clock — ``time.time()`` for the default clock (a tenth of
+        ``datetime.now``'s cost)."""
+        if ts is None:
+            if self.clock is utc_now:
+                return int(time.time())
+            ts = self.clock()
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        return math.floor(ts.timestamp())
+
     def _writer(self) -> Writer:
         if self.writer is None:
             raise RuntimeError("Pipeline.record needs a writer; use process() without one")
         return self.writer
 
-    def _handed(self, future: Future[None], ts: datetime) -> Future[None] | Drop:
+    def _handed(self, future: Future[None], ts: datetime | int) -> Future[None] | Drop:
         """A writer's answer: a full queue or a closed writer is a counted drop."""
         if future.done() and future.exception() is not None:
             error = future.exception()
             reason = DropReason.QUEUE_FULL if isinstance(error, QueueFull) else \
                 DropReason.WRITER_CLOSED if isinstance(error, WriterClosed) else None
             if reason is not None:
-                return self._dropped(Drop("enqueue", reason, str(error)), ts)
+                return self._dropped(Drop("enqueue", reason, str(error)),
+                                     _utc(ts) if isinstance(ts, int) else ts)
         return future
 
     def _draft(self, request: RequestMeta | Mapping[str, Any], tool: str,
@@ -337,6 +397,48 @@ class Pipeline:
         if self.writer is not None:
             self.writer.count(ts.date(), drop.reason.value)
         return drop
+
+
+def _utc(second: int) -> datetime:
+    return datetime.fromtimestamp(second, UTC)
+
+
+def normalized_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A calculation's coarse context → the event's coarse columns (allow-lists, buckets);
+    an unusable value raises :class:`~marginscope.errors.InputError` naming the field."""
+    leverage = _number(context.get("leverage"), "leverage")
+    notional = _number(context.get("notional"), "notional")
+    return {
+        "venue": normalize_venue(context.get("venue")),
+        "symbol": normalize_symbol(context.get("symbol")),
+        "side": normalize_side(context.get("side")),
+        "margin_mode": normalize_margin_mode(context.get("margin_mode")),
+        "leverage": None if leverage is None else leverage_bucket(leverage),
+        "notional_bucket": None if notional is None else notional_bucket(notional),
+    }
+
+
+def event_of_frame(frame: Mapping[str, Any]) -> Event:
+    """The event of a compact frame (:meth:`Pipeline._compact`), built and checked where it is
+    stored (the sink process): the context normalized, a new event id, ``ts`` from the POSIX
+    second, every other key of the frame taken as the column of that name, and the whole
+    validated against the schema (:data:`~marginscope.telemetry.schema.Event`: closed
+    vocabularies, patterns, no field that could hold a raw IP or User-Agent, no unknown key).
+
+    Raises
+    ------
+    InputError
+        The context has an unusable value (counted ``invalid_context``).
+    ValueError, KeyError, TypeError
+        Not a frame (counted ``malformed_frame``).
+    """
+    derived = dict(frame)
+    context = derived.pop("context")
+    ts = derived.pop("ts")
+    if type(ts) is not int:
+        raise TypeError("frame ts is not whole POSIX seconds")
+    return Event.model_validate({**derived, **normalized_context(context),
+                                 "event_id": new_event_id(), "ts": _utc(ts)})
 
 
 _COLUMN_VALUES = itemgetter(*COLUMNS)

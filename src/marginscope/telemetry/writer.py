@@ -118,6 +118,7 @@ class WriterStats:
     queued: int        # accepted, not yet durable
     lost: int = 0      # acknowledged, then lost with a sink process that died (counted)
     restarts: int = 0  # sink processes started again after dying
+    rejected: int = 0  # handed to a sink process that refused it (counted per day, by reason)
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict (for logs and the health endpoint)."""
