@@ -76,6 +76,21 @@ def event_factory() -> Callable[..., Event]:
     return make_event
 
 
+def _pipe_empty(writer: Any) -> bool:
+    """A :class:`~marginscope.telemetry.handoff.HandoffWriter`'s pipe holds no byte (its sink
+    process has read every frame)."""
+    import fcntl
+    import termios
+
+    waiting = fcntl.ioctl(writer._read_end, termios.FIONREAD, struct.pack("i", 0))
+    return struct.unpack("i", waiting)[0] == 0
+
+
+@pytest.fixture
+def pipe_empty() -> Callable[[Any], bool]:
+    return _pipe_empty
+
+
 # --- a minimal MaxMind DB writer (format: https://maxmind.github.io/MaxMind-DB/) --------------
 
 

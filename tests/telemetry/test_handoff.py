@@ -89,7 +89,8 @@ def test_a_flush_that_timed_out_does_not_answer_the_next_one(tmp_path, event_fac
     writer.close()
 
 
-def _signal_the_sink_mid_batch(db, event_factory, sig: int, after: int) -> tuple:
+def _signal_the_sink_mid_batch(db, event_factory, sig: int, after: int,
+                               pipe_empty) -> tuple:
     """300 events read (and held, uncommitted) by the sink process, ``sig`` sent to it,
     ``after`` more recorded while a successor starts, then flushed and closed: (stats,
     events stored, the first process's exit code)."""
@@ -99,7 +100,7 @@ def _signal_the_sink_mid_batch(db, event_factory, sig: int, after: int) -> tuple
         assert writer.record(event).exception() is None
     first = writer._process
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not _pipe_empty(writer):
+    while time.monotonic() < deadline and not pipe_empty(writer):
         time.sleep(0.01)  # until the child has read (and holds, uncommitted) the 300
     os.kill(first.pid, sig)
     code = first.wait(timeout=10)
@@ -110,11 +111,13 @@ def _signal_the_sink_mid_batch(db, event_factory, sig: int, after: int) -> tuple
     return writer.close(), _count(db), code
 
 
-def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path, event_factory):
+def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path, event_factory,
+                                                                        pipe_empty):
     """kill -9 of the sink process: a new one takes over the pipe, recording goes on, and
     every acknowledged event is stored or counted as lost (none silently)."""
     db = tmp_path / "events.duckdb"
-    stats, stored, _ = _signal_the_sink_mid_batch(db, event_factory, signal.SIGKILL, 600)
+    stats, stored, _ = _signal_the_sink_mid_batch(db, event_factory, signal.SIGKILL, 600,
+                                                   pipe_empty)
     assert stats.restarts == 1 and stats.accepted == 900
     assert stored == 600 and stats.lost == 300  # the dead child's open batch, counted
     assert stored + stats.lost == stats.accepted
@@ -125,23 +128,15 @@ def test_a_killed_sink_process_is_replaced_and_what_it_held_is_counted(tmp_path,
     assert persisted == [("lost", 300)]
 
 
-def test_a_sink_process_stopped_by_sigterm_commits_what_it_holds(tmp_path, event_factory):
+def test_a_sink_process_stopped_by_sigterm_commits_what_it_holds(tmp_path, event_factory,
+                                                                  pipe_empty):
     """SIGTERM (a service manager stopping the process group): the sink process commits the
     batch it holds and exits; a successor reads on from the pipe; nothing is lost."""
     stats, stored, code = _signal_the_sink_mid_batch(tmp_path / "events.duckdb", event_factory,
-                                                     signal.SIGTERM, 300)
+                                                     signal.SIGTERM, 300, pipe_empty)
     assert code == 0
     assert stats.restarts == 1 and stats.accepted == 600
     assert stored == 600 and stats.lost == 0
-
-
-def _pipe_empty(writer) -> bool:
-    import fcntl
-    import struct
-    import termios
-
-    waiting = fcntl.ioctl(writer._read_end, termios.FIONREAD, struct.pack("i", 0))
-    return struct.unpack("i", waiting)[0] == 0
 
 
 def test_the_child_stores_each_event_as_it_was_handed_off(tmp_path, event_factory):
