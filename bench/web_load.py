@@ -153,6 +153,10 @@ def in_process_costs(body: bytes, data: Path, count: int = 300,
         async with app.router.lifespan_context(app):  # the frozen heap, as when serving
             for _ in range(count):
                 await call("POST", "/api/v1/account", body)
+            telemetry = app.state.telemetry
+            telemetry.writer.flush(timeout=30)
+            sink_before = cpu_seconds(os.getpid())
+            recorded = telemetry.writer.stats().accepted
             for _ in range(rounds):
                 best["health"] = min(best["health"], await timed("GET", "/api/v1/health", b""))
                 app.state.recorder = None
@@ -162,9 +166,59 @@ def in_process_costs(body: bytes, data: Path, count: int = 300,
                 best["account_telemetry"] = min(best["account_telemetry"],
                                                 await timed("POST", "/api/v1/account", body))
                 best["calculation"] = min(best["calculation"], compute())
+            telemetry.writer.flush(timeout=30)
+            best["sink_per_event"] = cpu_per_request(
+                sink_before, cpu_seconds(os.getpid()),
+                telemetry.writer.stats().accepted - recorded, sink=True)
         return best
 
     return asyncio.run(main())
+
+
+def sink_capacity(data: Path, events: int = 30_000) -> dict[str, float]:
+    """The telemetry sink process's CPU per event and the events per second one core of it
+    sustains (``events`` / its CPU seconds), fed a telemetry-on account request's frames as
+    fast as the pipe takes them (what ``serve``'s request path writes, built once here)."""
+    from marginscope.calculators import REGISTRY
+    from marginscope.telemetry.request import LowerCaseHeaders, RequestMeta
+    from marginscope.telemetry.server import server_telemetry
+
+    saved = {key: os.environ.get(key) for key in TELEMETRY_ENV}
+    os.environ.update(telemetry_env(data / "sink-capacity"))
+    try:
+        telemetry = server_telemetry()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    writer = telemetry.writer
+    calculator = REGISTRY["account"]
+    example = BINANCE_CROSS_EXAMPLE
+    context = calculator.context(calculator.model.model_validate(example),
+                                 calculator.run(example))
+    meta = RequestMeta(headers=LowerCaseHeaders({"user-agent": USER_AGENT}), client_ip=HOST)
+    frame = telemetry.pipeline._compact(meta, calculator.tool, context)
+    if not isinstance(frame, dict):
+        raise RuntimeError(f"the account request's event was dropped: {frame}")
+    try:
+        writer.flush(timeout=30)
+        before = cpu_seconds(os.getpid())
+        start = time.monotonic()
+        sent = 0
+        while sent < events:
+            if writer.record_frame(frame).exception() is None:
+                sent += 1
+            else:  # the pipe is full: let the sink read
+                time.sleep(0.001)
+        writer.flush(timeout=60)
+        wall = time.monotonic() - start
+        per_event = cpu_per_request(before, cpu_seconds(os.getpid()), events, sink=True)
+    finally:
+        telemetry.close()
+    return {"sink_per_event": per_event, "events_per_cpu_second": 1e6 / per_event,
+            "events_per_second_wall": events / wall}
 
 
 # --- wrk ----------------------------------------------------------------------------------------
@@ -318,6 +372,10 @@ def main() -> None:
     parser.add_argument("--baseline-src", metavar="DIR",
                         help="also run the servers of this source tree (its src/), interleaved")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--in-process-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--in-process-rounds-only", action="store_true",
+                        help="only the in-process figures (and the baseline's) and the sink's "
+                             "capacity, no servers")
     args = parser.parse_args()
     if not (1 <= args.connections <= 1024 and 0 < args.seconds <= 120
             and 1 <= args.repeat <= 10 and all(1 <= w <= 8 for w in args.workers)):
@@ -329,16 +387,43 @@ def main() -> None:
         else args.client
     body = json.dumps(BINANCE_CROSS_EXAMPLE).encode()
     with tempfile.TemporaryDirectory(prefix="marginscope-web-load-") as data:
-        costs = in_process_costs(body, Path(data))
-        print(f"in process (thread CPU per request, best of interleaved runs): GET "
-              f"/api/v1/health {costs['health']:.0f} µs; POST /api/v1/account "
-              f"{costs['account']:.0f} µs with telemetry off "
-              f"({costs['health'] / costs['account']:.0%} of the ceiling's rate), "
-              f"{costs['account_telemetry']:.0f} µs on "
-              f"({costs['health'] / costs['account_telemetry']:.0%}); the calculation "
-              f"(validate + run) {costs['calculation']:.0f} µs")
+        if args.in_process_only:  # one tree's figures, for a --baseline-src comparison
+            print(json.dumps(in_process_costs(body, Path(data))))
+            return
+        trees = [("", None)] + ([("before, ", args.baseline_src)] if args.baseline_src else [])
+        for _ in range(args.repeat if args.baseline_src else 1):
+            for label, src in trees:  # interleaved: each tree in a process of its own
+                print_costs(label, in_process_in_child(src))
+        capacity = sink_capacity(Path(data))
+        print(f"telemetry sink process: {capacity['sink_per_event']:.1f} µs of CPU per event "
+              f"(one core: {capacity['events_per_cpu_second']:,.0f} events/s; "
+              f"{capacity['events_per_second_wall']:,.0f} events/s fed through the pipe here)")
+        if args.in_process_rounds_only:
+            return
         for workers in args.workers:
             measure_workers(args, client, body, Path(data), workers)
+
+
+def in_process_in_child(src: str | None) -> dict[str, float]:
+    """:func:`in_process_costs` in a fresh process, of this tree or of ``src`` (its
+    ``src/`` on ``PYTHONPATH``, this script unchanged)."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(Path(src) / "src")
+    done = subprocess.run([sys.executable, __file__, "--in-process-only"], env=env,
+                          capture_output=True, text=True, check=True, timeout=600)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_costs(label: str, costs: dict[str, float]) -> None:
+    print(f"{label}in process (thread CPU per request, best of interleaved runs): GET "
+          f"/api/v1/health {costs['health']:.0f} µs; POST /api/v1/account "
+          f"{costs['account']:.0f} µs with telemetry off "
+          f"({costs['health'] / costs['account']:.0%} of the ceiling's rate), "
+          f"{costs['account_telemetry']:.0f} µs on "
+          f"({costs['health'] / costs['account_telemetry']:.0%}); the calculation "
+          f"(validate + run) {costs['calculation']:.0f} µs; the sink process "
+          f"{costs['sink_per_event']:.1f} µs per event", flush=True)
 
 
 def measure_workers(args: argparse.Namespace, client: str, body: bytes, data: Path,

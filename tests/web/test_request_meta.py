@@ -3,11 +3,19 @@ and page hints as reading them through Starlette's ``Headers`` view."""
 
 from __future__ import annotations
 
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from marginscope.web.recording import request_meta
+from marginscope.telemetry.country import CountryResolver
+from marginscope.telemetry.pipeline import Drop, Pipeline
+from marginscope.telemetry.salt import SaltStore
+from marginscope.web.recording import read_headers, request_meta
 
 _NAMES = st.sampled_from(
     [
@@ -74,3 +82,62 @@ def test_hints_given_by_the_beacon_take_precedence():
     )
     meta = request_meta(request, time_zone="Asia/Tokyo", session="abc", max_touch_points=0)
     assert (meta.time_zone, meta.session, meta.max_touch_points) == ("Asia/Tokyo", "abc", 0)
+
+
+_PIPELINE_NAMES = st.sampled_from(
+    [
+        b"user-agent",
+        b"sec-ch-ua-mobile",
+        b"sec-ch-ua-platform",
+        b"sec-ch-ua-form-factors",
+        b"x-forwarded-for",
+        b"cf-ipcountry",
+        b"x-marginscope-time-zone",
+        b"x-marginscope-session",
+        b"x-marginscope-touch-points",
+        b"accept",
+        b"cookie",
+    ]
+)
+_PIPELINE_VALUES = st.sampled_from(
+    [
+        b"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148 Safari/604.1",
+        b"Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0 Safari/537.36",
+        b"Googlebot/2.1",
+        b"?1",
+        b'"Android"',
+        b'"Tablet"',
+        b"198.51.100.7, 10.0.0.1",
+        b"DE",
+        b"Europe/Berlin",
+        b"5",
+        b"tab-1",
+    ]
+)
+_STATE = tempfile.mkdtemp(prefix="marginscope-request-meta-")
+
+
+@given(
+    pairs=st.lists(st.tuples(_PIPELINE_NAMES, _PIPELINE_VALUES), max_size=12),
+    client=st.one_of(st.none(), st.sampled_from([("203.0.113.7", 443), ("::1", 1)])),
+)
+def test_the_recorders_header_subset_gives_the_event_all_headers_give(pairs, client):
+    """``request_meta(names=read_headers(…))`` decodes only the headers the pipeline reads
+    (and the Client Hints): the event is the one every header gives."""
+    clock = lambda: datetime(2025, 11, 4, 10, 30, tzinfo=UTC)  # noqa: E731
+    pipeline = Pipeline(SaltStore(Path(_STATE), clock=clock), site="synthetic-site",
+                        country=CountryResolver(header="CF-IPCountry"),
+                        client_ip_header="X-Forwarded-For", clock=clock)
+    names = read_headers(SimpleNamespace(pipeline=pipeline))
+    request = Request({"type": "http", "headers": pairs, "client": client})
+    subset = request_meta(request, names=names)
+    assert set(subset.headers) <= {name.decode() for name in names} | {
+        name.decode() for name, _ in pairs if name.startswith(b"sec-ch-")}
+    everything = request_meta(request)
+    assert (subset.time_zone, subset.session, subset.max_touch_points) == (
+        everything.time_zone, everything.session, everything.max_touch_points)
+    old, new = pipeline.process(everything, "stops"), pipeline.process(subset, "stops")
+    if isinstance(old, Drop):
+        assert new == old
+    else:
+        assert new.model_dump(exclude={"event_id"}) == old.model_dump(exclude={"event_id"})

@@ -54,6 +54,7 @@ from marginscope.telemetry.schema import (
     normalize_venue,
     notional_bucket,
     tool_ids,
+    tools,
 )
 from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 
@@ -155,6 +156,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {"processed": 0, "events": 0}
         self._drops: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
+        self._tools = tools()  # the live registry: a lookup, not tool_ids()'s tuple per call
 
     @classmethod
     def from_settings(cls, writer: Writer | None = None,
@@ -207,6 +209,15 @@ class Pipeline:
         if record_row is None:
             return self.enqueue(built_event(**values))
         return self._handed(record_row(wire_row_of(values)), values["ts"])
+
+    def header_names(self) -> frozenset[str]:
+        """The (lower-case) request headers this pipeline reads besides the Client Hints
+        (``sec-ch-*``, :func:`~marginscope.telemetry.request.is_client_hint`): the
+        User-Agent, the country header and the client-IP header when configured. A caller
+        may hand over only these (``web.recording`` does: one decode per header read instead
+        of every header's)."""
+        return frozenset(name.lower() for name in
+                         ("User-Agent", self.country.header, self.client_ip_header) if name)
 
     def drop_counts(self) -> dict[str, int]:
         """Events dropped so far, per reason (every reason listed, zeros included)."""
@@ -311,12 +322,10 @@ class Pipeline:
         bucketed in the sink."""
         if not isinstance(request, RequestMeta):
             request = RequestMeta.from_mapping(request)
-        with self._lock:
-            self._counts["processed"] += 1
         ts = self._posix_second(request.ts)
-        if tool not in tool_ids():
+        if tool not in self._tools:
             return self._dropped(Drop("validate", DropReason.UNKNOWN_TOOL, f"tool {tool!r}"),
-                                 _utc(ts))
+                                 _utc(ts), processed=True)
         headers = request.headers or {}
         client_ip = resolve_client_ip(headers, request.client_ip, self.client_ip_header)
         user_agent = header_value(headers, "User-Agent")
@@ -324,15 +333,17 @@ class Pipeline:
         device = classify_device(user_agent, headers, touch if isinstance(touch, int) else None)
         if device == BOT:
             return self._dropped(Drop("classify_device", DropReason.BOT, "crawler User-Agent"),
-                                 _utc(ts))
+                                 _utc(ts), processed=True)
         time_zone = request.time_zone if isinstance(request.time_zone, str) else None
         country, source = self.country.locate(headers, client_ip, time_zone)
         salt = self.salts.current()
         if self.budget is not None and \
                 not self.budget.allow(client_key(salt, self.site, client_ip or "")):
             return self._dropped(Drop("budget", DropReason.BUDGET,
-                                      "recording budget spent for this client"), _utc(ts))
+                                      "recording budget spent for this client"), _utc(ts),
+                                 processed=True)
         with self._lock:
+            self._counts["processed"] += 1
             self._counts["events"] += 1
         return {"ts": ts, "tool": tool, "device": device, "country": country,
                 "country_source": source,
@@ -390,10 +401,12 @@ class Pipeline:
             max_touch_points=touch if isinstance(touch, int) else None,
         )
 
-    def _dropped(self, drop: Drop, ts: datetime) -> Drop:
-        """Count ``drop`` here and, per UTC day of the event, with the writer (persisted)."""
+    def _dropped(self, drop: Drop, ts: datetime, *, processed: bool = False) -> Drop:
+        """Count ``drop`` here and, per UTC day of the event, with the writer (persisted);
+        ``processed``: count the event as processed too (one lock for both)."""
         with self._lock:
             self._drops[drop.reason] += 1
+            self._counts["processed"] += processed
         if self.writer is not None:
             self.writer.count(ts.date(), drop.reason.value)
         return drop

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["LowerCaseHeaders", "RequestMeta", "header_value", "resolve_client_ip"]
+__all__ = ["CLIENT_HINTS", "LowerCaseHeaders", "RequestMeta", "header_value",
+           "resolve_client_ip"]
 
 
 class LowerCaseHeaders(dict):
@@ -53,6 +54,10 @@ class RequestMeta:
     def from_mapping(cls, data: Mapping[str, Any]) -> RequestMeta:
         """Build from a request-ish dict with the attribute names as keys (others ignored)."""
         return cls(**{key: data[key] for key in cls.__slots__ if key in data})
+
+
+CLIENT_HINTS = b"sec-ch-"
+"""Name prefix of the User-Agent Client Hints (``Sec-CH-UA-*``), in ASGI's lower case."""
 
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:

@@ -32,12 +32,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marginscope.calculators import Calculator
 from marginscope.telemetry import Drop, RequestMeta, Telemetry
-from marginscope.telemetry.request import LowerCaseHeaders
+from marginscope.telemetry.request import CLIENT_HINTS, LowerCaseHeaders
 from marginscope.telemetry.server import server_telemetry
 
 __all__ = [
     "ACK_TIMEOUT", "AwaitDurable", "install_telemetry", "make_recorder",
-    "request_meta", "settle",
+    "read_headers", "request_meta", "settle",
 ]
 
 ACK_TIMEOUT = 10.0
@@ -55,14 +55,20 @@ _HINT_TOUCH = "x-marginscope-touch-points"
 
 
 def request_meta(request: Request, *, time_zone: str | None = None, session: str | None = None,
-                 max_touch_points: int | None = None) -> RequestMeta:
+                 max_touch_points: int | None = None,
+                 names: frozenset[bytes] | None = None) -> RequestMeta:
     """What the anonymizer reads: headers, socket peer, the page's hints (headers or beacon).
 
     The headers are read from the ASGI scope's raw pairs (names in lower case, latin-1, the
     last of repeated names kept, as ``dict(request.headers.items())`` would): Starlette's
-    ``Headers`` view decodes through a generator, a third of this function's time."""
-    headers = LowerCaseHeaders({name.decode("latin-1"): value.decode("latin-1")
-                                for name, value in request.scope["headers"]})
+    ``Headers`` view decodes through a generator, a third of this function's time. With
+    ``names`` (:func:`read_headers`), only those and the Client Hints are decoded."""
+    raw = request.scope["headers"]
+    headers = LowerCaseHeaders(
+        {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if names is None else
+        {name.decode("latin-1"): value.decode("latin-1") for name, value in raw
+         if name in names or name.startswith(CLIENT_HINTS)})
     touch = headers.get(_HINT_TOUCH) if max_touch_points is None else None
     if touch is not None:  # most requests have none: no exception raised for them
         try:
@@ -76,6 +82,14 @@ def request_meta(request: Request, *, time_zone: str | None = None, session: str
                        max_touch_points=max_touch_points)
 
 
+def read_headers(telemetry: Telemetry) -> frozenset[bytes]:
+    """The request headers the recorder hands over: those ``telemetry``'s pipeline reads
+    (:meth:`~marginscope.telemetry.pipeline.Pipeline.header_names`, the Client Hints apart)
+    and the page's hints."""
+    return frozenset(name.encode("latin-1") for name in
+                     (*telemetry.pipeline.header_names(), _HINT_TZ, _HINT_SESSION, _HINT_TOUCH))
+
+
 def _pending(scope: Scope, outcome: Future[None] | Drop) -> None:
     pending = scope.get(PENDING)
     if pending is not None:
@@ -85,9 +99,11 @@ def _pending(scope: Scope, outcome: Future[None] | Drop) -> None:
 def make_recorder(telemetry: Telemetry) -> Any:
     """``recorder(request, calculator, body, result)`` for ``app.state.recorder``."""
 
+    names = read_headers(telemetry)
+
     def recorder(request: Request, calculator: Calculator, body: BaseModel,
                  result: dict[str, Any]) -> None:
-        outcome = telemetry.record(request_meta(request), calculator.tool,
+        outcome = telemetry.record(request_meta(request, names=names), calculator.tool,
                                    calculator.context(body, result))
         _pending(request.scope, outcome)
 
