@@ -74,7 +74,7 @@ from marginscope.telemetry.writer import (
     store_counts,
 )
 
-__all__ = ["HandoffWriter"]
+__all__ = ["ACKNOWLEDGED", "HandoffWriter"]
 
 log = logging.getLogger("marginscope.telemetry")
 
@@ -120,8 +120,10 @@ class _SharedCounts:
         self._memory.close()
 
 
-_ACKNOWLEDGED: Future[None] = Future()  # done: shared by every handed-off event
-_ACKNOWLEDGED.set_result(None)
+ACKNOWLEDGED: Future[None] = Future()
+"""The done future every handed-off event is answered with (one object: a caller may test
+``outcome is ACKNOWLEDGED`` instead of asking a future, which takes its lock)."""
+ACKNOWLEDGED.set_result(None)
 
 
 class HandoffWriter:
@@ -213,7 +215,7 @@ class HandoffWriter:
             self._counts["accepted"] += 1
             if self._tally and time.monotonic() - self._tally_sent >= COUNTS_SECONDS:
                 self._send_counts()
-        return _ACKNOWLEDGED
+        return ACKNOWLEDGED
 
     def count(self, day: date, counter: str, n: int = 1) -> None:
         """Count ``n`` events of ``day`` not recorded; sent to the child for its sink."""

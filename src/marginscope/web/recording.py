@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marginscope.calculators import Calculator
 from marginscope.telemetry import Drop, RequestMeta, Telemetry
+from marginscope.telemetry.handoff import ACKNOWLEDGED
 from marginscope.telemetry.request import CLIENT_HINTS, LowerCaseHeaders
 from marginscope.telemetry.server import server_telemetry
 
@@ -186,8 +187,12 @@ class AwaitDurable:
 
         async def send_when_durable(message: Message) -> None:
             if message["type"] == "http.response.start" and pending:
-                settled = all(isinstance(o, Drop) or o.done() for o in pending)
-                state = _state_of(pending) if settled else await settle(pending, self.timeout)
+                if all(o is ACKNOWLEDGED for o in pending):  # handed off: no future to ask
+                    state = "recorded"
+                elif all(isinstance(o, Drop) or o.done() for o in pending):
+                    state = _state_of(pending)
+                else:
+                    state = await settle(pending, self.timeout)
                 message = {**message, "headers": [*message.get("headers", []),
                                                   (b"x-marginscope-event", state.encode())]}
             await send(message)
