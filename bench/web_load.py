@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,16 +107,8 @@ def in_process_costs(body: bytes, data: Path, count: int = 300,
     from marginscope.calculators import REGISTRY
     from marginscope.web import create_app
 
-    saved = {key: os.environ.get(key) for key in TELEMETRY_ENV}
-    os.environ.update(telemetry_env(data / "in-process"))
-    try:
+    with telemetry_settings(data / "in-process"):
         app = create_app()  # telemetry as serve runs it; off by setting no recorder
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     recorder = app.state.recorder
     calculator = REGISTRY["account"]
 
@@ -183,16 +177,8 @@ def sink_capacity(data: Path, events: int = 30_000) -> dict[str, float]:
     from marginscope.telemetry.request import LowerCaseHeaders, RequestMeta
     from marginscope.telemetry.server import server_telemetry
 
-    saved = {key: os.environ.get(key) for key in TELEMETRY_ENV}
-    os.environ.update(telemetry_env(data / "sink-capacity"))
-    try:
+    with telemetry_settings(data / "sink-capacity"):
         telemetry = server_telemetry()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     writer = telemetry.writer
     calculator = REGISTRY["account"]
     example = BINANCE_CROSS_EXAMPLE
@@ -329,6 +315,21 @@ class Server:
 
 TELEMETRY_ENV = ("MARGINSCOPE_TELEMETRY", "MARGINSCOPE_DB", "MARGINSCOPE_PARQUET_DIR",
                  "MARGINSCOPE_STATE_DIR", "MARGINSCOPE_RECORD_RATE", "MARGINSCOPE_RECORD_BURST")
+
+
+@contextlib.contextmanager
+def telemetry_settings(folder: Path) -> Iterator[None]:
+    """:func:`telemetry_env` in this process's environment while the block runs."""
+    saved = {key: os.environ.get(key) for key in TELEMETRY_ENV}
+    os.environ.update(telemetry_env(folder))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def telemetry_env(folder: Path) -> dict[str, str]:
