@@ -21,9 +21,12 @@ The load generator is ``wrk`` when installed (Debian package ``wrk``), else a sm
 HTTP/1.1 client in this file (it shares the CPU with the server, so its figures are lower).
 Prints requests/s, p50 and p99 latency of each, and (b) as a share of (a).
 
+``--in-process-rounds-only``: only the in-process figures (each tree in a process of its own,
+alternately) and the telemetry sink process's capacity (CPU per event, events per CPU-second).
+
     python bench/web_load.py [--connections 64] [--seconds 10] [--repeat 3] [--workers 1 [2 ...]]
                              [--telemetry both|on|off] [--baseline-src DIR]
-                             [--client auto|wrk|python]
+                             [--client auto|wrk|python] [--in-process-rounds-only]
 """
 
 from __future__ import annotations

@@ -29,10 +29,14 @@ from marginscope.telemetry.salt import SaltStore
 from marginscope.telemetry.schema import COLUMNS, symbols, venues, wire_row
 from marginscope.telemetry.store import DuckDBSink
 
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-          "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
-DESKTOP = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-           "Chrome/124.0 Safari/537.36")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+DESKTOP = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36"
+)
 _ID = COLUMNS.index("event_id")
 
 
@@ -55,18 +59,26 @@ class _Frames:
 
 @pytest.fixture
 def pipeline(tmp_path, clock) -> Pipeline:
-    return Pipeline(SaltStore(tmp_path / "state", clock=clock), site="synthetic-site",
-                    country=CountryResolver(header="CF-IPCountry"),
-                    client_ip_header="X-Forwarded-For", clock=clock)
+    return Pipeline(
+        SaltStore(tmp_path / "state", clock=clock),
+        site="synthetic-site",
+        country=CountryResolver(header="CF-IPCountry"),
+        client_ip_header="X-Forwarded-For",
+        clock=clock,
+    )
 
 
 def _request(i: int) -> RequestMeta:
     headers = {"user-agent": (IPHONE, DESKTOP)[i % 2]}
     if i % 3 == 0:
         headers["cf-ipcountry"] = "DE"
-    return RequestMeta(headers=headers, client_ip=f"198.51.100.{i % 250}",
-                       time_zone=("Europe/Berlin", "Asia/Tokyo", None)[i % 3],
-                       session=f"tab-{i}", max_touch_points=(None, 5)[i % 2])
+    return RequestMeta(
+        headers=headers,
+        client_ip=f"198.51.100.{i % 250}",
+        time_zone=("Europe/Berlin", "Asia/Tokyo", None)[i % 3],
+        session=f"tab-{i}",
+        max_touch_points=(None, 5)[i % 2],
+    )
 
 
 def _examples() -> list[tuple[str, dict]]:
@@ -98,7 +110,7 @@ def _old_and_new(pipeline: Pipeline, meta: RequestMeta, tool: str, context: dict
 
 
 def _without_id(row: tuple) -> tuple:
-    return row[:_ID] + row[_ID + 1:]
+    return row[:_ID] + row[_ID + 1 :]
 
 
 def test_every_calculators_example_gives_the_same_event_both_ways(pipeline):
@@ -110,16 +122,21 @@ def test_every_calculators_example_gives_the_same_event_both_ways(pipeline):
 
 def test_random_contexts_give_the_same_event_or_the_same_refusal(pipeline):
     rng = random.Random(19)
-    usual = {"venue": [*venues(), "kraken-futures-x", None],
-             "symbol": [*symbols()[:40], "BTC/USDT:USDT", "1000PEPEUSDT", "XBTUSD", None],
-             "side": ["long", "short", "LONG", None], "margin_mode": ["isolated", "cross", None],
-             "leverage": [None, 1, 2.5, 20, 125, 200, 1e-9, "12"],
-             "notional": [None, 0, 1e-9, 5234.17, 1e30, 12345, "100"]}
+    usual = {
+        "venue": [*venues(), "kraken-futures-x", None],
+        "symbol": [*symbols()[:40], "BTC/USDT:USDT", "1000PEPEUSDT", "XBTUSD", None],
+        "side": ["long", "short", "LONG", None],
+        "margin_mode": ["isolated", "cross", None],
+        "leverage": [None, 1, 2.5, 20, 125, 200, 1e-9, "12"],
+        "notional": [None, 0, 1e-9, 5234.17, 1e30, 12345, "100"],
+    }
     odd = ["", " ", "x" * 300, "ü", "DROP TABLE", 7, -3, "x", True]  # what a context may hold
     compared = refused = 0
     for i in range(600):
-        context = {key: rng.choice(odd) if rng.random() < 0.04 else rng.choice(values)
-                   for key, values in usual.items()}
+        context = {
+            key: rng.choice(odd) if rng.random() < 0.04 else rng.choice(values)
+            for key, values in usual.items()
+        }
         context["leverage"] = [1] if rng.random() < 0.01 else context["leverage"]
         context["entry_price"] = rng.random()  # not a context key: never stored
         old, new = _old_and_new(pipeline, _request(i), "liquidation_price", context)
@@ -137,8 +154,9 @@ def test_the_request_path_decisions_stay_on_the_request_path(pipeline):
     """Unknown tool and crawler: a Drop (the answer says ``dropped``), no frame written."""
     frames = _Frames()
     pipeline.writer = frames
-    bot = RequestMeta(headers={"user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"},
-                      client_ip="198.51.100.9")
+    bot = RequestMeta(
+        headers={"user-agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}, client_ip="198.51.100.9"
+    )
     assert pipeline.record(bot, "liquidation_price", {}).reason is DropReason.BOT
     assert pipeline.record(_request(1), "no_such_tool", {}).reason is DropReason.UNKNOWN_TOOL
     assert frames.frames == []
@@ -148,16 +166,36 @@ def test_the_request_path_decisions_stay_on_the_request_path(pipeline):
 def test_the_frame_carries_no_raw_request_field(pipeline):
     frames = _Frames()
     pipeline.writer = frames
-    meta = RequestMeta(headers={"user-agent": IPHONE, "x-forwarded-for": "203.0.113.77"},
-                       client_ip="198.51.100.20", time_zone="Europe/Berlin",
-                       session="tab-secret-1234", max_touch_points=5)
+    meta = RequestMeta(
+        headers={"user-agent": IPHONE, "x-forwarded-for": "203.0.113.77"},
+        client_ip="198.51.100.20",
+        time_zone="Europe/Berlin",
+        session="tab-secret-1234",
+        max_touch_points=5,
+    )
     pipeline.record(meta, "liquidation_price", {"venue": "bybit", "entry_price": 97250.5})
     (payload,) = frames.frames
-    for raw in ("198.51.100.20", "203.0.113.77", "iPhone", "Mozilla", "tab-secret-1234",
-                "Europe/Berlin", "97250.5", "entry_price"):
+    for raw in (
+        "198.51.100.20",
+        "203.0.113.77",
+        "iPhone",
+        "Mozilla",
+        "tab-secret-1234",
+        "Europe/Berlin",
+        "97250.5",
+        "entry_price",
+    ):
         assert raw.encode() not in payload
-    assert set(orjson.loads(payload)) == {"ts", "tool", "device", "country", "country_source",
-                                          "visitor", "session", "context"}
+    assert set(orjson.loads(payload)) == {
+        "ts",
+        "tool",
+        "device",
+        "country",
+        "country_source",
+        "visitor",
+        "session",
+        "context",
+    }
 
 
 def test_the_event_time_is_the_requests_second(pipeline, clock):
@@ -193,7 +231,11 @@ def test_the_sink_process_stores_what_the_old_path_stored(tmp_path, pipeline):
     stats = writer.close()
     assert sorted(_without_id(row) for row in _stored(db)) == sorted(expected)
     assert (stats.accepted, stats.durable, stats.rejected, stats.queued) == (
-        len(expected), len(expected), 0, 0)
+        len(expected),
+        len(expected),
+        0,
+        0,
+    )
 
 
 def test_a_frame_the_sink_refuses_is_counted_never_silently_lost(tmp_path, pipeline):
@@ -203,10 +245,10 @@ def test_a_frame_the_sink_refuses_is_counted_never_silently_lost(tmp_path, pipel
     assert pipeline.record(_request(1), "stops", {"venue": "bybit"}).exception() is None
     good = orjson.loads(writer_frame(pipeline, _request(2)))
     bad = [
-        b"c:not json",                                                   # unreadable
-        b"c:" + orjson.dumps({**good, "ip": "198.51.100.20"}),           # a column not in the schema
-        b"c:" + orjson.dumps({**good, "device": "toaster"}),             # outside the vocabulary
-        b"c:" + orjson.dumps({**good, "ts": "yesterday"}),               # not a POSIX second
+        b"c:not json",  # unreadable
+        b"c:" + orjson.dumps({**good, "ip": "198.51.100.20"}),  # a column not in the schema
+        b"c:" + orjson.dumps({**good, "device": "toaster"}),  # outside the vocabulary
+        b"c:" + orjson.dumps({**good, "ts": "yesterday"}),  # not a POSIX second
         b"c:" + orjson.dumps({k: v for k, v in good.items() if k != "context"}),
         b"c:" + orjson.dumps({**good, "context": {"leverage": "lots"}}),  # invalid context
     ]
@@ -216,8 +258,7 @@ def test_a_frame_the_sink_refuses_is_counted_never_silently_lost(tmp_path, pipel
     stats = writer.close()
     assert (stats.accepted, stats.durable, stats.rejected, stats.queued) == (7, 1, 6, 0)
     con = duckdb.connect(str(db), read_only=True)
-    counts = dict(con.execute("SELECT counter, sum(n) FROM telemetry_counts GROUP BY 1")
-                  .fetchall())
+    counts = dict(con.execute("SELECT counter, sum(n) FROM telemetry_counts GROUP BY 1").fetchall())
     con.close()
     assert counts == {"malformed_frame": 5, "invalid_context": 1}
     assert len(_stored(db)) == 1
