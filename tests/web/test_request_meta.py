@@ -125,17 +125,25 @@ def test_the_recorders_header_subset_gives_the_event_all_headers_give(pairs, cli
     """``request_meta(names=read_headers(…))`` decodes only the headers the pipeline reads
     (and the Client Hints): the event is the one every header gives."""
     clock = lambda: datetime(2025, 11, 4, 10, 30, tzinfo=UTC)  # noqa: E731
-    pipeline = Pipeline(SaltStore(Path(_STATE), clock=clock), site="synthetic-site",
-                        country=CountryResolver(header="CF-IPCountry"),
-                        client_ip_header="X-Forwarded-For", clock=clock)
+    pipeline = Pipeline(
+        SaltStore(Path(_STATE), clock=clock),
+        site="synthetic-site",
+        country=CountryResolver(header="CF-IPCountry"),
+        client_ip_header="X-Forwarded-For",
+        clock=clock,
+    )
     names = read_headers(SimpleNamespace(pipeline=pipeline))
     request = Request({"type": "http", "headers": pairs, "client": client})
     subset = request_meta(request, names=names)
     assert set(subset.headers) <= {name.decode() for name in names} | {
-        name.decode() for name, _ in pairs if name.startswith(b"sec-ch-")}
+        name.decode() for name, _ in pairs if name.startswith(b"sec-ch-")
+    }
     everything = request_meta(request)
     assert (subset.time_zone, subset.session, subset.max_touch_points) == (
-        everything.time_zone, everything.session, everything.max_touch_points)
+        everything.time_zone,
+        everything.session,
+        everything.max_touch_points,
+    )
     old, new = pipeline.process(everything, "stops"), pipeline.process(subset, "stops")
     if isinstance(old, Drop):
         assert new == old
