@@ -29,7 +29,7 @@ import pytest
 from marginscope.analytics import aggregate, daily
 from marginscope.analytics import spark as spark_engine
 from marginscope.analytics.detail import event_tables
-from marginscope.analytics.sessions import sequences
+from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import opened_events
 from marginscope.calculators import REGISTRY
 from marginscope.cli import main

@@ -48,6 +48,7 @@ from marginscope.sim.behaviour import (
     template_tools,
 )
 from marginscope.sim.market_state import MarketState, market_state
+from marginscope.sim.output import session_seq
 from marginscope.sim.path import HourlyPath, calm_path, hourly_path
 from marginscope.sim.population import (
     DEVICES,
@@ -259,6 +260,7 @@ def _events(path: HourlyPath, population: Population, s: Sessions,
                             pa.string()),
         "visitor": visitor_ids.take(pa.array(session[order])),
         "session": session_ids.take(pa.array(session[order])),
+        "seq": session_seq(session[order]),
         "venue": _strings(list(VENUE_SHARES), population.venue[ev_agent][order],
                           has["venue"][order], pa.string()),
         "symbol": _strings(list(SYMBOL_SHARES), population.symbol[ev_agent][order],

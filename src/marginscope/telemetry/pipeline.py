@@ -42,6 +42,7 @@ from marginscope.telemetry.request import RequestMeta, header_value, resolve_cli
 from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
 from marginscope.telemetry.schema import (
     Event,
+    SEQ_MAX,
     built_event,
     leverage_bucket,
     new_event_id,
@@ -109,6 +110,15 @@ class _Draft:
     country_source: str | None = None
     visitor: str | None = None
     session: str | None = None
+    seq: int | None = None
+
+
+def _seq(value: int | str | None) -> int | None:
+    """The page's counter as stored: an integer ``0 … SEQ_MAX``, else None (never a drop:
+    the calculation is still counted, only its in-session order is unknown)."""
+    if isinstance(value, str):
+        value = int(value) if value.isdigit() and len(value) <= 5 else None
+    return value if type(value) is int and 0 <= value <= SEQ_MAX else None
 
 
 class Pipeline:
@@ -267,7 +277,9 @@ class Pipeline:
         return built_event(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
                            device=draft.device, country=draft.country,
                            country_source=draft.country_source, visitor=draft.visitor,
-                           session=draft.session, **draft.coarse)
+                           session=draft.session,
+                           seq=draft.seq if draft.session is not None else None,
+                           **draft.coarse)
 
     def enqueue(self, event: Event) -> Future[None] | Drop:
         """Hand the event to the writer; a full queue or a closed writer is a counted drop."""
@@ -302,6 +314,7 @@ class Pipeline:
             time_zone=request.time_zone if isinstance(request.time_zone, str) else None,
             session_token=request.session,
             max_touch_points=touch if isinstance(touch, int) else None,
+            seq=_seq(request.seq),
         )
 
     def _dropped(self, drop: Drop, ts: datetime) -> Drop:

@@ -49,13 +49,14 @@ PENDING = "marginscope.telemetry.pending"
 _HINT_TZ = "x-marginscope-time-zone"
 _HINT_SESSION = "x-marginscope-session"
 _HINT_TOUCH = "x-marginscope-touch-points"
+_HINT_SEQ = "x-marginscope-seq"
 
 
 # --- the recorder ------------------------------------------------------------------------------
 
 
 def request_meta(request: Request, *, time_zone: str | None = None, session: str | None = None,
-                 max_touch_points: int | None = None) -> RequestMeta:
+                 max_touch_points: int | None = None, seq: int | None = None) -> RequestMeta:
     """What the anonymizer reads: headers, socket peer, the page's hints (headers or beacon)."""
     headers = LowerCaseHeaders(request.headers.items())  # ASGI: names in lower case
     if max_touch_points is None:
@@ -67,7 +68,8 @@ def request_meta(request: Request, *, time_zone: str | None = None, session: str
                        client_ip=request.client.host if request.client else None,
                        time_zone=time_zone or headers.get(_HINT_TZ),
                        session=session or headers.get(_HINT_SESSION),
-                       max_touch_points=max_touch_points)
+                       max_touch_points=max_touch_points,
+                       seq=headers.get(_HINT_SEQ) if seq is None else seq)
 
 
 def _pending(scope: Scope, outcome: Future[None] | Drop) -> None:
