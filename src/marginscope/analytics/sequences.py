@@ -56,6 +56,7 @@ __all__ = [
     "sequence_expr",
     "sequences",
     "tied_sessions_expr",
+    "repeated",
     "tools_expr",
     "unordered_sessions_expr",
 ]
@@ -91,13 +92,15 @@ def _code(rows: ir.Table, vocabulary: Sequence[str]) -> ir.Value:
     return ibis.cases(*[(rows.tool == t, i + 1) for i, t in enumerate(vocabulary)], else_=0)
 
 
-def _keys(pos: ir.Value, code: ir.Value, vocabulary: Sequence[str]) -> dict[str, ir.Value]:
+def _keys(
+    pos: ir.Value, code: ir.Value, vocabulary: Sequence[str], count: int = KEYS
+) -> dict[str, ir.Value]:
     """The packed keys ``k0 … k3``: per session, Σ code << (bits × position within its key)
     (the shift is 0 outside the key: engines evaluate both branches of a ``CASE``, and a
     shift past 63 bits is an error on DuckDB)."""
     bits, per_key = packing(len(vocabulary))
     keys = {}
-    for j in range(KEYS):
+    for j in range(count):
         inside = (pos >= j * per_key) & (pos < (j + 1) * per_key)
         shift = ibis.cases((inside, (pos - j * per_key) * bits), else_=0).cast("int32")
         keys[f"k{j}"] = ibis.cases((inside, code << shift), else_=0).cast("int64").sum()
@@ -146,23 +149,13 @@ def sequence_expr(
     return per.group_by([*GROUP, "tied"]).aggregate(n=per.count())
 
 
-def _popcount(x: ir.Value) -> ir.Value:
-    """Set bits of a non-negative int64 below 2⁶² (SWAR, shifts and adds: nothing overflows)."""
-    x = x - ((x >> 1) & 0x5555555555555555)
-    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
-    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
-    x = x + (x >> 8)
-    x = x + (x >> 16)
-    x = x + (x >> 32)
-    return x & 0x7F
-
-
 def _seq_sessions(
-    events: ir.Table, start: date, end: date, vocabulary: Sequence[str], *, keys: bool
+    events: ir.Table, start: date, end: date, vocabulary: Sequence[str], *, keys: int
 ) -> ir.Table:
     """Per session: day, device, length, ``mask`` (Σ 2^seq), ``ordered`` (every check has a
-    distinct ``seq`` below the capacity) and, with ``keys``, the checks packed at their
-    ``seq``'s bits."""
+    ``seq`` below the capacity; whether two share one, :func:`repeated` reads from ``mask``)
+    and the checks packed at their ``seq``'s bits in ``keys`` keys (``k0 …``; the others
+    would be 0)."""
     capacity = seq_capacity(len(vocabulary))
     rows = _sessions(events, start, end)
     seq = rows.seq.cast("int64")
@@ -170,9 +163,9 @@ def _seq_sessions(
     present = ibis.cases(
         (inside, ibis.literal(1, "int64") << ibis.cases((inside, seq), else_=0)), else_=0
     )
-    packed = _keys(seq, _code(rows, vocabulary).cast("int64"), vocabulary) if keys else {}
+    packed = _keys(seq, _code(rows, vocabulary).cast("int64"), vocabulary, keys) if keys else {}
     per = rows.group_by("session").aggregate(
-        day=day_number(rows).min(),
+        ts=rows.ts.min(),
         device=rows.device.min(),
         length=rows.count(),
         known=seq.count(),
@@ -180,23 +173,21 @@ def _seq_sessions(
         mask=present.cast("int64").sum(),
         **packed,
     )
-    # distinct: Σ 2^seq has one bit per check exactly when no two checks share a seq
-    ordered = (
-        (per.known == per.length)
-        & (per["last"] < capacity)
-        & (_popcount(per.mask) == per.length)
-    )
-    return per.mutate(ordered=ordered.fill_null(False))
+    ordered = (per.known == per.length) & (per["last"] < capacity)
+    return per.mutate(ordered=ordered.fill_null(False), day=day_number(per))
 
 
 def seq_sequence_expr(
-    events: ir.Table, start: date, end: date, vocabulary: Sequence[str]
+    events: ir.Table, start: date, end: date, vocabulary: Sequence[str], *, last: int | None = None
 ) -> ir.Table:
     """Sessions per ``(day, device, length, mask, k0 … k3, ordered)`` in ``[start, end)``,
     in ``seq`` order (no window): ``k0 … k3`` hold each check at its ``seq``'s position, so
     a gap leaves an empty slot (:func:`compact` closes it); sessions ``seq`` cannot order
-    come out as ``ordered = 0`` rows with zero keys, counted only."""
-    per = _seq_sessions(events, start, end, vocabulary, keys=True)
+    come out as ``ordered = 0`` rows with zero keys, counted only. ``last``: the largest
+    ``seq`` in the span (fewer keys are summed when it is small; None: all of them)."""
+    bits, per_key = packing(len(vocabulary))
+    count = KEYS if last is None else max(1, min(KEYS, -(-(int(last) + 1) // per_key)))
+    per = _seq_sessions(events, start, end, vocabulary, keys=count)
     zero = ibis.literal(0, "int64")
     per = per.select(
         "day",
@@ -204,15 +195,31 @@ def seq_sequence_expr(
         "length",
         ordered=per.ordered.cast("int8"),
         mask=ibis.cases((per.ordered, per.mask), else_=zero),
-        **{f"k{j}": ibis.cases((per.ordered, per[f"k{j}"]), else_=zero) for j in range(KEYS)},
+        **{
+            f"k{j}": ibis.cases((per.ordered, per[f"k{j}"]), else_=zero) if j < count else zero
+            for j in range(KEYS)
+        },
     )
     return per.group_by([*GROUP, "mask", "ordered"]).aggregate(n=per.count())
 
 
-def unordered_sessions_expr(events: ir.Table, start: date, end: date) -> ir.Table:
-    """The sessions in ``[start, end)`` that ``seq`` cannot order (see the module)."""
-    per = _seq_sessions(events, start, end, (), keys=False)
-    return per.filter(~per.ordered).select("session")
+def repeated(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Whether two of a session's checks share a ``seq``: Σ 2^seq has one bit per check
+    exactly when no two do (adding a power of two already present carries)."""
+    return np.bitwise_count(np.asarray(mask, dtype=np.int64)) != np.asarray(length)
+
+
+def unordered_sessions_expr(
+    events: ir.Table, start: date, end: date, repeats: Sequence[tuple[int, int]] = ()
+) -> ir.Table:
+    """The sessions in ``[start, end)`` that ``seq`` cannot order (see the module):
+    those :func:`seq_sequence_expr` returns as not ``ordered``, and those with a
+    ``(mask, length)`` of ``repeats`` (a repeated ``seq``, :func:`repeated`)."""
+    per = _seq_sessions(events, start, end, (), keys=0)
+    unordered = ~per.ordered
+    for mask, length in repeats:
+        unordered |= (per.mask == int(mask)) & (per.length == int(length))
+    return per.filter(unordered).select("session")
 
 
 def tied_sessions_expr(events: ir.Table, start: date, end: date) -> ir.Table:
@@ -234,6 +241,8 @@ def compact(table: pa.Table, vocabulary: Sequence[str]) -> pa.Table:
     table = table.filter(pc.equal(table["ordered"], 1))
     mask = table["mask"].to_numpy().astype(np.int64)
     length = table["length"].to_numpy().astype(np.int64)
+    if repeated(mask, length).any():
+        raise ValueError("a session with a repeated seq cannot be ordered by seq")
     keys = np.column_stack([table[f"k{j}"].to_numpy().astype(np.int64) for j in range(KEYS)])
     gapped = np.flatnonzero(mask != (np.int64(1) << length) - 1)
     if gapped.size:
@@ -345,12 +354,18 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
     remaining: ir.Table | None = None  # the sessions seq cannot order; None: every session
     if use_seq and "seq" in events.columns:
         rows = _sessions(events, start, end)
-        if rows.aggregate(known=rows.seq.count()).to_pyarrow()["known"][0].as_py():
-            table = seq_sequence_expr(events, start, end, vocabulary).to_pyarrow()
-            parts.append(compact(table, vocabulary))
-            if not pc.any(pc.equal(table["ordered"], 0)).as_py():
+        last = rows.aggregate(last=rows.seq.max()).to_pyarrow()["last"][0].as_py()
+        if last is not None:
+            table = seq_sequence_expr(events, start, end, vocabulary, last=last).to_pyarrow()
+            ordered = table["ordered"].to_numpy() == 1
+            twice = ordered & repeated(table["mask"].to_numpy(), table["length"].to_numpy())
+            parts.append(compact(table.filter(pa.array(ordered & ~twice)), vocabulary))
+            if ordered.all() and not twice.any():
                 return Sequences.from_arrow(_merged(parts), vocabulary)
-            remaining = unordered_sessions_expr(events, start, end)
+            repeats = {(int(m), int(n)) for m, n in zip(table["mask"].to_numpy()[twice],
+                                                         table["length"].to_numpy()[twice],
+                                                         strict=True)}
+            remaining = unordered_sessions_expr(events, start, end, sorted(repeats))
     if remaining is None:
         table = sequence_expr(events, start, end, vocabulary).to_pyarrow()
         tied = pc.equal(table["tied"], 1)
