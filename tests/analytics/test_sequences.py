@@ -32,8 +32,12 @@ from .sessions_sim import FIRST, FOLLOWING, World, simulate
 
 def _flat(seqs) -> list[tuple]:
     return sorted(
-        (int(d), str(v), tuple(int(c) for c in seqs.code[seqs.offsets[i] : seqs.offsets[i + 1]]),
-         int(n))
+        (
+            int(d),
+            str(v),
+            tuple(int(c) for c in seqs.code[seqs.offsets[i] : seqs.offsets[i + 1]]),
+            int(n),
+        )
         for i, (d, v, n) in enumerate(zip(seqs.day, seqs.device, seqs.n, strict=True))
     )
 
@@ -50,8 +54,7 @@ def _same_tables(a, b) -> None:
 
 def _both(events: pa.Table):
     table = open_events(events)
-    return (sequences(table, FIRST, FOLLOWING),
-            sequences(table, FIRST, FOLLOWING, use_seq=False))
+    return (sequences(table, FIRST, FOLLOWING), sequences(table, FIRST, FOLLOWING, use_seq=False))
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +101,27 @@ def test_gaps_late_starts_and_unorderable_sessions_agree_with_the_window(events)
 
 def _session(seqs: list[int | None], tools: list[str], ids: list[str]) -> pa.Table:
     ts = pa.array([1_762_000_000_000_000] * len(tools), type=pa.timestamp("us", tz="UTC"))
-    return pa.table({"event_id": ids, "ts": ts, "tool": tools, "device": ["mobile"] * len(tools),
-                     "session": ["s-tie"] * len(tools), "seq": pa.array(seqs, pa.int16())})
+    return pa.table(
+        {
+            "event_id": ids,
+            "ts": ts,
+            "tool": tools,
+            "device": ["mobile"] * len(tools),
+            "session": ["s-tie"] * len(tools),
+            "seq": pa.array(seqs, pa.int16()),
+        }
+    )
 
 
 def test_seq_orders_checks_at_one_timestamp_with_gaps_and_a_late_start():
     tools = ["futures", "margin_call", "liquidation_price"]
     events = _session([12, 7, 9], tools, ["syn-a", "syn-b", "syn-c"])
     seqs = sequences(open_events(events), FIRST, FOLLOWING)
-    assert [seqs.vocabulary[c] for c in seqs.code] == ["margin_call", "liquidation_price",
-                                                       "futures"]
+    assert [seqs.vocabulary[c] for c in seqs.code] == [
+        "margin_call",
+        "liquidation_price",
+        "futures",
+    ]
     assert list(seqs.pos) == [0, 1, 2]
     # without seq (or a repeated one) the window's (ts, event_id) order decides
     for broken in ([None, 7, 9], [7, 7, 9]):

@@ -26,8 +26,8 @@ import numpy as np
 from marginscope.analytics.clustered import cluster_change
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
-from marginscope.analytics.names import tool_name
 from marginscope.analytics.grouped import grouped_sums, span_sums
+from marginscope.analytics.names import tool_name
 from marginscope.analytics.sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
 

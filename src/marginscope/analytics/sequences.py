@@ -51,12 +51,12 @@ __all__ = [
     "Sequences",
     "compact",
     "packing",
+    "repeated",
     "seq_capacity",
     "seq_sequence_expr",
     "sequence_expr",
     "sequences",
     "tied_sessions_expr",
-    "repeated",
     "tools_expr",
     "unordered_sessions_expr",
 ]
@@ -185,7 +185,7 @@ def seq_sequence_expr(
     a gap leaves an empty slot (:func:`compact` closes it); sessions ``seq`` cannot order
     come out as ``ordered = 0`` rows with zero keys, counted only. ``last``: the largest
     ``seq`` in the span (fewer keys are summed when it is small; None: all of them)."""
-    bits, per_key = packing(len(vocabulary))
+    per_key = packing(len(vocabulary))[1]
     count = KEYS if last is None else max(1, min(KEYS, -(-(int(last) + 1) // per_key)))
     per = _seq_sessions(events, start, end, vocabulary, keys=count)
     zero = ibis.literal(0, "int64")
@@ -362,9 +362,12 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
             parts.append(compact(table.filter(pa.array(ordered & ~twice)), vocabulary))
             if ordered.all() and not twice.any():
                 return Sequences.from_arrow(_merged(parts), vocabulary)
-            repeats = {(int(m), int(n)) for m, n in zip(table["mask"].to_numpy()[twice],
-                                                         table["length"].to_numpy()[twice],
-                                                         strict=True)}
+            repeats = {
+                (int(m), int(n))
+                for m, n in zip(
+                    table["mask"].to_numpy()[twice], table["length"].to_numpy()[twice], strict=True
+                )
+            }
             remaining = unordered_sessions_expr(events, start, end, sorted(repeats))
     if remaining is None:
         table = sequence_expr(events, start, end, vocabulary).to_pyarrow()

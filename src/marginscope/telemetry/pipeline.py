@@ -41,8 +41,8 @@ from marginscope.telemetry.device import BOT, classify_device
 from marginscope.telemetry.request import RequestMeta, header_value, resolve_client_ip
 from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
 from marginscope.telemetry.schema import (
-    Event,
     SEQ_MAX,
+    Event,
     built_event,
     leverage_bucket,
     new_event_id,

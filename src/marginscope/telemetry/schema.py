@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ARROW_SCHEMA", "COLUMNS", "COUNTRY_SOURCES", "DEVICES", "DUCKDB_TYPES", "EVENT_COLUMNS", "ID_PATTERN",
     "LEVERAGE_EDGES", "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED",
-    "SEQ_MAX", "SIDES", "SYNTHETIC_ID_PREFIX", "Between", "UNKNOWN_COUNTRY", "Column", "Edges", "Event", "Matches",
+    "SEQ_MAX", "SIDES", "SYNTHETIC_ID_PREFIX", "UNKNOWN_COUNTRY", "Between", "Column", "Edges", "Event", "Matches",
     "OneOf", "Rule", "SqlSet", "Timestamp", "arrow_schema", "built_event", "column", "conform",
     "country_codes", "create_table_sql", "event_model", "event_row", "event_rows", "events_to_arrow",
     "is_synthetic_id", "leverage_bucket", "new_event_id", "normalize_margin_mode",
