@@ -23,6 +23,7 @@ from marginscope.analytics.sequences import (
     seq_sequence_expr,
     sequences,
     tools_expr,
+    unordered,
 )
 from marginscope.analytics.sources import open_events
 from marginscope.analytics.transitions import transition_tables
@@ -66,7 +67,8 @@ def _ordered_rows(events: pa.Table) -> int:
     table = open_events(events)
     vocabulary = sorted(tools_expr(table, FIRST, FOLLOWING).to_pyarrow()["tool"].to_pylist())
     out = seq_sequence_expr(table, FIRST, FOLLOWING, vocabulary).to_pyarrow()
-    return int(pc.sum(out.filter(pc.equal(out["ordered"], 1))["n"]).as_py() or 0)
+    ordered = ~unordered(out["mask"].to_numpy(), out["length"].to_numpy())
+    return int(out["n"].to_numpy()[ordered].sum())
 
 
 def test_seq_order_and_the_window_agree_exactly(events):

@@ -51,13 +51,13 @@ __all__ = [
     "Sequences",
     "compact",
     "packing",
-    "repeated",
     "seq_capacity",
     "seq_sequence_expr",
     "sequence_expr",
     "sequences",
     "tied_sessions_expr",
     "tools_expr",
+    "unordered",
     "unordered_sessions_expr",
 ]
 
@@ -152,10 +152,9 @@ def sequence_expr(
 def _seq_sessions(
     events: ir.Table, start: date, end: date, vocabulary: Sequence[str], *, keys: int
 ) -> ir.Table:
-    """Per session: day, device, length, ``mask`` (Σ 2^seq), ``ordered`` (every check has a
-    ``seq`` below the capacity; whether two share one, :func:`repeated` reads from ``mask``)
-    and the checks packed at their ``seq``'s bits in ``keys`` keys (``k0 …``; the others
-    would be 0)."""
+    """Per session: day, device, length, ``mask`` (Σ 2^seq over the ``seq`` below the
+    capacity: whether ``seq`` orders the session, :func:`unordered` reads from it) and the
+    checks packed at their ``seq``'s bits in ``keys`` keys (``k0 …``; the others would be 0)."""
     capacity = seq_capacity(len(vocabulary))
     rows = _sessions(events, start, end)
     seq = rows.seq.cast("int64")
@@ -168,23 +167,20 @@ def _seq_sessions(
         ts=rows.ts.min(),
         device=rows.device.min(),
         length=rows.count(),
-        known=seq.count(),
-        last=seq.max(),
         mask=present.cast("int64").sum(),
         **packed,
     )
-    ordered = (per.known == per.length) & (per["last"] < capacity)
-    return per.mutate(ordered=ordered.fill_null(False), day=day_number(per))
+    return per.mutate(day=day_number(per))
 
 
 def seq_sequence_expr(
     events: ir.Table, start: date, end: date, vocabulary: Sequence[str], *, last: int | None = None
 ) -> ir.Table:
-    """Sessions per ``(day, device, length, mask, k0 … k3, ordered)`` in ``[start, end)``,
-    in ``seq`` order (no window): ``k0 … k3`` hold each check at its ``seq``'s position, so
-    a gap leaves an empty slot (:func:`compact` closes it); sessions ``seq`` cannot order
-    come out as ``ordered = 0`` rows with zero keys, counted only. ``last``: the largest
-    ``seq`` in the span (fewer keys are summed when it is small; None: all of them)."""
+    """Sessions per ``(day, device, length, mask, k0 … k3)`` in ``[start, end)``, in ``seq``
+    order (no window): ``k0 … k3`` hold each check at its ``seq``'s position, so a gap leaves
+    an empty slot (:func:`compact` closes it); the rows of sessions ``seq`` cannot order
+    (:func:`unordered`) are only counted. ``last``: the largest ``seq`` in the span (fewer
+    keys are summed when it is small; None: all of them)."""
     per_key = packing(len(vocabulary))[1]
     count = KEYS if last is None else max(1, min(KEYS, -(-(int(last) + 1) // per_key)))
     per = _seq_sessions(events, start, end, vocabulary, keys=count)
@@ -193,33 +189,30 @@ def seq_sequence_expr(
         "day",
         "device",
         "length",
-        ordered=per.ordered.cast("int8"),
-        mask=ibis.cases((per.ordered, per.mask), else_=zero),
-        **{
-            f"k{j}": ibis.cases((per.ordered, per[f"k{j}"]), else_=zero) if j < count else zero
-            for j in range(KEYS)
-        },
+        "mask",
+        **{f"k{j}": per[f"k{j}"] if j < count else zero for j in range(KEYS)},
     )
-    return per.group_by([*GROUP, "mask", "ordered"]).aggregate(n=per.count())
+    return per.group_by([*GROUP, "mask"]).aggregate(n=per.count())
 
 
-def repeated(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Whether two of a session's checks share a ``seq``: Σ 2^seq has one bit per check
-    exactly when no two do (adding a power of two already present carries)."""
+def unordered(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Whether ``seq`` cannot order a session of ``length`` checks whose ``seq`` values
+    below the capacity sum ``mask`` (Σ 2^seq): it can exactly when the mask has one bit per
+    check — a NULL ``seq`` or one past the capacity adds no bit, and two checks sharing a
+    ``seq`` carry (a power of two already present), so each leaves fewer bits than checks."""
     return np.bitwise_count(np.asarray(mask, dtype=np.int64)) != np.asarray(length)
 
 
 def unordered_sessions_expr(
-    events: ir.Table, start: date, end: date, repeats: Sequence[tuple[int, int]] = ()
+    events: ir.Table, start: date, end: date, pairs: Sequence[tuple[int, int]]
 ) -> ir.Table:
-    """The sessions in ``[start, end)`` that ``seq`` cannot order (see the module):
-    those :func:`seq_sequence_expr` returns as not ``ordered``, and those with a
-    ``(mask, length)`` of ``repeats`` (a repeated ``seq``, :func:`repeated`)."""
+    """The sessions in ``[start, end)`` with a ``(mask, length)`` of ``pairs`` (those
+    :func:`unordered` found in :func:`seq_sequence_expr`'s result)."""
     per = _seq_sessions(events, start, end, (), keys=0)
-    unordered = ~per.ordered
-    for mask, length in repeats:
-        unordered |= (per.mask == int(mask)) & (per.length == int(length))
-    return per.filter(unordered).select("session")
+    chosen = ibis.literal(False)
+    for mask, length in pairs:
+        chosen |= (per.mask == int(mask)) & (per.length == int(length))
+    return per.filter(chosen).select("session")
 
 
 def tied_sessions_expr(events: ir.Table, start: date, end: date) -> ir.Table:
@@ -238,11 +231,10 @@ def compact(table: pa.Table, vocabulary: Sequence[str]) -> pa.Table:
     """:func:`seq_sequence_expr`'s ordered rows as :func:`sequence_expr` would pack them:
     the checks moved down over the gaps of their ``seq`` (position = rank of the ``seq``
     among the session's), columns :data:`GROUP` and ``n``."""
-    table = table.filter(pc.equal(table["ordered"], 1))
     mask = table["mask"].to_numpy().astype(np.int64)
     length = table["length"].to_numpy().astype(np.int64)
-    if repeated(mask, length).any():
-        raise ValueError("a session with a repeated seq cannot be ordered by seq")
+    if unordered(mask, length).any():
+        raise ValueError("a session seq cannot order was passed to compact")
     keys = np.column_stack([table[f"k{j}"].to_numpy().astype(np.int64) for j in range(KEYS)])
     gapped = np.flatnonzero(mask != (np.int64(1) << length) - 1)
     if gapped.size:
@@ -357,18 +349,13 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
         last = rows.aggregate(last=rows.seq.max()).to_pyarrow()["last"][0].as_py()
         if last is not None:
             table = seq_sequence_expr(events, start, end, vocabulary, last=last).to_pyarrow()
-            ordered = table["ordered"].to_numpy() == 1
-            twice = ordered & repeated(table["mask"].to_numpy(), table["length"].to_numpy())
-            parts.append(compact(table.filter(pa.array(ordered & ~twice)), vocabulary))
-            if ordered.all() and not twice.any():
+            mask, length = table["mask"].to_numpy(), table["length"].to_numpy()
+            bad = unordered(mask, length)
+            parts.append(compact(table.filter(pa.array(~bad)), vocabulary))
+            if not bad.any():
                 return Sequences.from_arrow(_merged(parts), vocabulary)
-            repeats = {
-                (int(m), int(n))
-                for m, n in zip(
-                    table["mask"].to_numpy()[twice], table["length"].to_numpy()[twice], strict=True
-                )
-            }
-            remaining = unordered_sessions_expr(events, start, end, sorted(repeats))
+            pairs = sorted({(int(m), int(n)) for m, n in zip(mask[bad], length[bad], strict=True)})
+            remaining = unordered_sessions_expr(events, start, end, pairs)
     if remaining is None:
         table = sequence_expr(events, start, end, vocabulary).to_pyarrow()
         tied = pc.equal(table["tied"], 1)
