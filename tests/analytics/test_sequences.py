@@ -141,3 +141,19 @@ def test_a_session_filling_the_packed_capacity_takes_the_seq_path():
     assert _ordered_rows(events) == 1
     seqs = sequences(open_events(events), FIRST, FOLLOWING)
     assert [seqs.vocabulary[c] for c in seqs.code] == names and seqs.truncated == 0
+
+
+def test_a_parquet_dataset_half_written_before_seq_reads_it_by_name(events, tmp_path):
+    import pyarrow.parquet as pq
+
+    day = pc.cast(pc.cast(events["ts"], pa.timestamp("us")), pa.date32())
+    cut = pa.scalar(date(2025, 10, 12), pa.date32())
+    old, new = pc.less(day, cut), pc.greater_equal(day, cut)
+    (tmp_path / "date=2025-10-04").mkdir()
+    (tmp_path / "date=2025-10-12").mkdir()
+    pq.write_table(events.filter(old).drop_columns(["seq"]), tmp_path / "date=2025-10-04/a.parquet")
+    pq.write_table(events.filter(new), tmp_path / "date=2025-10-12/b.parquet")
+    table = open_events(tmp_path)
+    assert "seq" in table.columns
+    by_seq = sequences(table, FIRST, FOLLOWING)
+    assert _flat(by_seq) == _flat(_both(events)[1])
