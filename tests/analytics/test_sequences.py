@@ -157,3 +157,14 @@ def test_a_parquet_dataset_half_written_before_seq_reads_it_by_name(events, tmp_
     assert "seq" in table.columns
     by_seq = sequences(table, FIRST, FOLLOWING)
     assert _flat(by_seq) == _flat(_both(events)[1])
+
+
+def test_many_checks_sharing_a_high_seq_take_the_window_not_an_overflow():
+    # six checks of the largest code at seq 30 would sum past 2^63 in the packed key
+    events = _session([30] * 6, ["stops"] * 6, [f"syn-{i}" for i in range(6)])
+    ordered = _session([0, 1], ["futures", "margin_call"], ["syn-x", "syn-y"])
+    ordered = ordered.set_column(4, "session", pa.array(["s-ok"] * 2))
+    both = pa.concat_tables([events, ordered])
+    assert _ordered_rows(both) == 1
+    seqs = sequences(open_events(both), FIRST, FOLLOWING)
+    assert _flat(seqs) == _flat(sequences(open_events(both), FIRST, FOLLOWING, use_seq=False))

@@ -76,6 +76,11 @@ def packing(tools: int) -> tuple[int, int]:
     return bits, 62 // bits
 
 
+OVERFLOW = 1 << 62
+"""A packed sum at or past this comes only from checks sharing a ``seq`` (a session ``seq``
+orders has distinct bits below 2⁶²)."""
+
+
 def seq_capacity(tools: int) -> int:
     """``seq`` values below this are packed at their own position (every position the keys
     hold, at most 62: the bit mask of the present ``seq`` values is one int64)."""
@@ -170,7 +175,13 @@ def _seq_sessions(
         mask=present.cast("int64").sum(),
         **packed,
     )
-    return per.mutate(day=day_number(per))
+    # a session whose checks share a seq may sum past 2^62 (DuckDB sums in HUGEINT): -1 then,
+    # which unordered() reads as unorderable (as it is), instead of an int64 overflow
+    capped = {
+        name: ibis.cases((per[name] >= OVERFLOW, -1), else_=per[name]).cast("int64")
+        for name in ("mask", *packed)
+    }
+    return per.mutate(day=day_number(per), **capped)
 
 
 def seq_sequence_expr(
@@ -199,8 +210,10 @@ def unordered(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Whether ``seq`` cannot order a session of ``length`` checks whose ``seq`` values
     below the capacity sum ``mask`` (Σ 2^seq): it can exactly when the mask has one bit per
     check — a NULL ``seq`` or one past the capacity adds no bit, and two checks sharing a
-    ``seq`` carry (a power of two already present), so each leaves fewer bits than checks."""
-    return np.bitwise_count(np.asarray(mask, dtype=np.int64)) != np.asarray(length)
+    ``seq`` carry (a power of two already present), so each leaves fewer bits than checks;
+    ``-1``: a sum past 2⁶², only possible with a repeated ``seq``."""
+    mask = np.asarray(mask, dtype=np.int64)
+    return (mask < 0) | (np.bitwise_count(mask) != np.asarray(length))
 
 
 def unordered_sessions_expr(
