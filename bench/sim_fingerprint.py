@@ -68,8 +68,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="store the fingerprints")
     args = parser.parse_args()
-    now = {f"seed {seed} scale {scale:g}": fingerprint(run(seed=seed, scale=scale))
-           for seed, scale in CASES}
+    now = {
+        f"seed {seed} scale {scale:g}": fingerprint(run(seed=seed, scale=scale))
+        for seed, scale in CASES
+    }
     if args.write:
         STORED.write_text(json.dumps(now, indent=2) + "\n", encoding="utf-8")
         print(f"stored {STORED.name}")
