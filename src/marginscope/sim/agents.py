@@ -27,17 +27,13 @@ opening, closing, leaving; the long share of open positions; sessions per reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from marginscope.risk.account import cross_prices
-from marginscope.risk.margin import margin_to_target
-from marginscope.risk.terms import resolve
-from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, TOOLS, WEEKDAY, Assumptions
-from marginscope.sim.inputs import BTC_SYMBOL
+from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, WEEKDAY, Assumptions
 from marginscope.sim.path import HourlyPath
-from marginscope.sim.population import VENUE_SHARES, Population, utc_offsets
+from marginscope.sim.population import Population, utc_offsets
+from marginscope.sim.pricer import Pricer
+from marginscope.sim.truth import Sessions, Truth
 
 __all__ = ["Sessions", "Truth", "step_agents"]
 
@@ -48,142 +44,6 @@ _HOT = np.float32  # the per-agent arrays every hour reads (memory-bound passes)
 _KEYS = tuple(TEMPLATES)
 _T = {key: i for i, key in enumerate(_KEYS)}
 _R = {reason: i for i, reason in enumerate(REASONS)}
-
-
-@dataclass(frozen=True, eq=False)
-class Sessions:
-    """One row per session: agent, hour (index into the path), template (index into
-    :data:`~.behaviour.TEMPLATES`), reason (index into :data:`~.behaviour.REASONS`), and the
-    setup it is about: side (+1 long, −1 short), leverage, notional (USD)."""
-
-    agent: np.ndarray
-    hour: np.ndarray
-    template: np.ndarray
-    reason: np.ndarray
-    side: np.ndarray
-    leverage: np.ndarray
-    notional: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Truth:
-    """What the agents did, per simulated day (arrays over :attr:`days`)."""
-
-    days: np.ndarray
-    within_5: np.ndarray
-    within_10: np.ndarray
-    liquidated: np.ndarray
-    stopped: np.ndarray
-    added_margin: np.ndarray
-    averaged: np.ndarray
-    opened: np.ndarray
-    closed: np.ndarray
-    left: np.ndarray
-    holding: np.ndarray
-    long_share: np.ndarray
-    sessions: np.ndarray  # (day, reason)
-    funding_known: np.ndarray  # prints collected that day (of 3)
-    checks: np.ndarray | None = None  # (day, reason, tool): why each check was made
-
-    def why(self) -> dict[str, dict[str, int]]:
-        """Checks per tool id and reason over all days (:attr:`checks` summed)."""
-        if self.checks is None:
-            return {}
-        total = self.checks.sum(axis=0)
-        return {
-            tool: {r: int(total[i, j]) for i, r in enumerate(REASONS) if total[i, j]}
-            for j, tool in enumerate(TOOLS)
-        }
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready: one record per day."""
-        rows = []
-        for d, day in enumerate(self.days):
-            rows.append(
-                {
-                    "day": str(day),
-                    "within_5pct": int(self.within_5[d]),
-                    "within_10pct": int(self.within_10[d]),
-                    "liquidated": int(self.liquidated[d]),
-                    "stopped": int(self.stopped[d]),
-                    "added_margin": int(self.added_margin[d]),
-                    "averaged_down": int(self.averaged[d]),
-                    "opened": int(self.opened[d]),
-                    "closed": int(self.closed[d]),
-                    "left": int(self.left[d]),
-                    "holding": int(self.holding[d]),
-                    "long_share": round(float(self.long_share[d]), 4),
-                    "funding_prints": int(self.funding_known[d]),
-                    "sessions": {
-                        r: int(n) for r, n in zip(REASONS, self.sessions[d], strict=True) if n
-                    },
-                    "checks": {}
-                    if self.checks is None
-                    else {
-                        r: int(n)
-                        for r, n in zip(REASONS, self.checks[d].sum(axis=1), strict=True)
-                        if n
-                    },
-                }
-            )
-        return {"days": rows, "checks_by_tool_and_reason": self.why()}
-
-
-class _Pricer:
-    """The risk engine's terms per pricing venue, and vectorized calls grouped by them."""
-
-    def __init__(self) -> None:
-        fallback = next(iter(BTC_SYMBOL))
-        pricing = [v if v in BTC_SYMBOL else fallback for v in VENUE_SHARES]
-        names = tuple(dict.fromkeys(pricing))
-        self.terms = [resolve(name, symbol=BTC_SYMBOL[name]) for name in names]
-        self.group = np.asarray([names.index(p) for p in pricing], dtype=np.int64)
-
-    def _groups(self, venue: np.ndarray, cross: np.ndarray):
-        g = self.group[venue]
-        for k, terms in enumerate(self.terms):
-            for mode in (False, True):
-                rows = np.flatnonzero((g == k) & (cross == mode))
-                if rows.size:
-                    yield terms, mode, rows
-
-    def liquidation(self, venue, cross, side, qty, entry, margin, mark) -> np.ndarray:
-        out = np.full(len(qty), np.nan)
-        for terms, is_cross, rows in self._groups(venue, cross):
-            if is_cross:  # one position per account: its cross wallet is the margin
-                out[rows] = cross_prices(
-                    terms,
-                    side[rows],
-                    qty[rows],
-                    entry[rows],
-                    mark[rows],
-                    margin[rows],
-                    account=np.arange(rows.size),
-                )["liquidation_price"]
-            else:
-                out[rows] = terms.liquidation_price(
-                    side[rows], qty[rows], entry[rows], margin[rows]
-                )
-        return out
-
-    def margin_to(self, venue, cross, side, qty, entry, margin, target) -> np.ndarray:
-        out = np.zeros(len(qty))
-        for terms, _, rows in self._groups(venue, cross):
-            out[rows] = margin_to_target(
-                terms, side[rows], qty[rows], entry[rows], margin[rows], target[rows]
-            )
-        return out
-
-    def max_leverage(self, venue, qty, price) -> np.ndarray:
-        out = np.full(len(qty), np.inf)
-        g = self.group[venue]
-        for k, terms in enumerate(self.terms):
-            rows = np.flatnonzero(g == k)
-            if rows.size:
-                allowed = terms.max_leverage_at(qty[rows], price[rows])
-                if allowed is not None:
-                    out[rows] = allowed
-        return out
 
 
 def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
@@ -205,7 +65,7 @@ def step_agents(
     truth are not kept.
     """
     n = len(population)
-    pricer = _Pricer()
+    pricer = Pricer()
     burn = path.first // 24  # the look-back week is the agents' burn-in
     days = np.arange(path.days[0] - burn, path.days[-1] + 1)
     n_days = len(days)
