@@ -50,6 +50,21 @@ def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
     return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
 
 
+def _candidates(
+    draw: np.ndarray, attention: np.ndarray, cap: float, held: np.ndarray, pending: np.ndarray
+) -> np.ndarray:
+    """The agents whose session can fire this hour, in order: every open position, every
+    agent yet to look at its liquidation, and the flat agents whose draw is below
+    ``attention · cap`` (``cap`` = the hour's shock × the highest rhythm × the higher idle
+    rate: no flat agent's hazard is above it, as its urgency is nil). The hazard is then
+    evaluated on these only; the others' draws exceed it, so who fires is unchanged.
+    """
+    mask = draw < attention * _HOT(cap * (1.0 + 1e-3))  # margin over float32 rounding
+    mask[held] = True
+    mask |= pending
+    return np.flatnonzero(mask)
+
+
 def step_agents(
     path: HourlyPath,
     population: Population,
@@ -93,6 +108,7 @@ def step_agents(
     d0 = np.ones(n, dtype=_HOT)  # distance to liquidation when the position was (re)built
     seen = np.ones(n, dtype=_HOT)  # distance at the agent's last look
     pending = np.zeros(n, dtype=bool)
+    changed = np.zeros(n, dtype=bool)  # positions to reprice this hour
     last_rate = np.nan  # the last funding print the agents know
 
     def open_positions(
@@ -227,18 +243,20 @@ def step_agents(
         touched: list[np.ndarray] = []  # rows whose trigger changed
 
         # 1. funding
+        held = np.flatnonzero(is_open)  # only open positions move, are hit, or need repricing
         if path.funding_mark[h]:
             rate = float(path.funding[h])
             if not np.isnan(rate):
                 counts["funding_known"][day] += 1
                 last_rate = rate
-                rows = np.flatnonzero(is_open)
-                margin[rows] -= side[rows] * rate * qty[rows] * price
-                dirty.append(rows)
+                margin[held] -= side[held] * rate * qty[held] * price
+                dirty.append(held)
 
         # 2. stops, then liquidations: where the hour's low (longs) / high (shorts) reaches
-        extreme = np.where(side > 0, _HOT(low), _HOT(high))
-        hits = np.flatnonzero(side * (extreme - trigger) <= 0)
+        h_side = side[held]
+        extreme = np.where(h_side > 0, _HOT(low), _HOT(high))
+        hit = h_side * (extreme - trigger[held]) <= 0
+        hits = held[hit]
         stopped = hits[~np.isnan(stop[hits])]
         funds[stopped] += np.maximum(
             margin[stopped] + side[stopped] * (stop[stopped] - entry[stopped]) * qty[stopped], 0.0
@@ -249,27 +267,36 @@ def step_agents(
         counts["liquidated"][day] += taken.size
         is_open[hits] = False
         refresh(hits)
+        held, h_side, extreme = held[~hit], h_side[~hit], extreme[~hit]
+        nearest[held] = np.minimum(nearest[held], (extreme - reach[held]) * h_side / extreme)
 
-        # 3. state → hazard
-        distance = (price - reach) * (side / price)  # flat agents: far beyond any threshold
-        np.minimum(nearest, (extreme - reach) * side / extreme, out=nearest)
-        ratio = distance / d0
-        shrink = np.maximum(seen - distance, 0.0) / seen
+        # 3. state → hazard, evaluated where it can fire (:func:`_candidates`)
         known = 0.0 if np.isnan(last_rate) else last_rate / 1e-4
-        paid = np.where(side > 0, max(-known, 0.0), max(known, 0.0))
         flat = a.flat_rate * (1.0 + a.move_attention * abs(ret_24))
-        routine = np.where(is_open, a.holding_rate, np.where(active, flat, a.return_rate))
+        shock = day_shock[day] * hour_shock[step]
+        rhythm_now = rhythm_table[:, utc_hour]
+        draw = rng.standard_exponential(n, dtype=np.float32)
+        cap = float(shock) * float(rhythm_now.max()) * max(flat, a.return_rate)
+        x = _candidates(draw, attention, cap, held, pending)
+        x_side = side[x]
+        distance = (price - reach[x]) * (x_side / price)
+        ratio = distance / d0[x]
+        x_seen = seen[x]
+        shrink = np.maximum(x_seen - distance, 0.0) / x_seen
+        paid = np.where(x_side > 0, max(-known, 0.0), max(known, 0.0))
+        x_open = is_open[x]
+        routine = np.where(x_open, a.holding_rate, np.where(active[x], flat, a.return_rate))
         urgent = (
             a.shrink_rate / a.shrink_step * shrink
             + a.call_rate * (ratio < a.call_ratio)
-            + a.funding_rate * paid * is_open
-            + a.liquidated_rate * pending
+            + a.funding_rate * paid * x_open
+            + a.liquidated_rate * pending[x]
         )
-        rhythm = rhythm_table[:, utc_hour][off_index]
-        hazard = (attention * (day_shock[day] * hour_shock[step])) * (
-            rhythm * routine + (0.5 + 0.5 * rhythm) * urgent
-        )
-        fire = np.flatnonzero(rng.standard_exponential(n, dtype=np.float32) < hazard)
+        rhythm = rhythm_now[off_index[x]]
+        hazard = (attention[x] * shock) * (rhythm * routine + (0.5 + 0.5 * rhythm) * urgent)
+        at = np.flatnonzero(draw[x] < hazard)
+        fire = x[at]
+        distance, ratio, shrink, paid = distance[at], ratio[at], shrink[at], paid[at]
         fresh: list[np.ndarray] = []  # positions (re)built: their distance is the new d0
 
         # 4. the session's reason: the first that holds
@@ -278,9 +305,9 @@ def step_agents(
         in_loss = side[fire] * (price - entry[fire]) < 0
         conditions = [
             pending[fire],
-            f_open & (ratio[fire] < a.call_ratio),
-            f_open & (shrink[fire] >= a.shrink_step),
-            f_open & (u[:, 0] < paid[fire] / (1.0 + paid[fire]) * 0.5),
+            f_open & (ratio < a.call_ratio),
+            f_open & (shrink >= a.shrink_step),
+            f_open & (u[:, 0] < paid / (1.0 + paid) * 0.5),
             f_open & in_loss & (u[:, 1] < a.average_share),
             f_open & np.isnan(stop[fire]) & (u[:, 2] < a.stop_share),
             f_open & (u[:, 3] >= a.close_share),
@@ -337,14 +364,14 @@ def step_agents(
         template[k] = np.select(
             [add, cut], [_T["margin call/add"], _T["margin call/cut"]], _T["margin call/hold"]
         )
-        seen[rows] = distance[rows]
+        seen[rows] = distance[k]
 
         # distance shrank: look (and sometimes the probability of touching)
         k, rows = rows_of("distance shrank")
         template[k] = np.where(
             pick[k] < 0.3, _T["distance shrank/risk"], _T["distance shrank/look"]
         )
-        seen[rows] = distance[rows]
+        seen[rows] = distance[k]
 
         # funding pays the side: add to the position, or just look
         k, rows = rows_of("funding pays")
@@ -369,7 +396,7 @@ def step_agents(
         # set stops
         k, rows = rows_of("set stops")
         template[k] = _T["set stops/set"]
-        gap = np.minimum(rng.uniform(0.02, 0.06, rows.size), 0.7 * distance[rows])
+        gap = np.minimum(rng.uniform(0.02, 0.06, rows.size), 0.7 * distance[k])
         stop[rows] = price * (1.0 - side[rows] * gap)
         touched.append(rows)
 
@@ -384,7 +411,7 @@ def step_agents(
         counts["closed"][day] += rows.size
         k, rows = rows_of("monitor")
         template[k] = np.where(pick[k] < 0.5, _T["monitor/pnl"], _T["monitor/liquidation"])
-        seen[rows] = distance[rows]
+        seen[rows] = distance[k]
 
         # new setup: size and model it, open some
         k, rows = rows_of("new setup")
@@ -416,10 +443,11 @@ def step_agents(
         s_side[k], s_lev[k], s_notional[k] = ps, pl, pn
 
         # reprice what changed; a rebuilt position's distance is its new reference
-        mark = np.zeros(n, dtype=bool)
         for rows in dirty:
-            mark[rows] = True
-        rows = np.flatnonzero(mark & is_open)
+            changed[rows] = True
+        rows = np.flatnonzero(changed)
+        changed[rows] = False
+        rows = rows[is_open[rows]]
         if rows.size:
             liq[rows] = pricer.liquidation(
                 *position_of(rows),
@@ -433,7 +461,7 @@ def step_agents(
         stop[stopping] = price * (1.0 - side[stopping] * np.minimum(0.04, 0.7 * d0[stopping]))
         if touched:
             refresh(np.concatenate([*touched, stopping]))
-        np.add.at(by_reason[day], reason, 1)
+        by_reason[day] += np.bincount(reason, minlength=len(REASONS))
         if h >= path.first:  # the burn-in week leaves no sessions
             for key, value in (
                 ("agent", fire),
