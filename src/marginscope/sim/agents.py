@@ -41,6 +41,7 @@ _OFFSETS = np.arange(-12, 15)
 _MIN_FUNDS = 10.0  # USD below which an agent cannot open or add (assumption)
 _NEAR = (0.05, 0.10)  # truth: within 5 % / 10 % of the liquidation price
 _HOT = np.float32  # the per-agent arrays every hour reads (memory-bound passes)
+_MARGIN = 1.0 + 1e-3  # hazard bounds: a margin over float32 rounding
 _KEYS = tuple(TEMPLATES)
 _T = {key: i for i, key in enumerate(_KEYS)}
 _R = {reason: i for i, reason in enumerate(REASONS)}
@@ -51,16 +52,21 @@ def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
 
 
 def _candidates(
-    draw: np.ndarray, attention: np.ndarray, cap: float, held: np.ndarray, pending: np.ndarray
+    draw: np.ndarray,
+    attention: np.ndarray,
+    cap: float,
+    held: np.ndarray,
+    held_cap: np.ndarray,
+    pending: np.ndarray,
 ) -> np.ndarray:
-    """The agents whose session can fire this hour, in order: every open position, every
-    agent yet to look at its liquidation, and the flat agents whose draw is below
-    ``attention · cap`` (``cap`` = the hour's shock × the highest rhythm × the higher idle
-    rate: no flat agent's hazard is above it, as its urgency is nil). The hazard is then
-    evaluated on these only; the others' draws exceed it, so who fires is unchanged.
+    """The agents whose session can fire this hour, in order; the hazard is then evaluated
+    on these only. The others' draws are at or above an upper bound of their hazard, so who
+    fires is unchanged: ``attention · cap`` for flat agents (``cap`` = the hour's shock × the
+    highest rhythm × the higher idle rate: a flat agent's urgency is nil), ``held_cap`` for
+    the open positions ``held``; agents yet to look at a liquidation are always evaluated.
     """
-    mask = draw < attention * _HOT(cap * (1.0 + 1e-3))  # margin over float32 rounding
-    mask[held] = True
+    mask = draw < attention * _HOT(cap * _MARGIN)
+    mask[held] = draw[held] < held_cap
     mask |= pending
     return np.flatnonzero(mask)
 
@@ -276,8 +282,25 @@ def step_agents(
         shock = day_shock[day] * hour_shock[step]
         rhythm_now = rhythm_table[:, utc_hour]
         draw = rng.standard_exponential(n, dtype=np.float32)
-        cap = float(shock) * float(rhythm_now.max()) * max(flat, a.return_rate)
-        x = _candidates(draw, attention, cap, held, pending)
+        top = float(rhythm_now.max())
+        cap = float(shock) * top * max(flat, a.return_rate)
+        # an open position's hazard bound: its shrink and its side's funding at the top
+        # rhythm; inside the margin-call distance it is always evaluated
+        h_distance = (price - reach[held]) * (h_side / price)
+        h_seen = seen[held]
+        h_shrink = np.abs(np.maximum(h_seen - h_distance, 0.0) / h_seen)
+        loud = float(shock) * (0.5 + 0.5 * top) * _MARGIN
+        base = float(shock) * top * a.holding_rate * _MARGIN
+        per_side = np.where(
+            h_side > 0,
+            _HOT(base + loud * a.funding_rate * max(-known, 0.0)),
+            _HOT(base + loud * a.funding_rate * max(known, 0.0)),
+        )
+        held_cap = attention[held] * (
+            per_side + _HOT(loud * a.shrink_rate / a.shrink_step) * h_shrink
+        )
+        held_cap[h_distance / d0[held] < a.call_ratio] = np.inf
+        x = _candidates(draw, attention, cap, held, held_cap, pending)
         x_side = side[x]
         distance = (price - reach[x]) * (x_side / price)
         ratio = distance / d0[x]
