@@ -1,16 +1,17 @@
 """The risk engine's terms for the simulated agents' venues, called on arrays of positions.
 
 Venues without a shipped BTC tier table are priced with the first venue's that has one
-(Binance USDⓈ-M, as :mod:`.inputs` does). Isolated positions use the venue's
-:meth:`Terms.liquidation_price <marginscope.risk.terms.Terms.liquidation_price>`; cross ones
-(one position per account, its wallet the margin) :func:`marginscope.risk.account.cross_prices`.
+(Binance USDⓈ-M, as :mod:`.inputs` does). Liquidation prices come from the venue's
+:meth:`Terms.liquidation_price <marginscope.risk.terms.Terms.liquidation_price>`: for isolated
+positions at their margin; for cross ones (one position per account) at the cross wallet,
+which is what :func:`marginscope.risk.account.cross_prices` reduces to for an account of one
+position (:meth:`Pricer.liquidation`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from marginscope.risk.account import cross_prices
 from marginscope.risk.margin import margin_to_target
 from marginscope.risk.terms import resolve
 from marginscope.sim.inputs import BTC_SYMBOL
@@ -38,19 +39,19 @@ class Pricer:
                     yield terms, mode, rows
 
     def liquidation(self, venue, cross, side, qty, entry, margin, mark) -> np.ndarray:
+        """Liquidation prices; ``margin`` is the isolated margin, or the cross wallet.
+
+        One position per account: the account's other positions (``TMM1``, ``UPNL1`` of
+        Binance's cross formula, :func:`marginscope.risk.account.cross_available`) are none, so
+        the cross price is the isolated formula with the wallet as margin — what
+        :func:`~marginscope.risk.account.cross_prices` gives for such accounts (``mark`` moves
+        neither), computed here in one call per venue for both modes.
+        """
         out = np.full(len(qty), np.nan)
-        for terms, is_cross, rows in self._groups(venue, cross):
-            if is_cross:  # one position per account: its cross wallet is the margin
-                out[rows] = cross_prices(
-                    terms,
-                    side[rows],
-                    qty[rows],
-                    entry[rows],
-                    mark[rows],
-                    margin[rows],
-                    account=np.arange(rows.size),
-                )["liquidation_price"]
-            else:
+        g = self.group[venue]
+        for k, terms in enumerate(self.terms):
+            rows = np.flatnonzero(g == k)
+            if rows.size:
                 out[rows] = terms.liquidation_price(
                     side[rows], qty[rows], entry[rows], margin[rows]
                 )
