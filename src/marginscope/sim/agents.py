@@ -169,13 +169,12 @@ def step_agents(
 
     def refresh(rows: np.ndarray) -> None:
         """Recompute ``reach`` and ``trigger`` of ``rows`` after their state changed."""
-        none = np.isnan(liq[rows])
-        reach[rows] = np.where(none, np.where(side[rows] > 0, 0.0, 2.0 * entry[rows]), liq[rows])
-        far = -side[rows] * 1e18  # flat: a level no price reaches
-        reach[rows] = np.where(is_open[rows], reach[rows], far)
-        trigger[rows] = np.where(
-            is_open[rows], np.where(np.isnan(stop[rows]), reach[rows], stop[rows]), far
-        )
+        r_liq, r_side, r_open, r_stop = liq[rows], side[rows], is_open[rows], stop[rows]
+        level = np.where(np.isnan(r_liq), np.where(r_side > 0, 0.0, 2.0 * entry[rows]), r_liq)
+        far = -r_side * 1e18  # flat: a level no price reaches
+        level = np.where(r_open, level.astype(_HOT), far)
+        reach[rows] = level
+        trigger[rows] = np.where(r_open, np.where(np.isnan(r_stop), level, r_stop), far)
 
     def position_of(rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """What the pricer needs of positions ``rows``: venue, mode, side, qty, entry, margin."""
@@ -272,9 +271,11 @@ def step_agents(
         pending[taken] = True
         counts["liquidated"][day] += taken.size
         is_open[hits] = False
-        refresh(hits)
-        held, h_side, extreme = held[~hit], h_side[~hit], extreme[~hit]
-        nearest[held] = np.minimum(nearest[held], (extreme - reach[held]) * h_side / extreme)
+        if hits.size:
+            refresh(hits)
+            held, h_side, extreme = held[~hit], h_side[~hit], extreme[~hit]
+        h_reach = reach[held]
+        nearest[held] = np.minimum(nearest[held], (extreme - h_reach) * h_side / extreme)
 
         # 3. state → hazard, evaluated where it can fire (:func:`_candidates`)
         known = 0.0 if np.isnan(last_rate) else last_rate / 1e-4
@@ -286,7 +287,7 @@ def step_agents(
         cap = float(shock) * top * max(flat, a.return_rate)
         # an open position's hazard bound: its shrink and its side's funding at the top
         # rhythm; inside the margin-call distance it is always evaluated
-        h_distance = (price - reach[held]) * (h_side / price)
+        h_distance = (price - h_reach) * (h_side / price)
         h_seen = seen[held]
         h_shrink = np.abs(np.maximum(h_seen - h_distance, 0.0) / h_seen)
         loud = float(shock) * (0.5 + 0.5 * top) * _MARGIN
