@@ -338,7 +338,7 @@ def step_agents(
             f_open,
             np.ones(fire.size, dtype=bool),
         ]
-        reason = np.select(conditions, np.arange(len(REASONS)))
+        reason = np.select(conditions, np.arange(len(conditions)))
         template = np.full(fire.size, -1)
         s_side, s_lev = side[fire].copy(), lev[fire].copy()
         s_notional = qty[fire] * price

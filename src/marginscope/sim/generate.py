@@ -7,6 +7,8 @@ Process (vectorized NumPy over agents; every draw from one seeded generator)::
     traders      make_population(Assumptions.traders · scale): countries, zones, venues, funds
     hours        :func:`.agents.step_agents`: funding, stops, liquidations, each agent's session
                  hazard and actions from its own state; sessions and the agents' truth
+    routine      :func:`.routine.routine_sessions`: each agent's habitual checks on top, whatever
+                 its state (one calculator from the calm-market mix)
     checks       each session's calculators in order (:data:`.behaviour.TEMPLATES`), each
                  repeated 1 + Poisson(repeat_mean) times, a few minutes apart
     device       per session, by context: mobile when away from a desk or alarmed, desktop
@@ -58,6 +60,7 @@ from marginscope.sim.population import (
     make_population,
     utc_offsets,
 )
+from marginscope.sim.routine import routine_sessions
 from marginscope.telemetry.schema import (
     SYNTHETIC_ID_PREFIX,
     conform,
@@ -145,7 +148,7 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     seed : int
         Seed of every random draw: the same arguments give the same table.
     scale : float
-        Multiplies the number of traders (``Assumptions.traders``, 8,400 at 1): about 98,700
+        Multiplies the number of traders (``Assumptions.traders``, 5,000 at 1): about 98,700
         checks in November 2025 at 1.
     calm : bool
         Run the same agents on the calm counterfactual (:func:`.path.calm_path`).
@@ -172,8 +175,14 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     if calm:
         entries = np.full(1, float(path.price[0]))
     sessions, truth = step_agents(path, population, entries, rng, a)
+    routine = routine_sessions(path, population, rng, a)
+    sessions = Sessions(**{k: np.concatenate([getattr(sessions, k), v])
+                           for k, v in routine.items()})
     table, checks = _events(path, population, sessions, rng, a, seed)
-    truth = dataclasses.replace(truth, checks=checks)
+    by_reason = truth.sessions.copy()
+    by_reason[:, REASONS.index("routine")] += np.bincount(
+        path.day_index()[routine["hour"]], minlength=len(path.days))
+    truth = dataclasses.replace(truth, sessions=by_reason, checks=checks)
     tag = zlib.crc32(json.dumps([str(start), str(end), scale, seed, path.label,
                                  dataclasses.asdict(a)]).encode()) & 0xFFFFFF
     n = table.num_rows
