@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, WEEKDAY, Assumptions
+from marginscope.sim.behaviour import REASONS, TEMPLATES, Assumptions, gamma_shocks, local_rhythm
+from marginscope.sim.hazard import candidates
 from marginscope.sim.path import HourlyPath
 from marginscope.sim.population import Population, utc_offsets
 from marginscope.sim.pricer import Pricer
@@ -37,38 +38,12 @@ from marginscope.sim.truth import Sessions, Truth
 
 __all__ = ["Sessions", "Truth", "step_agents"]
 
-_OFFSETS = np.arange(-12, 15)
 _MIN_FUNDS = 10.0  # USD below which an agent cannot open or add (assumption)
 _NEAR = (0.05, 0.10)  # truth: within 5 % / 10 % of the liquidation price
 _HOT = np.float32  # the per-agent arrays every hour reads (memory-bound passes)
-_MARGIN = 1.0 + 1e-3  # hazard bounds: a margin over float32 rounding
 _KEYS = tuple(TEMPLATES)
 _T = {key: i for i, key in enumerate(_KEYS)}
 _R = {reason: i for i, reason in enumerate(REASONS)}
-
-
-def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
-    return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
-
-
-def _candidates(
-    draw: np.ndarray,
-    attention: np.ndarray,
-    cap: float,
-    held: np.ndarray,
-    held_cap: np.ndarray,
-    pending: np.ndarray,
-) -> np.ndarray:
-    """The agents whose session can fire this hour, in order; the hazard is then evaluated
-    on these only. The others' draws are at or above an upper bound of their hazard, so who
-    fires is unchanged: ``attention · cap`` for flat agents (``cap`` = the hour's shock × the
-    highest rhythm × the higher idle rate: a flat agent's urgency is nil), ``held_cap`` for
-    the open positions ``held``; agents yet to look at a liquidation are always evaluated.
-    """
-    mask = draw < attention * _HOT(cap * _MARGIN)
-    mask[held] = draw[held] < held_cap
-    mask |= pending
-    return np.flatnonzero(mask)
 
 
 def step_agents(
@@ -96,9 +71,8 @@ def step_agents(
     is_us = np.asarray(population.countries)[population.country] == "US"
     add_p = np.where(is_us, a.us_add_margin, a.rest_add_margin)
     attention = population.activity.astype(_HOT)
-    day_shock = _gamma(rng, a.day_shock_cv, n_days)
-    hour_shock = _gamma(rng, a.hour_shock_cv, len(hours))
-    diurnal, weekday = np.asarray(DIURNAL), np.asarray(WEEKDAY)
+    day_shock = gamma_shocks(rng, a.day_shock_cv, n_days)
+    hour_shock = gamma_shocks(rng, a.hour_shock_cv, len(hours))
 
     # --- state --------------------------------------------------------------------------
     funds = population.wallet.copy()
@@ -228,7 +202,7 @@ def step_agents(
         k: [] for k in ("agent", "hour", "template", "reason", "side", "leverage", "notional")
     }
 
-    rhythm_table = np.empty((len(_OFFSETS), 24))
+    rhythm_table = np.empty((27, 24))
     off_index = np.zeros(n, dtype=np.int64)
     current_day = -1
     for step, h in enumerate(hours):
@@ -236,9 +210,7 @@ def step_agents(
         utc_hour = int((path.time_ms[h] // 3_600_000) % 24)
         if day != current_day:
             current_day = day
-            dow = (int(days[day].astype(np.int64)) + 3) % 7  # 1970-01-01: Thursday
-            local = np.arange(24)[None, :] + _OFFSETS[:, None]
-            rhythm_table = (diurnal[local % 24] * weekday[(dow + local // 24) % 7]).astype(_HOT)
+            rhythm_table = local_rhythm(days[day]).astype(_HOT)
             off_index = np.clip(offsets[:, day], -12, 14) + 12
             nearest[:] = 1.0
         price, low, high = float(path.price[h]), float(path.low[h]), float(path.high[h])
@@ -277,31 +249,25 @@ def step_agents(
         h_reach = reach[held]
         nearest[held] = np.minimum(nearest[held], (extreme - h_reach) * h_side / extreme)
 
-        # 3. state → hazard, evaluated where it can fire (:func:`_candidates`)
+        # 3. state → hazard, evaluated where it can fire (:func:`.hazard.candidates`)
         known = 0.0 if np.isnan(last_rate) else last_rate / 1e-4
         flat = a.flat_rate * (1.0 + a.move_attention * abs(ret_24))
         shock = day_shock[day] * hour_shock[step]
         rhythm_now = rhythm_table[:, utc_hour]
         draw = rng.standard_exponential(n, dtype=np.float32)
-        top = float(rhythm_now.max())
-        cap = float(shock) * top * max(flat, a.return_rate)
-        # an open position's hazard bound: its shrink and its side's funding at the top
-        # rhythm; inside the margin-call distance it is always evaluated
         h_distance = (price - h_reach) * (h_side / price)
-        h_seen = seen[held]
-        h_shrink = np.abs(np.maximum(h_seen - h_distance, 0.0) / h_seen)
-        loud = float(shock) * (0.5 + 0.5 * top) * _MARGIN
-        base = float(shock) * top * a.holding_rate * _MARGIN
-        per_side = np.where(
-            h_side > 0,
-            _HOT(base + loud * a.funding_rate * max(-known, 0.0)),
-            _HOT(base + loud * a.funding_rate * max(known, 0.0)),
+        x = candidates(
+            draw,
+            attention,
+            pending,
+            held,
+            (h_side, h_distance, seen[held], d0[held]),
+            shock=float(shock),
+            top=float(rhythm_now.max()),
+            idle=max(flat, a.return_rate),
+            known=known,
+            a=a,
         )
-        held_cap = attention[held] * (
-            per_side + _HOT(loud * a.shrink_rate / a.shrink_step) * h_shrink
-        )
-        held_cap[h_distance / d0[held] < a.call_ratio] = np.inf
-        x = _candidates(draw, attention, cap, held, held_cap, pending)
         x_side = side[x]
         distance = (price - reach[x]) * (x_side / price)
         ratio = distance / d0[x]
