@@ -30,13 +30,13 @@ class Pricer:
         self.terms = [resolve(name, symbol=BTC_SYMBOL[name]) for name in names]
         self.group = np.asarray([names.index(p) for p in pricing], dtype=np.int64)
 
-    def _groups(self, venue: np.ndarray, cross: np.ndarray):
+    def _venues(self, venue: np.ndarray):
+        """Each pricing venue's terms and the rows it prices."""
         g = self.group[venue]
         for k, terms in enumerate(self.terms):
-            for mode in (False, True):
-                rows = np.flatnonzero((g == k) & (cross == mode))
-                if rows.size:
-                    yield terms, mode, rows
+            rows = np.flatnonzero(g == k)
+            if rows.size:
+                yield terms, rows
 
     def liquidation(self, venue, cross, side, qty, entry, margin, mark) -> np.ndarray:
         """Liquidation prices; ``margin`` is the isolated margin, or the cross wallet.
@@ -48,18 +48,14 @@ class Pricer:
         neither), computed here in one call per venue for both modes.
         """
         out = np.full(len(qty), np.nan)
-        g = self.group[venue]
-        for k, terms in enumerate(self.terms):
-            rows = np.flatnonzero(g == k)
-            if rows.size:
-                out[rows] = terms.liquidation_price(
-                    side[rows], qty[rows], entry[rows], margin[rows]
-                )
+        for terms, rows in self._venues(venue):
+            out[rows] = terms.liquidation_price(side[rows], qty[rows], entry[rows], margin[rows])
         return out
 
     def margin_to(self, venue, cross, side, qty, entry, margin, target) -> np.ndarray:
+        """Margin to add to bring the liquidation price to ``target`` (either mode, as above)."""
         out = np.zeros(len(qty))
-        for terms, _, rows in self._groups(venue, cross):
+        for terms, rows in self._venues(venue):
             out[rows] = margin_to_target(
                 terms, side[rows], qty[rows], entry[rows], margin[rows], target[rows]
             )
@@ -67,11 +63,8 @@ class Pricer:
 
     def max_leverage(self, venue, qty, price) -> np.ndarray:
         out = np.full(len(qty), np.inf)
-        g = self.group[venue]
-        for k, terms in enumerate(self.terms):
-            rows = np.flatnonzero(g == k)
-            if rows.size:
-                allowed = terms.max_leverage_at(qty[rows], price[rows])
-                if allowed is not None:
-                    out[rows] = allowed
+        for terms, rows in self._venues(venue):
+            allowed = terms.max_leverage_at(qty[rows], price[rows])
+            if allowed is not None:
+                out[rows] = allowed
         return out
