@@ -32,8 +32,9 @@ def test_liquidation_prices_equal_cross_prices_and_the_isolated_formula():
                 continue
             args = (side[rows], qty[rows], entry[rows])
             if is_cross:
-                want = cross_prices(terms, *args, mark[rows], margin[rows],
-                                    account=np.arange(rows.size))["liquidation_price"]
+                want = cross_prices(
+                    terms, *args, mark[rows], margin[rows], account=np.arange(rows.size)
+                )["liquidation_price"]
             else:
                 want = terms.liquidation_price(*args, margin[rows])
             np.testing.assert_array_equal(got[rows], want)
