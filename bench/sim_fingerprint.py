@@ -4,7 +4,9 @@ kept every event, session and truth count (SYNTHETIC data).
 For each ``(seed, scale)`` in :data:`CASES`, SHA-256 of the event table (every column, in
 the table's order, nulls marked), of the sessions and of the truth (every array), from
 ``marginscope.sim.generate.run``. ``--write`` stores them in ``sim_fingerprint.json`` beside
-this file; without it the script recomputes them and exits 1 on any difference.
+this file; without it the script recomputes them and exits 1 on any difference. The stored
+file was written from main at ``acc32c8``, before the speed work (docs/sim.md, Performance);
+a change meant to alter the output re-stores it with ``--write`` and says why.
 
     python bench/sim_fingerprint.py [--write]
 """
