@@ -21,7 +21,7 @@ The load generator is ``wrk`` when installed (Debian package ``wrk``), else a sm
 HTTP/1.1 client in this file (it shares the CPU with the server, so its figures are lower).
 Prints requests/s, p50 and p99 latency of each, and (b) as a share of (a).
 
-    python bench/web_load.py [--connections 64] [--seconds 10] [--repeat 3] [--workers 1]
+    python bench/web_load.py [--connections 64] [--seconds 10] [--repeat 3] [--workers 1 [2 ...]]
                              [--telemetry both|on|off] [--baseline-src DIR]
                              [--client auto|wrk|python]
 """
@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import shutil
@@ -94,16 +95,32 @@ def check_answer(port: int, body: bytes, telemetry: bool = False) -> dict[str, f
 
 # --- in process: the cost of one request without the network ------------------------------
 
-def in_process_costs(body: bytes, count: int = 2000) -> dict[str, float]:
-    """Microseconds per request through the ASGI app, no sockets (robust to a busy machine),
-    and of the calculation alone (validation + ``evaluate`` + JSON-ready result)."""
+def in_process_costs(body: bytes, data: Path, count: int = 300,
+                     rounds: int = 15) -> dict[str, float]:
+    """Microseconds of the request thread's CPU per request through the ASGI app, no sockets:
+    the ceiling, the account request with telemetry off and on (recorded through the sink
+    process as ``serve`` does), and the calculation alone (validation + ``Calculator.run``).
+    Thread CPU time, best of ``rounds`` interleaved runs: robust to a busy machine, whose
+    other processes take wall-clock time but not this thread's CPU."""
     from marginscope.calculators import REGISTRY
     from marginscope.web import create_app
 
-    app = create_app()
+    saved = {key: os.environ.get(key) for key in TELEMETRY_ENV}
+    os.environ.update(telemetry_env(data / "in-process"))
+    try:
+        app = create_app()  # telemetry as serve runs it; off by setting no recorder
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    recorder = app.state.recorder
+    calculator = REGISTRY["account"]
 
     async def call(method: str, path: str, payload: bytes) -> None:
-        headers = [(b"content-type", b"application/json"),
+        headers = [(b"host", f"{HOST}:80".encode()), (b"user-agent", USER_AGENT.encode()),
+                   (b"content-type", b"application/json"),
                    (b"content-length", str(len(payload)).encode())]
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
                  "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
@@ -120,23 +137,34 @@ def in_process_costs(body: bytes, count: int = 2000) -> dict[str, float]:
         await app(scope, receive, send)
 
     async def timed(method: str, path: str, payload: bytes) -> float:
-        for _ in range(100):
-            await call(method, path, payload)
-        start = time.perf_counter()
+        start = time.thread_time()
         for _ in range(count):
             await call(method, path, payload)
-        return (time.perf_counter() - start) / count * 1e6
+        return (time.thread_time() - start) / count * 1e6
 
-    calculator = REGISTRY["account"]
-    for _ in range(100):
-        calculator.run(calculator.model.model_validate_json(body))
-    start = time.perf_counter()
-    for _ in range(count):
-        calculator.run(calculator.model.model_validate_json(body))
-    compute = (time.perf_counter() - start) / count * 1e6
-    return {"health": asyncio.run(timed("GET", "/api/v1/health", b"")),
-            "account": asyncio.run(timed("POST", "/api/v1/account", body)),
-            "calculation": compute}
+    def compute() -> float:
+        start = time.thread_time()
+        for _ in range(count):
+            calculator.run(calculator.model.model_validate_json(body, strict=True))
+        return (time.thread_time() - start) / count * 1e6
+
+    async def main() -> dict[str, float]:
+        best = dict.fromkeys(("health", "account", "account_telemetry", "calculation"), 1e9)
+        async with app.router.lifespan_context(app):  # the frozen heap, as when serving
+            for _ in range(count):
+                await call("POST", "/api/v1/account", body)
+            for _ in range(rounds):
+                best["health"] = min(best["health"], await timed("GET", "/api/v1/health", b""))
+                app.state.recorder = None
+                best["account"] = min(best["account"],
+                                      await timed("POST", "/api/v1/account", body))
+                app.state.recorder = recorder
+                best["account_telemetry"] = min(best["account_telemetry"],
+                                                await timed("POST", "/api/v1/account", body))
+                best["calculation"] = min(best["calculation"], compute())
+        return best
+
+    return asyncio.run(main())
 
 
 # --- wrk ----------------------------------------------------------------------------------------
@@ -245,26 +273,35 @@ class Server:
     answered: int = 0
 
 
-def start_servers(args: argparse.Namespace, data: Path) -> list[Server]:
-    """One server per (source tree, telemetry setting) asked for."""
+TELEMETRY_ENV = ("MARGINSCOPE_TELEMETRY", "MARGINSCOPE_DB", "MARGINSCOPE_PARQUET_DIR",
+                 "MARGINSCOPE_STATE_DIR", "MARGINSCOPE_RECORD_RATE", "MARGINSCOPE_RECORD_BURST")
+
+
+def telemetry_env(folder: Path) -> dict[str, str]:
+    """Telemetry on as ``serve`` runs it, its files under ``folder``, the per-client recording
+    budget lifted (one loopback client sends the whole load: every event must be recorded)."""
+    return {"MARGINSCOPE_TELEMETRY": "1",
+            "MARGINSCOPE_DB": str(folder / "events.duckdb"),
+            "MARGINSCOPE_PARQUET_DIR": str(folder / "events"),  # MARGINSCOPE_SINK=parquet
+            "MARGINSCOPE_STATE_DIR": str(folder / "state"),
+            "MARGINSCOPE_RECORD_RATE": "1000000000",
+            "MARGINSCOPE_RECORD_BURST": "1000000000"}
+
+
+def start_servers(args: argparse.Namespace, data: Path, workers: int) -> list[Server]:
+    """One server per (source tree, telemetry setting) asked for, of ``workers`` workers."""
     modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.telemetry]
     trees = [("", None)] + ([("before ", args.baseline_src)] if args.baseline_src else [])
     servers = []
     for prefix, source in trees:
         for telemetry in modes:
             name = f"{prefix}telemetry {'on' if telemetry else 'off'}"
-            folder = data / name.replace(" ", "-")
-            env = {"MARGINSCOPE_TELEMETRY": "1" if telemetry else "0",
-                   "MARGINSCOPE_DB": str(folder / "events.duckdb"),
-                   "MARGINSCOPE_PARQUET_DIR": str(folder / "events"),  # MARGINSCOPE_SINK=parquet
-                   "MARGINSCOPE_STATE_DIR": str(folder / "state"),
-                   # one loopback client sends the whole load: every event must be recorded
-                   "MARGINSCOPE_RECORD_RATE": "1000000000",
-                   "MARGINSCOPE_RECORD_BURST": "1000000000"}
+            folder = data / f"{workers}-{name.replace(' ', '-')}"
+            env = {**telemetry_env(folder), "MARGINSCOPE_TELEMETRY": "1" if telemetry else "0"}
             if source:
                 env["PYTHONPATH"] = str(Path(source).resolve() / "src")
             port = free_port()
-            servers.append(Server(name, telemetry, port, start_server(port, args.workers, env),
+            servers.append(Server(name, telemetry, port, start_server(port, workers, env),
                                   folder / "events.duckdb"))
     return servers
 
@@ -274,7 +311,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="uvicorn workers; several (e.g. 1 2): one measurement each")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--telemetry", choices=["both", "on", "off"], default="both")
     parser.add_argument("--baseline-src", metavar="DIR",
@@ -282,7 +320,7 @@ def main() -> None:
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     if not (1 <= args.connections <= 1024 and 0 < args.seconds <= 120
-            and 1 <= args.repeat <= 10 and 1 <= args.workers <= 8):
+            and 1 <= args.repeat <= 10 and all(1 <= w <= 8 for w in args.workers)):
         parser.error("connections 1…1024, seconds 0…120, repeat 1…10, workers 1…8 "
                      "(a bounded test)")
     if args.baseline_src and not (Path(args.baseline_src) / "src" / "marginscope").is_dir():
@@ -291,23 +329,39 @@ def main() -> None:
         else args.client
     body = json.dumps(BINANCE_CROSS_EXAMPLE).encode()
     with tempfile.TemporaryDirectory(prefix="marginscope-web-load-") as data:
-        servers = start_servers(args, Path(data))
-        try:
-            run(args, client, body, servers)
-        finally:
-            for server in servers:
-                server.process.terminate()
-            for server in servers:
-                try:
-                    server.process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.process.kill()
-        for server in servers:  # shut down: every sink process has committed
-            if server.telemetry:
-                stored, counted = stored_events(server.database)
-                print(f"{server.label}: {stored:,} events stored for {server.answered:,} "
-                      f"calculations answered (wrk does not count the last requests in "
-                      f"flight); counted, not recorded: {counted or 'none'}")
+        costs = in_process_costs(body, Path(data))
+        print(f"in process (thread CPU per request, best of interleaved runs): GET "
+              f"/api/v1/health {costs['health']:.0f} µs; POST /api/v1/account "
+              f"{costs['account']:.0f} µs with telemetry off "
+              f"({costs['health'] / costs['account']:.0%} of the ceiling's rate), "
+              f"{costs['account_telemetry']:.0f} µs on "
+              f"({costs['health'] / costs['account_telemetry']:.0%}); the calculation "
+              f"(validate + run) {costs['calculation']:.0f} µs")
+        for workers in args.workers:
+            measure_workers(args, client, body, Path(data), workers)
+
+
+def measure_workers(args: argparse.Namespace, client: str, body: bytes, data: Path,
+                    workers: int) -> None:
+    """Start the servers of ``workers`` workers, measure them, stop them, count the events."""
+    print(f"--- {workers} uvicorn worker(s)")
+    servers = start_servers(args, data, workers)
+    try:
+        run(args, client, body, servers, workers)
+    finally:
+        for server in servers:
+            server.process.terminate()
+        for server in servers:
+            try:
+                server.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+    for server in servers:  # shut down: every sink process has committed
+        if server.telemetry:
+            stored, counted = stored_events(server.database)
+            print(f"{server.label}: {stored:,} events stored for {server.answered:,} "
+                  f"calculations answered (wrk does not count the last requests in "
+                  f"flight); counted, not recorded: {counted or 'none'}")
 
 
 def stored_events(database: Path) -> tuple[int, dict[str, int]]:
@@ -334,7 +388,48 @@ def stored_events(database: Path) -> tuple[int, dict[str, int]]:
     return stored, counted
 
 
-def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server]) -> None:
+def cpu_seconds(pid: int) -> dict[int, tuple[float, bool]]:
+    """CPU seconds (user + system) of process ``pid`` and its descendants (uvicorn's workers,
+    the telemetry sink processes), by process, each with whether it is a telemetry sink
+    process, from ``/proc`` (empty where there is none)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = [child for task in Path(f"/proc/{current}/task").iterdir()
+                        for child in (task / "children").read_text().split()]
+        except OSError:  # exited, or no /proc
+            continue
+        sink = b"marginscope.telemetry" in Path(f"/proc/{current}/cmdline").read_bytes()
+        found[current] = ((int(fields[11]) + int(fields[12])) / tick, sink)
+        pending += map(int, children)
+    return found
+
+
+def cpu_per_request(before: dict[int, tuple[float, bool]], after: dict[int, tuple[float, bool]],
+                    requests: int, sink: bool = False) -> float:
+    """Microseconds of server CPU per request between two readings: of the processes serving
+    HTTP, or (``sink``) of the telemetry sink processes, which on an idle machine run on
+    another core (and whose fixed costs per second — polling, commits — are shared by fewer
+    events when the rate falls).
+
+    On a machine shared with other work, requests per second measure the share of the CPU
+    the scheduler gave the server as much as the server; the CPU it spent per request does
+    not depend on that share, so the ratio of two endpoints' CPU per request is the ratio
+    their rates would have on a machine of their own (as long as the server, not the
+    client, is the bottleneck). NaN without ``/proc``."""
+    if not after or not requests:
+        return math.nan
+    spent = sum(seconds - before.get(pid, (0.0, sink))[0]
+                for pid, (seconds, kind) in after.items() if kind == sink)
+    return spent / requests * 1e6
+
+
+def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server],
+        workers: int) -> None:
     """Check each server's answer, then measure every (server, endpoint) in interleaved
     rounds and print the table."""
     for server in servers:
@@ -342,13 +437,8 @@ def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server
         server.answered += 1
         print(f"{server.label}: POST /api/v1/account answers the published example: "
               + ", ".join(f"{s} {p:,.2f}" for s, p in prices.items()))
-    costs = in_process_costs(body)
-    print(f"in process (telemetry off), per request: GET /api/v1/health {costs['health']:.0f} µs, "
-          f"POST /api/v1/account {costs['account']:.0f} µs, of which the calculation "
-          f"(validate + evaluate) {costs['calculation']:.0f} µs: at most "
-          f"{costs['health'] / costs['account']:.0%} of the ceiling on one core")
     print(f"client {client}, {args.connections} connections, {args.seconds:g} s per "
-          f"measurement, median of {args.repeat} interleaved rounds, {args.workers} uvicorn "
+          f"measurement, median of {args.repeat} interleaved rounds, {workers} uvicorn "
           f"worker(s), {os.cpu_count()} CPUs, loopback {HOST}; load average before: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     targets = [(server, endpoint, path, payload) for server in servers
@@ -361,25 +451,36 @@ def run(args: argparse.Namespace, client: str, body: bytes, servers: list[Server
         (server.label, endpoint): [] for server, endpoint, _, _ in targets}
     for _ in range(args.repeat):  # interleaved, so drift in the machine's load hits all
         for server, endpoint, path, payload in targets:
+            before = cpu_seconds(server.process.pid)
             result = measure(client, server.port, path, args.connections, args.seconds, payload)
+            after = cpu_seconds(server.process.pid)
+            result["cpu"] = cpu_per_request(before, after, result["requests"])
+            result["sink_cpu"] = cpu_per_request(before, after, result["requests"], sink=True)
             rounds[server.label, endpoint].append(result)
             server.answered += result["requests"] - result["errors"] if endpoint == "account" \
                 else 0
     print(f"load average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for (label, endpoint), runs in rounds.items():
-        row = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
+        row = {key: statistics.median(r[key] for r in runs)
+               for key in ("rps", "p50", "p99", "cpu", "sink_cpu")}
         errors = sum(r["errors"] for r in runs)
         by_round = ", ".join(f"{r['rps']:,.0f}" for r in runs)
         name = f"{label}, {'GET /api/v1/health' if endpoint == 'health' else 'POST /api/v1/account'}"
         print(f"{name:48s} {row['rps']:9,.0f} req/s   p50 {row['p50']:7.2f} ms   "
-              f"p99 {row['p99']:7.2f} ms   non-2xx {errors}   (req/s by round: {by_round})")
+              f"p99 {row['p99']:7.2f} ms   CPU {row['cpu']:4.0f} µs/req"
+              + (f" + sink {row['sink_cpu']:3.0f}" if row["sink_cpu"] else "")
+              + f"   non-2xx {errors}   "
+              f"(req/s by round: {by_round})")
     for server in servers:
         ceiling, account = rounds[server.label, "health"], rounds[server.label, "account"]
         ratios = [a["rps"] / c["rps"] for c, a in zip(ceiling, account, strict=True)]
         p99 = statistics.median(a["p99"] for a in account)
+        cpu_ratio = statistics.median(c["cpu"] for c in ceiling) / \
+            statistics.median(a["cpu"] for a in account)
         print(f"{server.label}: account / ceiling {statistics.median(ratios):.1%} "
               f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)}; target >= 50%), "
-              f"account p99 {p99:.2f} ms (target < 20 ms)")
+              f"by CPU per request {cpu_ratio:.1%}; account p99 {p99:.2f} ms "
+              f"(target < 20 ms)")
 
 
 if __name__ == "__main__":

@@ -51,3 +51,25 @@ def test_the_previous_month_is_compared_only_when_complete():
     short = planted_month(3, ())  # data from Oct 4 only
     partial = month_over_month(cube_of(short), date(2025, 11, 1), date(2025, 12, 1), 10, 9, k=10)
     assert partial is None or (partial["complete"] is False and partial["change"] is None)
+
+
+def test_a_small_previous_month_cell_is_hidden_not_zero():
+    # A tool with 4 checks last month: the published figure is null (hidden), never 0, and
+    # the block hands the report the raw counts it protects (recounted from the cube).
+    from marginscope.analytics.disclosure import Disclosure
+    from marginscope.report.build import _protect_previous
+
+    full = planted_month(3, (), history_days=61)
+    cube = cube_of(full)
+    oct_first, nov_first = cube.index("2025-10-01"), cube.index("2025-11-01")
+    rare = cube.tools.index(cube.tools[-1])
+    cube.counts[oct_first:nov_first, rare] = 0
+    cube.counts[oct_first + 3, rare, 0, 0] = 4
+    block = month_over_month(cube, date(2025, 11, 1), date(2025, 12, 1), 10, 9, k=10)
+    raw = block["tools"][cube.tools[rare]]
+    assert raw["previous"] == 4 and raw["change"] is None
+    assert raw["current"] == int(cube.counts[nov_first:, rare].sum())
+    published = _protect_previous(block, Disclosure(10).protect(), 10)
+    assert published["tools"][cube.tools[rare]]["previous"] is None
+    others = [part["previous"] for t, part in published["tools"].items() if t != cube.tools[rare]]
+    assert None in others  # complementary: the month total minus the rest gives nothing back

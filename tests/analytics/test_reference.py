@@ -122,6 +122,20 @@ def test_an_outlier_in_the_reference_is_screened_and_a_small_series_has_no_weekd
     assert fit_reference(np.full(10, 1000.0), weekdays[:10]) is None
 
 
+def test_two_unusual_days_on_one_weekday_do_not_mask_each_other():
+    # four Fridays: one ordinary, a crash, a smaller surge, and an ordinary one a little low.
+    # Judged all at once, the low ordinary Friday looks as unusual against the crash and the
+    # surge (median 2,200) as the surge does against it; judged again after the crash is
+    # screened, only the surge is unusual (as the generalized ESD steps one day at a time).
+    weekdays = np.arange(28) % 7
+    y = np.full(28, 1000.0) + np.random.default_rng(3).normal(0, 10, 28)
+    y[11], y[18], y[25] = 5000.0, 2200.0, 950.0
+    fit = fit_reference(y, weekdays)
+    assert fit.dropped == 2
+    kept = np.delete(y, [11, 18])  # the crash and the surge left out, both ordinary kept
+    assert fit.mean_count == pytest.approx(kept.mean(), rel=1e-12)
+
+
 def test_the_reference_option_is_parsed_and_bad_spans_name_the_option():
     first = date(2025, 11, 1)
     assert default_reference(first) == (date(2025, 10, 4), date(2025, 10, 31))

@@ -95,6 +95,16 @@ def test_benjamini_hochberg_matches_the_step_up_by_hand():
     assert bh_adjust([]).size == 0
 
 
+def test_benjamini_hochberg_leaves_untestable_comparisons_out_of_the_family():
+    p = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
+    with_gaps = [*p[:3], float("nan"), *p[3:], float("nan")]
+    q = bh_adjust(with_gaps)
+    # the tests made keep the q-values of the family without the NaNs (m = 10, not 12)
+    assert list(q[:3]) + list(q[4:-1]) == pytest.approx(list(bh_adjust(p)), abs=1e-12)
+    assert q[3] == q[-1] == 1.0  # not a test: never flagged
+    assert list(bh_adjust([float("nan")] * 3)) == [1.0, 1.0, 1.0]
+
+
 def test_student_t_conversion_is_more_cautious_than_normal():
     assert t_to_z(3.0, 20) < 3.0
     assert t_to_z(3.0, 1e6) == pytest.approx(3.0, abs=1e-4)

@@ -14,13 +14,9 @@ import pytest
 
 from marginscope.errors import InputError
 from marginscope.market import detect_events, load_snapshot
-from marginscope.market.events import (
-    EVENT_KINDS,
-    default_round_step,
-    funding_events,
-    liquidation_spikes,
-    round_number_breaks,
-)
+from marginscope.market.derivatives_events import funding_events, liquidation_spikes
+from marginscope.market.event import EVENT_KINDS
+from marginscope.market.price_events import default_round_step, round_number_breaks
 from marginscope.market.series import FundingSeries, LiquidationSeries, PriceSeries
 from marginscope.market.times import parse_utc_ms
 

@@ -7,7 +7,8 @@ import html
 import re
 
 from marginscope.analytics.formatting import day_text
-from marginscope.report.story import episode_text, reference_text
+from marginscope.report.episodes import episode_text
+from marginscope.report.references import reference_text
 
 _DAY = re.compile(r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2})(?:–(\d{1,2}))?")
 _REF = re.compile(r"\[(\d+)\]")

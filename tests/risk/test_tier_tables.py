@@ -12,7 +12,10 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from marginscope import risk
+from marginscope.calculators import REGISTRY
 from marginscope.cli import main
+from marginscope.errors import InputError
 from marginscope.market.leverage_tiers import VENUES
 from marginscope.risk.tiers import (
     cum_from_rule,
@@ -198,7 +201,7 @@ def test_tables_without_deduction_jump_at_every_boundary(venue, symbol, table):
 def test_the_tables_found_for_the_other_venues_ship():
     assert {(v, s) for v, s, _ in TABLES} >= {
         ("okx", "BTC-USDT-SWAP"), ("okx", "ETH-USDT-SWAP"), ("binance-coinm", "BTCUSD_210625"),
-        ("binance-coinm", "ETHUSD_210625"), ("bitmex", "XBTUSD")}
+        ("binance-coinm", "ETHUSD_210625"), ("binance-coinm", "BTCUSD_PERP"), ("bitmex", "XBTUSD")}
     assert not load_venue_tables("gate")  # nothing citable found (see the file's note)
 
 
@@ -236,6 +239,84 @@ def test_binance_coinm_brackets_reproduce_the_2021_liquidation_faq():
     assert btc.maintenance_margin(100 * 100 / 25_000) == pytest.approx(0.0016, abs=1e-15)
     eth = load_venue_tables("binance-coinm")["ETHUSD_210625"]
     assert (eth.cap[0], eth.mmr[1], eth.cap[-1], eth.contract_size) == (100, 0.0065, 15_000, 10)
+
+
+def test_binance_coinm_btcusd_perp_brackets_from_ccxt_fixture_and_binance_faq():
+    table = load_venue_tables("binance-coinm")["BTCUSD_PERP"]
+    assert (table.product, table.contract_size, table.basis, table.as_of) == (
+        "inverse", 100, "notional", "2023-08-01")
+    assert find_table("binance-coinm", "BTC/USD:BTC") is table
+    # ccxt fixture, options.leverageBrackets["BTC/USD:BTC"]: [qtyFloor, maintMarginRatio] pairs.
+    assert list(table.floor) == [0, 5, 10, 20, 50, 100, 200, 400, 1_000, 1_500]
+    np.testing.assert_array_equal(
+        table.mmr, [0.004, 0.005, 0.01, 0.025, 0.05, 0.1, 0.125, 0.15, 0.25, 0.5])
+    # Binance FAQ "Leverage and Margin in Coin-Margined Futures Contracts", BTCUSD Perpetual:
+    # 125x up to 5 BTC, 100x 10, 50x 20, 20x 50, 10x 100, 5x 200, 4x 400, 3x 1,000, 2x 1,500, 1x.
+    assert list(table.max_leverage) == [125, 100, 50, 20, 10, 5, 4, 3, 2, 1]
+    assert list(table.cap[:-1]) == [5, 10, 20, 50, 100, 200, 400, 1_000, 1_500]
+    assert math.isinf(table.cap[-1])  # the 1x row's bound is cut off in the stored copies
+    assert _raw("binance-coinm", "BTCUSD_PERP", "2023-08-01")["tiers"][-1]["cap"] is None
+
+
+def test_binance_coinm_btcusd_perp_reproduces_the_current_liquidation_faq():
+    table = load_venue_tables("binance-coinm")["BTCUSD_PERP"]
+    # FAQ (current version): a 300 BTC BTCUSD position has MMR 12.5% and maintenance amount
+    # 11.605 BTC (the 2021 version's 11.81 BTC belongs to the Quarterly 0625 brackets above).
+    tier = table.tier_index(300.0)
+    assert table.mmr[tier] == 0.125
+    assert table.cum[tier] == pytest.approx(11.605, abs=1e-12)
+    assert table.maintenance_margin(300.0) == pytest.approx(300 * 0.125 - 11.605, abs=1e-12)
+    # FAQ: 100 BTCUSD contracts at mark 25,000 = 0.4 BTC notional, level 1, MM 0.0016 BTC.
+    assert table.tier_index(0.4) == 0
+    assert table.maintenance_margin(100 * 100 / 25_000) == pytest.approx(0.0016, abs=1e-15)
+
+
+def _coinm_isolated_long(contracts: float, entry: float, leverage: float, tier: int) -> float:
+    """Binance COIN-M liquidation FAQ formula, one-way isolated long (TMM = UPNL = 0), with the
+    tier's MMR and maintenance amount: LP = (Q·CS·MMR + Q·CS) / (WB + cum + Q·CS/EP)."""
+    table = load_venue_tables("binance-coinm")["BTCUSD_PERP"]
+    usd = contracts * 100
+    wallet = usd / entry / leverage
+    return (usd * table.mmr[tier] + usd) / (wallet + table.cum[tier] + usd / entry)
+
+
+def test_binance_coinm_btcusd_perp_prices_without_an_override(capsys):
+    # 100 contracts at 50,000, 10x: 0.2 BTC, tier 1 at entry and at the liquidation price.
+    expected = _coinm_isolated_long(100, 50_000, 10, tier=0)
+    assert expected == pytest.approx(10_040 / 0.22)
+    price = risk.liquidation_price("binance-coinm", "long", 100, 50_000, leverage=10,
+                                   symbol="BTCUSD_PERP")
+    assert float(price) == pytest.approx(expected, rel=1e-12)
+    # 150,000 contracts (300 BTC, tier 7) at 2x: at the liquidation price the position is
+    # worth about 410 BTC, so the tier that prices it is tier 8 (400-1,000 BTC, 15%).
+    deep = _coinm_isolated_long(150_000, 50_000, 2, tier=7)
+    assert 400 < 150_000 * 100 / deep < 1_000
+    assert float(risk.liquidation_price("binance-coinm", "long", 150_000, 50_000, leverage=2,
+                                        symbol="BTCUSD_PERP")) == pytest.approx(deep, rel=1e-12)
+    # The calculator (API and CLI) names the table it used.
+    request = {"venue": "binance-coinm", "symbol": "BTCUSD_PERP", "side": "long", "qty": 100,
+               "entry_price": 50_000, "leverage": 10}
+    answer = REGISTRY["liquidation"].run(request)
+    assert answer["liquidation_price"] == pytest.approx(expected, rel=1e-12)
+    assert answer["product"] == "inverse" and answer["table_as_of"] == "2023-08-01"
+    assert answer["mmr_at_entry"] == 0.004
+    code, out, _ = _run(["calc", "liquidation", "--venue", "binance-coinm", "--symbol",
+                         "BTCUSD_PERP", "--side", "long", "--qty", "100", "--entry-price",
+                         "50000", "--leverage", "10", "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["liquidation_price"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_binance_coinm_perpetual_gaps_stay_errors():
+    # Before the table's date, and ETHUSD_PERP (no brackets found): errors, never a guess.
+    with pytest.raises(InputError) as error:
+        risk.liquidation_price("binance-coinm", "long", 100, 50_000, leverage=10,
+                               symbol="BTCUSD_PERP", as_of="2023-07-31")
+    assert error.value.field == "as_of"
+    with pytest.raises(InputError) as error:
+        risk.liquidation_price("binance-coinm", "long", 100, 2_000, leverage=10,
+                               symbol="ETHUSD_PERP")
+    assert error.value.field == "symbol"
 
 
 def test_bitmex_xbtusd_steps_from_the_risk_limits_page():

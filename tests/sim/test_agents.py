@@ -8,7 +8,9 @@ import csv
 from itertools import pairwise
 
 import numpy as np
+import pytest
 
+from marginscope.calculators import REGISTRY
 from marginscope.market.snapshot import snapshot_paths
 from marginscope.sim.behaviour import REASONS
 
@@ -67,11 +69,28 @@ def test_sessions_per_reason_add_up_to_the_sessions(small):
 
 
 def test_why_each_check_was_made_adds_up_and_follows_the_sessions(small):
-    from marginscope.calculators import REGISTRY
-
     checks = small.truth.checks
     assert checks.sum() == small.table.num_rows
     why = small.truth.why()
-    assert set(why[REGISTRY["margin-call"].tool]) == {"margin call"}
-    assert set(why[REGISTRY["average"].tool]) == {"average down"}
+    assert set(why[REGISTRY["margin-call"].tool]) == {"margin call", "routine"}
+    assert set(why[REGISTRY["average"].tool]) == {"average down", "routine"}
     assert "new setup" in why[REGISTRY["position-size"].tool]
+
+
+def test_routine_checks_are_a_stable_base_whatever_the_market(small, calm):
+    from marginscope.sim.mix import CALCULATOR_MIX, TOOL_MIX
+
+    routine = REASONS.index("routine")
+    real, flat = small.truth.checks[:, routine, :], calm.truth.checks[:, routine, :]
+    # the routine mix is the calm-market mix, and the same on the real and the calm path
+    share, calm_share = real.sum(axis=0) / real.sum(), flat.sum(axis=0) / flat.sum()
+    assert share == pytest.approx(list(TOOL_MIX.values()), abs=0.006)  # ~4 sd of a share
+    assert share == pytest.approx(calm_share, abs=0.006)
+    assert real.sum() == pytest.approx(flat.sum(), rel=0.03)  # day shocks: ~0.8 % sd
+    assert len(CALCULATOR_MIX) == len(TOOL_MIX)
+    # routine margin-call checks barely move from day to day; the state's come on top
+    tool = list(TOOL_MIX).index(REGISTRY["margin-call"].tool)
+    base = real[:, tool]
+    driven = small.truth.checks[:, :, tool].sum(axis=1) - base
+    assert base.std() / base.mean() < 0.25
+    assert driven.std() / driven.mean() > 1.0

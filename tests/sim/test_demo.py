@@ -43,6 +43,9 @@ def test_demo_writes_the_report_and_says_synthetic(tmp_path, capsys):
     assert {"events", "market_ohlcv", "market_funding"} <= tables
     printed = capsys.readouterr().out
     assert "SYNTHETIC" in printed and "report (html)" in printed
+    assert "Spike days the report flagged" in printed
+    assert versus["reference"]["span"] == ["2025-10-04", "2025-10-31"]
+    assert "Normal (the report's reference): 2025-10-04 .. 2025-10-31" in printed
 
 
 def test_demo_refuses_to_replace_a_store_it_did_not_write(tmp_path, capsys):

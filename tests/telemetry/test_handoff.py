@@ -13,6 +13,7 @@ import pytest
 
 from marginscope.telemetry.handoff import HandoffWriter
 from marginscope.telemetry.process_sink import SinkProcessError
+from marginscope.telemetry.schema import COLUMNS, wire_row
 from marginscope.telemetry.store import DuckDBSink
 from marginscope.telemetry.writer import QueueFull
 
@@ -141,3 +142,23 @@ def _pipe_empty(writer) -> bool:
 
     waiting = fcntl.ioctl(writer._read_end, termios.FIONREAD, struct.pack("i", 0))
     return struct.unpack("i", waiting)[0] == 0
+
+
+def test_the_child_stores_each_event_as_it_was_handed_off(tmp_path, event_factory):
+    """The frames are JSON arrays (orjson), not pickles: every column of every event comes
+    back from the store as the event had it (None, text, numbers, the second of ``ts``)."""
+    db = tmp_path / "events.duckdb"
+    events = [event_factory(i % 4, event_id=f"synthetic-{i}") for i in range(12)]
+    writer = HandoffWriter(partial(DuckDBSink, db), flush_seconds=0.01)
+    for event in events:
+        writer.record(event)
+    assert writer.flush(timeout=30)
+    writer.close()
+    columns = ", ".join("epoch(ts)" if c == "ts" else c for c in COLUMNS)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute(f"SELECT {columns} FROM events ORDER BY event_id").fetchall()
+    finally:
+        con.close()
+    expected = sorted((wire_row(event) for event in events), key=lambda row: row[0])
+    assert [tuple(row) for row in stored] == expected

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from marginscope.errors import InputError
 from marginscope.telemetry import schema
-from marginscope.telemetry.ingest import row_checks
+from marginscope.telemetry.ingest_checks import row_checks
 from marginscope.telemetry.schema import (
     ARROW_SCHEMA,
     COLUMNS,

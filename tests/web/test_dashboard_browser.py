@@ -1,5 +1,6 @@
 """The dashboard in a real browser, on a phone and on a desktop: it opens on the latest month
-with data, the findings sort, and a filtered CSV downloads.
+with data, the behaviour views show the report's transitions, the findings sort, and a filtered
+CSV downloads.
 
 The events file holds a planted November 2025 (with its October lead-in) and a handful of
 December events (like the live page views after a demo): December is the last month with
@@ -100,6 +101,14 @@ def test_latest_month_sort_and_filtered_csv(server, browser, width, height, tag)
             "rows => rows.map(r => r.dataset.lift).filter(v => v !== '')"
         )
     )
+    # the behaviour views are drawn by the server: the transitions of the report JSON, in order
+    views = page.request.get(f"{server}/dashboard/data.json?month=2025-11").json()["views"]
+    transitions = page.locator("#view-transitions tr[data-view=transition]")
+    assert views["transitions"] and transitions.count() == min(len(views["transitions"]), 12)
+    sync_api.expect(transitions.first).to_be_visible()
+    top = views["transitions"][0]
+    sync_api.expect(transitions.first).to_contain_text(f"{top['probability']:.1%}")
+    sync_api.expect(page.locator("#dash-mom")).to_be_visible()  # the month-over-month strip
     # filter by a tool (server side), then download the findings CSV of that filter
     page.locator("#d-tool").select_option(TOOL)
     page.get_by_role("button", name="Apply").click()

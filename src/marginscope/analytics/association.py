@@ -20,7 +20,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from marginscope.market.events import MarketEvent, detect_events
+from marginscope.market.event import MarketEvent
+from marginscope.market.events import detect_events
 from marginscope.market.series import Fact, MarketData, PriceSeries
 from marginscope.market.times import DAY_MS, parse_utc_ms
 

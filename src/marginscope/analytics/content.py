@@ -19,6 +19,17 @@ Reported when q ≤ ``fdr`` (BH across all the month's content tests) and ``TV �
 (5 points). Plug-in TV is above 0 even when nothing changed (about 1–2 points here): compare
 it with ``min_tv``, not with 0. It cannot say whether the same people changed their setups or
 different people came.
+
+Small cells (:mod:`.disclosure`): a share times ``checks`` is a count, and the shares add to
+1, so each distribution (the span's, the reference's) is protected as one line
+(:func:`~marginscope.analytics.disclosure.hidden_shares`): a value whose checks or whose
+complement are under k is null, and with it at least one more value (the smallest), so none
+is ``1 −`` the others; the month and its phases are protected together
+(:func:`~marginscope.analytics.disclosure.spans_hidden`), so the month's value minus a
+phase's is not a count under k either. The published ``tv`` pools the values null on either
+side into one bucket (it then uses published shares only); ``long_share`` (and its interval)
+is null with ``long``, ``share_20x`` whenever any leverage bucket of its side is null. A
+finding whose span values are all null is withheld.
 """
 
 from __future__ import annotations
@@ -32,6 +43,12 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio
+from marginscope.analytics.disclosure import (
+    hidden_shares,
+    or_suppressed,
+    published_tv,
+    spans_hidden_daily,
+)
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
@@ -131,6 +148,10 @@ class ContentTest:
     q_value: float
     flagged: bool
     extra: dict[str, object] = field(default_factory=dict)
+    hidden: frozenset[str] = frozenset()
+    """Values of ``observed`` not published (small cells, :mod:`.disclosure`)."""
+    normal_hidden: frozenset[str] = frozenset()
+    """Values of ``normal`` not published."""
 
 
 def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> dict:
@@ -165,6 +186,11 @@ def _extras(name: str, span: np.ndarray, ref: np.ndarray, values: list[str]) -> 
     return {}
 
 
+def _hidden(values: list[str], block: np.ndarray, k: int) -> frozenset[str]:
+    """The values of a (days × values) block whose shares may not be published."""
+    return frozenset(hidden_shares(dict(zip(values, block.sum(axis=0), strict=True)), k))
+
+
 def scan_content(
     tables: ContentTables,
     spans: Sequence[tuple[str, str, str]],
@@ -174,15 +200,20 @@ def scan_content(
     min_tv: float = 0.05,
     min_checks: int = 200,
     seed: int = 20251130,
+    k: int = 10,
 ) -> list[ContentTest]:
-    """Content tests for ``spans`` (inclusive ISO days, scope) against ``reference``."""
+    """Content tests for ``spans`` (inclusive ISO days, scope) against ``reference``; values
+    that would reveal a count under ``k`` are marked hidden (see the module docstring)."""
     days = day_numbers
     rng = np.random.default_rng(seed)
     ref_days = days(*reference)
+    covered = days(min(s[0] for s in spans), max(s[1] for s in spans)) if spans else ref_days[:0]
     rows = []
     for name, data in tables.fields.items():
         for tool in sorted({str(t) for t in data["tool"]}):
-            for start, end, scope in spans:
+            daily, labels = tables.matrix(name, tool, covered)
+            hidden = spans_hidden_daily(daily, labels, covered, spans, k)
+            for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
                 span_days = days(start, end)
                 matrix, values = tables.matrix(name, tool, np.concatenate([span_days, ref_days]))
                 span, ref = matrix[: span_days.size], matrix[span_days.size :]
@@ -202,6 +233,8 @@ def scan_content(
                         int(span.sum()),
                         day_permutation_p(span, ref, rng),
                         _extras(name, span, ref, values),
+                        frozenset(span_hidden),
+                        _hidden(values, ref, k),
                     )
                 )
     q = bh_adjust([r[9] for r in rows])
@@ -220,35 +253,61 @@ def scan_content(
             q_value=float(qv),
             flagged=bool(qv <= fdr and r[7] >= min_tv),
             extra=r[10],
+            hidden=r[11],
+            normal_hidden=r[12],
         )
         for r, qv in zip(rows, q, strict=True)
     ]
 
 
+def _published_extras(t: ContentTest) -> dict[str, object]:
+    """:func:`_extras` with what the small-cell rule hides set to None."""
+    extra = dict(t.extra)
+    if "long_share" in extra:
+        if "long" in t.hidden:
+            extra["long_share"] = extra["long_share_ci"] = None
+        if "long" in t.normal_hidden:
+            extra["normal_long_share"] = None
+    if "share_20x" in extra:
+        if t.hidden:
+            extra["share_20x"] = None
+        if t.normal_hidden:
+            extra["normal_share_20x"] = None
+    return extra
+
+
 def content_findings(tests: Sequence[ContentTest]) -> list[DetailFinding]:
-    """The flagged content shifts as ``content`` findings (the JSON contract fields)."""
+    """The flagged content shifts as ``content`` findings (the JSON contract fields); values
+    under the small-cell rule are None (see the module docstring)."""
     out = []
     for t in tests:
         if not t.flagged:
             continue
-        moved = max(t.observed, key=lambda v: t.observed[v] - t.normal.get(v, 0.0))
-        detail = f"{t.observed[moved]:.0%} {moved} vs {t.normal.get(moved, 0.0):.0%}"
-        if "long_share" in t.extra:
-            low, high = t.extra["long_share_ci"]
+        observed = {v: None if v in t.hidden else p for v, p in t.observed.items()}
+        normal = {v: None if v in t.normal_hidden else p for v, p in t.normal.items()}
+        extra = _published_extras(t)
+        tv = published_tv(observed, normal)
+        shown = [v for v in observed if observed[v] is not None]
+        withheld = not any(observed[v] for v in shown)
+        moved = max(shown or observed, key=lambda v: (observed[v] or 0.0) - (normal.get(v) or 0.0))
+        detail = f"{or_suppressed(observed[moved])} {moved} vs {or_suppressed(normal.get(moved))}"
+        if "long_share" in extra:
+            ci = extra["long_share_ci"]
             detail = (
-                f"{t.extra['long_share']:.0%} long (95% CI {low:.0%}–{high:.0%}, days as "
-                f"clusters) vs {t.extra['normal_long_share']:.0%}"
+                f"{or_suppressed(extra['long_share'])} long (95% CI "
+                f"{or_suppressed(ci[0] if ci else None)}–{or_suppressed(ci[1] if ci else None)}"
+                f", days as clusters) vs {or_suppressed(extra['normal_long_share'])}"
             )
-        elif "median" in t.extra:
+        elif "median" in extra:
             detail = (
-                f"median {t.extra['median']:g}× vs {t.extra['normal_median']:g}×, "
-                f"{t.extra['share_20x']:.0%} at 20× or more vs "
-                f"{t.extra['normal_share_20x']:.0%}"
+                f"median {extra['median']:g}× vs {extra['normal_median']:g}×, "
+                f"{or_suppressed(extra['share_20x'])} at 20× or more vs "
+                f"{or_suppressed(extra['normal_share_20x'])}"
             )
         text = (
             f"{span_text(t.start, t.end)}: the {t.field.replace('_', ' ')} of "
             f"{tool_name(t.tool)} checks shifted ({detail} in the reference; "
-            f"{t.tv:.0%} of checks would have to change value, day-permutation "
+            f"{tv:.0%} of checks would have to change value, day-permutation "
             f"{p_text(t.p_value)})."
         )
         out.append(
@@ -259,13 +318,14 @@ def content_findings(tests: Sequence[ContentTest]) -> list[DetailFinding]:
                 {
                     "tool": t.tool,
                     "field": t.field,
-                    "observed": t.observed,
-                    "normal": t.normal,
-                    "tv": t.tv,
+                    "observed": observed,
+                    "normal": normal,
+                    "tv": tv,
                     "scope": t.scope,
                     "checks": t.checks,
-                    **t.extra,
+                    **extra,
                 },
+                withheld=withheld,
             )
         )
     return out

@@ -16,6 +16,15 @@ A contrast is reported when its q ≤ ``fdr``, the ratio (or its change) is at l
 ``min_ratio`` either way, and the tool has at least ``max(k, min_checks)`` checks in each
 segment. Every finding also states the reference's ratio (``normal_ratio``).
 
+Small cells (:mod:`.disclosure`): ``share_a`` with ``checks_a`` gives segment a's checks, so
+a contrast is published only when, in the span, the tool's checks in each segment, the other
+tools' checks there (the complements) and the tool's checks outside both segments (the tool's
+total minus ``checks_a`` and ``checks_b``: tablets and unknown devices for mobile vs desktop)
+are 0 or at least k, in the span and across the month and its phases (the month's cell minus
+a phase's is the rest of the month's: :func:`~marginscope.analytics.disclosure.spans_hidden`);
+otherwise it is withheld. ``normal_ratio`` is null when the same cells of
+the reference are not; a phase contrast (a change against the reference) is then withheld.
+
 Assumptions: days independent given the segment; the tool's definition stable. It cannot say
 *why* segments differ (different people, not the same people behaving differently), and it
 does not standardise for the other dimension (a region contrast may partly be a device mix).
@@ -27,10 +36,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import paired_log_ratio
 from marginscope.analytics.cube import DailyCube
+from marginscope.analytics.disclosure import safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
@@ -78,6 +89,17 @@ class ContrastTest:
     checks_a: int
     checks_b: int
     flagged: bool
+    publishable: bool = True
+    """The span's cells are all 0 or at least k (see the module docstring)."""
+    normal_publishable: bool = True
+    """The same for the reference's cells (``normal_ratio``)."""
+
+
+def _cells(ta, na, tb, nb, tool_total) -> dict[str, float]:
+    """The counts a contrast gives back over some days: the tool's checks in each segment,
+    the other tools' there, and the tool's checks outside both segments."""
+    ta, na, tb, nb, tool_total = (float(v.sum()) for v in (ta, na, tb, nb, tool_total))
+    return {"a": ta, "a_rest": na - ta, "b": tb, "b_rest": nb - tb, "outside": tool_total - ta - tb}
 
 
 def _sums(cube: DailyCube, tool: str, dimension: str, a: str, b: str):
@@ -104,14 +126,25 @@ def scan_contrasts(
     scope ``month`` tests ``R ≠ 1``, ``phase`` tests the change against the reference)."""
     tools = [t for t, n in cube.by_tool().items() if n > 0]
     ref = slice(*reference)
+    first_day = int(cube.days[0].astype("datetime64[D]").astype(np.int64))
+    named = [(str(cube.days[start]), str(cube.days[end - 1]), scope) for start, end, scope in spans]
     rows = []
     for dimension, a, b in CONTRAST_PAIRS:
         if dimension == "device" and a not in cube.devices:
             continue
         for tool in tools:
             ta, na, tb, nb = _sums(cube, tool, dimension, a, b)
+            whole = cube.series(tool, "all")
             _, _, log_ref, se_ref, _ = paired_log_ratio(ta[ref], na[ref], tb[ref], nb[ref])
-            for start, end, scope in spans:
+            normal = _cells(ta[ref], na[ref], tb[ref], nb[ref], whole[ref])
+            normal_safe = all(safe_count(n, k) for n in normal.values())
+
+            def counts(first: int, last: int, series=(ta, na, tb, nb, whole)) -> dict:
+                days = slice(first - first_day, last - first_day + 1)
+                return _cells(*(v[days] for v in series))
+
+            hidden = spans_hidden(counts, named, k)
+            for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
                 span = slice(start, end)
                 checks_a, checks_b = int(ta[span].sum()), int(tb[span].sum())
                 if a == "tablet" and int(na[span].sum()) < k:
@@ -146,6 +179,8 @@ def scan_contrasts(
                         t_tail(statistic, days - 1, "both"),
                         checks_a,
                         checks_b,
+                        not span_hidden,
+                        normal_safe,
                     ]
                 )
     q = bh_adjust([r[14] for r in rows])
@@ -169,6 +204,8 @@ def scan_contrasts(
             p,
             checks_a,
             checks_b,
+            publishable,
+            normal_publishable,
         ) = row
         flagged = (
             q_value <= fdr
@@ -196,21 +233,29 @@ def scan_contrasts(
                 checks_a=checks_a,
                 checks_b=checks_b,
                 flagged=bool(flagged),
+                publishable=bool(publishable and (normal_publishable or scope == "month")),
+                normal_publishable=bool(normal_publishable),
             )
         )
     return out
 
 
 def contrast_findings(tests: Sequence[ContrastTest]) -> list[DetailFinding]:
-    """The flagged contrasts as ``contrast`` findings (the JSON contract fields)."""
+    """The flagged contrasts as ``contrast`` findings (the JSON contract fields); those that
+    would reveal a count under k are marked ``withheld``, and ``normal_ratio`` is None when
+    the reference's cells would."""
     out = []
     for t in tests:
         if not t.flagged:
             continue
         a, b = _LABEL.get(t.a, t.a), _LABEL.get(t.b, t.b)
-        normal = (
-            f"; in the reference {t.normal_ratio:.2f}×" if math.isfinite(t.normal_ratio) else ""
-        )
+        normal_ratio = t.normal_ratio if t.normal_publishable else None
+        if normal_ratio is None:
+            normal = "; the reference's ratio is suppressed (small cells)"
+        else:
+            normal = (
+                f"; in the reference {normal_ratio:.2f}×" if math.isfinite(normal_ratio) else ""
+            )
         change = f", {t.change:.2f}× its reference ratio" if t.scope == "phase" else ""
         text = (
             f"{span_text(t.start, t.end)}: {tool_label(t.tool)} were {t.share_a:.1%} of "
@@ -231,12 +276,13 @@ def contrast_findings(tests: Sequence[ContrastTest]) -> list[DetailFinding]:
                     "share_b": t.share_b,
                     "ratio": t.ratio,
                     "ratio_ci": [t.ratio_low, t.ratio_high],
-                    "normal_ratio": t.normal_ratio,
+                    "normal_ratio": normal_ratio,
                     "scope": t.scope,
                     "test": "ratio" if t.scope == "month" else "change",
                     "checks_a": t.checks_a,
                     "checks_b": t.checks_b,
                 },
+                withheld=not t.publishable,
             )
         )
     return out

@@ -6,6 +6,13 @@ transitions (:mod:`.transitions`, over the session order of :mod:`.sequences`), 
 report opens the source once more and runs their Ibis expressions in the same engine
 (:func:`event_tables`), then :func:`detail_findings` tests the month and each phase against the
 reference and appends the findings to :attr:`~.analysis.Analysis.details`.
+
+Every scan gets the report's k; findings that would reveal a count under k are marked
+``withheld`` (values inside a distribution are None instead: :mod:`.disclosure`). Transitions
+(built in :mod:`.sessions`) are checked here: ``probability`` times ``transitions`` is a
+count, and the probabilities of one origin add to 1, so each origin's next-check distribution
+is one line of :func:`~.disclosure.hidden_shares`, in the spans (the month and its phases
+together, :func:`~.disclosure.spans_hidden`) and in the reference.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from marginscope.analytics.content import (
     content_tables,
     scan_content,
 )
+from marginscope.analytics.disclosure import safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.funnel import FunnelTest, funnel_findings, funnel_table, scan_funnel
 from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
@@ -37,12 +45,19 @@ from marginscope.analytics.sources import opened_events
 from marginscope.analytics.transitions import (
     TransitionTables,
     TransitionTest,
+    day_of,
     scan_transitions,
     transition_findings,
     transition_tables,
 )
 
-__all__ = ["DetailTests", "EventTables", "detail_findings", "event_tables"]
+__all__ = [
+    "DetailTests",
+    "EventTables",
+    "detail_findings",
+    "event_tables",
+    "protected_transitions",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +117,51 @@ class DetailTests:
     funnel: list[FunnelTest]
 
 
+def _transition_hidden(
+    tables: TransitionTables, spans: list[tuple[str, str, str]], k: int
+) -> list[set[tuple[str, str]]]:
+    """Per span, the ``(from, to)`` cells whose probability may not be published: each
+    origin's next checks are one line against its checks with a next one, the spans (the
+    month and its phases) protected together (:func:`~.disclosure.spans_hidden`)."""
+    cells: dict[tuple[int, int], dict] = {}
+
+    def atom(first: int, last: int) -> dict:
+        if (first, last) not in cells:
+            cells[(first, last)] = tables.span(first, last)[0]
+        return cells[(first, last)]
+
+    first, last = min(day_of(s[0]) for s in spans), max(day_of(s[1]) for s in spans)
+    origins = sorted({a for a, _ in tables.span(first, last)[0]})
+    hidden: list[set[tuple[str, str]]] = [set() for _ in spans]
+    for origin in origins:
+
+        def counts(first: int, last: int, origin: str = origin) -> dict[str, float]:
+            return {b: v[0] for (a, b), v in atom(first, last).items() if a == origin}
+
+        for out, found in zip(hidden, spans_hidden(counts, spans, k), strict=True):
+            out |= {(origin, b) for b in found}
+    return hidden
+
+
+def protected_transitions(
+    tests: list[TransitionTest], tables: TransitionTables, reference: tuple[str, str], k: int
+) -> list[DetailFinding]:
+    """:func:`transition_findings`, those that would reveal a count under k withheld."""
+    flagged = [t for t in tests if t.flagged]
+    spans = sorted({(t.start, t.end, t.scope) for t in tests})
+    ref_hidden = _transition_hidden(tables, [(*reference, "reference")], k)[0]
+    hidden = dict(zip(spans, _transition_hidden(tables, spans, k), strict=True)) if spans else {}
+    findings = transition_findings(flagged)
+    for t, finding in zip(flagged, findings, strict=True):
+        cell = (t.from_tool, t.to_tool)
+        finding.withheld = (
+            cell in hidden[(t.start, t.end, t.scope)]
+            or cell in ref_hidden
+            or not safe_count(t.sessions, k)
+        )
+    return findings
+
+
 def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFinding], DetailTests]:
     """Session (transitions, paths, positions, funnel), content and hour-profile findings of
     an :class:`~.analysis.Analysis` (its spans and reference), with every test made."""
@@ -116,16 +176,15 @@ def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFind
     spans = [
         (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
     ]
-    transitions = scan_transitions(tables.transitions, spans, analysis.reference)
-    content = scan_content(tables.content, spans, analysis.reference)
-    hours = scan_hours(tables.hours, spans, analysis.reference)
-    paths = scan_paths(tables.paths, spans, analysis.reference) if tables.paths else []
-    positions = (
-        scan_positions(tables.positions, spans, analysis.reference) if tables.positions else []
-    )
-    funnel = scan_funnel(tables.funnel, spans, analysis.reference) if tables.funnel else []
+    k, reference = analysis.k, analysis.reference
+    transitions = scan_transitions(tables.transitions, spans, reference)
+    content = scan_content(tables.content, spans, reference, k=k)
+    hours = scan_hours(tables.hours, spans, reference, k=k)
+    paths = scan_paths(tables.paths, spans, reference, k=k) if tables.paths else []
+    positions = scan_positions(tables.positions, spans, reference, k=k) if tables.positions else []
+    funnel = scan_funnel(tables.funnel, spans, reference, k=k) if tables.funnel else []
     findings = (
-        transition_findings(transitions)
+        protected_transitions(transitions, tables.transitions, reference, k)
         + path_findings(paths)
         + position_findings(positions)
         + funnel_findings(funnel)

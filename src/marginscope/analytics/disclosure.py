@@ -17,14 +17,29 @@ zero is not a person).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
 from marginscope.analytics.cube import REACH_COLUMNS, REGIONS, DailyCube
 
-__all__ = ["Disclosure", "cube_disclosure", "merge_small", "protect_parts"]
+__all__ = [
+    "Disclosure",
+    "cube_disclosure",
+    "hidden_across_spans",
+    "hidden_shares",
+    "merge_small",
+    "or_suppressed",
+    "protect_parts",
+    "published_tv",
+    "safe_count",
+    "safe_share",
+    "span_atoms",
+    "spans_hidden",
+    "spans_hidden_daily",
+]
 
 Key = Hashable
 
@@ -172,3 +187,151 @@ def merge_small(totals: Mapping[str, int], k: int) -> tuple[dict[str, int], list
         merged.append(name)
         rest += n
     return dict(shown), merged
+
+
+# --- shares, probabilities and profiles (the issue-21 finding kinds) -----------------------
+
+
+def safe_count(count: float, k: int) -> bool:
+    """A count that may be published or recovered: 0 (a zero is not a person) or at least k."""
+    return round(float(count)) == 0 or round(float(count)) >= k
+
+
+def safe_share(numerator: float, denominator: float, k: int) -> bool:
+    """Whether the share ``numerator / denominator`` may be published next to its denominator
+    (or anything that gives it back): the cell and its complement are both safe counts."""
+    return safe_count(numerator, k) and safe_count(denominator - numerator, k)
+
+
+def hidden_shares(counts: Mapping[Key, float], k: int, total: float | None = None) -> set[Key]:
+    """The values of a distribution (``counts`` adding to ``total``, published as shares of it
+    with the total or each other) that must not be published.
+
+    Primary: a cell or its complement (``total − cell``) under k; complementary: one line
+    ``total = Σ counts`` (:class:`Disclosure`), so a single hidden share is never
+    ``1 − Σ published shares``. Returns the hidden keys (empty: publish them all).
+    """
+    total = float(sum(counts.values())) if total is None else float(total)
+    table = Disclosure(k)
+    for key, value in counts.items():
+        table.cell(("part", key), round(float(value)))
+    table.cell(("total",), round(total))
+    table.line([("part", key) for key in counts], ("total",))
+    table.hidden |= {
+        ("part", key) for key, value in counts.items() if not safe_share(value, total, k)
+    }
+    table.protect()
+    return {key for key in counts if ("part", key) in table.hidden}
+
+
+def published_tv(observed: Mapping[Key, float | None], normal: Mapping[Key, float | None]) -> float:
+    """Total-variation distance ``½ Σ |p − q|`` of two published distributions (shares, None
+    where suppressed) with every value suppressed on either side pooled into one bucket: a
+    function of the published shares only, so it cannot give a suppressed share back."""
+    keys = set(observed) | set(normal)
+    pooled = {
+        key
+        for key in keys
+        if (key in observed and observed[key] is None) or (key in normal and normal[key] is None)
+    }
+    shown = keys - pooled
+    p = {key: float(observed.get(key) or 0.0) for key in shown}
+    q = {key: float(normal.get(key) or 0.0) for key in shown}
+    rest = abs((1.0 - sum(p.values())) - (1.0 - sum(q.values()))) if pooled else 0.0
+    return 0.5 * (sum(abs(p[key] - q[key]) for key in shown) + rest)
+
+
+def or_suppressed(value: float | None, spec: str = ".0%") -> str:
+    """``value`` formatted with ``spec``, or ``suppressed`` (a value under the small-cell rule)."""
+    return "suppressed" if value is None else format(value, spec)
+
+
+def span_atoms(
+    spans: Sequence[tuple[int, int]],
+) -> tuple[list[list[tuple[int, int]]], list[list[int]]]:
+    """The fewest sets of days ("atoms") every span is a union of — days in the same spans
+    belong together — each as its runs of consecutive days (inclusive ``(first, last)`` day
+    numbers), and each span's atoms: the month and its phases give each phase and the rest of
+    the month (before and after the phases together)."""
+    cuts = sorted({first for first, _ in spans} | {last + 1 for _, last in spans})
+    atoms: dict[frozenset[int], list[tuple[int, int]]] = {}
+    for a, b in pairwise(cuts):
+        inside = frozenset(
+            i for i, (first, last) in enumerate(spans) if first <= a and b - 1 <= last
+        )
+        if inside:
+            atoms.setdefault(inside, []).append((a, b - 1))
+    keys = list(atoms)
+    return [atoms[key] for key in keys], [
+        [j for j, key in enumerate(keys) if i in key] for i in range(len(spans))
+    ]
+
+
+def hidden_across_spans(
+    atom_counts: Sequence[Mapping[Key, float]], members: Sequence[Sequence[int]], k: int
+) -> list[set[Key]]:
+    """:func:`hidden_shares` of each span's distribution when spans overlap (a month and its
+    phases): one table whose cells are the values per atom (:func:`span_atoms`) and per span,
+    with the lines ``span value = Σ its atoms' values`` and ``total = Σ values`` for every atom
+    and span, so that the month's value minus a phase's (the rest of the month's) cannot be a
+    count under ``k`` either. Returns the hidden values of each span."""
+    keys = sorted(set().union(*atom_counts), key=str) if atom_counts else []
+    table = Disclosure(k)
+    for a, counts in enumerate(atom_counts):
+        for key in keys:
+            table.cell(("atom", a, key), round(float(counts.get(key, 0))))
+        table.cell(("atom", a), round(float(sum(counts.values()))))
+        table.line([("atom", a, key) for key in keys], ("atom", a))
+    for s, atoms in enumerate(members):
+        total = sum(table.values[("atom", a)] for a in atoms)
+        table.cell(("span", s), total)
+        for key in keys:
+            n = sum(table.values[("atom", a, key)] for a in atoms)
+            table.cell(("span", s, key), n)
+            if not safe_share(n, total, k):
+                table.hidden.add(("span", s, key))
+            table.line([("atom", a, key) for a in atoms], ("span", s, key))
+        table.line([("span", s, key) for key in keys], ("span", s))
+    table.protect()
+    return [{key for key in keys if ("span", s, key) in table.hidden} for s in range(len(members))]
+
+
+def spans_hidden(
+    counts_of: Callable[[int, int], Mapping[Key, float]],
+    spans: Sequence[tuple[str, str, str]],
+    k: int,
+) -> list[set[Key]]:
+    """:func:`hidden_across_spans` of the analyses' ``spans`` (inclusive ISO days and a
+    scope), reading each atom's counts with ``counts_of(first, last)`` (inclusive day numbers,
+    days since 1970-01-01)."""
+    days = [
+        tuple(int(np.datetime64(day, "D").astype(np.int64)) for day in (first, last))
+        for first, last, _ in spans
+    ]
+    atoms, members = span_atoms(days)
+    counts = []
+    for runs in atoms:
+        total: dict[Key, float] = {}
+        for first, last in runs:
+            for key, n in counts_of(first, last).items():
+                total[key] = total.get(key, 0.0) + float(n)
+        counts.append(total)
+    return hidden_across_spans(counts, members, k)
+
+
+def spans_hidden_daily(
+    daily: np.ndarray,
+    labels: Sequence[Key],
+    days: np.ndarray,
+    spans: Sequence[tuple[str, str, str]],
+    k: int,
+) -> list[set[Key]]:
+    """:func:`spans_hidden` from per-day counts at hand: ``daily`` (len(days) × len(labels)),
+    ``days`` its rows' day numbers (covering the spans)."""
+    position = {int(d): i for i, d in enumerate(days)}
+
+    def counts(first: int, last: int) -> dict[Key, float]:
+        rows = [position[d] for d in range(first, last + 1) if d in position]
+        return dict(zip(labels, daily[rows].sum(axis=0), strict=True))
+
+    return spans_hidden(counts, spans, k)

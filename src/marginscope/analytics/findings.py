@@ -221,6 +221,10 @@ class DetailFinding:
     p_value: float
     q_value: float
     fields: dict[str, Any] = field(default_factory=dict)
+    withheld: bool = False
+    """True when publishing the finding would reveal a count under k (its cell or the
+    complement of its share); the report leaves it out and counts it in
+    ``metadata.withheld_findings`` (:mod:`~marginscope.analytics.disclosure`)."""
 
     @property
     def date(self) -> str:
@@ -228,10 +232,12 @@ class DetailFinding:
         return self.start
 
     @classmethod
-    def of(cls, kind: str, test: Any, text: str, fields: dict[str, Any]) -> DetailFinding:
+    def of(cls, kind: str, test: Any, text: str, fields: dict[str, Any],
+           withheld: bool = False) -> DetailFinding:
         """From a test record with ``start``, ``end``, ``p_value`` and ``q_value``."""
         return cls(kind=kind, start=test.start, end=test.end, text=text,
-                   p_value=test.p_value, q_value=test.q_value, fields=fields)
+                   p_value=test.p_value, q_value=test.q_value, fields=fields,
+                   withheld=withheld)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract form (floats rounded to 6 digits)."""

@@ -18,6 +18,13 @@ is binomial (:func:`~marginscope.analytics.clustered.binary_sums`); each step's 
 against the reference's (variances added), Benjamini–Hochberg across the month's funnel tests;
 a ``funnel`` finding for a span with a step that moved by ≥ ``min_points`` at q ≤ ``fdr``.
 
+Small cells (:mod:`.disclosure`): the sessions reaching each step are published, so the
+cells are the sessions that stopped after step 1 (``S₁ − S₂``), after step 2 (``S₂ − S₃``) and
+that reached step 3 (``S₃``); a funnel finding is withheld unless each of them is 0 or at
+least k, in the span and in the reference, with the month and its phases protected together
+(the month's cells minus a phase's are the rest of the month's,
+:func:`~marginscope.analytics.disclosure.spans_hidden`).
+
 It cannot say that a session that did not convert gave up: people may have used another tool
 or site in between.
 """
@@ -27,10 +34,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 
 import numpy as np
 
 from marginscope.analytics.clustered import ClusterChange, binary_sums, cluster_change
+from marginscope.analytics.disclosure import safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import grouped_sums, span_sums
@@ -97,6 +106,17 @@ class FunnelTest:
     q_values: tuple[float, ...] = ()
     q_value: float = 1.0
     flagged: bool = False
+    publishable: bool = True
+    """Every cell of the funnel is 0 or at least k, in the span and the reference."""
+
+
+def _cells(reached: Sequence[float]) -> dict[str, float]:
+    """Sessions stopping after each step, and those reaching the last."""
+    stopped = [a - b for a, b in pairwise(reached)]
+    return {
+        **{f"stopped after {i + 1}": n for i, n in enumerate(stopped)},
+        "reached all": reached[-1],
+    }
 
 
 def _change(now: Sequence[float], ref: Sequence[float], a: int, b: int) -> ClusterChange:
@@ -113,21 +133,26 @@ def scan_funnel(
     fdr: float = 0.05,
     min_points: float = 0.05,
     min_sessions: int = 50,
+    k: int = 10,
 ) -> list[FunnelTest]:
     """Funnel tests for ``spans`` against ``reference``; ``data``: :func:`funnel_expr`'s
-    result as arrays."""
+    result as arrays; tests that would reveal a count under ``k`` are marked not
+    publishable."""
 
     def totals(first: str, last: str) -> list[float]:
         sums = span_sums(data, ("device",), STEP_COLUMNS, first, last)
         return [float(sum(v[i] for v in sums.values())) for i in range(len(STEP_COLUMNS))]
 
     ref = totals(*reference)
+    hidden = spans_hidden(
+        lambda a, b: _cells(totals(*(str(np.datetime64(day, "D")) for day in (a, b)))), spans, k
+    )
     tests = []
-    for start, end, scope in spans:
+    for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
         now = totals(start, end)
         if min(now[0], ref[0]) < min_sessions:
             continue
-        steps = tuple(_change(now, ref, k, k + 1) for k in range(len(STEP_COLUMNS) - 1))
+        steps = tuple(_change(now, ref, i, i + 1) for i in range(len(STEP_COLUMNS) - 1))
         tests.append(
             FunnelTest(
                 start,
@@ -138,6 +163,7 @@ def scan_funnel(
                 steps,
                 _change(now, ref, 0, len(STEP_COLUMNS) - 1),
                 min(s.p_value for s in steps),
+                publishable=not span_hidden and all(safe_count(n, k) for n in _cells(ref).values()),
             )
         )
     flat = [s.p_value for t in tests for s in t.steps]
@@ -191,6 +217,7 @@ def funnel_findings(tests: Sequence[FunnelTest]) -> list[DetailFinding]:
                     "q_values": list(t.q_values),
                     "scope": t.scope,
                 },
+                withheld=not t.publishable,
             )
         )
     return out

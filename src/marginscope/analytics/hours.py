@@ -30,6 +30,15 @@ each local hour's count on a day is divided by the number of times that hour occ
 day, and the profile is each hour's mean over the days it existed (``analytics_methods.md``
 §6). No clock-change floor applies: the clock is taken out.
 Plug-in TV is above 0 even with no change (compare with ``min_tv``).
+
+Small cells (:mod:`.disclosure`): the 24 shares with ``checks`` give each hour's checks, so
+each profile (the span's, the reference's) is one line of
+:func:`~marginscope.analytics.disclosure.hidden_shares`: an hour whose checks (for local time,
+its checks before the division by occurrences) or whose complement are under k is null, and
+with it at least one more hour; the month and its phases are protected together
+(:func:`~marginscope.analytics.disclosure.spans_hidden`: the month's hour minus a phase's is
+not a count under k either). The published ``tv`` pools the hours null on either side; the
+busiest hour is named among the published ones.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from zoneinfo import ZoneInfo
 import ibis.expr.types as ir
 import numpy as np
 
+from marginscope.analytics.disclosure import hidden_shares, published_tv, spans_hidden_daily
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
@@ -154,16 +164,8 @@ class HourTables:
     countries: dict[str, np.ndarray] = field(default_factory=dict)
     """Checks per (day, UTC hour, country): :func:`country_hour_expr`."""
 
-    def local(self, country: str, days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """(local days × 24) checks of ``country`` by local hour, each hour divided by the
-        times it occurred that local day, and those occurrences; None without one local time.
-        Rows are the local days the UTC ``days`` reach."""
-        mapping = local_hours(country, days)
-        if mapping is None:
-            return None
-        first = int(mapping[..., 0].min())
-        rows = int(mapping[..., 0].max()) - first + 1
-        counts, occurred = np.zeros((rows, 24)), np.zeros((rows, 24))
+    def _utc(self, country: str, days: np.ndarray) -> np.ndarray:
+        """(len(days) × 24) checks of ``country`` by UTC hour."""
         utc = np.zeros((len(days), 24))
         c = self.countries
         chosen = c["country"] == country
@@ -175,6 +177,30 @@ class HourTables:
             (at[keep], c["hour"][chosen][keep].astype(np.int64)),
             c["n"][chosen][keep].astype(float),
         )
+        return utc
+
+    def local_by_day(self, country: str, days: np.ndarray) -> np.ndarray | None:
+        """(len(days) × 24) checks of ``country`` per UTC day by local hour (not divided by
+        occurrences); None without one local time."""
+        mapping = local_hours(country, days)
+        if mapping is None:
+            return None
+        out = np.zeros((len(days), 24))
+        rows = np.repeat(np.arange(len(days))[:, None], 24, axis=1)
+        np.add.at(out, (rows, mapping[..., 1]), self._utc(country, days))
+        return out
+
+    def local(self, country: str, days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(local days × 24) checks of ``country`` by local hour, each hour divided by the
+        times it occurred that local day, and those occurrences; None without one local time.
+        Rows are the local days the UTC ``days`` reach."""
+        mapping = local_hours(country, days)
+        if mapping is None:
+            return None
+        first = int(mapping[..., 0].min())
+        rows = int(mapping[..., 0].max()) - first + 1
+        counts, occurred = np.zeros((rows, 24)), np.zeros((rows, 24))
+        utc = self._utc(country, days)
         local_row = mapping[..., 0] - first
         np.add.at(counts, (local_row, mapping[..., 1]), utc)
         np.add.at(occurred, (local_row, mapping[..., 1]), 1.0)
@@ -230,6 +256,15 @@ class HourTest:
     flagged: bool
     dst: tuple[str, ...] = ()
     hours: str = "UTC"
+    hidden: frozenset[int] = frozenset()
+    """Hours of ``observed`` not published (small cells, :mod:`.disclosure`)."""
+    normal_hidden: frozenset[int] = frozenset()
+    """Hours of ``normal`` not published."""
+
+
+def _hidden(counts: np.ndarray, k: int) -> frozenset[int]:
+    """The hours of a 24-hour count profile whose shares may not be published."""
+    return frozenset(hidden_shares(dict(enumerate(np.asarray(counts, dtype=float))), k))
 
 
 def scan_hours(
@@ -242,17 +277,22 @@ def scan_hours(
     min_tv_dst: float = 0.10,
     min_checks: int = 500,
     seed: int = 20251130,
+    k: int = 10,
 ) -> list[HourTest]:
-    """Hour-profile tests of each device and region segment (all tools) for ``spans``."""
+    """Hour-profile tests of each device and region segment (all tools) for ``spans``; hours
+    that would reveal a count under ``k`` are marked hidden (see the module docstring)."""
     days = day_numbers
     rng = np.random.default_rng(seed)
     segments = [f"device:{d}" for d in sorted({str(v) for v in tables.data["device"]})]
     segments += ["region:US", "region:rest"]
     ref_days = days(*reference)
-    rows = []
+    covered = _covered(spans)
+    rows, masks = [], []
     for segment in segments:
         ref = tables.matrix(segment, ref_days)
-        for start, end, scope in spans:
+        daily = tables.matrix(segment, covered)
+        hidden = spans_hidden_daily(daily, range(24), covered, spans, k)
+        for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.matrix(segment, days(start, end))
             if min(span.sum(), ref.sum()) < min_checks:
                 continue
@@ -271,19 +311,32 @@ def scan_hours(
                     day_permutation_p(span, ref, rng),
                 )
             )
-    local_rows = _local_rows(tables, spans, reference, rng, min_checks)
+            masks.append((frozenset(span_hidden), _hidden(normal, k)))
+    local_rows, local_masks = _local_rows(tables, spans, reference, rng, min_checks, k)
     q = bh_adjust([r[-1] for r in rows] + [r[-1] for r in local_rows])
     out = []
-    for r, qv in zip(rows, q[: len(rows)], strict=True):
+    for r, qv, (hidden, normal_hidden) in zip(rows, q[: len(rows)], masks, strict=True):
         dst = tuple(dst_changes(reference[0], r[1]))
         floor = min_tv_dst if dst else min_tv
         out.append(
-            HourTest(*r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= floor), dst=dst)
+            HourTest(
+                *r,
+                q_value=float(qv),
+                flagged=bool(qv <= fdr and r[7] >= floor),
+                dst=dst,
+                hidden=hidden,
+                normal_hidden=normal_hidden,
+            )
         )
-    for r, qv in zip(local_rows, q[len(rows) :], strict=True):
+    for r, qv, (hidden, normal_hidden) in zip(local_rows, q[len(rows) :], local_masks, strict=True):
         out.append(
             HourTest(
-                *r, q_value=float(qv), flagged=bool(qv <= fdr and r[7] >= min_tv), hours="local"
+                *r,
+                q_value=float(qv),
+                flagged=bool(qv <= fdr and r[7] >= min_tv),
+                hours="local",
+                hidden=hidden,
+                normal_hidden=normal_hidden,
             )
         )
     return out
@@ -302,18 +355,25 @@ def _local_rows(
     reference: tuple[str, str],
     rng: np.random.Generator,
     min_checks: int,
-) -> list[tuple]:
-    """Local-time profile tests of the countries with one local time."""
+    k: int,
+) -> tuple[list[tuple], list[tuple[frozenset[int], frozenset[int]]]]:
+    """Local-time profile tests of the countries with one local time, and each one's hidden
+    hours (span, reference)."""
     if not tables.countries:
-        return []
-    rows = []
+        return [], []
+    rows, masks = [], []
     ref_days = day_numbers(*reference)
     countries = sorted({str(c) for c in tables.countries["country"]})
+    covered = _covered(spans)
     for country in countries:
         ref = tables.local(country, ref_days)
         if ref is None or ref[0].sum() < min_checks:
             continue
-        for start, end, scope in spans:
+        daily = tables.local_by_day(country, covered)
+        if daily is None:  # no one local time over all the spans' days: none is published
+            continue
+        hidden = spans_hidden_daily(daily, range(24), covered, spans, k)
+        for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.local(country, day_numbers(start, end))
             if span is None or span[0].sum() < min_checks:
                 continue
@@ -332,22 +392,44 @@ def _local_rows(
                     day_permutation_p(span[0], ref[0], rng),
                 )
             )
-    return rows
+            masks.append((frozenset(span_hidden), _hidden(_checks(*ref), k)))
+    return rows, masks
+
+
+def _covered(spans: Sequence[tuple[str, str, str]]) -> np.ndarray:
+    """Every day number from the spans' first day to their last."""
+    if not spans:
+        return np.zeros(0, dtype=np.int64)
+    return day_numbers(min(s[0] for s in spans), max(s[1] for s in spans))
+
+
+def _checks(rates: np.ndarray, occurred: np.ndarray) -> np.ndarray:
+    """Each local hour's checks (the rates times the times the hour occurred, summed)."""
+    return (rates * occurred).sum(axis=0)
+
+
+def _busiest(profile: Sequence[float | None]) -> int:
+    """The hour with the largest published share."""
+    return max(range(len(profile)), key=lambda h: -1.0 if profile[h] is None else profile[h])
 
 
 def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
-    """The flagged profiles as ``hour_profile`` findings (the JSON contract fields)."""
+    """The flagged profiles as ``hour_profile`` findings (the JSON contract fields); hours
+    under the small-cell rule are None (see the module docstring)."""
     out = []
     for t in tests:
         if not t.flagged:
             continue
-        peak, peak0 = int(np.argmax(t.observed)), int(np.argmax(t.normal))
+        observed = [None if h in t.hidden else p for h, p in enumerate(t.observed)]
+        normal = [None if h in t.normal_hidden else p for h, p in enumerate(t.normal)]
+        tv = published_tv(dict(enumerate(observed)), dict(enumerate(normal)))
+        peak, peak0 = _busiest(observed), _busiest(normal)
         who = _SEGMENT_TEXT.get(t.segment, t.segment.replace("local:", "") + " (local time)")
         clock = "local time" if t.hours == "local" else "UTC"
         text = (
             f"{span_text(t.start, t.end)}: the hours of {who}"
             f" checks shifted (busiest hour {peak:02d}:00 {clock} vs {peak0:02d}:00 in the "
-            f"reference; {t.tv:.0%} of activity would have to move, day-permutation "
+            f"reference; {tv:.0%} of activity would have to move, day-permutation "
             f"{p_text(t.p_value)}"
             + (
                 f"; the clocks changed on {', '.join(t.dst)}, which alone moves activity by an "
@@ -365,14 +447,15 @@ def hour_findings(tests: Sequence[HourTest]) -> list[DetailFinding]:
                 {
                     "segment": t.segment,
                     "tool": t.tool,
-                    "observed": t.observed,
-                    "normal": t.normal,
-                    "tv": t.tv,
+                    "observed": observed,
+                    "normal": normal,
+                    "tv": tv,
                     "scope": t.scope,
                     "checks": t.checks,
                     "hours": t.hours,
                     "dst_changes": list(t.dst),
                 },
+                withheld=all(v is None for v in observed if v != 0.0),
             )
         )
     return out

@@ -122,8 +122,8 @@ def month_over_month(
         rate, low, high = rate_ratio(series[b:end], series[a:b], weekdays[b:end], weekdays[a:b])
         hidden = min(before, now) < k
         return {
-            "previous": None if 0 < before < k else before,
-            "current": None if 0 < now < k else now,
+            "previous": before,  # raw: the report protects them (build._protect_previous)
+            "current": now,
             "change": None if hidden else change(now, before),
             "rate_change": None if hidden or not math.isfinite(rate) else round(rate, 6),
             "rate_ci": None

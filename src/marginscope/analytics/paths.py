@@ -16,6 +16,13 @@ reported (kind ``path``) when q ≤ ``fdr``, the share moved by at least ``min_p
 ``min_ratio`` either way. Each span's most common paths (``top_paths``) are in every finding
 of that span, so the report can say what the common paths were.
 
+Small cells (:mod:`.disclosure`): a share times ``sessions`` is a count and the paths' shares
+add to 1, so each span's and the reference's path distribution is one line of
+:func:`~marginscope.analytics.disclosure.hidden_shares` (the month and its phases together,
+:func:`~marginscope.analytics.disclosure.spans_hidden`). ``top_paths`` lists only published
+paths (what is not listed is then two or more hidden paths, or paths at or above k); a path
+finding whose path is hidden in the span or in the reference is withheld.
+
 It cannot say why a path became more common; a change of the tool mix alone moves paths
 (compare with the tool-share findings).
 """
@@ -28,6 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from marginscope.analytics.clustered import binary_sums, cluster_change
+from marginscope.analytics.disclosure import hidden_shares, safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import grouped_sums, span_sums
@@ -84,6 +92,8 @@ class PathTest:
     p_value: float
     q_value: float = 1.0
     flagged: bool = False
+    publishable: bool = True
+    """The path's sessions and the rest are published in the span and in the reference."""
 
 
 def _paths(data: dict, first: str, last: str) -> dict[tuple[str, ...], float]:
@@ -101,20 +111,27 @@ def scan_paths(
     fdr: float = 0.05,
     min_points: float = 0.01,
     min_ratio: float = 1.25,
+    k: int = 10,
 ) -> list[PathTest]:
     """Path tests for ``spans`` (inclusive ISO days and a scope) against ``reference``;
-    ``data``: :func:`path_expr`'s result as arrays."""
+    ``data``: :func:`path_expr`'s result as arrays; paths that would reveal a count under
+    ``k`` are left out of ``top_paths`` and their tests marked not publishable."""
     ref = _paths(data, *reference)
     ref_total = sum(ref.values())
+    ref_hidden = hidden_shares(ref, k)
     tracked = [
         p for p, n in sorted(ref.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_sessions
     ][:top]
     rows = []
-    for start, end, scope in spans:
+
+    def counts(first: int, last: int) -> dict[tuple[str, ...], float]:
+        return _paths(data, *(str(np.datetime64(day, "D")) for day in (first, last)))
+
+    for (start, end, scope), hidden in zip(spans, spans_hidden(counts, spans, k), strict=True):
         now = _paths(data, start, end)
         total = sum(now.values())
         common = sorted(
-            ((p, n / total) for p, n in now.items() if n >= min_sessions),
+            ((p, n / total) for p, n in now.items() if n >= min_sessions and p not in hidden),
             key=lambda kv: (-kv[1], kv[0]),
         )[:top]
         for path in tracked:
@@ -136,6 +153,8 @@ def scan_paths(
                     int(n),
                     tuple(common),
                     change.p_value,
+                    publishable=path not in ref_hidden
+                    and (path not in hidden if path in now else safe_count(total, k)),
                 )
             )
     q = bh_adjust([r.p_value for r in rows])
@@ -180,6 +199,7 @@ def path_findings(tests: Sequence[PathTest]) -> list[DetailFinding]:
                     "top_paths": [{"path": list(p), "share": s} for p, s in t.top_paths],
                     "scope": t.scope,
                 },
+                withheld=not t.publishable,
             )
         )
     return out

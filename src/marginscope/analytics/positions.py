@@ -12,6 +12,14 @@ against the same share in the reference (variances added); Benjamini–Hochberg 
 month's position tests; reported (kind ``session_position``) when q ≤ ``fdr`` and the share
 moved by at least ``min_points`` (5 points), with ≥ ``min_checks`` checks in both.
 
+Small cells (:mod:`.disclosure`): ``first_share`` times ``checks`` is a count, so a finding is
+withheld unless the first checks and the other checks are 0 or at least k in the span and in
+the reference, and the tool's checks per device in the span (published as ``checks``) pass
+complementary suppression against the tool's total (so no device's checks are the total
+minus the published ones); the month and its phases are protected together (the month's
+cells minus a phase's are the rest of the month's,
+:func:`~marginscope.analytics.disclosure.spans_hidden`).
+
 "First" means the session's first check *recorded*: a session that started on another site or
 a tool without telemetry is not seen. It cannot say whether people arrived for that tool.
 """
@@ -24,6 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from marginscope.analytics.clustered import cluster_change
+from marginscope.analytics.disclosure import safe_count, safe_share, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import grouped_sums, span_sums
@@ -78,6 +87,48 @@ class PositionTest:
     p_value: float
     q_value: float = 1.0
     flagged: bool = False
+    publishable: bool = True
+    """No count under k can be recovered from the finding (see the module docstring)."""
+
+
+def _hidden(
+    data: dict, spans: Sequence[tuple[str, str, str]], k: int
+) -> tuple[dict[tuple, list[set]], dict[str, list[set]]]:
+    """Per (tool, device), the span's cells (first checks, later checks) that may not be
+    published, and per tool the devices whose checks may not: the month and its phases
+    together (:func:`~marginscope.analytics.disclosure.spans_hidden`)."""
+    sums: dict[tuple[int, int], dict] = {}
+
+    def atom(first: int, last: int) -> dict:
+        if (first, last) not in sums:
+            days = (str(np.datetime64(day, "D")) for day in (first, last))
+            sums[(first, last)] = span_sums(data, ("tool", "device"), COLUMNS, *days)
+        return sums[(first, last)]
+
+    keys = {(str(t), str(d)) for t, d in zip(data["tool"], data["device"], strict=True)}
+    cells = {
+        key: spans_hidden(
+            lambda a, b, key=key: _first_later(atom(a, b), key),
+            spans,
+            k,
+        )
+        for key in keys
+    }
+    devices = {
+        tool: spans_hidden(
+            lambda a, b, tool=tool: {d: v[1] for (t, d), v in atom(a, b).items() if t == tool},
+            spans,
+            k,
+        )
+        for tool in {t for t, _ in keys}
+    }
+    return cells, devices
+
+
+def _first_later(sums: dict, key: tuple) -> dict[str, float]:
+    """A (tool, device)'s checks that opened their session and the others."""
+    ny, nx = sums[key][:2] if key in sums else (0.0, 0.0)
+    return {"first": float(ny), "later": float(nx - ny)}
 
 
 def scan_positions(
@@ -88,18 +139,27 @@ def scan_positions(
     fdr: float = 0.05,
     min_points: float = 0.05,
     min_checks: int = 200,
+    k: int = 10,
 ) -> list[PositionTest]:
     """Position tests per tool and device for ``spans`` against ``reference``; ``data``:
-    :func:`position_expr`'s result as arrays."""
+    :func:`position_expr`'s result as arrays; tests that would reveal a count under ``k``
+    are marked not publishable."""
     keys = ("tool", "device")
     ref = span_sums(data, keys, COLUMNS, *reference)
+    cells, devices = _hidden(data, spans, k)
     rows = []
-    for start, end, scope in spans:
+    for i, (start, end, scope) in enumerate(spans):
         now = span_sums(data, keys, COLUMNS, start, end)
         for key in sorted(set(now) & set(ref)):
             if min(now[key][1], ref[key][1]) < min_checks:
                 continue
             change = cluster_change(tuple(now[key]), tuple(ref[key]))
+            publishable = (
+                not cells[key][i]
+                and safe_share(ref[key][0], ref[key][1], k)
+                and safe_count(now[key][5], k)
+                and key[1] not in devices[key[0]][i]
+            )
             rows.append(
                 PositionTest(
                     start,
@@ -114,6 +174,7 @@ def scan_positions(
                     change.trials,
                     change.clusters,
                     change.p_value,
+                    publishable=publishable,
                 )
             )
     q = bh_adjust([r.p_value for r in rows])
@@ -155,6 +216,7 @@ def position_findings(tests: Sequence[PositionTest]) -> list[DetailFinding]:
                     "sessions": t.sessions,
                     "scope": t.scope,
                 },
+                withheld=not t.publishable,
             )
         )
     return out

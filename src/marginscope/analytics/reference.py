@@ -7,10 +7,11 @@ window" of MacKinlay 1997 and CausalImpact's ``pre.period``):
    START..END`` chooses another span that ends before the month. It is fitted once and every
    day of the month is judged against that one fit, so a crisis that lasts the whole month is
    still measured against calm days on its last day.
-2. **Screening.** Robust z (1.4826 · MAD) of ``log Y_t −`` the median log of the *other* days
-   of its weekday (scaled by the leave-one-out variance inflation, Rider 1960, so a calm
-   month screens out about 0.1 days); days with ``|z| > 3.5``
-   are dropped, at most 4, keeping at least 2 days per weekday.
+2. **Screening.** Robust z (1.4826 · MAD) of ``log Y_t −`` the median log of the *other* kept
+   days of its weekday (scaled by the leave-one-out variance inflation, Rider 1960, so a calm
+   month screens out about 0.1 days); days with ``|z| > 3.5`` are dropped one at a time, the
+   most unusual first and the rest judged again without it (the step of Rosner 1983's
+   generalized ESD), at most 4, keeping at least 2 days per weekday.
 3. **Weekday factors, multiplicative and shrunk.** ``a_d = log mean`` of the kept counts on
    weekday d, ``ā`` their mean, ``f_d = a_d − ā``; empirical-Bayes weight
    ``w = τ² / (τ² + s² · mean(1/n_d))`` with ``τ² = max(0, Σ f_d²/6 − s² · mean(1/n_d))``;
@@ -177,29 +178,42 @@ def _weekday_logs(y: np.ndarray, weekdays: np.ndarray, keep: np.ndarray) -> np.n
     return out
 
 
-def _screen(y: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
-    """Kept days after dropping up to 4 with robust |z| > 3.5 (≥ 2 left per weekday)."""
-    keep = np.ones(y.size, dtype=bool)
-    logs = np.log(np.maximum(y, 0.5))
-    residual = np.zeros(y.size)
-    index = np.arange(y.size)
-    for i in index:  # leave-one-out: a day is judged by the other days of its weekday
-        others = logs[(weekdays == weekdays[i]) & (index != i)]
+def _screen_z(logs: np.ndarray, weekdays: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Robust |z| of each kept day against the other kept days of its weekday (NaN for days
+    already dropped or without another kept day of their weekday)."""
+    index = np.arange(logs.size)
+    residual = np.full(logs.size, np.nan)
+    for i in np.flatnonzero(keep):  # leave-one-out: judged by the other days of its weekday
+        others = logs[keep & (weekdays == weekdays[i]) & (index != i)]
         if others.size:
             inflation = 1.0 + _MEDIAN_VARIANCE.get(others.size, MEDIAN_EFFICIENCY / others.size)
             residual[i] = (logs[i] - np.median(others)) / math.sqrt(inflation)
-    mad = MAD_SCALE * float(np.median(np.abs(residual - np.median(residual))))
-    if mad <= 0:
-        return keep
-    z = np.abs(residual - np.median(residual)) / mad
-    dropped = 0
-    for i in np.argsort(-z, kind="stable"):
-        if z[i] <= SCREEN_Z or dropped >= MAX_SCREENED:
+    judged = residual[np.isfinite(residual)]
+    if not judged.size:
+        return residual
+    centre = float(np.median(judged))
+    mad = MAD_SCALE * float(np.median(np.abs(judged - centre)))
+    return np.abs(residual - centre) / mad if mad > 0 else np.zeros(logs.size)
+
+
+def _screen(y: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
+    """Kept days after dropping up to 4 with robust |z| > 3.5 (≥ 2 left per weekday).
+
+    One day at a time, the most unusual first, and the others judged again without it (as
+    Rosner's generalized ESD does): with four weeks a weekday has three other days, so two
+    unusual days on one weekday (e.g. two Friday crashes) would otherwise mask each other
+    and make an ordinary day of that weekday look unusual against them.
+    """
+    keep = np.ones(y.size, dtype=bool)
+    logs = np.log(np.maximum(y, 0.5))
+    for _ in range(MAX_SCREENED):
+        z = _screen_z(logs, weekdays, keep)
+        full = np.asarray([(keep & (weekdays == d)).sum() <= MIN_PER_WEEKDAY for d in range(7)])
+        z[~np.isfinite(z) | full[weekdays]] = -np.inf
+        worst = int(np.argmax(z))
+        if z[worst] <= SCREEN_Z:
             break
-        if (keep & (weekdays == weekdays[i])).sum() <= MIN_PER_WEEKDAY:
-            continue
-        keep[i] = False
-        dropped += 1
+        keep[worst] = False
     return keep
 
 

@@ -82,9 +82,18 @@ class SeriesTest:
 def bh_adjust(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Benjamini–Hochberg adjusted p-values (q-values), same order as the input (Benjamini &
     Hochberg 1995, step-up procedure; ``scipy.stats.false_discovery_control``); flag where
-    ``q ≤ fdr``."""
+    ``q ≤ fdr``.
+
+    A NaN p-value is a comparison that could not be made (e.g. a conversion with fewer than
+    two days of sessions): it is not a test, so it is left out of the family (the others'
+    q-values are those of the tests made) and its q-value is 1 (never flagged).
+    """
     p = np.asarray(p_values, dtype=float)
-    return p if p.size == 0 else false_discovery_control(p, method="bh")
+    tested = ~np.isnan(p)
+    q = np.ones(p.size)
+    if tested.any():
+        q[tested] = false_discovery_control(p[tested], method="bh")
+    return q
 
 
 def spike_series(cube: DailyCube) -> list[tuple[str | None, str]]:

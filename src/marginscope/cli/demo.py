@@ -111,7 +111,9 @@ def compare(report: Any, simulation: Any) -> dict[str, Any]:
       (:func:`marginscope.analytics.phases.tool_mix_phases`) against the 28 days before;
     * ``phases``: each report phase start beside the nearest truth phase start;
     * ``spikes``: each spike day the report flags, with the truth on that day;
-    * ``peaks_flagged``: each truth peak day and the nearest report spike or phase start.
+    * ``peaks_flagged``: each truth peak day and the nearest report spike or phase start;
+    * ``reference``: the report's "normal" span and its warnings about it (a turbulent
+      reference is said so).
     """
     import numpy as np
 
@@ -164,9 +166,12 @@ def compare(report: Any, simulation: Any) -> dict[str, Any]:
             nearest, apart = _near(row["day"], flagged)
             peaks_flagged.append({"truth": what, "day": row["day"], "agents": row["agents"],
                                   "report": nearest, "days_apart": apart})
+    analysis = getattr(report, "analysis", None)
+    normal = {"span": list(analysis.reference) if analysis and analysis.reference else None,
+              "notes": list(analysis.reference_notes) if analysis else []}
     return {"market": market, "truth_peaks": peaks, "truth_phases": truth_phases,
             "truth_phase_starts": truth_starts, "phases": phases, "spikes": spikes,
-            "peaks_flagged": peaks_flagged}
+            "peaks_flagged": peaks_flagged, "reference": normal}
 
 
 def _checks_in_month(events: Any) -> int:
@@ -192,6 +197,16 @@ def _print_side_by_side(console: Console, comparison: dict[str, Any],
         peaks.add_row(row["truth"], row["day"], str(row["agents"]), str(row["report"] or "—"),
                       "—" if row["days_apart"] is None else str(row["days_apart"]))
     console.print(peaks)
+    spikes = Table(title="Spike days the report flagged beside the agents' truth that day")
+    for column in ("report spike day", "findings", "liquidated", "added margin",
+                   "within 5 %"):
+        spikes.add_column(column)
+    for row in comparison["spikes"]:
+        spikes.add_row(row["day"], str(row["findings"]), str(row["liquidated"]),
+                       str(row["added_margin"]), str(row["within_5pct"]))
+    if not comparison["spikes"]:
+        spikes.add_row("none", "—", "—", "—", "—")
+    console.print(spikes)
     phases = Table(title="Phases: the report's (tool mix) vs the agents' (reasons mix)")
     for column in ("report phase", "theme", "tools", "nearest truth phase start", "Δ days"):
         phases.add_column(column)
@@ -200,6 +215,11 @@ def _print_side_by_side(console: Console, comparison: dict[str, Any],
                        ", ".join(t for t in row["tools"] if t), str(row["truth_start"]),
                        str(row["days_apart"]))
     console.print(phases)
+    normal = comparison.get("reference") or {}
+    if normal.get("span"):
+        console.print(f"Normal (the report's reference): {' .. '.join(normal['span'])}"
+                      + ("; " + "; ".join(normal["notes"]) if normal["notes"] else "; calm"),
+                      highlight=False)
     truth = "; ".join(f"{p['start'][5:]}–{p['end'][5:]}: {', '.join(p['reasons']) or 'usual'}"
                       for p in comparison["truth_phases"])
     console.print(f"Agents' phases (reasons): {truth}", highlight=False)

@@ -18,7 +18,8 @@ import typer
 
 from marginscope.config import db_path
 from marginscope.errors import InputError
-from marginscope.market.events import EVENT_KINDS, MarketEvent, detect_events
+from marginscope.market.event import EVENT_KINDS, MarketEvent
+from marginscope.market.events import detect_events
 from marginscope.market.exchanges import EXCHANGES
 from marginscope.market.series import MarketData
 from marginscope.market.snapshot import load_snapshot

@@ -27,7 +27,13 @@ from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.cube import DailyCube
 from marginscope.analytics.detail import EventTables, detail_findings, event_tables
-from marginscope.analytics.disclosure import Disclosure, cube_disclosure, merge_small, protect_parts
+from marginscope.analytics.disclosure import (
+    Disclosure,
+    cube_disclosure,
+    merge_small,
+    protect_parts,
+    safe_count,
+)
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.market_response import market_response
 from marginscope.analytics.months import month_over_month, previous_month
@@ -74,7 +80,9 @@ class Report:
     """Of the suppressed cells, those hidden only so that no other hidden cell can be
     recovered by subtraction (:mod:`marginscope.analytics.disclosure`)."""
     withheld_findings: int = 0
-    """Segment findings left out because the day's total minus them is a count under k."""
+    """Findings left out because they would reveal a count under k: a segment finding whose
+    day's total minus it is one, and an issue-21 finding whose share or probability has a cell
+    or complement under k (:attr:`~marginscope.analytics.findings.DetailFinding.withheld`)."""
     notes: list[str] = field(default_factory=list)
     headline: str = ""
     standfirst: str = ""
@@ -212,11 +220,23 @@ def _summary(analysis: Analysis, month_end: int, table: Disclosure) -> dict[str,
     return summary
 
 
-def _gives_back(cube: DailyCube, finding: Finding, k: int) -> bool:
-    """True when a segment's finding would reveal a count under k: its tool's checks that day
-    (published in the daily series) minus the segment's checks is the rest of the segments —
-    for the two regions, exactly the other region."""
-    if finding.kind not in ("spike", "share_shift") or finding.segment == "all":
+def _gives_back(cube: DailyCube, finding: Finding, k: int, table: Disclosure,
+                start: int) -> bool:
+    """True when a finding would reveal a count under k: its ``observed`` is a daily cell the
+    published table hides (complementary suppression hid it so that a smaller cell cannot be
+    recovered), or a segment's finding where its tool's checks that day (published in the
+    daily series) minus the segment's checks is the rest of the segments — for the two
+    regions, exactly the other region."""
+    if finding.kind not in ("spike", "share_shift"):
+        return False
+    day = cube.index(finding.date) - start
+    axis, _, name = finding.segment.partition(":")
+    key = (("day", day, "tool", finding.tool) if finding.tool and finding.segment == "all"
+           else ("day", day, axis, name) if finding.tool is None and name
+           else ("day", day, "all") if finding.tool is None else None)
+    if key is not None and key in table.hidden:
+        return True
+    if finding.segment == "all":
         return False
     parent = int(cube.series(finding.tool, "all")[cube.index(finding.date)])
     return 0 < parent - int(finding.observed) < k
@@ -240,6 +260,37 @@ def _protect_previous(block: dict[str, Any] | None, table: Disclosure, k: int
             if now is None or before[name] is None:
                 part.update(change=None, rate_change=None, rate_ci=None)
     return block
+
+
+def _protect_response(response: dict[str, Any], analysis: Analysis, table: Disclosure
+                      ) -> dict[str, Any]:
+    """The event study's abnormal log-lifts, ``log(Y/Ê)``, give a day's checks back given its
+    expectation: null where that day's cell is hidden in the published table (or, before
+    the month, under k), and each CAR whose window holds such a day null too."""
+    study = response.get("event_study")
+    if not study:
+        return response
+    cube, start, k = analysis.cube, analysis.start, analysis.k
+    day0 = cube.index(study["day0"])
+    for name, result in study["tools"].items():
+        tool = None if name == "all" else name
+        series = cube.series(tool)
+        key = ("all",) if tool is None else ("tool", tool)
+        hidden = set()
+        for i, tau in enumerate(result["tau"]):
+            day = day0 + tau
+            if ("day", day - start, *key) in table.values:
+                gone = ("day", day - start, *key) in table.hidden
+            else:
+                gone = not safe_count(series[day], k)
+            if gone:
+                hidden.add(tau)
+                result["abnormal"][i] = None
+        for which, (first, last) in (("after", (0, max(result["tau"]))),
+                                     ("before", (min(result["tau"]), -1))):
+            if any(first <= tau <= last for tau in hidden):
+                result[which] = {name: None for name in result[which]}
+    return response
 
 
 def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
@@ -371,9 +422,10 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
     table = cube_disclosure(cube, analysis.start, month_end, analysis.k)
-    before = len(analysis.findings)
-    analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k)]
-    withheld = before - len(analysis.findings)
+    before = len(analysis.findings) + len(analysis.details)
+    analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k, table, analysis.start)]
+    analysis.details = [d for d in analysis.details if not d.withheld]  # issue-21 kinds
+    withheld = before - len(analysis.findings) - len(analysis.details)
     summary = _summary(analysis, month_end, table)
     summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8
         cube, *month_bounds(month), summary["visitors"],
@@ -411,7 +463,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         across_the_month=told.across_the_month,
         analysis=analysis)
     if market is not None:  # issue 21, item 6: lagged association, event study, funding runs
-        report.market["response"] = market_response(analysis, market, funding)
+        report.market["response"] = _protect_response(
+            market_response(analysis, market, funding), analysis, table)
     if charts:
         step(STEPS[3])
         report.charts = _charts(analysis, market, is_synthetic, table)

@@ -1,8 +1,10 @@
 """What happens to a position if the move goes on: liquidation probability and stress paths.
 
-* :mod:`.probability` — first-passage probability of the liquidation price under GBM (closed
-  form), Monte Carlo with the Broadie–Glasserman–Kou correction, historical block bootstrap
-  with funding, volatility estimation.
+* :mod:`.probability` — the liquidation probability of a position, by one of:
+  :mod:`.first_passage` (first-passage probability of the liquidation price under GBM, closed
+  form; :mod:`.normal` its normal CDF), :mod:`.monte_carlo` (with the Broadie–Glasserman–Kou
+  correction), :mod:`.bootstrap` (historical block bootstrap with funding, volatility
+  estimation); each answers with an :mod:`.estimate`.
 * :mod:`.paths` — the shipped November 2025 BTCUSDT bars and funding, any OHLC CSV, scripted
   paths ("-10% in 4 hours, then sideways").
 * :mod:`.replay` — walk a path bar by bar: equity, margin ratio, funding, liquidation,
@@ -15,6 +17,10 @@
 NumPy only otherwise; method notes and benchmark figures in ``docs/scenarios.md``.
 """
 
+from marginscope.scenarios.bootstrap import bootstrap_probability, estimate_volatility
+from marginscope.scenarios.estimate import ProbabilityEstimate
+from marginscope.scenarios.first_passage import DAYS_PER_YEAR, first_passage_probability
+from marginscope.scenarios.monte_carlo import BGK_BETA, monte_carlo_probability
 from marginscope.scenarios.paths import (
     FundingSeries,
     PricePath,
@@ -27,16 +33,7 @@ from marginscope.scenarios.paths import (
 )
 from marginscope.scenarios.plan import MarginPlan, margin_plan
 from marginscope.scenarios.position import EnginePosition, MarginModel
-from marginscope.scenarios.probability import (
-    BGK_BETA,
-    DAYS_PER_YEAR,
-    ProbabilityEstimate,
-    bootstrap_probability,
-    estimate_volatility,
-    first_passage_probability,
-    liquidation_probability,
-    monte_carlo_probability,
-)
+from marginscope.scenarios.probability import liquidation_probability
 from marginscope.scenarios.replay import (
     DefensePlan,
     ReplayResult,

@@ -168,7 +168,7 @@ class FundingSeries:
         A print at ``τ`` belongs to the bar with ``tᵢ ≤ τ < tᵢ + bar``; prints at exactly the
         first bar's open are left out (a position opened at that open misses that settlement).
         The sum is what a bar-aligned ``funding`` array for
-        :func:`~marginscope.scenarios.probability.bootstrap_probability` wants.
+        :func:`~marginscope.scenarios.bootstrap.bootstrap_probability` wants.
         """
         n = len(path)
         rates, counts = np.zeros(n), np.zeros(n, dtype=int)

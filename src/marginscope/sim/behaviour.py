@@ -17,6 +17,11 @@ and after a liquidation, and with funding paid to the agent's side in proportion
 
 What the session does is the state's (:data:`REASONS`, in priority order), and the checks it
 makes are the reason's sequence of calculators (:data:`TEMPLATES`, by registry name).
+
+On top of these state-driven sessions every agent makes **routine** sessions (habit, planning,
+learning: :mod:`.routine`) at ``Assumptions.routine_rate`` × attention × rhythm, whatever its
+state; each runs one calculator drawn from the calm-market mix :data:`~.mix.CALCULATOR_MIX`,
+so the tools have a stable base that distress adds to.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from marginscope.calculators import REGISTRY
-from marginscope.sim.mix import TOOL_FIELDS, TOOL_MIX, TOOLS
+from marginscope.sim.mix import CALCULATOR_MIX, TOOL_FIELDS, TOOL_MIX, TOOLS
 
 __all__ = [
     "DIURNAL", "REASONS", "TEMPLATES", "TOOLS", "TOOL_FIELDS", "TOOL_MIX", "URGENT", "WEEKDAY",
-    "Assumptions", "template_tools",
+    "Assumptions", "gamma_shocks", "local_rhythm", "template_tools",
 ]
 
 WEEKDAY: tuple[float, ...] = (1.04, 1.06, 1.05, 1.03, 1.00, 0.86, 0.90)
@@ -44,9 +49,10 @@ DIURNAL: tuple[float, ...] = (
 
 REASONS: tuple[str, ...] = (
     "liquidated", "margin call", "distance shrank", "funding pays", "average down",
-    "set stops", "monitor", "close", "new setup",
+    "set stops", "monitor", "close", "new setup", "routine",
 )
-"""Why a session happens, in the order a state is tested (the first that holds wins)."""
+"""Why a session happens: the state's reasons in the order a state is tested (the first that
+holds wins), then ``routine`` (:mod:`.routine`: whatever the state)."""
 
 URGENT: frozenset[str] = frozenset({"liquidated", "margin call", "distance shrank"})
 """Reasons that come from an alert or a fright (mobile more likely, routine rhythm less)."""
@@ -71,6 +77,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "new setup/stops": ("position-size", "leverage", "liquidation", "stops"),
     "new setup/plan": ("scenario", "position-size", "leverage", "liquidation", "stops"),
     "new setup/funding": ("funding", "position-size", "leverage", "liquidation"),
+    **{f"routine/{name}": (name,) for name in CALCULATOR_MIX},
 }
 """``reason/variant`` → the calculators (``REGISTRY`` names) the session runs, in order."""
 
@@ -82,6 +89,23 @@ def template_tools() -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarra
     lengths = np.asarray([len(TEMPLATES[k]) for k in keys], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     return keys, starts, lengths, np.asarray(tools, dtype=np.int64)
+
+
+_OFFSETS = np.arange(-12, 15)
+
+
+def local_rhythm(day: np.datetime64) -> np.ndarray:
+    """Routine weight of each UTC hour of ``day`` (columns) for each whole-hour UTC offset
+    −12 … +14 (rows): :data:`DIURNAL` of the local hour × :data:`WEEKDAY` of the local
+    weekday."""
+    dow = (int(np.datetime64(day, "D").astype(np.int64)) + 3) % 7  # 1970-01-01: Thursday
+    local = np.arange(24)[None, :] + _OFFSETS[:, None]
+    return np.asarray(DIURNAL)[local % 24] * np.asarray(WEEKDAY)[(dow + local // 24) % 7]
+
+
+def gamma_shocks(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
+    """``size`` gamma shocks of mean 1 and coefficient of variation ``cv`` (ones at 0)."""
+    return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
 
 
 @dataclass(frozen=True)
@@ -103,7 +127,10 @@ class Assumptions:
         of relative shrink of the distance to liquidation since the agent's last look;
         ``call_rate`` inside margin-call distance; ``liquidated_rate`` after a liquidation;
         ``funding_rate`` per 0.01 %/8 h of funding paid to the agent's side;
-        ``return_rate`` an agent who left coming back.
+        ``return_rate`` an agent who left coming back; ``routine_rate`` a routine session
+        (:mod:`.routine`: habit, planning, learning; one calculator from the calm-market mix),
+        whatever the agent's state, calibrated with ``traders`` so that November holds the
+        seed's ~98,700 checks and its tool mix is near the calm-market mix.
     Thresholds and choices
         ``call_ratio`` distance / distance at open below which the margin call is checked;
         ``shrink_step`` the relative shrink that counts as "shrank"; ``restore_ratio`` the
@@ -129,7 +156,7 @@ class Assumptions:
         calculator with other inputs); ``gap_seconds`` the mean gap between checks.
     """
 
-    traders: int = 8_400
+    traders: int = 5_000
     attention_shape: float = 0.6
     wallet_median: float = 1_500.0
     wallet_sigma: float = 1.2
@@ -146,6 +173,7 @@ class Assumptions:
     liquidated_rate: float = 0.25
     funding_rate: float = 0.0025
     return_rate: float = 0.0004
+    routine_rate: float = 0.010
     call_ratio: float = 0.35
     shrink_step: float = 0.2
     restore_ratio: float = 0.6

@@ -7,6 +7,8 @@ Process (vectorized NumPy over agents; every draw from one seeded generator)::
     traders      make_population(Assumptions.traders · scale): countries, zones, venues, funds
     hours        :func:`.agents.step_agents`: funding, stops, liquidations, each agent's session
                  hazard and actions from its own state; sessions and the agents' truth
+    routine      :func:`.routine.routine_sessions`: each agent's habitual checks on top, whatever
+                 its state (one calculator from the calm-market mix)
     checks       each session's calculators in order (:data:`.behaviour.TEMPLATES`), each
                  repeated 1 + Poisson(repeat_mean) times, a few minutes apart
     device       per session, by context: mobile when away from a desk or alarmed, desktop
@@ -59,6 +61,7 @@ from marginscope.sim.population import (
     make_population,
     utc_offsets,
 )
+from marginscope.sim.routine import routine_sessions
 from marginscope.telemetry.schema import (
     SYNTHETIC_ID_PREFIX,
     conform,
@@ -146,7 +149,7 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     seed : int
         Seed of every random draw: the same arguments give the same table.
     scale : float
-        Multiplies the number of traders (``Assumptions.traders``, 8,400 at 1): about 98,700
+        Multiplies the number of traders (``Assumptions.traders``, 5,000 at 1): about 98,700
         checks in November 2025 at 1.
     calm : bool
         Run the same agents on the calm counterfactual (:func:`.path.calm_path`).
@@ -173,8 +176,14 @@ def run(start: str | date = DEFAULT_START, end: str | date = DEFAULT_END, seed: 
     if calm:
         entries = np.full(1, float(path.price[0]))
     sessions, truth = step_agents(path, population, entries, rng, a)
+    routine = routine_sessions(path, population, rng, a)
+    sessions = Sessions(**{k: np.concatenate([getattr(sessions, k), v])
+                           for k, v in routine.items()})
     table, checks = _events(path, population, sessions, rng, a, seed)
-    truth = dataclasses.replace(truth, checks=checks)
+    by_reason = truth.sessions.copy()
+    by_reason[:, REASONS.index("routine")] += np.bincount(
+        path.day_index()[routine["hour"]], minlength=len(path.days))
+    truth = dataclasses.replace(truth, sessions=by_reason, checks=checks)
     tag = zlib.crc32(json.dumps([str(start), str(end), scale, seed, path.label,
                                  dataclasses.asdict(a)]).encode()) & 0xFFFFFF
     n = table.num_rows
@@ -238,26 +247,29 @@ def _events(path: HourlyPath, population: Population, s: Sessions,
     ts = np.minimum(s_start[session] + elapsed.astype(np.int64), day_end[session])
 
     # coarse fields, as the calculators' declarations record them
+    order = np.argsort(ts, kind="stable")  # by time; a session's checks (and ties) in order
+    session, tool = session[order], tool[order]  # every event column below is in this order
     ev_agent = agent[session]
-    has = {name: np.isin(tool, [TOOLS.index(t) for t, f in TOOL_FIELDS.items() if name in f])
+    has = {name: np.isin(np.arange(len(TOOLS)), [TOOLS.index(t) for t, f in TOOL_FIELDS.items()
+                                                 if name in f])[tool]
            for name in ("venue", "symbol", "side", "margin_mode", "leverage", "notional")}
-    side = (s.side[session] < 0).astype(np.int64)                    # 0 long, 1 short
-    leverage = leverage_bucket(np.maximum(s.leverage[session], 1.0))
-    notional = notional_bucket(np.maximum(np.nan_to_num(s.notional[session]), 0.0))
+    side = (s.side < 0).astype(np.int64)[session]                    # 0 long, 1 short
+    leverage = leverage_bucket(np.maximum(s.leverage, 1.0))[session]
+    notional = notional_bucket(np.maximum(np.nan_to_num(s.notional), 0.0))[session]
 
     n_days = len(path.days)
     visit_key = agent * n_days + s_day
     visitor_ids = _text("v", _mix64(visit_key, seed * 2 + 1))
     session_ids = _text("s", _mix64(np.arange(n_sessions), seed * 2 + 2))
-    order = np.lexsort((session, ts))
     ones = np.ones(n, dtype=bool)
     columns = {
         "event_id": pa.nulls(n, pa.string()),
         "ts": pa.array(ts[order], type=pa.timestamp("us", tz="UTC")),
-        "tool": _strings(TOOLS, tool[order], ones, pa.string()),
-        "device": _strings(DEVICES, device[session][order], ones, pa.string()),
-        "country": _strings(population.countries, population.country[ev_agent][order], ones,
+        "tool": _strings(TOOLS, tool, ones, pa.string()),
+        "device": _strings(DEVICES, device[session], ones, pa.string()),
+        "country": _strings(population.countries, population.country[ev_agent], ones,
                             pa.string()),
+<<<<<<< HEAD
         "visitor": visitor_ids.take(pa.array(session[order])),
         "session": session_ids.take(pa.array(session[order])),
         "seq": session_seq(session[order]),
@@ -266,12 +278,20 @@ def _events(path: HourlyPath, population: Population, s: Sessions,
         "symbol": _strings(list(SYMBOL_SHARES), population.symbol[ev_agent][order],
                            has["symbol"][order], pa.string()),
         "side": _strings(["long", "short"], side[order], has["side"][order], pa.string()),
+=======
+        "visitor": visitor_ids.take(pa.array(session)),
+        "session": session_ids.take(pa.array(session)),
+        "venue": _strings(list(VENUE_SHARES), population.venue[ev_agent], has["venue"],
+                          pa.string()),
+        "symbol": _strings(list(SYMBOL_SHARES), population.symbol[ev_agent], has["symbol"],
+                           pa.string()),
+        "side": _strings(["long", "short"], side, has["side"], pa.string()),
+>>>>>>> main
         "margin_mode": _strings(["isolated", "cross"],
-                                population.cross[ev_agent][order].astype(np.int64),
-                                has["margin_mode"][order], pa.string()),
-        "leverage": pa.array(leverage[order].astype(np.int16), mask=~has["leverage"][order]),
-        "notional_bucket": pa.array(notional[order].astype(np.int64),
-                                    mask=~has["notional"][order]),
+                                population.cross[ev_agent].astype(np.int64),
+                                has["margin_mode"], pa.string()),
+        "leverage": pa.array(leverage.astype(np.int16), mask=~has["leverage"]),
+        "notional_bucket": pa.array(notional.astype(np.int64), mask=~has["notional"]),
     }
     cell = (s_day[session] * len(REASONS) + s.reason.astype(np.int64)[session]) * len(TOOLS)
     why = np.bincount(cell + tool, minlength=n_days * len(REASONS) * len(TOOLS))

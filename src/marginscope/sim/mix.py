@@ -17,8 +17,8 @@ from marginscope.calculators import TOOLS as DECLARED
 from marginscope.calculators.base import venue_names
 from marginscope.errors import InputError
 
-__all__ = ["TOOLS", "TOOL_FIELDS", "TOOL_MIX", "check_tools", "check_venues", "tool_of",
-           "venue_shares"]
+__all__ = ["CALCULATOR_MIX", "TOOLS", "TOOL_FIELDS", "TOOL_MIX", "check_tools", "check_venues",
+           "tool_of", "venue_shares"]
 
 
 def check_tools(tools: Iterable[str], what: str) -> None:
@@ -49,13 +49,16 @@ def tool_of(calculator: str) -> str:
     return REGISTRY[calculator].tool
 
 
-TOOL_MIX: dict[str, float] = {tool_of(name): share for name, share in {
+CALCULATOR_MIX: dict[str, float] = {
     "liquidation": 0.20, "margin-call": 0.09, "leverage": 0.10, "position-size": 0.14,
     "pnl": 0.13, "funding": 0.06, "average": 0.08, "stops": 0.09, "liquidation-risk": 0.06,
     "scenario": 0.05,
-}.items()}
-"""Calm-market tool mix of the crypto-futures calculators (assumption): liquidation price the
-most used calculator. The order is the simulator's tool order."""
+}
+"""Calm-market mix of the crypto-futures calculators, by ``REGISTRY`` name (assumption):
+liquidation price the most used calculator."""
+
+TOOL_MIX: dict[str, float] = {tool_of(name): share for name, share in CALCULATOR_MIX.items()}
+""":data:`CALCULATOR_MIX` by telemetry tool id. The order is the simulator's tool order."""
 check_tools(TOOL_MIX, "TOOL_MIX")
 
 TOOLS: tuple[str, ...] = tuple(TOOL_MIX)

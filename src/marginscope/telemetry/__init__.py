@@ -14,8 +14,9 @@ Request path (web app)::
 
 Modules: ``schema`` (the canonical event), ``request``, ``device``, ``country``, ``salt``,
 ``pipeline`` (the named steps), ``writer`` (batching, acknowledgements), ``store`` (DuckDB),
-``parquet_sink``, ``ingest``, ``export``, ``retention``, ``service``, ``server`` (the web
-server's sink and writer; not imported here). See docs/telemetry.md.
+``parquet_sink``, ``ingest`` (with ``ingest_readers`` and ``ingest_checks``), ``export``,
+``retention``, ``service``, ``server`` (the web server's sink and writer; not imported here).
+See docs/telemetry.md.
 """
 
 from marginscope.telemetry.pipeline import STEPS, Drop, DropReason, Pipeline

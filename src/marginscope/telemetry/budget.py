@@ -12,7 +12,6 @@ bucket is empty: the calculation is answered, only not added to the month's numb
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import threading
 import time
@@ -49,7 +48,8 @@ class TokenBuckets:
     def wait(self, client: str | None) -> float:
         """Take one token for ``client``: 0.0 if there was one, else the seconds until there
         is (the refusal is counted in :attr:`limited`)."""
-        ident = hmac.new(self._key, (client or "").encode(), hashlib.sha256).digest()[:16]
+        # keyed BLAKE2b (RFC 7693) in one C call: hmac.new's Python wrapper cost 3x as much
+        ident = hashlib.blake2b((client or "").encode(), key=self._key, digest_size=16).digest()
         now = self.clock()
         with self._lock:
             tokens, then = self._buckets.pop(ident, (float(self.burst), now))

@@ -31,6 +31,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 from marginscope import config
@@ -41,6 +42,7 @@ from marginscope.telemetry.device import BOT, classify_device
 from marginscope.telemetry.request import RequestMeta, header_value, resolve_client_ip
 from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
 from marginscope.telemetry.schema import (
+    COLUMNS,
     SEQ_MAX,
     Event,
     built_event,
@@ -55,7 +57,7 @@ from marginscope.telemetry.schema import (
 )
 from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 
-__all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline"]
+__all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline", "wire_row_of"]
 
 STEPS: tuple[str, ...] = (
     "validate", "classify_device", "resolve_country", "hash_visitor", "budget",
@@ -110,6 +112,7 @@ class _Draft:
     country_source: str | None = None
     visitor: str | None = None
     session: str | None = None
+    salt: bytes = b""  # the day's salt, read once by the first step that needs it
     seq: int | None = None
 
 
@@ -179,24 +182,24 @@ class Pipeline:
     def process(self, request: RequestMeta | Mapping[str, Any], tool: str,
                 context: Mapping[str, Any] | None = None) -> Event | Drop:
         """Run every step except ``enqueue``: the anonymized event, or why it was dropped."""
-        draft = self._draft(request, tool, context)
-        for step in (self.validate, self.classify_device, self.resolve_country,
-                     self.hash_visitor, self.spend_budget):
-            drop = step(draft)
-            if drop is not None:
-                return self._dropped(drop, draft.ts)
-        event = self.drop_raw_fields(draft)
-        with self._lock:
-            self._counts["events"] += 1
-        return event
+        values = self._anonymized(request, tool, context)
+        return values if isinstance(values, Drop) else built_event(**values)
 
     def record(self, request: RequestMeta | Mapping[str, Any], tool: str,
                context: Mapping[str, Any] | None = None) -> Future[None] | Drop:
-        """:meth:`process`, then ``enqueue`` on the writer: a durability future or a Drop."""
-        outcome = self.process(request, tool, context)
-        if isinstance(outcome, Drop):
-            return outcome
-        return self.enqueue(outcome)
+        """:meth:`process`, then ``enqueue`` on the writer: a durability future or a Drop.
+
+        A writer with ``record_row`` (the server's
+        :class:`~marginscope.telemetry.handoff.HandoffWriter`) is handed the event's
+        :func:`~marginscope.telemetry.schema.wire_row` built straight from its values, without
+        the :class:`Event` object in between (4 µs less on the request path)."""
+        values = self._anonymized(request, tool, context)
+        if isinstance(values, Drop):
+            return values
+        record_row = getattr(self.writer, "record_row", None)
+        if record_row is None:
+            return self.enqueue(built_event(**values))
+        return self._handed(record_row(wire_row_of(values)), values["ts"])
 
     def drop_counts(self) -> dict[str, int]:
         """Events dropped so far, per reason (every reason listed, zeros included)."""
@@ -251,7 +254,7 @@ class Pipeline:
 
     def hash_visitor(self, draft: _Draft) -> Drop | None:
         """Keyed daily hashes: visitor of (site, IP, UA); session of the page's token."""
-        salt = self.salts.current()
+        salt = draft.salt = self.salts.current()
         if draft.client_ip and draft.user_agent:
             draft.visitor = visitor_id(salt, self.site, draft.client_ip, draft.user_agent)
         draft.session = session_id(salt, draft.session_token)
@@ -263,38 +266,59 @@ class Pipeline:
         no address share one bucket); none left → dropped as ``over_budget``."""
         if self.budget is None:
             return None
-        key = client_key(self.salts.current(), self.site, draft.client_ip or "")
+        key = client_key(draft.salt or self.salts.current(), self.site, draft.client_ip or "")
         if not self.budget.allow(key):
             return Drop("budget", DropReason.BUDGET, "recording budget spent for this client")
         return None
 
-    def drop_raw_fields(self, draft: _Draft) -> Event:
-        """Forget IP, User-Agent, headers and page hints; build the canonical event."""
+    def drop_raw_fields(self, draft: _Draft) -> dict[str, Any]:
+        """Forget IP, User-Agent, headers and page hints; the canonical event's values (every
+        field of :class:`Event`, each from this pipeline's own normalizers: no second
+        validation)."""
         draft.headers = draft.client_ip = draft.user_agent = None
         draft.time_zone = draft.session_token = draft.max_touch_points = None
+        draft.salt = b""
         draft.context = {}
-        # every value comes from this pipeline's own normalizers: no second validation
-        return built_event(event_id=new_event_id(), ts=draft.ts, tool=draft.tool,
-                           device=draft.device, country=draft.country,
-                           country_source=draft.country_source, visitor=draft.visitor,
-                           session=draft.session,
-                           seq=draft.seq if draft.session is not None else None,
-                           **draft.coarse)
+        return {"event_id": new_event_id(), "ts": draft.ts, "tool": draft.tool,
+                "device": draft.device, "country": draft.country,
+                "country_source": draft.country_source, "visitor": draft.visitor,
+                "session": draft.session,
+                "seq": draft.seq if draft.session is not None else None, **draft.coarse}
 
     def enqueue(self, event: Event) -> Future[None] | Drop:
         """Hand the event to the writer; a full queue or a closed writer is a counted drop."""
+        return self._handed(self._writer().record(event), event.ts)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _anonymized(self, request: RequestMeta | Mapping[str, Any], tool: str,
+                    context: Mapping[str, Any] | None) -> dict[str, Any] | Drop:
+        """Every step before ``enqueue``: the event's values, or the counted Drop."""
+        draft = self._draft(request, tool, context)
+        for step in (self.validate, self.classify_device, self.resolve_country,
+                     self.hash_visitor, self.spend_budget):
+            drop = step(draft)
+            if drop is not None:
+                return self._dropped(drop, draft.ts)
+        values = self.drop_raw_fields(draft)
+        with self._lock:
+            self._counts["events"] += 1
+        return values
+
+    def _writer(self) -> Writer:
         if self.writer is None:
             raise RuntimeError("Pipeline.record needs a writer; use process() without one")
-        future = self.writer.record(event)
+        return self.writer
+
+    def _handed(self, future: Future[None], ts: datetime) -> Future[None] | Drop:
+        """A writer's answer: a full queue or a closed writer is a counted drop."""
         if future.done() and future.exception() is not None:
             error = future.exception()
             reason = DropReason.QUEUE_FULL if isinstance(error, QueueFull) else \
                 DropReason.WRITER_CLOSED if isinstance(error, WriterClosed) else None
             if reason is not None:
-                return self._dropped(Drop("enqueue", reason, str(error)), event.ts)
+                return self._dropped(Drop("enqueue", reason, str(error)), ts)
         return future
-
-    # --- helpers ---------------------------------------------------------------------------
 
     def _draft(self, request: RequestMeta | Mapping[str, Any], tool: str,
                context: Mapping[str, Any] | None) -> _Draft:
@@ -304,7 +328,8 @@ class Pipeline:
             self._counts["processed"] += 1
         headers = request.headers or {}
         ts = request.ts or self.clock()
-        ts = ts.astimezone(UTC).replace(microsecond=0) if ts.tzinfo else \
+        ts = ts.replace(microsecond=0) if ts.tzinfo is UTC else \
+            ts.astimezone(UTC).replace(microsecond=0) if ts.tzinfo else \
             ts.replace(tzinfo=UTC, microsecond=0)
         touch = request.max_touch_points
         return _Draft(
@@ -324,6 +349,16 @@ class Pipeline:
         if self.writer is not None:
             self.writer.count(ts.date(), drop.reason.value)
         return drop
+
+
+_COLUMN_VALUES = itemgetter(*COLUMNS)
+
+
+def wire_row_of(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """:func:`~marginscope.telemetry.schema.wire_row` of ``built_event(**values)``, read from
+    the values (the columns in :data:`~marginscope.telemetry.schema.COLUMNS` order, ``ts`` as
+    POSIX seconds) without building the event."""
+    return _COLUMN_VALUES({**values, "ts": values["ts"].timestamp()})
 
 
 def _number(value: Any, field: str) -> float | None:

@@ -4,6 +4,8 @@
   entry, liquidation and bankruptcy levels (served as ``POST /api/v1/liquidation/curve``).
 * :func:`line_chart` — pixel geometry of a line chart (paths, ticks, reference lines) that the
   ``chart.html`` template draws as SVG; no JavaScript and no chart library.
+* :func:`interval_axis` — one shared horizontal axis for dot plots of estimates with their
+  intervals and a reference value (the dashboard's contrasts and transitions).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from marginscope.calculators.account import PositionFields
 from marginscope.calculators.base import plain
 from marginscope.risk.contracts import pnl as contract_pnl
 
-__all__ = ["Chart", "line_chart", "liquidation_curve", "nice_ticks", "price_window"]
+__all__ = ["Chart", "IntervalAxis", "interval_axis", "line_chart", "liquidation_curve", "nice_ticks", "price_window"]
 
 
 def price_window(entry: float, levels: list[float | None], low_floor: float = 0.0
@@ -180,3 +182,59 @@ def line_chart(x: list[float], y: list[float], *, title: str, description: str,
     chart.hlines = [RefLine(py(v), text, kind) for v, text, kind in hlines
                     if v is not None and math.isfinite(v) and y_low <= v <= y_high]
     return chart
+
+
+@dataclass(frozen=True)
+class IntervalAxis:
+    """A horizontal axis from ``low`` to ``high`` (log scale when ``log``), drawn ``width``
+    units wide with ``pad`` units either side; :meth:`place` gives a row's positions."""
+
+    low: float
+    high: float
+    log: bool
+    ticks: list[Tick]
+    width: int = 240
+    pad: int = 14
+
+    def x(self, value: float | None) -> float | None:
+        """Position of ``value`` (None when it is missing or off the axis's domain)."""
+        if value is None or not math.isfinite(value) or (self.log and value <= 0):
+            return None
+        f = (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low)) \
+            if self.log else (value - self.low) / (self.high - self.low)
+        return round(self.pad + min(max(f, 0.0), 1.0) * (self.width - 2 * self.pad), 1)
+
+    def place(self, value: float | None, low: float | None, high: float | None,
+              reference: float | None) -> dict[str, float | None]:
+        """``{"value", "low", "high", "reference"}`` and their positions ``x``, ``x_low``,
+        ``x_high``, ``x_reference``."""
+        return {"value": value, "low": low, "high": high, "reference": reference,
+                "x": self.x(value), "x_low": self.x(low), "x_high": self.x(high),
+                "x_reference": self.x(reference)}
+
+
+def _percent(share: float) -> str:
+    """0.25 → "25%", 0.025 → "2.5%" (as many decimals as the tick has)."""
+    return f"{share:.0%}" if abs(share * 100 - round(share * 100)) < 1e-9 else f"{share:.1%}"
+
+
+LOG_TICKS = (0.1, 0.2, 0.25, 0.5, 0.67, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0)
+
+
+def interval_axis(values: list[float | None], *, log: bool = False, width: int = 240
+                  ) -> IntervalAxis:
+    """An axis covering every finite value of ``values`` (estimates, interval ends, references);
+    on a log scale (ratios) it always shows 1 and uses the ticks of :data:`LOG_TICKS` inside
+    its range, else round 1-2-5 ticks (:func:`nice_ticks`)."""
+    finite = [v for v in values if v is not None and math.isfinite(v) and (v > 0 or not log)]
+    if log:
+        finite.append(1.0)
+        low, high = min(finite) / 1.1, max(finite) * 1.1
+        inside = [t for t in LOG_TICKS if low <= t <= high]
+    else:
+        low, high = (min([*finite, 0.0]), max(finite)) if finite else (0.0, 1.0)
+        high = high if high > low else low + 1.0
+        inside = [t for t in nice_ticks(low, high, 4) if low <= t <= high]
+    axis = IntervalAxis(low, high, log, [], width)
+    ticks = [Tick(t, axis.x(t) or 0.0, f"{t:g}×" if log else _percent(t)) for t in inside]
+    return IntervalAxis(low, high, log, ticks, width)

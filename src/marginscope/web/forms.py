@@ -23,12 +23,13 @@ import annotated_types
 from pydantic import BaseModel
 
 from marginscope.errors import InputError
+from marginscope.risk.instruments import across_venues, parse_ccxt
 from marginscope.risk.tiers import load_venue_tables
 from marginscope.risk.venues import DEFAULT_VENUE, VENUES
 from marginscope.web.numbers import fmt, plain_number, read_number
 
-__all__ = ["PERCENT_INPUTS", "FormField", "ReadAs", "build_fields", "input_name",
-           "library_path", "parse_form", "starter_values"]
+__all__ = ["PERCENT_INPUTS", "SYMBOLS_FOR", "FormField", "ReadAs", "build_fields",
+           "input_name", "library_path", "map_symbols", "parse_form", "starter_values"]
 
 LABELS = {
     "qty": "Quantity", "mmr": "Maintenance margin rate (MMR, %)",
@@ -62,6 +63,9 @@ PERCENT_INPUTS = {"funding_rate", "funding_rates", "mmr", "taker_fee", "fee_rate
 # Fields that are optional only if another is given (the label says "or …", not "optional").
 EITHER = {"leverage": "margin", "margin": "leverage", "qty": "notional", "notional": "qty"}
 OTHER = "__other__"
+# Hidden input beside the venue picker: the venue the form's symbols are written for. A form
+# posted without script after the venue changed still carries the old venue's symbols.
+SYMBOLS_FOR = "symbols_for"
 
 
 def label(name: str) -> str:
@@ -358,3 +362,61 @@ def _parse(model: type[BaseModel], flat: dict[str, str], prefix: str,
             except json.JSONDecodeError as exc:
                 raise InputError(library_path(path), text[:80], f"JSON ({exc.msg})") from None
     return out
+
+
+def _symbol_slots(values: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    """(library field path, the dict holding ``symbol``) of the request and of its rows."""
+    yield "symbol", values
+    for name, rows in values.items():
+        if isinstance(rows, list):
+            for index, row in enumerate(rows):
+                if isinstance(row, dict):
+                    yield f"{name}[{index}].symbol", row
+
+
+def map_symbols(values: dict[str, Any], written_for: str) -> list[str]:
+    """Symbols written in venue ``written_for``'s notation → the same instruments on the
+    request's venue (:func:`~marginscope.risk.instruments.across_venues`), in place.
+
+    A form posted without script after its venue picker changed still holds the old venue's
+    symbols (BTCUSDT on OKX, where the contract is BTC-USDT-SWAP). A symbol the old venue does
+    not read is left for the model to judge in the new venue's notation. Returns one sentence
+    per symbol rewritten, for the answer to say how the input was read.
+
+    Raises
+    ------
+    InputError
+        Naming the symbol's field when the new venue lists no such instrument (same base and
+        kind, linear or inverse); that symbol is removed from ``values`` so the re-rendered
+        form never keeps a symbol the new venue would misread.
+    """
+    venue = values.get("venue")
+    if not (isinstance(venue, str) and venue in VENUES and written_for in VENUES
+            and written_for != venue):
+        return []
+    notes: list[str] = []
+    missing: InputError | None = None
+    old, new = VENUES[written_for].title, VENUES[venue].title
+    for path, holder in list(_symbol_slots(values)):
+        symbol = holder.get("symbol")
+        if not isinstance(symbol, str) or not symbol.strip():
+            continue
+        try:
+            answer = across_venues(written_for, symbol)
+        except InputError:
+            continue  # not the old venue's notation: read as the new venue's
+        entry = answer["venues"].get(venue)
+        if entry is None:
+            del holder["symbol"]
+            missing = missing or InputError(
+                path, symbol, f"no {new} listing for {symbol} ({old}, {answer['product']} "
+                f"{answer['instrument']}): pick a {new} symbol")
+            continue
+        holder["symbol"] = entry["symbol"]
+        if entry["symbol"] != symbol:
+            mapped = parse_ccxt(entry["instrument"])
+            settle = "" if entry["same_quote"] or mapped is None else f", settled in {mapped.settle}"
+            notes.append(f"Symbol: {symbol} ({old}) is {entry['symbol']} on {new}{settle}")
+    if missing is not None:
+        raise missing
+    return notes

@@ -38,12 +38,14 @@ from marginscope.web.errors import input_error_body, validation_details
 from marginscope.web.forms import (
     EITHER,
     PERCENT_INPUTS,
+    SYMBOLS_FOR,
     FormField,
     ReadAs,
     _unwrap,
     build_fields,
     input_name,
     label,
+    map_symbols,
     parse_form,
     starter_values,
 )
@@ -60,6 +62,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["fmt"] = fmt
 templates.env.globals["label"] = label
 templates.env.globals["version"] = marginscope.__version__
+templates.env.globals["symbols_for"] = SYMBOLS_FOR
 # Glyphs Debian's Chromium (and many phones) have no font for: "USDⓈ-M" is written "USDS-M".
 NO_GLYPH = str.maketrans({"Ⓢ": "S"})
 templates.env.finalize = lambda value: value.translate(NO_GLYPH) if isinstance(value, str) \
@@ -211,8 +214,12 @@ def compute_form(request: Request, calculator: Calculator, body: bytes
     None, problems)."""
     values: dict[str, Any] = {}
     notes: list[ReadAs] = []
+    mapped: list[str] = []
     try:
-        values = parse_form(calculator.model, _pairs(body), notes)
+        pairs = _pairs(body)
+        values = parse_form(calculator.model, pairs, notes)
+        written_for = next((v for k, v in pairs if k == SYMBOLS_FOR), "")
+        mapped = map_symbols(values, written_for)
         model = calculator.model.model_validate(values)
         result = run_calculation(request, calculator, model)
     except ValidationError as exc:
@@ -222,7 +229,7 @@ def compute_form(request: Request, calculator: Calculator, body: bytes
         return values, None, _problems(input_error_body(exc)["detail"], calculator.model,
                                        values)
     view = present(calculator, model, result)
-    view.read_as += [note.text for note in notes]
+    view.read_as += mapped + [note.text for note in notes]
     return values, view, []
 
 

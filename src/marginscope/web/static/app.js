@@ -29,6 +29,7 @@
   const symbolsEl = document.getElementById("venue-symbols");
   const venues = symbolsEl ? JSON.parse(symbolsEl.textContent) : {};
   const OTHER = "__other__";
+  const symbolsFor = form.querySelector("[data-symbols-for]");  // venue the symbols are written for
   let timer = 0;
   let sequence = 0;
   let controller = null;
@@ -92,7 +93,9 @@
   function query() {
     const data = payload();
     const kept = new URLSearchParams();
-    data.forEach((value, name) => { if (value.trim() !== "") kept.append(name, value); });
+    data.forEach((value, name) => {
+      if (value.trim() !== "" && !(symbolsFor && name === symbolsFor.name)) kept.append(name, value);
+    });
     return kept.toString();
   }
   function remember() {
@@ -139,9 +142,26 @@
     }).observe(result);
   }
 
+  // On a phone the bar must not hide a field's error: the bar's height pads the page and the
+  // focus scrolling (app.css), and an error that appears under it is scrolled just above it.
+  function clearOfPeek() {
+    if (!peek || peek.hidden) return;
+    document.documentElement.style.setProperty("--peek-h", `${peek.offsetHeight}px`);
+    const bar = peek.getBoundingClientRect();
+    const active = document.activeElement;
+    const field = active && form.contains(active) ? active.closest(".field, .seg") : null;
+    const shown = Array.from(form.querySelectorAll(".field-error:not([hidden])"));
+    const message = (field && field.querySelector(".field-error:not([hidden])")) ||
+      shown.find((el) => { const box = el.getBoundingClientRect(); return box.bottom > bar.top && box.top < bar.bottom; });
+    if (!message) return;
+    const box = message.getBoundingClientRect();
+    if (box.bottom > bar.top - 8) window.scrollBy(0, box.bottom - bar.top + 8);
+  }
+
   function announce() {
     if (status) status.textContent = summary() || "Result updated";
     updatePeek();
+    clearOfPeek();
   }
 
   async function compute() {
@@ -192,35 +212,104 @@
     if (isOther && document.activeElement === select) other.focus();
   }
 
-  function fillSymbols(select, venue) {
-    const current = select.value;
+  // The venue's shipped symbols in the picker, ``wanted`` selected (added if not shipped).
+  // Nothing wanted: "none" where the symbol is optional; else the first symbol for a new row
+  // (``first``) or an empty "Other…" (never another instrument in its place).
+  function fillSymbols(select, venue, wanted, first) {
     const symbols = venues[venue] || [];
     const optional = select.hasAttribute("data-optional");
+    const other = document.getElementById(select.id + "-other");
     select.replaceChildren();
     const add = (value, text) => select.append(new Option(text, value));
     if (optional) add("", "— none (give MMR) —");
     symbols.forEach((symbol) => add(symbol, symbol));
+    if (wanted && !symbols.includes(wanted)) add(wanted, wanted);
     add(OTHER, "Other…");
-    const same = symbols.includes(current) ? current : sameInstrument(current, symbols);
-    if (same) select.value = same;
+    if (wanted) select.value = wanted;
     else if (optional) select.value = "";
-    else select.value = symbols.length ? symbols[0] : OTHER;
+    else if (first && symbols.length) select.value = symbols[0];
+    else {
+      select.value = OTHER;
+      if (other) other.value = "";
+    }
     syncOther(select);
   }
 
-  // The same instrument in another venue's notation: BTCUSDT → BTC (Hyperliquid),
-  // BTC-USDT-SWAP (OKX), BTC_USDT (Gate); the same quote currency first.
-  const QUOTES = ["USDT", "USDC", "USD"];
-  function parts(symbol) {
-    const plain = symbol.toUpperCase().replace(/[^A-Z0-9]/g, "").replace(/(PERP|SWAP)$/, "");
-    const quote = QUOTES.find((q) => plain.endsWith(q) && plain.length > q.length) || "";
-    return { base: plain.slice(0, plain.length - quote.length), quote };
+  // Switching venue keeps the instrument: the symbol the trader chose, looked up once in
+  // /api/v1/instruments (the server's venue notations), gives its symbol on every venue.
+  // Each picker remembers that choice, so BTCUSDT → Hyperliquid (BTC, USDC) → Bybit is
+  // BTCUSDT again. The hidden symbols_for names the venue the symbols are written for: a
+  // form the script could not map is mapped by the server.
+  const listings = new Map();
+  const origins = new WeakMap();
+  function symbolOf(select) {
+    if (select.value !== OTHER) return select.value;
+    const other = document.getElementById(select.id + "-other");
+    return other ? other.value.trim() : "";
   }
-  function sameInstrument(current, symbols) {
-    if (!current || current === OTHER) return "";
-    const want = parts(current);
-    const found = symbols.filter((s) => parts(s).base === want.base);
-    return found.find((s) => parts(s).quote === want.quote) || found[0] || "";
+  function originOf(select) {
+    const symbol = symbolOf(select);
+    const kept = origins.get(select);
+    if (kept && kept.shown === symbol) return kept;
+    return symbol ? { venue: symbolsFor ? symbolsFor.value : currentVenue(), symbol } : null;
+  }
+  function listing(origin) {
+    const key = `${origin.venue} ${origin.symbol}`;
+    if (!listings.has(key)) {
+      const url = `${form.dataset.instruments}?venue=${encodeURIComponent(origin.venue)}` +
+        `&symbol=${encodeURIComponent(origin.symbol)}`;
+      listings.set(key, fetch(url, { headers: { Accept: "application/json" } })
+        .then((response) => {
+          if (response.status === 422) return { unknown: true };
+          return response.ok ? response.json() : null;
+        })
+        .catch(() => null)
+        .then((answer) => { if (answer === null) listings.delete(key); return answer; }));
+    }
+    return listings.get(key);
+  }
+  function noteFor(select, text) {
+    const note = document.getElementById("n-" + select.id.slice(2));
+    if (!note) return;
+    note.textContent = text;
+    note.hidden = !text;
+  }
+  function venueTitle() {
+    const select = form.querySelector("select[data-venue]");
+    return select && select.selectedOptions.length ? select.selectedOptions[0].textContent.trim() : "";
+  }
+  async function switchVenue(venue) {
+    const selects = Array.from(form.querySelectorAll("select[data-symbol]"));
+    const from = selects.map(originOf);
+    const answers = await Promise.all(from.map((o) => (o && o.venue !== venue ? listing(o) : o)));
+    if (currentVenue() !== venue) return;  // switched again meanwhile
+    if (from.some((o, i) => o && answers[i] === null)) return;  // no answer: the server maps
+    const title = venueTitle();
+    selects.forEach((select, i) => {
+      const origin = from[i];
+      const answer = answers[i];
+      let wanted = "";
+      let text = "";
+      if (origin && origin.venue === venue) wanted = origin.symbol;
+      else if (origin && answer.unknown) wanted = origin.symbol;  // not a symbol we know: as typed
+      else if (origin) {
+        const there = answer.venues[venue];
+        if (!there) {
+          text = `No ${title} listing for ${origin.symbol} (${answer.product}): pick a ${title} symbol.`;
+        } else {
+          wanted = there.symbol;
+          if (!there.same_quote) {
+            const settle = there.instrument.split(":")[1].split("-")[0];
+            text = `${title} settles ${answer.base} in ${settle}. `;
+          }
+          if (there.table_as_of === null) text += `No tier table shipped for ${wanted}: give the MMR.`;
+        }
+      }
+      fillSymbols(select, venue, wanted, false);
+      origins.set(select, origin ? { ...origin, shown: symbolOf(select) } : null);
+      noteFor(select, text.trim());
+    });
+    if (symbolsFor) symbolsFor.value = venue;
   }
 
   function currentVenue() {
@@ -262,7 +351,7 @@
       const item = template.content.firstElementChild.cloneNode(true);
       group.querySelector(":scope > .items").append(item);
       renumber(group);
-      item.querySelectorAll("select[data-symbol]").forEach((s) => fillSymbols(s, currentVenue()));
+      item.querySelectorAll("select[data-symbol]").forEach((s) => fillSymbols(s, currentVenue(), "", true));
       const first = item.querySelector("input:not([type=radio]):not([hidden]), select");
       if (first) first.focus();
       schedule();
@@ -280,12 +369,21 @@
 
   form.addEventListener("change", (event) => {
     const target = event.target;
-    if (target.matches("select[data-venue]")) {
-      form.querySelectorAll("select[data-symbol]").forEach((s) => fillSymbols(s, target.value));
+    if (target.matches("select[data-venue]")) switchVenue(target.value).then(schedule);
+    if (target.matches("select[data-symbol]")) {
+      syncOther(target);
+      noteFor(target, "");
     }
-    if (target.matches("select[data-symbol]")) syncOther(target);
     applyShowWhen();
     schedule();
+  });
+  // Ask for the listings as the venue picker is reached, so the switch itself is instant.
+  form.addEventListener("focusin", (event) => {
+    if (!event.target.matches("select[data-venue]")) return;
+    form.querySelectorAll("select[data-symbol]").forEach((select) => {
+      const origin = originOf(select);
+      if (origin) listing(origin);
+    });
   });
   form.addEventListener("input", (event) => {
     if (event.target.matches("input[type=text], textarea")) schedule();

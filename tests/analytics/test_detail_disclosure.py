@@ -1,0 +1,235 @@
+"""Small cells in the issue-21 findings: a planted rare tool and rare devices, no count under k.
+
+One month from ``marginscope.sim.planted`` with a tool used a handful of times a day
+(``scenario``, 0.08 % of checks), tablets at 3 % and unknown devices at 0.2 %. Every test of
+every issue-21 kind is turned into a finding (thresholds off: ``fdr = 1``, no minimum size or
+count), so each distribution the report could ever publish is published here; then every
+published share, probability and profile value is checked against counts recomputed from the
+raw events (``disclosure_check.py``): its cell and complement are 0 or at least k, and no
+distribution leaves exactly one small value to be recovered as the total minus the rest. The
+same findings built with k = 1 (no suppression) fail the check — the small cells are there
+and the check sees them — and normal-sized findings of every kind are still published.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from marginscope.analytics import DailyCube
+from marginscope.analytics.association import market_context
+from marginscope.analytics.content import ContentTest, content_findings, scan_content
+from marginscope.analytics.contrasts import contrast_findings, scan_contrasts
+from marginscope.analytics.detail import event_tables, protected_transitions
+from marginscope.analytics.funnel import funnel_findings, scan_funnel
+from marginscope.analytics.hours import hour_findings, scan_hours
+from marginscope.analytics.paths import path_findings, scan_paths
+from marginscope.analytics.positions import position_findings, scan_positions
+from marginscope.analytics.transitions import scan_transitions
+from marginscope.market.snapshot import load_snapshot
+from marginscope.report import report_from_cube
+from marginscope.sim.mix import tool_of
+from marginscope.sim.planted import (
+    DEVICE_MIX,
+    NOVEMBER_2025,
+    TOOL_MIX,
+    Profile,
+    planted_month,
+)
+
+from .disclosure_check import Raw, violations
+
+K = 10
+RARE = tool_of("scenario")
+REFERENCE = ("2025-10-04", "2025-10-31")
+SPANS = [("2025-11-01", "2025-11-30", "month"), ("2025-11-14", "2025-11-20", "phase")]
+KINDS = ("contrast", "transition", "path", "session_position", "funnel", "hour_profile", "content")
+
+
+@pytest.fixture(scope="module")
+def world():
+    mix = {**TOOL_MIX, RARE: 0.0008}
+    devices = {**DEVICE_MIX, "tablet": 0.03, "unknown": 0.002}
+    month = planted_month(
+        7, NOVEMBER_2025, scale=0.3, profile=Profile(tool_mix=mix, device_mix=devices)
+    )
+    cube = DailyCube(
+        days=month.days,
+        tools=month.tools,
+        devices=month.devices,
+        countries=month.countries,
+        counts=month.counts,
+    )
+    tables = event_tables(month.events, date(2025, 10, 4), date(2025, 12, 1))
+    return month, cube, tables, Raw(month.events)
+
+
+def every_finding(cube: DailyCube, tables, k: int) -> list[dict]:
+    """Every test of every issue-21 kind as a finding protected with ``k`` (withheld ones
+    left out, as the report does)."""
+    index = [(cube.index(a), cube.index(b) + 1, scope) for a, b, scope in SPANS]
+    reference = (cube.index(REFERENCE[0]), cube.index(REFERENCE[1]) + 1)
+    on = {"fdr": 1.0}
+    findings = (
+        contrast_findings(
+            scan_contrasts(cube, index, reference, k=k, min_ratio=1.0, min_checks=0, **on)
+        )
+        + protected_transitions(
+            scan_transitions(tables.transitions, SPANS, REFERENCE, min_points=0.0, **on),
+            tables.transitions,
+            REFERENCE,
+            k,
+        )
+        + path_findings(
+            scan_paths(
+                tables.paths,
+                SPANS,
+                REFERENCE,
+                k=k,
+                top=10_000,
+                min_sessions=1,
+                min_points=0.0,
+                min_ratio=1.0,
+                **on,
+            )
+        )
+        + position_findings(
+            scan_positions(
+                tables.positions, SPANS, REFERENCE, k=k, min_points=0.0, min_checks=5, **on
+            )
+        )
+        + funnel_findings(
+            scan_funnel(tables.funnel, SPANS, REFERENCE, k=k, min_points=0.0, min_sessions=1, **on)
+        )
+        + content_findings(
+            scan_content(tables.content, SPANS, REFERENCE, k=k, min_tv=0.0, min_checks=1, **on)
+        )
+        + hour_findings(
+            scan_hours(
+                tables.hours, SPANS, REFERENCE, k=k, min_tv=0.0, min_tv_dst=0.0, min_checks=1, **on
+            )
+        )
+    )
+    return [f.to_dict() for f in findings if not f.withheld]
+
+
+@pytest.fixture(scope="module")
+def at_k(world) -> list[dict]:
+    _, cube, tables, _ = world
+    return every_finding(cube, tables, K)
+
+
+@pytest.fixture(scope="module", params=[K, 40])
+def protected(request, world, at_k):
+    _, cube, tables, raw = world
+    k = request.param
+    return k, at_k if k == K else every_finding(cube, tables, k), raw
+
+
+def test_the_planted_month_has_small_cells_and_the_check_finds_them_unprotected(world):
+    _, cube, tables, raw = world
+    found, _ = violations(every_finding(cube, tables, 1), raw, REFERENCE, K, SPANS)
+    # k = 1 suppresses nothing: shares of the rare tool, rare devices and rare values
+    # give counts under K back in each kind of distribution
+    for kind in ("content", "hours", "path", "transition", "position"):
+        assert any(line.startswith(kind) for line in found), kind
+    # and the month minus the phase gives small counts of the rest of the month
+    assert any("month minus phases" in line for line in found)
+
+
+def test_no_published_share_probability_or_profile_reveals_a_count_under_k(protected):
+    k, findings, raw = protected
+    found, checked = violations(findings, raw, REFERENCE, k, SPANS)
+    assert found == []
+    assert checked["values"] > 1_000 and checked["nested"] > 0
+
+
+def test_normal_sized_findings_of_every_kind_are_still_published(world, at_k):
+    findings, raw = at_k, world[3]
+    _, checked = violations(findings, raw, REFERENCE, K)
+    for kind in KINDS:
+        assert checked[kind] > 0, kind
+    # the common distributions keep every value; some lose small ones
+    content = [f for f in findings if f["kind"] == "content"]
+    assert any(all(v is not None for v in f["observed"].values()) for f in content)
+    assert any(None in f["observed"].values() for f in content)
+
+
+def _content_test(name: str, observed: dict, hidden: set, extra: dict) -> ContentTest:
+    return ContentTest(
+        start="2025-11-01",
+        end="2025-11-30",
+        scope="month",
+        tool="margin_call",
+        field=name,
+        observed=observed,
+        normal=dict(observed),
+        tv=0.1,
+        checks=1_000,
+        p_value=0.001,
+        q_value=0.01,
+        flagged=True,
+        extra=extra,
+        hidden=frozenset(hidden),
+    )
+
+
+def test_a_suppressed_value_is_null_in_the_json_and_suppressed_in_the_text():
+    shares = {"2": 0.004, "3": 0.006, "10": 0.59, "20": 0.4}
+    extra = {"median": 10.0, "normal_median": 10.0, "share_20x": 0.4, "normal_share_20x": 0.4}
+    finding = content_findings([_content_test("leverage", shares, {"2", "3"}, extra)])[0]
+    data = finding.to_dict()
+    assert data["observed"] == {"2": None, "3": None, "10": 0.59, "20": 0.4}
+    assert data["share_20x"] is None and data["normal_share_20x"] == 0.4
+    assert "suppressed at 20× or more" in data["text"] and not finding.withheld
+    # the published tv pools the two suppressed buckets: ½ (|0.59 − 0.59| + |0.4 − 0.4| + 0)
+    assert data["tv"] == 0.0
+
+
+def test_a_distribution_with_nothing_left_to_publish_is_withheld():
+    extra = {"long_share": 0.7, "long_share_ci": [0.6, 0.8], "normal_long_share": 0.6}
+    finding = content_findings(
+        [_content_test("side", {"long": 0.7, "short": 0.3}, {"long", "short"}, extra)]
+    )[0]
+    assert finding.withheld
+    assert finding.to_dict()["long_share"] is None
+
+
+def test_the_report_publishes_no_small_cell_of_the_new_kinds_nor_of_the_event_study(world):
+    _, cube, tables, raw = world
+    first, following = date(2025, 11, 1), date(2025, 12, 1)
+    market = market_context(load_snapshot(), first, following, origin="snapshot")
+    report = report_from_cube(
+        cube,
+        "2025-11",
+        k=K,
+        charts=False,
+        today=date(2026, 1, 1),
+        events=tables,
+        market=market,
+        reference=tuple(date.fromisoformat(d) for d in REFERENCE),
+    )
+    data = report.to_dict()
+    details = [f for f in data["findings"] if f["kind"] not in ("spike", "share_shift", "phase")]
+    assert details  # normal-sized findings survive in the report too
+    days = cube.days
+    spans = [(str(days[a]), str(days[b - 1]), scope) for a, b, scope in report.analysis.spans()]
+    found, _ = violations(details, raw, REFERENCE, K, spans)
+    assert found == []
+    # the event study's abnormal log-lifts log(Y/Ê) give Y back: only where Y is published
+    study = data["market"]["response"]["event_study"]
+    dates = data["daily"]["dates"]
+    nulled = 0
+    for name, result in study["tools"].items():
+        series = data["daily"]["checks"]["all" if name == "all" else name]
+        for tau, value in zip(result["tau"], result["abnormal"], strict=True):
+            day = str(np.datetime64(study["day0"]) + tau)
+            if day in dates:
+                published = series[dates.index(day)] is not None
+            else:
+                published = not 0 < int((raw.span(day, day)["tool"] == name).sum()) < K
+            assert value is None or published, (name, day)
+            nulled += value is None
+    assert nulled > 0  # the rare tool's days
