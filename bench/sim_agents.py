@@ -5,7 +5,9 @@ week, every hour, every agent, the events built) — wall and CPU seconds, event
 checks; (b) the **floor**: the least any hourly agent simulator over the same number of agents
 and hours must do — one hazard expression, one random draw and one selection per agent per
 hour (NumPy, float32) — timed in the same run, so the ratio (a)/(b) is comparable across
-machines and loads. All data are SYNTHETIC (seeded simulation on the real price path).
+machines and loads. The load average (start and end of the run, averaged) is printed beside
+them: on a shared machine, CPU seconds are the steadier figure. All data are SYNTHETIC
+(seeded simulation on the real price path).
 
     python bench/sim_agents.py [--scales 1 100] [--seed 7]
 """
@@ -13,6 +15,7 @@ machines and loads. All data are SYNTHETIC (seeded simulation on the real price 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -43,9 +46,11 @@ def main() -> None:
     run("2025-11-01", "2025-11-02", seed=args.seed, scale=0.1)  # imports, tier tables, caches
     print("SYNTHETIC benchmark (marginscope.sim on the real Oct–Nov 2025 path)")
     for scale in args.scales:
+        load = os.getloadavg()[0]
         wall, cpu = time.perf_counter(), time.process_time()
         simulation = run(seed=args.seed, scale=scale)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        load = (load + os.getloadavg()[0]) / 2
         agents = len(simulation.population)
         hours = len(simulation.path.time_ms)
         bare = floor(agents, hours, args.seed)
@@ -56,7 +61,8 @@ def main() -> None:
             f"{simulation.table.num_rows:,} events ({november:,} in November; the seed's "
             f"98,700 × {scale:g} = {98_700 * scale:,.0f}); "
             f"simulation {wall:.1f} s wall, {cpu:.1f} s CPU; "
-            f"floor {bare:.2f} s; ratio {wall / bare:.1f}×"
+            f"floor {bare:.2f} s; ratio {wall / bare:.1f}×; "
+            f"load average {load:.1f} (2 cores: wall > CPU when other jobs run)"
         )
     print(f"(Assumptions.traders = {Assumptions().traders:,} per unit of scale)")
 

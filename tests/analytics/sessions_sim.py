@@ -24,6 +24,8 @@ from itertools import pairwise
 import numpy as np
 import pyarrow as pa
 
+from marginscope.sim.output import session_seq
+
 FIRST, FOLLOWING = date(2025, 10, 4), date(2025, 12, 1)
 """The simulated days (the reference October and November), end exclusive."""
 REFERENCE = ("2025-10-04", "2025-10-31")
@@ -194,6 +196,7 @@ def simulate(
             "country": pa.array(np.where(pick["country"], "US", "DE")),
             "visitor": pa.array([f"v{s}" for s in pick["session"]]),
             "session": pa.array([f"s{s}" for s in pick["session"]]),
+            "seq": session_seq(pick["session"]),
             "side": pa.array(np.where(pick["side"], "long", "short")),
             "leverage": pa.array(pick["leverage"].astype(np.int16)),
             "notional_bucket": pa.array(np.full(total, 1000, dtype=np.int64)),

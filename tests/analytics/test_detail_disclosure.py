@@ -27,7 +27,7 @@ from marginscope.analytics.funnel import funnel_findings, scan_funnel
 from marginscope.analytics.hours import hour_findings, scan_hours
 from marginscope.analytics.paths import path_findings, scan_paths
 from marginscope.analytics.positions import position_findings, scan_positions
-from marginscope.analytics.sessions import scan_transitions
+from marginscope.analytics.transitions import scan_transitions
 from marginscope.market.snapshot import load_snapshot
 from marginscope.report import report_from_cube
 from marginscope.sim.mix import tool_of

@@ -16,7 +16,7 @@ import pytest
 from marginscope.analytics.funnel import funnel_findings, funnel_steps, funnel_table, scan_funnel
 from marginscope.analytics.paths import END, path_findings, path_table, scan_paths
 from marginscope.analytics.positions import position_findings, position_table, scan_positions
-from marginscope.analytics.sessions import sequences
+from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import open_events
 from marginscope.calculators import REGISTRY
 
@@ -177,10 +177,10 @@ def test_a_null_world_raises_few_session_findings():
 def test_a_session_longer_than_the_packed_order_is_counted_not_hidden():
     import pyarrow as pa
 
-    from marginscope.analytics.sessions import KEYS, _packing
+    from marginscope.analytics.sequences import KEYS, packing
 
     tools = [LIQUIDATION, MARGIN_CALL, FUTURES]
-    kept = KEYS * _packing(len(tools))[1]  # 124 checks with three tools
+    kept = KEYS * packing(len(tools))[1]  # 124 checks with three tools
     checks = kept + 6
     events = pa.table(
         {

@@ -11,13 +11,13 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from marginscope.analytics.sessions import (
+from marginscope.analytics.sequences import sequences
+from marginscope.analytics.sources import open_events
+from marginscope.analytics.transitions import (
     scan_transitions,
-    sequences,
     transition_findings,
     transition_tables,
 )
-from marginscope.analytics.sources import open_events
 
 from .sessions_sim import FIRST, FOLLOWING, REFERENCE, Effect, show, simulate, spans
 

@@ -15,7 +15,7 @@ traffic on loopback, UI off) serves the module.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import pytest
 from marginscope.analytics import aggregate, daily
 from marginscope.analytics import spark as spark_engine
 from marginscope.analytics.detail import event_tables
-from marginscope.analytics.sessions import sequences
+from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import opened_events
 from marginscope.calculators import REGISTRY
 from marginscope.cli import main
@@ -68,6 +68,12 @@ def _edge_events() -> pa.Table:
     for suffix, calculator in zip("cab", TIE_ORDER[::-1], strict=True):
         rows.append({**event("tie", tie, "v-tie", "DE"), "event_id": f"syn-edge-tie-{suffix}",
                      "tool": REGISTRY[calculator].tool})
+    # seq with a gap and a late start, against the time order; and a repeated seq (the window)
+    for name, seqs in (("gap", (9, 4, 6)), ("twice", (1, 1, 2))):
+        for i, (seq, calculator) in enumerate(zip(seqs, TIE_ORDER, strict=True)):
+            rows.append({**event(name, tie + timedelta(minutes=i), f"v-{name}", "DE"),
+                         "event_id": f"syn-edge-{name}-{i}", "seq": seq,
+                         "tool": REGISTRY[calculator].tool})
     return pa.Table.from_pylist(rows, schema=ARROW_SCHEMA)
 
 

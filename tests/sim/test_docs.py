@@ -34,8 +34,8 @@ def test_no_date_of_the_story_is_given_to_the_simulator():
     import marginscope.sim as sim
 
     folder = Path(sim.__file__).parent
-    for name in ("agents.py", "behaviour.py", "generate.py", "path.py", "population.py",
-                 "routine.py"):
+    for name in ("agents.py", "behaviour.py", "generate.py", "hazard.py", "path.py",
+                 "population.py", "pricer.py", "routine.py", "truth.py"):
         text = (folder / name).read_text(encoding="utf-8")
         for story in ("2025-11-04", "2025-11-20", "2025-11-21", "2025-11-23", "NOVEMBER_2025"):
             assert story not in text, (name, story)

@@ -39,6 +39,7 @@ FIELDS = {
     "margin_mode": "cross",
     "leverage": leverage_bucket(20.0),
     "notional_bucket": notional_bucket(5_000.0),
+    "seq": None,
 }
 
 

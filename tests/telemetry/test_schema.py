@@ -219,6 +219,7 @@ _SAMPLES = {
     "leverage": ["20", "125", "7", "1000"],
     "notional_bucket": ["3000", "0", "5234", "20000000"],
     "country_source": ["header", "geoip", "time_zone", "ip", "Header"],
+    "seq": ["0", "32767", "32768", "-1"],
 }
 
 

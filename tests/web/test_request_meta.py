@@ -95,6 +95,7 @@ _PIPELINE_NAMES = st.sampled_from(
         b"x-marginscope-time-zone",
         b"x-marginscope-session",
         b"x-marginscope-touch-points",
+        b"x-marginscope-seq",
         b"accept",
         b"cookie",
     ]
@@ -111,6 +112,7 @@ _PIPELINE_VALUES = st.sampled_from(
         b"DE",
         b"Europe/Berlin",
         b"5",
+        b"12",
         b"tab-1",
     ]
 )
@@ -139,10 +141,11 @@ def test_the_recorders_header_subset_gives_the_event_all_headers_give(pairs, cli
         name.decode() for name, _ in pairs if name.startswith(b"sec-ch-")
     }
     everything = request_meta(request)
-    assert (subset.time_zone, subset.session, subset.max_touch_points) == (
+    assert (subset.time_zone, subset.session, subset.max_touch_points, subset.seq) == (
         everything.time_zone,
         everything.session,
         everything.max_touch_points,
+        everything.seq,
     )
     old, new = pipeline.process(everything, "stops"), pipeline.process(subset, "stops")
     if isinstance(old, Drop):

@@ -169,6 +169,27 @@ def test_beacon_is_recorded_with_the_same_anonymizer(telemetry_env):
     assert _files_containing(telemetry_env, _needles()) == []
 
 
+def test_the_pages_counter_is_stored_as_seq_with_the_session_only(telemetry_env):
+    headers = {"User-Agent": BROWSERS[4][0], "X-Forwarded-For": IPS[0]}
+    with TestClient(create_app()) as client:
+        for seq, session in (("0", "tab-a"), ("1", "tab-a"), ("7", None), ("40000", "tab-b"),
+                             ("x", "tab-b")):
+            sent = {**headers, "X-Marginscope-Seq": seq}
+            if session:
+                sent["X-Marginscope-Session"] = session
+            response = client.post("/api/v1/liquidation", json=LIQUIDATION, headers=sent)
+            assert response.headers["x-marginscope-event"] == "recorded"
+        beacon = client.post("/api/v1/events", json={**BEACON, "session": "tab-a", "seq": 2},
+                             headers=headers)
+        refused = client.post("/api/v1/events", json={**BEACON, "seq": -1}, headers=headers)
+    assert beacon.status_code == 202 and refused.status_code == 422
+    con = duckdb.connect(str(telemetry_env / "events.duckdb"), read_only=True)
+    rows = con.execute("SELECT session IS NOT NULL, seq FROM events").fetchall()
+    # no session: no seq; out of range or not a number: NULL (the event is still recorded)
+    assert sorted(rows, key=str) == sorted([(True, 0), (True, 1), (False, None), (True, None),
+                                            (True, None), (True, 2)], key=str)
+
+
 @pytest.mark.parametrize("body", [
     {**BEACON, "tool": "not_a_tool"},
     {**BEACON, "venue": "my-broker"},

@@ -1,7 +1,7 @@
 """The event-level analyses of issue 21: transitions, setup content and hour profiles.
 
 Contrasts need only the daily cube (:mod:`.contrasts`, run by :func:`~.analysis.analyze`);
-transitions (:mod:`.sessions`), setup content (:mod:`.content`) and hour profiles
+transitions (:mod:`.transitions`, over the session order of :mod:`.sequences`), setup content (:mod:`.content`) and hour profiles
 (:mod:`.hours`) need the events (or finer tables than the cube), so the
 report opens the source once more and runs their Ibis expressions in the same engine
 (:func:`event_tables`), then :func:`detail_findings` tests the month and each phase against the
@@ -40,16 +40,16 @@ from marginscope.analytics.positions import (
     position_table,
     scan_positions,
 )
-from marginscope.analytics.sessions import (
+from marginscope.analytics.sequences import sequences
+from marginscope.analytics.sources import opened_events
+from marginscope.analytics.transitions import (
     TransitionTables,
     TransitionTest,
     day_of,
     scan_transitions,
-    sequences,
     transition_findings,
     transition_tables,
 )
-from marginscope.analytics.sources import opened_events
 
 __all__ = [
     "DetailTests",

@@ -13,8 +13,16 @@ partitioning used here — with 30 days the exact dynamic programme costs nothin
    tool before segmenting: a surge lasting one or two days is a spike, not a phase, while a
    level shift keeps its edge.
 4. **Segmentation.** The least-squares segmentation into ``K + 1`` segments of at least
-   ``min_size`` (3) days, for ``K ≤ max_changes`` (3), chosen by a BIC-type penalty
-   ``β · p · log n`` per change (p tools, n days; β = ``penalty_scale``, 2 by default).
+   ``min_size`` (3) days, for ``K ≤ max_changes`` (3), chosen by a penalty per change
+   *calibrated by simulation under the null* (:func:`null_penalty`): the ``1 − false_rate``
+   (95 %) quantile, over seeded draws of independent unit-variance noise of the same shape
+   (n days × p tools) put through the same running median, of the smallest penalty that
+   leaves the draw undivided (``max_K gain_K / K``). A month without a change of mix is so
+   divided with probability about ``false_rate`` (a Monte Carlo calibration of the
+   penalty under the null, i.e. a parametric bootstrap, Efron & Tibshirani 1993 ch. 6, with
+   the noise model of step 2). It replaces the BIC-type ``2 · p · log n``, which grows with every
+   tool although a change of mix is usually carried by a few: with p = 10 tools it was 2.4 ×
+   that quantile and missed changes the agents' truth shows (docs/sim.md, "Across seeds").
 5. **Labels.** Each phase's mix is compared with the *normal* mix (the 28 days before the
    month when available, else the whole month). Dominant tools: share ≥ 2 % and at least
    ``min_ratio`` (1.15) times their normal share, ordered by excess share. The theme is the
@@ -27,14 +35,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
 from marginscope.analytics.baseline import MAD_SCALE
 from marginscope.analytics.names import tool_name
 
-__all__ = ["THEMES", "Phase", "PhaseRules", "change_points", "running_median", "theme_tools",
-           "tool_mix_phases"]
+__all__ = ["THEMES", "Phase", "PhaseRules", "change_points", "null_penalty", "running_median",
+           "theme_tools", "tool_mix_phases"]
 
 THEMES: dict[str, str] = {
     "defensive checks": "check", "margin defense": "defend", "repositioning": "rebuild",
@@ -57,7 +66,8 @@ class PhaseRules:
 
     min_size: int = 3
     max_changes: int = 3
-    penalty_scale: float = 2.0
+    false_rate: float = 0.05
+    null_draws: int = 1000
     smooth: int = 5
     min_ratio: float = 1.15
     min_share: float = 0.02
@@ -146,6 +156,64 @@ def change_points(x: np.ndarray, *, penalty: float, min_size: int = 3,
     return sorted(cuts)
 
 
+def difference_scale(x: np.ndarray) -> np.ndarray:
+    """Noise level of each column of ``x`` along axis 0: 1.4826 · MAD of the first differences
+    / √2 (robust to level shifts and to a one-day spike)."""
+    step = np.diff(x, axis=0)
+    return MAD_SCALE * np.median(np.abs(step - np.median(step, axis=0)), axis=0) / math.sqrt(2.0)
+
+
+def _best_costs(x: np.ndarray, min_size: int, max_changes: int) -> np.ndarray:
+    """Least within-segment sum of squares of each draw in ``x`` (draws × n × p) with
+    ``0 … max_changes`` changes (draws × K + 1), the dynamic programme of
+    :func:`change_points` vectorised over draws."""
+    draws, n, _ = x.shape
+    cumsum = np.concatenate([np.zeros((draws, 1, x.shape[2])), np.cumsum(x, axis=1)], axis=1)
+    cumsq = np.concatenate([np.zeros((draws, 1)), np.cumsum((x**2).sum(axis=2), axis=1)],
+                           axis=1)
+    a, b = np.triu_indices(n + 1, k=1)
+    total = cumsum[:, b] - cumsum[:, a]
+    cost = np.full((draws, n + 1, n + 1), np.inf)
+    cost[:, a, b] = cumsq[:, b] - cumsq[:, a] - (total**2).sum(axis=2) / (b - a)
+    most = min(max_changes, n // min_size - 1)
+    best = np.full((most + 1, draws, n + 1), np.inf)
+    best[0, :, min_size:] = cost[:, 0, min_size:]
+    for k in range(1, most + 1):
+        for j in range((k + 1) * min_size, n + 1):
+            i = np.arange(k * min_size, j - min_size + 1)
+            best[k, :, j] = (best[k - 1][:, i] + cost[:, i, j]).min(axis=1)
+    return best[:, :, n].T
+
+
+@lru_cache(maxsize=64)
+def null_penalty(n: int, p: int, rules: PhaseRules | None = None, seed: int = 0) -> float:
+    """Penalty per change that divides a month with no change of mix with probability
+    ``rules.false_rate``: the quantile, over ``rules.null_draws`` seeded draws of independent
+    N(0, 1) noise (n days × p tools, each column divided by its own estimated noise level
+    (:func:`difference_scale`, as the data are) and put through the running median of width
+    ``rules.smooth``), of ``max_K (cost_0 − cost_K) / K`` — the least penalty under which the
+    draw stays one segment.
+
+    The statistic does not depend on each column's scale, so unit-variance draws stand for a
+    month whose mix does not change; estimating the noise level from 29 differences is part
+    of the draw (without it the false-phase rate was 17–22 %). The calibration is checked on
+    the planted null months and the simulator's calm counterfactual
+    (``tests/analytics/test_phases_association.py``, ``docs/sim.md``).
+    """
+    rules = rules or PhaseRules()
+    if n < 2 * rules.min_size or p == 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n, rules.null_draws, p))  # days first, as the data
+    smoothed = running_median(noise / difference_scale(noise), rules.smooth).transpose(1, 0, 2)
+    costs = _best_costs(smoothed, rules.min_size, rules.max_changes)
+    changes = np.arange(1, costs.shape[1])
+    if changes.size == 0:
+        return 0.0
+    least = ((costs[:, :1] - costs[:, 1:]) / changes).max(axis=1)
+    return float(np.quantile(least, 1.0 - rules.false_rate))
+
+
 def _normalized(matrix: np.ndarray) -> np.ndarray:
     totals = matrix.sum(axis=1, keepdims=True)
     return np.divide(matrix, totals, out=np.zeros_like(matrix, dtype=float), where=totals > 0)
@@ -170,12 +238,10 @@ def tool_mix_phases(matrix: np.ndarray, tools: Sequence[str],
     hellinger = np.sqrt(shares)
     daily_total = counts.sum(axis=1)
     floor = 1.0 / (2.0 * math.sqrt(max(float(np.median(daily_total)), 1.0)))
-    noise = MAD_SCALE * np.median(np.abs(np.diff(hellinger, axis=0)
-                                         - np.median(np.diff(hellinger, axis=0), axis=0)),
-                                  axis=0) / math.sqrt(2.0) if n > 2 else np.full(len(names), floor)
+    noise = difference_scale(hellinger) if n > 2 else np.full(len(names), floor)
     noise = np.maximum(noise, floor)
     standardized = running_median(hellinger / noise, rules.smooth)
-    penalty = rules.penalty_scale * len(names) * math.log(max(n, 2))
+    penalty = null_penalty(n, len(names), rules)
     cuts = change_points(standardized, penalty=penalty, min_size=rules.min_size,
                          max_changes=rules.max_changes)
     if reference is not None and np.asarray(reference, dtype=float)[used].sum() > 0:

@@ -1,6 +1,6 @@
 """Where in a session each tool is used: first check or later, by device.
 
-From the sessions' ordered sequences (:class:`~marginscope.analytics.sessions.Sequences`),
+From the sessions' ordered sequences (:class:`~marginscope.analytics.sequences.Sequences`),
 per session and tool its checks ``x_s`` and those that opened the session ``y_s`` (0 or 1),
 summed per ``(day, device, tool)`` as ``nx = Σx, xx = Σx², ny = Σy, xy = Σxy`` and the
 sessions (:func:`position_table`).
@@ -35,8 +35,9 @@ from marginscope.analytics.clustered import cluster_change
 from marginscope.analytics.disclosure import safe_count, safe_share, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
+from marginscope.analytics.grouped import grouped_sums, span_sums
 from marginscope.analytics.names import tool_name
-from marginscope.analytics.sessions import Sequences, grouped_sums, span_sums
+from marginscope.analytics.sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = ["PositionTest", "position_findings", "position_table", "scan_positions"]

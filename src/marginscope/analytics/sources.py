@@ -84,7 +84,8 @@ def _open_path(path: Path, table: str) -> ir.Table:
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         backend = ibis.duckdb.from_connection(con)
-        return backend.read_parquet(pattern, hive_partitioning=True)
+        # by name: files written before a column was declared (seq, country_source) read NULL
+        return backend.read_parquet(pattern, hive_partitioning=True, union_by_name=True)
     from marginscope.telemetry.store import connect
 
     if not path.is_file():

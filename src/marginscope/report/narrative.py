@@ -110,7 +110,9 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
             "each scaled by its noise, smoothed with a 5-day running median (so a one- or "
             "two-day spike is not a phase), segmented by exact penalised least squares "
             f"(at most {phase.max_changes} changes, at least {phase.min_size} days per phase, "
-            f"penalty {phase.penalty_scale:g}·p·log n). Each phase is labelled by the tools "
+            "a penalty per change calibrated on simulated noise so that a month whose mix "
+            f"does not change is divided with probability {phase.false_rate:.0%}). Each "
+            "phase is labelled by the tools "
             f"at least {phase.min_ratio:.2f}× their normal share (the reference); the "
             "theme names (defensive checks, margin defense, repositioning) are "
             "a reading aid for groups of tools, not a finding."]},

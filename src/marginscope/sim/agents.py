@@ -27,167 +27,23 @@ opening, closing, leaving; the long share of open positions; sessions per reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from marginscope.risk.account import cross_prices
-from marginscope.risk.margin import margin_to_target
-from marginscope.risk.terms import resolve
-from marginscope.sim.behaviour import DIURNAL, REASONS, TEMPLATES, TOOLS, WEEKDAY, Assumptions
-from marginscope.sim.inputs import BTC_SYMBOL
+from marginscope.sim.behaviour import REASONS, TEMPLATES, Assumptions, gamma_shocks, local_rhythm
+from marginscope.sim.hazard import candidates
 from marginscope.sim.path import HourlyPath
-from marginscope.sim.population import VENUE_SHARES, Population, utc_offsets
+from marginscope.sim.population import Population, utc_offsets
+from marginscope.sim.pricer import Pricer
+from marginscope.sim.truth import Sessions, Truth
 
 __all__ = ["Sessions", "Truth", "step_agents"]
 
-_OFFSETS = np.arange(-12, 15)
 _MIN_FUNDS = 10.0  # USD below which an agent cannot open or add (assumption)
 _NEAR = (0.05, 0.10)  # truth: within 5 % / 10 % of the liquidation price
 _HOT = np.float32  # the per-agent arrays every hour reads (memory-bound passes)
 _KEYS = tuple(TEMPLATES)
 _T = {key: i for i, key in enumerate(_KEYS)}
 _R = {reason: i for i, reason in enumerate(REASONS)}
-
-
-@dataclass(frozen=True, eq=False)
-class Sessions:
-    """One row per session: agent, hour (index into the path), template (index into
-    :data:`~.behaviour.TEMPLATES`), reason (index into :data:`~.behaviour.REASONS`), and the
-    setup it is about: side (+1 long, −1 short), leverage, notional (USD)."""
-
-    agent: np.ndarray
-    hour: np.ndarray
-    template: np.ndarray
-    reason: np.ndarray
-    side: np.ndarray
-    leverage: np.ndarray
-    notional: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Truth:
-    """What the agents did, per simulated day (arrays over :attr:`days`)."""
-
-    days: np.ndarray
-    within_5: np.ndarray
-    within_10: np.ndarray
-    liquidated: np.ndarray
-    stopped: np.ndarray
-    added_margin: np.ndarray
-    averaged: np.ndarray
-    opened: np.ndarray
-    closed: np.ndarray
-    left: np.ndarray
-    holding: np.ndarray
-    long_share: np.ndarray
-    sessions: np.ndarray  # (day, reason)
-    funding_known: np.ndarray  # prints collected that day (of 3)
-    checks: np.ndarray | None = None  # (day, reason, tool): why each check was made
-
-    def why(self) -> dict[str, dict[str, int]]:
-        """Checks per tool id and reason over all days (:attr:`checks` summed)."""
-        if self.checks is None:
-            return {}
-        total = self.checks.sum(axis=0)
-        return {
-            tool: {r: int(total[i, j]) for i, r in enumerate(REASONS) if total[i, j]}
-            for j, tool in enumerate(TOOLS)
-        }
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready: one record per day."""
-        rows = []
-        for d, day in enumerate(self.days):
-            rows.append(
-                {
-                    "day": str(day),
-                    "within_5pct": int(self.within_5[d]),
-                    "within_10pct": int(self.within_10[d]),
-                    "liquidated": int(self.liquidated[d]),
-                    "stopped": int(self.stopped[d]),
-                    "added_margin": int(self.added_margin[d]),
-                    "averaged_down": int(self.averaged[d]),
-                    "opened": int(self.opened[d]),
-                    "closed": int(self.closed[d]),
-                    "left": int(self.left[d]),
-                    "holding": int(self.holding[d]),
-                    "long_share": round(float(self.long_share[d]), 4),
-                    "funding_prints": int(self.funding_known[d]),
-                    "sessions": {
-                        r: int(n) for r, n in zip(REASONS, self.sessions[d], strict=True) if n
-                    },
-                    "checks": {}
-                    if self.checks is None
-                    else {
-                        r: int(n)
-                        for r, n in zip(REASONS, self.checks[d].sum(axis=1), strict=True)
-                        if n
-                    },
-                }
-            )
-        return {"days": rows, "checks_by_tool_and_reason": self.why()}
-
-
-class _Pricer:
-    """The risk engine's terms per pricing venue, and vectorized calls grouped by them."""
-
-    def __init__(self) -> None:
-        fallback = next(iter(BTC_SYMBOL))
-        pricing = [v if v in BTC_SYMBOL else fallback for v in VENUE_SHARES]
-        names = tuple(dict.fromkeys(pricing))
-        self.terms = [resolve(name, symbol=BTC_SYMBOL[name]) for name in names]
-        self.group = np.asarray([names.index(p) for p in pricing], dtype=np.int64)
-
-    def _groups(self, venue: np.ndarray, cross: np.ndarray):
-        g = self.group[venue]
-        for k, terms in enumerate(self.terms):
-            for mode in (False, True):
-                rows = np.flatnonzero((g == k) & (cross == mode))
-                if rows.size:
-                    yield terms, mode, rows
-
-    def liquidation(self, venue, cross, side, qty, entry, margin, mark) -> np.ndarray:
-        out = np.full(len(qty), np.nan)
-        for terms, is_cross, rows in self._groups(venue, cross):
-            if is_cross:  # one position per account: its cross wallet is the margin
-                out[rows] = cross_prices(
-                    terms,
-                    side[rows],
-                    qty[rows],
-                    entry[rows],
-                    mark[rows],
-                    margin[rows],
-                    account=np.arange(rows.size),
-                )["liquidation_price"]
-            else:
-                out[rows] = terms.liquidation_price(
-                    side[rows], qty[rows], entry[rows], margin[rows]
-                )
-        return out
-
-    def margin_to(self, venue, cross, side, qty, entry, margin, target) -> np.ndarray:
-        out = np.zeros(len(qty))
-        for terms, _, rows in self._groups(venue, cross):
-            out[rows] = margin_to_target(
-                terms, side[rows], qty[rows], entry[rows], margin[rows], target[rows]
-            )
-        return out
-
-    def max_leverage(self, venue, qty, price) -> np.ndarray:
-        out = np.full(len(qty), np.inf)
-        g = self.group[venue]
-        for k, terms in enumerate(self.terms):
-            rows = np.flatnonzero(g == k)
-            if rows.size:
-                allowed = terms.max_leverage_at(qty[rows], price[rows])
-                if allowed is not None:
-                    out[rows] = allowed
-        return out
-
-
-def _gamma(rng: np.random.Generator, cv: float, size: int) -> np.ndarray:
-    return rng.gamma(1.0 / cv**2, cv**2, size) if cv > 0 else np.ones(size)
 
 
 def step_agents(
@@ -205,7 +61,7 @@ def step_agents(
     truth are not kept.
     """
     n = len(population)
-    pricer = _Pricer()
+    pricer = Pricer()
     burn = path.first // 24  # the look-back week is the agents' burn-in
     days = np.arange(path.days[0] - burn, path.days[-1] + 1)
     n_days = len(days)
@@ -215,9 +71,8 @@ def step_agents(
     is_us = np.asarray(population.countries)[population.country] == "US"
     add_p = np.where(is_us, a.us_add_margin, a.rest_add_margin)
     attention = population.activity.astype(_HOT)
-    day_shock = _gamma(rng, a.day_shock_cv, n_days)
-    hour_shock = _gamma(rng, a.hour_shock_cv, len(hours))
-    diurnal, weekday = np.asarray(DIURNAL), np.asarray(WEEKDAY)
+    day_shock = gamma_shocks(rng, a.day_shock_cv, n_days)
+    hour_shock = gamma_shocks(rng, a.hour_shock_cv, len(hours))
 
     # --- state --------------------------------------------------------------------------
     funds = population.wallet.copy()
@@ -233,6 +88,7 @@ def step_agents(
     d0 = np.ones(n, dtype=_HOT)  # distance to liquidation when the position was (re)built
     seen = np.ones(n, dtype=_HOT)  # distance at the agent's last look
     pending = np.zeros(n, dtype=bool)
+    changed = np.zeros(n, dtype=bool)  # positions to reprice this hour
     last_rate = np.nan  # the last funding print the agents know
 
     def open_positions(
@@ -287,13 +143,12 @@ def step_agents(
 
     def refresh(rows: np.ndarray) -> None:
         """Recompute ``reach`` and ``trigger`` of ``rows`` after their state changed."""
-        none = np.isnan(liq[rows])
-        reach[rows] = np.where(none, np.where(side[rows] > 0, 0.0, 2.0 * entry[rows]), liq[rows])
-        far = -side[rows] * 1e18  # flat: a level no price reaches
-        reach[rows] = np.where(is_open[rows], reach[rows], far)
-        trigger[rows] = np.where(
-            is_open[rows], np.where(np.isnan(stop[rows]), reach[rows], stop[rows]), far
-        )
+        r_liq, r_side, r_open, r_stop = liq[rows], side[rows], is_open[rows], stop[rows]
+        level = np.where(np.isnan(r_liq), np.where(r_side > 0, 0.0, 2.0 * entry[rows]), r_liq)
+        far = -r_side * 1e18  # flat: a level no price reaches
+        level = np.where(r_open, level.astype(_HOT), far)
+        reach[rows] = level
+        trigger[rows] = np.where(r_open, np.where(np.isnan(r_stop), level, r_stop), far)
 
     def position_of(rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """What the pricer needs of positions ``rows``: venue, mode, side, qty, entry, margin."""
@@ -347,7 +202,7 @@ def step_agents(
         k: [] for k in ("agent", "hour", "template", "reason", "side", "leverage", "notional")
     }
 
-    rhythm_table = np.empty((len(_OFFSETS), 24))
+    rhythm_table = np.empty((27, 24))
     off_index = np.zeros(n, dtype=np.int64)
     current_day = -1
     for step, h in enumerate(hours):
@@ -355,9 +210,7 @@ def step_agents(
         utc_hour = int((path.time_ms[h] // 3_600_000) % 24)
         if day != current_day:
             current_day = day
-            dow = (int(days[day].astype(np.int64)) + 3) % 7  # 1970-01-01: Thursday
-            local = np.arange(24)[None, :] + _OFFSETS[:, None]
-            rhythm_table = (diurnal[local % 24] * weekday[(dow + local // 24) % 7]).astype(_HOT)
+            rhythm_table = local_rhythm(days[day]).astype(_HOT)
             off_index = np.clip(offsets[:, day], -12, 14) + 12
             nearest[:] = 1.0
         price, low, high = float(path.price[h]), float(path.low[h]), float(path.high[h])
@@ -367,18 +220,20 @@ def step_agents(
         touched: list[np.ndarray] = []  # rows whose trigger changed
 
         # 1. funding
+        held = np.flatnonzero(is_open)  # only open positions move, are hit, or need repricing
         if path.funding_mark[h]:
             rate = float(path.funding[h])
             if not np.isnan(rate):
                 counts["funding_known"][day] += 1
                 last_rate = rate
-                rows = np.flatnonzero(is_open)
-                margin[rows] -= side[rows] * rate * qty[rows] * price
-                dirty.append(rows)
+                margin[held] -= side[held] * rate * qty[held] * price
+                dirty.append(held)
 
         # 2. stops, then liquidations: where the hour's low (longs) / high (shorts) reaches
-        extreme = np.where(side > 0, _HOT(low), _HOT(high))
-        hits = np.flatnonzero(side * (extreme - trigger) <= 0)
+        h_side = side[held]
+        extreme = np.where(h_side > 0, _HOT(low), _HOT(high))
+        hit = h_side * (extreme - trigger[held]) <= 0
+        hits = held[hit]
         stopped = hits[~np.isnan(stop[hits])]
         funds[stopped] += np.maximum(
             margin[stopped] + side[stopped] * (stop[stopped] - entry[stopped]) * qty[stopped], 0.0
@@ -388,28 +243,50 @@ def step_agents(
         pending[taken] = True
         counts["liquidated"][day] += taken.size
         is_open[hits] = False
-        refresh(hits)
+        if hits.size:
+            refresh(hits)
+            held, h_side, extreme = held[~hit], h_side[~hit], extreme[~hit]
+        h_reach = reach[held]
+        nearest[held] = np.minimum(nearest[held], (extreme - h_reach) * h_side / extreme)
 
-        # 3. state → hazard
-        distance = (price - reach) * (side / price)  # flat agents: far beyond any threshold
-        np.minimum(nearest, (extreme - reach) * side / extreme, out=nearest)
-        ratio = distance / d0
-        shrink = np.maximum(seen - distance, 0.0) / seen
+        # 3. state → hazard, evaluated where it can fire (:func:`.hazard.candidates`)
         known = 0.0 if np.isnan(last_rate) else last_rate / 1e-4
-        paid = np.where(side > 0, max(-known, 0.0), max(known, 0.0))
         flat = a.flat_rate * (1.0 + a.move_attention * abs(ret_24))
-        routine = np.where(is_open, a.holding_rate, np.where(active, flat, a.return_rate))
+        shock = day_shock[day] * hour_shock[step]
+        rhythm_now = rhythm_table[:, utc_hour]
+        draw = rng.standard_exponential(n, dtype=np.float32)
+        h_distance = (price - h_reach) * (h_side / price)
+        x = candidates(
+            draw,
+            attention,
+            pending,
+            held,
+            (h_side, h_distance, seen[held], d0[held]),
+            shock=float(shock),
+            top=float(rhythm_now.max()),
+            idle=max(flat, a.return_rate),
+            known=known,
+            a=a,
+        )
+        x_side = side[x]
+        distance = (price - reach[x]) * (x_side / price)
+        ratio = distance / d0[x]
+        x_seen = seen[x]
+        shrink = np.maximum(x_seen - distance, 0.0) / x_seen
+        paid = np.where(x_side > 0, max(-known, 0.0), max(known, 0.0))
+        x_open = is_open[x]
+        routine = np.where(x_open, a.holding_rate, np.where(active[x], flat, a.return_rate))
         urgent = (
             a.shrink_rate / a.shrink_step * shrink
             + a.call_rate * (ratio < a.call_ratio)
-            + a.funding_rate * paid * is_open
-            + a.liquidated_rate * pending
+            + a.funding_rate * paid * x_open
+            + a.liquidated_rate * pending[x]
         )
-        rhythm = rhythm_table[:, utc_hour][off_index]
-        hazard = (attention * (day_shock[day] * hour_shock[step])) * (
-            rhythm * routine + (0.5 + 0.5 * rhythm) * urgent
-        )
-        fire = np.flatnonzero(rng.standard_exponential(n, dtype=np.float32) < hazard)
+        rhythm = rhythm_now[off_index[x]]
+        hazard = (attention[x] * shock) * (rhythm * routine + (0.5 + 0.5 * rhythm) * urgent)
+        at = np.flatnonzero(draw[x] < hazard)
+        fire = x[at]
+        distance, ratio, shrink, paid = distance[at], ratio[at], shrink[at], paid[at]
         fresh: list[np.ndarray] = []  # positions (re)built: their distance is the new d0
 
         # 4. the session's reason: the first that holds
@@ -418,9 +295,9 @@ def step_agents(
         in_loss = side[fire] * (price - entry[fire]) < 0
         conditions = [
             pending[fire],
-            f_open & (ratio[fire] < a.call_ratio),
-            f_open & (shrink[fire] >= a.shrink_step),
-            f_open & (u[:, 0] < paid[fire] / (1.0 + paid[fire]) * 0.5),
+            f_open & (ratio < a.call_ratio),
+            f_open & (shrink >= a.shrink_step),
+            f_open & (u[:, 0] < paid / (1.0 + paid) * 0.5),
             f_open & in_loss & (u[:, 1] < a.average_share),
             f_open & np.isnan(stop[fire]) & (u[:, 2] < a.stop_share),
             f_open & (u[:, 3] >= a.close_share),
@@ -477,14 +354,14 @@ def step_agents(
         template[k] = np.select(
             [add, cut], [_T["margin call/add"], _T["margin call/cut"]], _T["margin call/hold"]
         )
-        seen[rows] = distance[rows]
+        seen[rows] = distance[k]
 
         # distance shrank: look (and sometimes the probability of touching)
         k, rows = rows_of("distance shrank")
         template[k] = np.where(
             pick[k] < 0.3, _T["distance shrank/risk"], _T["distance shrank/look"]
         )
-        seen[rows] = distance[rows]
+        seen[rows] = distance[k]
 
         # funding pays the side: add to the position, or just look
         k, rows = rows_of("funding pays")
@@ -509,7 +386,7 @@ def step_agents(
         # set stops
         k, rows = rows_of("set stops")
         template[k] = _T["set stops/set"]
-        gap = np.minimum(rng.uniform(0.02, 0.06, rows.size), 0.7 * distance[rows])
+        gap = np.minimum(rng.uniform(0.02, 0.06, rows.size), 0.7 * distance[k])
         stop[rows] = price * (1.0 - side[rows] * gap)
         touched.append(rows)
 
@@ -524,7 +401,7 @@ def step_agents(
         counts["closed"][day] += rows.size
         k, rows = rows_of("monitor")
         template[k] = np.where(pick[k] < 0.5, _T["monitor/pnl"], _T["monitor/liquidation"])
-        seen[rows] = distance[rows]
+        seen[rows] = distance[k]
 
         # new setup: size and model it, open some
         k, rows = rows_of("new setup")
@@ -556,10 +433,11 @@ def step_agents(
         s_side[k], s_lev[k], s_notional[k] = ps, pl, pn
 
         # reprice what changed; a rebuilt position's distance is its new reference
-        mark = np.zeros(n, dtype=bool)
         for rows in dirty:
-            mark[rows] = True
-        rows = np.flatnonzero(mark & is_open)
+            changed[rows] = True
+        rows = np.flatnonzero(changed)
+        changed[rows] = False
+        rows = rows[is_open[rows]]
         if rows.size:
             liq[rows] = pricer.liquidation(
                 *position_of(rows),
@@ -573,7 +451,7 @@ def step_agents(
         stop[stopping] = price * (1.0 - side[stopping] * np.minimum(0.04, 0.7 * d0[stopping]))
         if touched:
             refresh(np.concatenate([*touched, stopping]))
-        np.add.at(by_reason[day], reason, 1)
+        by_reason[day] += np.bincount(reason, minlength=len(REASONS))
         if h >= path.first:  # the burn-in week leaves no sessions
             for key, value in (
                 ("agent", fire),

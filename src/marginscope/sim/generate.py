@@ -50,6 +50,7 @@ from marginscope.sim.behaviour import (
     template_tools,
 )
 from marginscope.sim.market_state import MarketState, market_state
+from marginscope.sim.output import session_seq
 from marginscope.sim.path import HourlyPath, calm_path, hourly_path
 from marginscope.sim.population import (
     DEVICES,
@@ -246,39 +247,41 @@ def _events(path: HourlyPath, population: Population, s: Sessions,
     ts = np.minimum(s_start[session] + elapsed.astype(np.int64), day_end[session])
 
     # coarse fields, as the calculators' declarations record them
+    order = np.argsort(ts, kind="stable")  # by time; a session's checks (and ties) in order
+    session, tool = session[order], tool[order]  # every event column below is in this order
     ev_agent = agent[session]
-    has = {name: np.isin(tool, [TOOLS.index(t) for t, f in TOOL_FIELDS.items() if name in f])
+    has = {name: np.isin(np.arange(len(TOOLS)), [TOOLS.index(t) for t, f in TOOL_FIELDS.items()
+                                                 if name in f])[tool]
            for name in ("venue", "symbol", "side", "margin_mode", "leverage", "notional")}
-    side = (s.side[session] < 0).astype(np.int64)                    # 0 long, 1 short
-    leverage = leverage_bucket(np.maximum(s.leverage[session], 1.0))
-    notional = notional_bucket(np.maximum(np.nan_to_num(s.notional[session]), 0.0))
+    side = (s.side < 0).astype(np.int64)[session]                    # 0 long, 1 short
+    leverage = leverage_bucket(np.maximum(s.leverage, 1.0))[session]
+    notional = notional_bucket(np.maximum(np.nan_to_num(s.notional), 0.0))[session]
 
     n_days = len(path.days)
     visit_key = agent * n_days + s_day
     visitor_ids = _text("v", _mix64(visit_key, seed * 2 + 1))
     session_ids = _text("s", _mix64(np.arange(n_sessions), seed * 2 + 2))
-    order = np.lexsort((session, ts))
     ones = np.ones(n, dtype=bool)
     columns = {
         "event_id": pa.nulls(n, pa.string()),
         "ts": pa.array(ts[order], type=pa.timestamp("us", tz="UTC")),
-        "tool": _strings(TOOLS, tool[order], ones, pa.string()),
-        "device": _strings(DEVICES, device[session][order], ones, pa.string()),
-        "country": _strings(population.countries, population.country[ev_agent][order], ones,
+        "tool": _strings(TOOLS, tool, ones, pa.string()),
+        "device": _strings(DEVICES, device[session], ones, pa.string()),
+        "country": _strings(population.countries, population.country[ev_agent], ones,
                             pa.string()),
-        "visitor": visitor_ids.take(pa.array(session[order])),
-        "session": session_ids.take(pa.array(session[order])),
-        "venue": _strings(list(VENUE_SHARES), population.venue[ev_agent][order],
-                          has["venue"][order], pa.string()),
-        "symbol": _strings(list(SYMBOL_SHARES), population.symbol[ev_agent][order],
-                           has["symbol"][order], pa.string()),
-        "side": _strings(["long", "short"], side[order], has["side"][order], pa.string()),
+        "visitor": visitor_ids.take(pa.array(session)),
+        "session": session_ids.take(pa.array(session)),
+        "seq": session_seq(session),
+        "venue": _strings(list(VENUE_SHARES), population.venue[ev_agent], has["venue"],
+                          pa.string()),
+        "symbol": _strings(list(SYMBOL_SHARES), population.symbol[ev_agent], has["symbol"],
+                           pa.string()),
+        "side": _strings(["long", "short"], side, has["side"], pa.string()),
         "margin_mode": _strings(["isolated", "cross"],
-                                population.cross[ev_agent][order].astype(np.int64),
-                                has["margin_mode"][order], pa.string()),
-        "leverage": pa.array(leverage[order].astype(np.int16), mask=~has["leverage"][order]),
-        "notional_bucket": pa.array(notional[order].astype(np.int64),
-                                    mask=~has["notional"][order]),
+                                population.cross[ev_agent].astype(np.int64),
+                                has["margin_mode"], pa.string()),
+        "leverage": pa.array(leverage.astype(np.int16), mask=~has["leverage"]),
+        "notional_bucket": pa.array(notional.astype(np.int64), mask=~has["notional"]),
     }
     cell = (s_day[session] * len(REASONS) + s.reason.astype(np.int64)[session]) * len(TOOLS)
     why = np.bincount(cell + tool, minlength=n_days * len(REASONS) * len(TOOLS))

@@ -17,14 +17,36 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from marginscope.errors import InputError
-from marginscope.telemetry.schema import ARROW_SCHEMA, SYNTHETIC_ID_PREFIX, is_synthetic_id
+from marginscope.telemetry.schema import (
+    ARROW_SCHEMA,
+    SEQ_MAX,
+    SYNTHETIC_ID_PREFIX,
+    is_synthetic_id,
+)
 
-__all__ = ["insert_events", "is_synthetic", "write_duckdb", "write_parquet"]
+__all__ = ["insert_events", "is_synthetic", "session_seq", "write_duckdb", "write_parquet"]
+
+
+def session_seq(session: np.ndarray) -> pa.Array:
+    """The ``seq`` column: each event's rank within its session (0, 1, 2, …), in row order,
+    as the page's per-tab counter numbers a session's calculations; rows must be in each
+    session's order (time order). One stable sort by session; ranks past ``SEQ_MAX`` are NULL
+    (as the page sends none)."""
+    session = np.asarray(session)
+    n = session.size
+    order = np.argsort(session, kind="stable")
+    grouped = session[order]
+    starts = np.r_[0, np.flatnonzero(grouped[1:] != grouped[:-1]) + 1] if n else np.zeros(0, int)
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))
+    seq = np.empty(n, dtype=np.int64)
+    seq[order] = rank
+    return pa.array(seq.astype(np.int16), mask=seq > SEQ_MAX)
 
 
 def is_synthetic(table: pa.Table) -> bool:

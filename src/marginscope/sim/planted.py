@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from marginscope.errors import InputError
 from marginscope.sim.mix import TOOL_MIX, check_tools, tool_of, venue_shares
+from marginscope.sim.output import session_seq
 from marginscope.telemetry.schema import DEVICES, SYNTHETIC_ID_PREFIX, conform
 
 __all__ = [
@@ -281,6 +282,7 @@ class PlantedMonth:
                 pa.array(country.astype(np.int32)), pa.array(self.countries)).cast(pa.string()),
             "visitor": text("v", visitor),
             "session": text("s", session),
+            "seq": session_seq(session),
             "venue": pick(tuple(VENUE_MIX), tuple(VENUE_MIX.values()), pa.string()),
             "symbol": pick(("BTC", "ETH", "SOL", "XRP", "DOGE"), (0.55, 0.25, 0.1, 0.05, 0.05),
                            pa.string()),

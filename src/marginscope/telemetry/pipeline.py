@@ -44,6 +44,7 @@ from marginscope.telemetry.request import RequestMeta, header_value, resolve_cli
 from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
 from marginscope.telemetry.schema import (
     COLUMNS,
+    SEQ_MAX,
     Event,
     built_event,
     leverage_bucket,
@@ -117,6 +118,15 @@ class _Draft:
     visitor: str | None = None
     session: str | None = None
     salt: bytes = b""  # the day's salt, read once by the first step that needs it
+    seq: int | None = None
+
+
+def _seq(value: int | str | None) -> int | None:
+    """The page's counter as stored: an integer ``0 … SEQ_MAX``, else None (never a drop:
+    the calculation is still counted, only its in-session order is unknown)."""
+    if isinstance(value, str):
+        value = int(value) if value.isdigit() and len(value) <= 5 else None
+    return value if type(value) is int and 0 <= value <= SEQ_MAX else None
 
 
 class Pipeline:
@@ -290,7 +300,8 @@ class Pipeline:
         return {"event_id": new_event_id(), "ts": draft.ts, "tool": draft.tool,
                 "device": draft.device, "country": draft.country,
                 "country_source": draft.country_source, "visitor": draft.visitor,
-                "session": draft.session, **draft.coarse}
+                "session": draft.session,
+                "seq": draft.seq if draft.session is not None else None, **draft.coarse}
 
     def enqueue(self, event: Event) -> Future[None] | Drop:
         """Hand the event to the writer; a full queue or a closed writer is a counted drop."""
@@ -345,11 +356,12 @@ class Pipeline:
         with self._lock:
             self._counts["processed"] += 1
             self._counts["events"] += 1
+        session = session_id(salt, request.session)
         return {"ts": ts, "tool": tool, "device": device, "country": country,
                 "country_source": source,
                 "visitor": visitor_id(salt, self.site, client_ip, user_agent)
                 if client_ip and user_agent else None,
-                "session": session_id(salt, request.session),
+                "session": session, "seq": _seq(request.seq) if session is not None else None,
                 "context": {key: (context or {}).get(key) for key in CONTEXT_KEYS}}
 
     def _posix_second(self, ts: datetime | None) -> int:
@@ -399,6 +411,7 @@ class Pipeline:
             time_zone=request.time_zone if isinstance(request.time_zone, str) else None,
             session_token=request.session,
             max_touch_points=touch if isinstance(touch, int) else None,
+            seq=_seq(request.seq),
         )
 
     def _dropped(self, drop: Drop, ts: datetime, *, processed: bool = False) -> Drop:

@@ -39,6 +39,9 @@ class RequestMeta:
         hash under the day's salt.
     max_touch_points : int, optional
         ``navigator.maxTouchPoints`` the page sent (tells iPadOS from macOS).
+    seq : int or str, optional
+        The page's per-tab counter of calculations (0, 1, 2, …; a header's text is read as
+        an integer), stored as ``seq`` with the session when within ``0 … SEQ_MAX``.
     ts : datetime, optional
         When the calculation ran (aware); defaults to the pipeline's clock.
     """
@@ -49,6 +52,7 @@ class RequestMeta:
     session: str | None = None
     max_touch_points: int | None = None
     ts: datetime | None = None
+    seq: int | str | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RequestMeta:

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ARROW_SCHEMA", "COLUMNS", "COUNTRY_SOURCES", "DEVICES", "DUCKDB_TYPES", "EVENT_COLUMNS", "ID_PATTERN",
     "LEVERAGE_EDGES", "MARGIN_MODES", "NOTIONAL_EDGES", "OTHER_SYMBOL", "OTHER_VENUE", "REQUIRED",
-    "SIDES", "SYNTHETIC_ID_PREFIX", "UNKNOWN_COUNTRY", "Column", "Edges", "Event", "Matches",
+    "SEQ_MAX", "SIDES", "SYNTHETIC_ID_PREFIX", "UNKNOWN_COUNTRY", "Between", "Column", "Edges", "Event", "Matches",
     "OneOf", "Rule", "SqlSet", "Timestamp", "arrow_schema", "built_event", "column", "conform",
     "country_codes", "create_table_sql", "event_model", "event_row", "event_rows", "events_to_arrow",
     "is_synthetic_id", "leverage_bucket", "new_event_id", "normalize_margin_mode",
@@ -88,6 +88,11 @@ def is_synthetic_id(event_id: str) -> bool:
     """True when ``event_id`` (the ``event_id`` column) marks a simulated event."""
     return event_id.startswith(SYNTHETIC_ID_PREFIX)
 
+
+SEQ_MAX = 32_767
+"""Largest ``seq``: the page's per-tab counter of calculations (0, 1, 2, …) sent with each
+one, which orders a session's checks (docs/analytics.md, "In-session order"); a page past it
+sends none (NULL: unknown, as for events recorded before the column existed)."""
 
 LEVERAGE_EDGES: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 25, 50, 75, 100, 125)
 NOTIONAL_EDGES: tuple[int, ...] = (
@@ -399,7 +404,31 @@ class Edges:
         return f"{value} NOT IN {in_set(tuple(float(edge) for edge in self.edges))}"
 
 
-Rule = Matches | Timestamp | OneOf | Edges
+@dataclass(frozen=True)
+class Between:
+    """An integer from ``low`` to ``high`` (inclusive); text is read as an integer."""
+
+    low: int
+    high: int
+    what: str
+    parse: ClassVar[str | None] = "BIGINT"  # "7" is 7; out of range is then a broken rule
+
+    def allowed(self) -> str:
+        """What is allowed, in words."""
+        return f"{self.what}: an integer from {self.low} to {self.high}"
+
+    def check(self, value: int) -> int:
+        """``value`` if within the range, else ValueError naming it."""
+        if not self.low <= value <= self.high:
+            raise ValueError(self.allowed())
+        return value
+
+    def sql(self, value: str, in_set: SqlSet) -> str:
+        """SQL condition, true when the (parsed, non-NULL) ``value`` is outside the range."""
+        return f"{value} NOT BETWEEN {self.low} AND {self.high}"
+
+
+Rule = Matches | Timestamp | OneOf | Edges | Between
 
 _OPAQUE_ID = Matches(_ID, "an opaque id of 1-64 characters from [A-Za-z0-9_-]")
 
@@ -485,6 +514,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("leverage", "SMALLINT", Edges(LEVERAGE_EDGES, "leverage")),
     Column("notional_bucket", "BIGINT", Edges(NOTIONAL_EDGES, "notional")),
     Column("country_source", "VARCHAR", OneOf(COUNTRY_SOURCES)),
+    Column("seq", "SMALLINT", Between(0, SEQ_MAX, "a per-tab calculation counter")),
 )
 """The canonical event, in canonical column order (ingest accepts any order; export writes
 this one). Never IPs, User-Agents, prices, balances, exact sizes or free text."""

@@ -55,6 +55,7 @@ Beacon = create_model(
                                  description="The browser's IANA time zone.")),
     session=(str | None, Field(None, pattern=ID_PATTERN, description="Per-tab token.")),
     max_touch_points=(int | None, Field(None, ge=0, le=64)),
+    seq=column("seq").field(description="The page's per-tab calculation counter (0, 1, 2, …)."),
 )
 """The beacon's body; ``tool``, ``venue``, ``side``, ``margin_mode`` checked as the event's."""
 
@@ -99,7 +100,7 @@ def build_beacon_router(telemetry: Telemetry, buckets: TokenBuckets,
         if isinstance(beacon, Response):
             return beacon
         meta = request_meta(request, time_zone=beacon.time_zone, session=beacon.session,
-                            max_touch_points=beacon.max_touch_points)
+                            max_touch_points=beacon.max_touch_points, seq=beacon.seq)
         outcome = telemetry.record(meta, beacon.tool, beacon.model_dump(
             include={"venue", "symbol", "side", "margin_mode", "leverage", "notional"}))
         if isinstance(outcome, Drop):

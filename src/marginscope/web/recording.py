@@ -50,13 +50,16 @@ PENDING = "marginscope.telemetry.pending"
 _HINT_TZ = "x-marginscope-time-zone"
 _HINT_SESSION = "x-marginscope-session"
 _HINT_TOUCH = "x-marginscope-touch-points"
+_HINT_SEQ = "x-marginscope-seq"
+_HINTS = (_HINT_TZ, _HINT_SESSION, _HINT_TOUCH, _HINT_SEQ)
+"""The page's hints, sent as headers with each calculation (read by :func:`request_meta`)."""
 
 
 # --- the recorder ------------------------------------------------------------------------------
 
 
 def request_meta(request: Request, *, time_zone: str | None = None, session: str | None = None,
-                 max_touch_points: int | None = None,
+                 max_touch_points: int | None = None, seq: int | None = None,
                  names: frozenset[bytes] | None = None) -> RequestMeta:
     """What the anonymizer reads: headers, socket peer, the page's hints (headers or beacon).
 
@@ -80,7 +83,8 @@ def request_meta(request: Request, *, time_zone: str | None = None, session: str
                        client_ip=request.client.host if request.client else None,
                        time_zone=time_zone or headers.get(_HINT_TZ),
                        session=session or headers.get(_HINT_SESSION),
-                       max_touch_points=max_touch_points)
+                       max_touch_points=max_touch_points,
+                       seq=headers.get(_HINT_SEQ) if seq is None else seq)
 
 
 def read_headers(telemetry: Telemetry) -> frozenset[bytes]:
@@ -88,7 +92,7 @@ def read_headers(telemetry: Telemetry) -> frozenset[bytes]:
     (:meth:`~marginscope.telemetry.pipeline.Pipeline.header_names`, the Client Hints apart)
     and the page's hints."""
     return frozenset(name.encode("latin-1") for name in
-                     (*telemetry.pipeline.header_names(), _HINT_TZ, _HINT_SESSION, _HINT_TOUCH))
+                     (*telemetry.pipeline.header_names(), *_HINTS))
 
 
 def _pending(scope: Scope, outcome: Future[None] | Drop) -> None:

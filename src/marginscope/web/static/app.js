@@ -34,20 +34,27 @@
   let sequence = 0;
   let controller = null;
 
-  // Page hints for the (optional) telemetry recorder: time zone, touch points, a per-tab token.
+  // Page hints for the (optional) telemetry recorder: time zone, touch points, a per-tab token
+  // and the tab's calculation counter (0, 1, 2, …: the order of the session's checks, kept
+  // with the token so a reload goes on counting; none past 32767, the stored range).
   function hints() {
     let session = "";
+    let seq = -1;
     try {
       session = sessionStorage.getItem("ms-session") || "";
       if (!session) {
         session = Array.from(crypto.getRandomValues(new Uint8Array(12)),
           (b) => b.toString(16).padStart(2, "0")).join("");
         sessionStorage.setItem("ms-session", session);
+        sessionStorage.removeItem("ms-seq");
       }
+      seq = parseInt(sessionStorage.getItem("ms-seq") || "0", 10) || 0;
+      sessionStorage.setItem("ms-seq", String(seq + 1));
     } catch (e) { /* storage disabled: no token */ }
     const headers = { "X-Marginscope-Touch-Points": String(navigator.maxTouchPoints || 0) };
     try { headers["X-Marginscope-Time-Zone"] = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* none */ }
     if (session) headers["X-Marginscope-Session"] = session;
+    if (session && seq >= 0 && seq <= 32767) headers["X-Marginscope-Seq"] = String(seq);
     return headers;
   }
 

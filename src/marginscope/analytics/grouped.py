@@ -1,0 +1,77 @@
+"""Sums per key of small integer tables (NumPy), and per key over a span of days.
+
+The session analyses (:mod:`.transitions`, :mod:`.paths`, :mod:`.positions`, :mod:`.funnel`)
+reduce the engine's distinct session sequences (:mod:`.sequences`) to per-day tables with
+:func:`grouped_sums`, and the statistics sum those tables over a span with :func:`span_sums`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["DENSE_KEYS", "day_of", "grouped_sums", "span_sums"]
+
+DENSE_KEYS = 1 << 25
+"""Key spaces up to this size are summed with a dense ``bincount`` instead of a sort."""
+
+
+def grouped_sums(
+    keys: Sequence[np.ndarray], values: dict[str, np.ndarray]
+) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """``values`` summed per distinct combination of the integer ``keys`` (same length);
+    returns the distinct key columns and the sums."""
+    columns = [np.asarray(k, dtype=np.int64) for k in keys]
+    low = [int(c.min()) if c.size else 0 for c in columns]
+    sizes = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(columns, low, strict=True)]
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    for c, lo, size in zip(columns, low, sizes, strict=True):  # mixed radix, one int64
+        key = key * size + (c - lo)
+    total = int(np.prod(sizes, dtype=np.float64)) if columns[0].size else 0
+    if total <= DENSE_KEYS:  # a small key space: count straight into it (no sort)
+        present = np.bincount(key, minlength=total) > 0
+        unique = np.flatnonzero(present)
+        sums = {
+            name: np.bincount(key, weights=np.asarray(v, dtype=float), minlength=total)[unique]
+            for name, v in values.items()
+        }
+    else:
+        unique, inverse = np.unique(key, return_inverse=True)
+        inverse = inverse.ravel()
+        sums = {
+            name: np.bincount(inverse, weights=np.asarray(v, dtype=float), minlength=unique.size)
+            for name, v in values.items()
+        }
+    decoded = []
+    rest = unique
+    for lo, size in zip(reversed(low), reversed(sizes), strict=True):
+        decoded.append(rest % size + lo)
+        rest = rest // size
+    return decoded[::-1], sums
+
+
+def day_of(iso: str) -> int:
+    """Days since 1970-01-01 of an ISO day."""
+    return int(np.datetime64(iso, "D").astype(np.int64))
+
+
+def span_sums(
+    data: dict[str, np.ndarray],
+    keys: Sequence[str],
+    columns: Sequence[str],
+    first: str,
+    last: str,
+) -> dict[tuple, np.ndarray]:
+    """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive ISO
+    days) per value of ``keys`` (at least one; nulls read ``None``)."""
+    inside = (data["day"] >= day_of(first)) & (data["day"] <= day_of(last))
+    out: dict[tuple, np.ndarray] = {}
+    values = np.column_stack([data[c][inside].astype(float) for c in columns])
+    for key, row in zip(zip(*(data[k][inside] for k in keys), strict=True), values, strict=True):
+        key = tuple(None if v is None else str(v) for v in key)
+        if key in out:
+            out[key] += row
+        else:
+            out[key] = row.copy()
+    return out
