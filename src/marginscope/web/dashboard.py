@@ -26,10 +26,10 @@ from marginscope.web.dashboard_access import (
     cookie_options,
     disabled,
     form_fields,
-    gate,
     logged_in,
     login_page,
     login_throttle,
+    refusal,
     root_path,
     session_store,
     token_setting,
@@ -123,7 +123,7 @@ def build_dashboard() -> APIRouter:
                    end: str | None = None, tool: str | None = None, device: str | None = None,
                    region: str | None = None) -> Response:
         """The numbers behind the page (totals, findings and the views; no chart images)."""
-        denied = gate(request)
+        denied = refusal(request)
         if denied is not None:
             return denied
         params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
@@ -140,7 +140,7 @@ def build_dashboard() -> APIRouter:
                        tool: str | None = None, device: str | None = None,
                        region: str | None = None) -> Response:
         """The filtered daily series (suppressed), findings, contrasts or transitions, as CSV."""
-        denied = gate(request)
+        denied = refusal(request)
         if denied is not None:
             return denied
         if table not in CSV_TABLES:
@@ -169,7 +169,7 @@ def build_dashboard() -> APIRouter:
 
     @router.get("/dashboard/report.{fmt}", name="dashboard_report")
     async def download(request: Request, fmt: str, month: str | None = None) -> Response:
-        denied = gate(request)
+        denied = refusal(request)
         if denied is not None:
             return denied
         if fmt not in MEDIA:

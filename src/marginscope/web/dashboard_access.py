@@ -1,4 +1,4 @@
-"""Who may see the dashboard: the token setting, the login form and link, sessions, the gate.
+"""Who may see the dashboard: the token setting, the login form and link, sessions, the refusal.
 
 Access comes from ``MARGINSCOPE_DASHBOARD_TOKEN`` (:mod:`.settings`). Unset: every dashboard
 route answers 404 with a note on how to enable it. Set: a request is let in with
@@ -31,10 +31,10 @@ __all__ = [
     "cookie_options",
     "disabled",
     "form_fields",
-    "gate",
     "logged_in",
     "login_page",
     "login_throttle",
+    "refusal",
     "root_path",
     "session_store",
     "token_setting",
@@ -153,7 +153,7 @@ def too_many(request: Request, wait: float) -> Response:
     )
 
 
-def gate(request: Request) -> Response | None:
+def refusal(request: Request) -> Response | None:
     """None when the request may see the dashboard, else the response to send."""
     token = token_setting(request)
     if token is None:
