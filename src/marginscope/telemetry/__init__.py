@@ -12,10 +12,11 @@ Request path (web app)::
                                                      "notional": ...})
     # outcome: concurrent.futures.Future (resolves when durable) or a Drop (counted)
 
-Modules: ``schema`` (the canonical event), ``request``, ``device``, ``country``, ``salt``,
-``pipeline`` (the named steps), ``writer`` (batching, acknowledgements), ``store`` (DuckDB),
-``parquet_sink``, ``ingest`` (with ``ingest_readers`` and ``ingest_checks``), ``export``,
-``retention``, ``service``, ``server`` (the web server's sink and writer; not imported here).
+Modules: ``schema`` (the canonical event, gathering ``vocabulary``, ``columns`` and ``event``),
+``request``, ``device``, ``country``, ``salt``, ``pipeline`` (the named steps), ``writer``
+(batching, acknowledgements), ``store`` (DuckDB), ``parquet_sink``, ``ingest`` (with
+``ingest_readers`` and ``ingest_checks``), ``export``, ``retention``, ``service``, ``server``
+(the web server's sink and writer; not imported here).
 See docs/telemetry.md.
 """
 
