@@ -30,9 +30,6 @@ from marginscope.analytics.detail import EventTables, detail_findings, event_tab
 from marginscope.analytics.disclosure import (
     Disclosure,
     cube_disclosure,
-    merge_small,
-    protect_parts,
-    safe_count,
 )
 from marginscope.analytics.findings import Finding
 from marginscope.analytics.market_response import market_response
@@ -43,7 +40,10 @@ from marginscope.analytics.phases import theme_tools
 from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative, story
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
+from marginscope.report.market_block import _market
+from marginscope.report.protect import _gives_back, _protect_previous, _protect_response
 from marginscope.report.provenance import provenance
+from marginscope.report.tables import _comparisons, _countries, _daily, _summary
 
 __all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_market",
            "report_from_cube"]
@@ -185,185 +185,6 @@ def load_market(source: Any) -> LoadedMarket:
 
 
 # --- pieces --------------------------------------------------------------------------------
-
-def _summary(analysis: Analysis, month_end: int, table: Disclosure) -> dict[str, Any]:
-    """The month's totals; a breakdown cell that would reveal a count under k (directly or as
-    the total minus the published cells) is None (:mod:`~marginscope.analytics.disclosure`)."""
-    cube, start = analysis.cube, analysis.start
-    counts = cube.counts[start:month_end]
-    setups = int(counts.sum())
-    countries = int((counts.sum(axis=(0, 1, 2)) > 0).sum())
-    reach = cube.reach
-    us, rest = table.shown(("region", "US")), table.shown(("region", "rest"))
-    summary: dict[str, Any] = {
-        "setups": setups, "countries": countries,
-        "visitors": reach.total_visitors if reach else None,
-        "sessions": reach.total_sessions if reach else None,
-        "days": int(month_end - start), "days_analysed": int(analysis.end - start),
-        "days_tested": analysis.tested_days(),
-        "regions": {"US": us, "rest": rest},
-        "tools": {t: table.shown(("tool", t)) for t, n in
-                  cube.by_tool(start, month_end).items() if n > 0},
-        "devices": {d: table.shown(("device", d)) for d, n in
-                    cube.by_device(start, month_end).items() if n > 0},
-    }
-    if reach is not None:
-        days = {name: table.shown(("visitors", name)) for name in ("US", "rest", "all")}
-        summary["visitor_days"] = days
-
-        def ratio(checks: int | None, per: int | None) -> float | None:
-            return round(checks / per, 4) if checks is not None and per else None
-
-        summary["checks_per_visitor"] = {
-            "US": ratio(us, days["US"]), "rest": ratio(rest, days["rest"]),
-            "all": ratio(setups, days["all"]), "unit": "checks per visitor-day"}
-    return summary
-
-
-def _gives_back(cube: DailyCube, finding: Finding, k: int, table: Disclosure,
-                start: int) -> bool:
-    """True when a finding would reveal a count under k: its ``observed`` is a daily cell the
-    published table hides (complementary suppression hid it so that a smaller cell cannot be
-    recovered), or a segment's finding where its tool's checks that day (published in the
-    daily series) minus the segment's checks is the rest of the segments — for the two
-    regions, exactly the other region."""
-    if finding.kind not in ("spike", "share_shift"):
-        return False
-    day = cube.index(finding.date) - start
-    axis, _, name = finding.segment.partition(":")
-    key = (("day", day, "tool", finding.tool) if finding.tool and finding.segment == "all"
-           else ("day", day, axis, name) if finding.tool is None and name
-           else ("day", day, "all") if finding.tool is None else None)
-    if key is not None and key in table.hidden:
-        return True
-    if finding.segment == "all":
-        return False
-    parent = int(cube.series(finding.tool, "all")[cube.index(finding.date)])
-    return 0 < parent - int(finding.observed) < k
-
-
-def _protect_previous(block: dict[str, Any] | None, table: Disclosure, k: int
-                      ) -> dict[str, Any] | None:
-    """``summary.previous_month`` with this month's counts as the summary publishes them (a
-    cell hidden there is hidden here, with the changes computed from it), and last month's
-    breakdowns protected the same way against last month's total."""
-    if not block or "tools" not in block:
-        return block
-    for axis in ("tools", "devices", "regions"):
-        parts = block.get(axis) or {}
-        before = protect_parts({name: part.get("previous") or 0 for name, part in parts.items()},
-                               block.get("setups") or 0, k)
-        for name, part in parts.items():
-            now = table.shown((axis[:-1], name)) if (axis[:-1], name) in table.values else None
-            part["current"] = now
-            part["previous"] = before[name]
-            if now is None or before[name] is None:
-                part.update(change=None, rate_change=None, rate_ci=None)
-    return block
-
-
-def _protect_response(response: dict[str, Any], analysis: Analysis, table: Disclosure
-                      ) -> dict[str, Any]:
-    """The event study's abnormal log-lifts, ``log(Y/Ê)``, give a day's checks back given its
-    expectation: null where that day's cell is hidden in the published table (or, before
-    the month, under k), and each CAR whose window holds such a day null too."""
-    study = response.get("event_study")
-    if not study:
-        return response
-    cube, start, k = analysis.cube, analysis.start, analysis.k
-    day0 = cube.index(study["day0"])
-    for name, result in study["tools"].items():
-        tool = None if name == "all" else name
-        series = cube.series(tool)
-        key = ("all",) if tool is None else ("tool", tool)
-        hidden = set()
-        for i, tau in enumerate(result["tau"]):
-            day = day0 + tau
-            if ("day", day - start, *key) in table.values:
-                gone = ("day", day - start, *key) in table.hidden
-            else:
-                gone = not safe_count(series[day], k)
-            if gone:
-                hidden.add(tau)
-                result["abnormal"][i] = None
-        for which, (first, last) in (("after", (0, max(result["tau"]))),
-                                     ("before", (min(result["tau"]), -1))):
-            if any(first <= tau <= last for tau in hidden):
-                result[which] = {name: None for name in result[which]}
-    return response
-
-
-def _countries(cube: DailyCube, start: int, end: int, k: int) -> list[dict[str, Any]]:
-    shown, merged = merge_small(cube.by_country(start, end), k)
-    rows: list[dict[str, Any]] = [{"country": c, "checks": n} for c, n in shown.items()]
-    if merged:
-        total = sum(cube.by_country(start, end)[c] for c in merged)
-        rows.append({"country": "other", "countries": len(merged),
-                     "checks": total if total >= k else None,
-                     "note": f"countries with fewer than {k} checks, merged (with the smallest "
-                             f"larger ones when needed to reach {k})"})
-    return rows
-
-
-def _daily(analysis: Analysis, month_end: int, context: MarketContext | None,
-           table: Disclosure) -> dict[str, Any]:
-    cube, start = analysis.cube, analysis.start
-    span = range(month_end - start)
-
-    def shown(*key: str) -> list[int | None]:
-        return table.shown_all([("day", i, *key) for i in span])
-
-    tools = {"all": shown("all")}
-    for tool, total in cube.by_tool(start, month_end).items():
-        if total > 0:
-            tools[tool] = shown("tool", tool)
-    devices = {d: shown("device", d) for d, n in cube.by_device(start, month_end).items()
-               if n > 0}
-    regions = {r: shown("region", r) for r in ("US", "rest")}
-    daily: dict[str, Any] = {
-        "dates": [str(d) for d in cube.days[start:month_end]],
-        "checks": tools, "devices": devices, "regions": regions,
-        "expected_all": [None if not np.isfinite(v) else round(float(v), 2)
-                         for v in np.concatenate([analysis.expected(),
-                                                  np.full(month_end - analysis.end, np.nan)])],
-    }
-    if cube.reach is not None:
-        daily["visitors"] = {name: shown("visitors", name) for name in ("US", "rest", "all")}
-    if context is not None:
-        daily["btc_close"] = [None if not np.isfinite(v) else round(float(v), 2)
-                              for v in context.close[: month_end - start]]
-    return daily
-
-
-def _comparisons(analysis: Analysis) -> list[dict[str, Any]]:
-    from marginscope.analytics.analysis import comparisons
-
-    series = analysis.cube.series()
-    flagged_days = sorted({f.date for f in analysis.findings if f.kind == "spike"})
-    out = []
-    for day in flagged_days:
-        t = analysis.cube.index(day)
-        values = comparisons(series, t, analysis.start, k=analysis.k)
-        out.append({"date": day, "tool": None, "checks": int(series[t]),
-                    **{name: None if v is None else round(v, 6) for name, v in values.items()}})
-    return out
-
-
-def _market(context: MarketContext | None, analysis: Analysis) -> dict[str, Any]:
-    if context is None:
-        return {"origin": None, "events": [], "facts": [], "correlations": []}
-    first_day = analysis.month + "-01"
-    return {
-        "origin": context.origin, "price_series": context.price_series,
-        "price_source": context.price_source,
-        "events": [e.to_dict() for e in context.events if e.time[:10] >= first_day],
-        "facts": [f.to_dict() for f in context.facts],
-        "correlations": [{"usage": c.usage, "market": c.market, "lag": c.lag,
-                          "rho": None if not np.isfinite(c.rho) else round(c.rho, 4),
-                          "p_value": None if not np.isfinite(c.p_value) else round(c.p_value, 4),
-                          "days": c.days, "text": c.wording} for c in analysis.correlations],
-    }
-
 
 def _charts(analysis: Analysis, context: MarketContext | None, synthetic: bool,
             table: Disclosure) -> list[Chart]:
