@@ -122,7 +122,7 @@ def month_over_month(
         rate, low, high = rate_ratio(series[b:end], series[a:b], weekdays[b:end], weekdays[a:b])
         hidden = min(before, now) < k
         return {
-            "previous": before,  # raw: the report protects them (build._protect_previous)
+            "previous": before,  # raw: the report protects them (report.protect._protect_previous)
             "current": now,
             "change": None if hidden else change(now, before),
             "rate_change": None if hidden or not math.isfinite(rate) else round(rate, 6),
