@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -123,12 +124,11 @@ def build_dashboard() -> APIRouter:
                    end: str | None = None, tool: str | None = None, device: str | None = None,
                    region: str | None = None) -> Response:
         """The numbers behind the page (totals, findings and the views; no chart images)."""
-        denied = refusal(request)
-        if denied is not None:
-            return denied
-        params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
-                  "region": region}
-        context = await run_in_threadpool(dashboard_view, request, params)
+        context = await _filtered_view(request, {
+            "month": month, "start": start, "end": end, "tool": tool, "device": device,
+            "region": region})
+        if isinstance(context, Response):
+            return context
         return JSONResponse({key: context.get(key) for key in (
             "month", "start", "end", "filters", "synthetic", "totals", "findings", "k",
             "daily", "plot", "views")},
@@ -140,18 +140,15 @@ def build_dashboard() -> APIRouter:
                        tool: str | None = None, device: str | None = None,
                        region: str | None = None) -> Response:
         """The filtered daily series (suppressed), findings, contrasts or transitions, as CSV."""
-        denied = refusal(request)
-        if denied is not None:
-            return denied
-        if table not in CSV_TABLES:
-            return JSONResponse({"detail": f"no CSV {table!r}; allowed: "
-                                           + " | ".join(CSV_TABLES)}, status_code=404)
-        params = {"month": month, "start": start, "end": end, "tool": tool, "device": device,
-                  "region": region}
-        try:
-            context = await run_in_threadpool(dashboard_view, request, params)
-        except InputError as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=422)
+        if table not in CSV_TABLES:  # refused first: an outsider learns nothing of the names
+            return refusal(request) or JSONResponse(
+                {"detail": f"no CSV {table!r}; allowed: " + " | ".join(CSV_TABLES)},
+                status_code=404)
+        context = await _filtered_view(request, {
+            "month": month, "start": start, "end": end, "tool": tool, "device": device,
+            "region": region})
+        if isinstance(context, Response):
+            return context
         if context.get("available") is None:
             return JSONResponse({"detail": "no events are stored yet"}, status_code=404)
         from marginscope.report.render import FINDING_COLUMNS, csv_text, daily_rows, finding_rows
@@ -182,6 +179,16 @@ def build_dashboard() -> APIRouter:
 
 MEDIA = {"html": "text/html; charset=utf-8", "json": "application/json",
          "md": "text/markdown; charset=utf-8", "pdf": "application/pdf"}
+
+
+async def _filtered_view(request: Request, params: dict[str, str | None]
+                         ) -> Response | dict[str, Any]:
+    """The dashboard's context for ``params``, or the response refusing the request (a bad
+    parameter raises :class:`InputError`: the app's handler answers 422 in the one error shape)."""
+    denied = refusal(request)
+    if denied is not None:
+        return denied
+    return await run_in_threadpool(dashboard_view, request, params)
 
 
 def _download(fmt: str, month: str | None) -> Response:
