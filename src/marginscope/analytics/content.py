@@ -52,7 +52,13 @@ from marginscope.analytics.disclosure import (
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.names import tool_name
-from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
+from marginscope.analytics.permutation import (
+    covered_days,
+    day_numbers,
+    day_permutation_p,
+    p_text,
+    tv_distance,
+)
 from marginscope.analytics.queries import day_number, in_range
 from marginscope.analytics.spikes import bh_adjust
 
@@ -207,7 +213,7 @@ def scan_content(
     days = day_numbers
     rng = np.random.default_rng(seed)
     ref_days = days(*reference)
-    covered = days(min(s[0] for s in spans), max(s[1] for s in spans)) if spans else ref_days[:0]
+    covered = covered_days(spans)
     rows = []
     for name, data in tables.fields.items():
         for tool in sorted({str(t) for t in data["tool"]}):

@@ -55,7 +55,13 @@ import numpy as np
 from marginscope.analytics.disclosure import hidden_shares, published_tv, spans_hidden_daily
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
-from marginscope.analytics.permutation import day_numbers, day_permutation_p, p_text, tv_distance
+from marginscope.analytics.permutation import (
+    covered_days,
+    day_numbers,
+    day_permutation_p,
+    p_text,
+    tv_distance,
+)
 from marginscope.analytics.queries import day_number, in_range, region_of
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.telemetry.country import country_zones
@@ -286,7 +292,7 @@ def scan_hours(
     segments = [f"device:{d}" for d in sorted({str(v) for v in tables.data["device"]})]
     segments += ["region:US", "region:rest"]
     ref_days = days(*reference)
-    covered = _covered(spans)
+    covered = covered_days(spans)
     rows, masks = [], []
     for segment in segments:
         ref = tables.matrix(segment, ref_days)
@@ -364,7 +370,7 @@ def _local_rows(
     rows, masks = [], []
     ref_days = day_numbers(*reference)
     countries = sorted({str(c) for c in tables.countries["country"]})
-    covered = _covered(spans)
+    covered = covered_days(spans)
     for country in countries:
         ref = tables.local(country, ref_days)
         if ref is None or ref[0].sum() < min_checks:
@@ -394,13 +400,6 @@ def _local_rows(
             )
             masks.append((frozenset(span_hidden), _hidden(_checks(*ref), k)))
     return rows, masks
-
-
-def _covered(spans: Sequence[tuple[str, str, str]]) -> np.ndarray:
-    """Every day number from the spans' first day to their last."""
-    if not spans:
-        return np.zeros(0, dtype=np.int64)
-    return day_numbers(min(s[0] for s in spans), max(s[1] for s in spans))
 
 
 def _checks(rates: np.ndarray, occurred: np.ndarray) -> np.ndarray:

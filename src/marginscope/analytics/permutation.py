@@ -10,9 +10,11 @@ day rows are pooled and ``B`` random sets of as many days as the span are drawn;
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["day_numbers", "day_permutation_p", "p_text", "tv_distance"]
+__all__ = ["covered_days", "day_numbers", "day_permutation_p", "p_text", "tv_distance"]
 
 
 def tv_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -48,3 +50,10 @@ def p_text(p: float) -> str:
 def day_numbers(first: str, last: str) -> np.ndarray:
     """Days since 1970-01-01 from ``first`` to ``last`` (inclusive ISO days)."""
     return np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1).astype(np.int64)
+
+
+def covered_days(spans: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """:func:`day_numbers` from the spans' first day to their last (none without spans)."""
+    if not spans:
+        return np.zeros(0, dtype=np.int64)
+    return day_numbers(min(s[0] for s in spans), max(s[1] for s in spans))
