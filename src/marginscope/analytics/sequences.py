@@ -21,14 +21,21 @@ The order of a session's checks (``analytics_methods.md`` §5, "Ties") is
 
 Both give the same integers for the same order, so the results are merged and are identical
 whichever path a session took (tests/analytics/test_sequences.py). Each check's tool code
-(its index in the vocabulary + 1) is shifted to its position's bits and summed per session
-(bits do not overlap, so the sum is exact): a session's ordered sequence becomes a few
-integers, grouped by a plain hash aggregate — no list, no ordered aggregate (on DuckDB both
-are several times slower than the window). Sessions with the same sequence on the same day
-and device are alike for every session analysis, so the result is small (the distinct
-sequences): :class:`Sequences`. A session's day and device are its first check's UTC day and
-its (smallest) device: session ids are keyed with a daily salt, so a session does not span
-days.
+(its index in the vocabulary + 1) is shifted to its position's bits and OR-ed per session
+(``bit_or``; the bits do not overlap): a session's ordered sequence becomes a few integers,
+grouped by a plain hash aggregate — no list, no ordered aggregate (on DuckDB both are several
+times slower than the window). Sessions with the same sequence on the same day and device are
+alike for every session analysis, so the result is small (the distinct sequences):
+:class:`Sequences`.
+
+**A session is one session id on one UTC day**, its device the smallest of its checks'. The
+telemetry keys session ids with a daily salt (:func:`~marginscope.telemetry.salt.session_id`),
+so for its events this is the id itself; for events from elsewhere a session that runs past
+midnight is two sessions, the rule of Universal Analytics ("a new session starts at
+midnight", Google Analytics Help, *How a web session is defined in Universal Analytics*). It
+makes every day's sessions independent of the other days', so on DuckDB a long span is
+aggregated one day at a time (:func:`~.chunks.by_day`: hash tables that fit in cache, about
+half the CPU of one pass over two months of events), with the same result as one pass.
 """
 
 from __future__ import annotations
@@ -44,12 +51,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from marginscope.analytics.chunks import by_day
 from marginscope.analytics.queries import day_number, in_range
 
 __all__ = [
     "KEYS",
     "Sequences",
     "compact",
+    "bit_or",
     "packing",
     "seq_capacity",
     "seq_sequence_expr",
@@ -76,9 +85,11 @@ def packing(tools: int) -> tuple[int, int]:
     return bits, 62 // bits
 
 
-OVERFLOW = 1 << 62
-"""A packed sum at or past this comes only from checks sharing a ``seq`` (a session ``seq``
-orders has distinct bits below 2⁶²)."""
+@ibis.udf.agg.builtin(name="bit_or")
+def bit_or(value: int) -> int:  # type: ignore[empty-body]
+    """The bitwise OR of a group's values (``bit_or`` on DuckDB and Spark SQL; Ibis's own
+    ``BitOr`` is not compiled for Spark). Unlike a sum it cannot overflow, and checks sharing
+    a ``seq`` leave fewer bits than checks, which :func:`unordered` reads."""
 
 
 def seq_capacity(tools: int) -> int:
@@ -87,9 +98,15 @@ def seq_capacity(tools: int) -> int:
     return min(KEYS * packing(tools)[1], 62)
 
 
+SESSION = ("session", "day")
+"""What identifies a session: its id and UTC day (see the module)."""
+
+
 def _sessions(events: ir.Table, start: date, end: date) -> ir.Table:
+    """The checks with a session id in ``[start, end)``, with their UTC ``day``."""
     rows = in_range(events, start, end)
-    return rows.filter(rows.session.notnull())
+    rows = rows.filter(rows.session.notnull())
+    return rows.mutate(day=day_number(rows))
 
 
 def _code(rows: ir.Table, vocabulary: Sequence[str]) -> ir.Value:
@@ -100,15 +117,15 @@ def _code(rows: ir.Table, vocabulary: Sequence[str]) -> ir.Value:
 def _keys(
     pos: ir.Value, code: ir.Value, vocabulary: Sequence[str], count: int = KEYS
 ) -> dict[str, ir.Value]:
-    """The packed keys ``k0 … k3``: per session, Σ code << (bits × position within its key)
-    (the shift is 0 outside the key: engines evaluate both branches of a ``CASE``, and a
-    shift past 63 bits is an error on DuckDB)."""
+    """The packed keys ``k0 … k3``: per session, the OR of code << (bits × position within
+    its key) (the shift is 0 outside the key: engines evaluate both branches of a ``CASE``,
+    and a shift past 63 bits is an error on DuckDB)."""
     bits, per_key = packing(len(vocabulary))
     keys = {}
     for j in range(count):
         inside = (pos >= j * per_key) & (pos < (j + 1) * per_key)
         shift = ibis.cases((inside, (pos - j * per_key) * bits), else_=0).cast("int32")
-        keys[f"k{j}"] = ibis.cases((inside, code << shift), else_=0).cast("int64").sum()
+        keys[f"k{j}"] = bit_or(ibis.cases((inside, code << shift), else_=0).cast("int64"))
     return keys
 
 
@@ -132,20 +149,18 @@ def sequence_expr(
     rows = _sessions(events, start, end)
     order = [rows.ts]
     if only is not None:
-        rows = rows.semi_join(only, "session")
+        rows = rows.semi_join(only, list(SESSION))
         order = [rows.ts, rows.event_id]
-    window = ibis.window(group_by=rows.session, order_by=order)
+    window = ibis.window(group_by=[rows[c] for c in SESSION], order_by=order)
     tie = (rows.ts.lag().over(window) == rows.ts) if only is None else ibis.literal(False)
     rows = rows.select(
-        "session",
+        *SESSION,
         "device",
-        day=day_number(rows),
         code=_code(rows, vocabulary).cast("int64"),
         pos=ibis.row_number().over(window).cast("int32"),
         tie=ibis.cases((tie, 1), else_=0).cast("int8"),
     )
-    per = rows.group_by("session").aggregate(
-        day=rows.day.min(),
+    per = rows.group_by(list(SESSION)).aggregate(
         device=rows.device.min(),
         length=rows.count(),
         tied=rows.tie.max(),
@@ -157,7 +172,7 @@ def sequence_expr(
 def _seq_sessions(
     events: ir.Table, start: date, end: date, vocabulary: Sequence[str], *, keys: int
 ) -> ir.Table:
-    """Per session: day, device, length, ``mask`` (Σ 2^seq over the ``seq`` below the
+    """Per session: day, device, length, ``mask`` (the OR of 2^seq over the ``seq`` below the
     capacity: whether ``seq`` orders the session, :func:`unordered` reads from it) and the
     checks packed at their ``seq``'s bits in ``keys`` keys (``k0 …``; the others would be 0)."""
     capacity = seq_capacity(len(vocabulary))
@@ -168,20 +183,12 @@ def _seq_sessions(
         (inside, ibis.literal(1, "int64") << ibis.cases((inside, seq), else_=0)), else_=0
     )
     packed = _keys(seq, _code(rows, vocabulary).cast("int64"), vocabulary, keys) if keys else {}
-    per = rows.group_by("session").aggregate(
-        ts=rows.ts.min(),
+    return rows.group_by(list(SESSION)).aggregate(
         device=rows.device.min(),
         length=rows.count(),
-        mask=present.cast("int64").sum(),
+        mask=bit_or(present.cast("int64")),
         **packed,
     )
-    # a session whose checks share a seq may sum past 2^62 (DuckDB sums in HUGEINT): -1 then,
-    # which unordered() reads as unorderable (as it is), instead of an int64 overflow
-    capped = {
-        name: ibis.cases((per[name] >= OVERFLOW, -1), else_=per[name]).cast("int64")
-        for name in ("mask", *packed)
-    }
-    return per.mutate(day=day_number(per), **capped)
 
 
 def seq_sequence_expr(
@@ -208,31 +215,30 @@ def seq_sequence_expr(
 
 def unordered(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Whether ``seq`` cannot order a session of ``length`` checks whose ``seq`` values
-    below the capacity sum ``mask`` (Σ 2^seq): it can exactly when the mask has one bit per
-    check — a NULL ``seq`` or one past the capacity adds no bit, and two checks sharing a
-    ``seq`` carry (a power of two already present), so each leaves fewer bits than checks;
-    ``-1``: a sum past 2⁶², only possible with a repeated ``seq``."""
+    below the capacity OR to ``mask`` (bit ``seq`` set): it can exactly when the mask has one
+    bit per check — a NULL ``seq`` or one past the capacity adds no bit, and two checks
+    sharing a ``seq`` set one bit, so each leaves fewer bits than checks."""
     mask = np.asarray(mask, dtype=np.int64)
-    return (mask < 0) | (np.bitwise_count(mask) != np.asarray(length))
+    return np.bitwise_count(mask) != np.asarray(length)
 
 
 def unordered_sessions_expr(
     events: ir.Table, start: date, end: date, pairs: Sequence[tuple[int, int]]
 ) -> ir.Table:
-    """The sessions in ``[start, end)`` with a ``(mask, length)`` of ``pairs`` (those
-    :func:`unordered` found in :func:`seq_sequence_expr`'s result)."""
+    """The sessions (:data:`SESSION`) in ``[start, end)`` with a ``(mask, length)`` of
+    ``pairs`` (those :func:`unordered` found in :func:`seq_sequence_expr`'s result)."""
     per = _seq_sessions(events, start, end, (), keys=0)
     chosen = ibis.literal(False)
     for mask, length in pairs:
         chosen |= (per.mask == int(mask)) & (per.length == int(length))
-    return per.filter(chosen).select("session")
+    return per.filter(chosen).select(*SESSION)
 
 
 def tied_sessions_expr(events: ir.Table, start: date, end: date) -> ir.Table:
-    """The sessions with two checks at the same ``ts`` in ``[start, end)``."""
+    """The sessions (:data:`SESSION`) with two checks at the same ``ts`` in ``[start, end)``."""
     rows = _sessions(events, start, end)
-    same = rows.group_by(["session", "ts"]).aggregate(n=rows.count())
-    return same.filter(same.n > 1).select("session").distinct()
+    same = rows.group_by([*SESSION, "ts"]).aggregate(n=rows.count())
+    return same.filter(same.n > 1).select(*SESSION).distinct()
 
 
 def tools_expr(events: ir.Table, start: date, end: date) -> ir.Table:
@@ -267,16 +273,36 @@ def compact(table: pa.Table, vocabulary: Sequence[str]) -> pa.Table:
     return pa.table(columns | {"n": table["n"]})
 
 
-def _merged(tables: Sequence[pa.Table]) -> pa.Table:
-    """The tables' rows (columns :data:`GROUP` and ``n``), one per distinct sequence."""
-    schema = pa.schema(
-        [("day", pa.int64()), ("device", pa.string()), ("length", pa.int64())]
-        + [(f"k{j}", pa.int64()) for j in range(KEYS)]
-        + [("n", pa.int64())]
-    )
-    rows = pa.concat_tables([t.select(schema.names).cast(schema) for t in tables])
-    merged = rows.group_by(list(GROUP), use_threads=False).aggregate([("n", "sum")])
-    return pa.table({**{k: merged[k] for k in GROUP}, "n": merged["n_sum"]})
+def _merged(tables: Sequence[pa.Table]) -> dict[str, np.ndarray]:
+    """The tables' rows (columns :data:`GROUP` and ``n``) sorted by :data:`GROUP`, one per
+    distinct sequence (``n`` summed): the order makes float sums over the rows bit-identical
+    whichever engine (or day-by-day run) returned them."""
+    rows = pa.concat_tables([t.select([*GROUP, "n"]).cast(_SCHEMA) for t in tables])
+    device = pc.dictionary_encode(rows["device"]).combine_chunks()
+    names = device.dictionary.to_numpy(zero_copy_only=False).astype(str)
+    rank = np.empty(names.size, dtype=np.int64)
+    rank[np.argsort(names, kind="stable")] = np.arange(names.size)
+    keys = {k: rows[k].to_numpy() for k in GROUP if k != "device"}
+    keys["device"] = rank[device.indices.to_numpy(zero_copy_only=False)]
+    order = np.lexsort([keys[k] for k in reversed(GROUP)])
+    keys = {k: keys[k][order] for k in GROUP}
+    n = rows["n"].to_numpy()[order]
+    same = np.zeros(n.size, dtype=bool)  # the row's sequence is the one before's
+    same[1:] = True
+    for column in keys.values():
+        same[1:] &= column[1:] == column[:-1]
+    starts = np.flatnonzero(~same)
+    out = {k: column[starts] for k, column in keys.items()}
+    out["device"] = np.sort(names)[out["device"]].astype(object)
+    out["n"] = np.add.reduceat(n, starts) if n.size else n
+    return out
+
+
+_SCHEMA = pa.schema(
+    [("day", pa.int64()), ("device", pa.string()), ("length", pa.int64())]
+    + [(f"k{j}", pa.int64()) for j in range(KEYS)]
+    + [("n", pa.int64())]
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,12 +342,14 @@ class Sequences:
         return devices.astype(object), codes.ravel()
 
     @classmethod
-    def from_arrow(cls, table: pa.Table, vocabulary: Sequence[str]) -> Sequences:
-        """From rows of :data:`GROUP` and ``n`` (in any order, one per distinct sequence:
-        sorted here, so float sums come out bit-identical whichever engine returned them)."""
+    def from_arrow(
+        cls, table: pa.Table | Sequence[pa.Table], vocabulary: Sequence[str]
+    ) -> Sequences:
+        """From rows of :data:`GROUP` and ``n`` (one table or several, in any order, a
+        sequence's rows summed: sorted here, so float sums come out bit-identical whichever
+        engine returned them)."""
         bits, per_key = packing(len(vocabulary))
-        table = table.sort_by([(k, "ascending") for k in (*GROUP, "n")])
-        data = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
+        data = _merged([table] if isinstance(table, pa.Table) else table)
         full = data["length"].astype(np.int64)
         lengths = np.minimum(full, KEYS * per_key)
         n = data["n"].astype(np.int64)
@@ -359,14 +387,21 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
     remaining: ir.Table | None = None  # the sessions seq cannot order; None: every session
     if use_seq and "seq" in events.columns:
         rows = _sessions(events, start, end)
-        last = rows.aggregate(last=rows.seq.max()).to_pyarrow()["last"][0].as_py()
+        span = rows.aggregate(last=rows.seq.max(), rows=rows.count()).to_pyarrow().to_pylist()
+        last = span[0]["last"]
         if last is not None:
-            table = seq_sequence_expr(events, start, end, vocabulary, last=last).to_pyarrow()
+            table = by_day(
+                events,
+                start,
+                end,
+                lambda day: seq_sequence_expr(day, start, end, vocabulary, last=last),
+                rows=span[0]["rows"],
+            )
             mask, length = table["mask"].to_numpy(), table["length"].to_numpy()
             bad = unordered(mask, length)
             parts.append(compact(table.filter(pa.array(~bad)), vocabulary))
             if not bad.any():
-                return Sequences.from_arrow(_merged(parts), vocabulary)
+                return Sequences.from_arrow(parts, vocabulary)
             pairs = sorted({(int(m), int(n)) for m, n in zip(mask[bad], length[bad], strict=True)})
             remaining = unordered_sessions_expr(events, start, end, pairs)
     if remaining is None:
@@ -377,4 +412,4 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
             remaining = tied_sessions_expr(events, start, end)
     if remaining is not None:
         parts.append(sequence_expr(events, start, end, vocabulary, only=remaining).to_pyarrow())
-    return Sequences.from_arrow(_merged(parts), vocabulary)
+    return Sequences.from_arrow(parts, vocabulary)

@@ -1,0 +1,85 @@
+"""Day-by-day execution (:mod:`marginscope.analytics.chunks`) gives the one pass's rows, and
+a session is one id on one UTC day on every path (seq order, the window, day by day)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pyarrow as pa
+import pytest
+
+from marginscope.analytics import chunks
+from marginscope.analytics.sequences import sequences
+from marginscope.analytics.sources import open_events
+
+from .sessions_sim import FIRST, FOLLOWING, World, simulate
+from .test_sequences import _flat
+
+
+@pytest.fixture(scope="module")
+def events() -> pa.Table:
+    return simulate(8, world=World(base_sessions=120.0), last=date(2025, 10, 16))
+
+
+def test_day_by_day_gives_the_one_pass_sequences(events, monkeypatch):
+    table = open_events(events)
+    one_pass = sequences(table, FIRST, FOLLOWING)
+    monkeypatch.setattr(chunks, "MIN_ROWS", 0)
+    ran = []
+    real = chunks.by_day
+
+    def counting(*args, **kwargs):
+        ran.append(kwargs["rows"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("marginscope.analytics.sequences.by_day", counting)
+    day_by_day = sequences(table, FIRST, FOLLOWING)
+    assert ran == [events.num_rows]  # the seq path ran through by_day, over every event
+    assert _flat(day_by_day) == _flat(one_pass)
+    assert day_by_day.n.sum() == one_pass.n.sum() > 1000
+
+
+def test_by_day_runs_each_day_once_and_keeps_the_rows(events, monkeypatch):
+    monkeypatch.setattr(chunks, "MIN_ROWS", 0)
+    table = open_events(events)
+
+    def per_day(rows):
+        return rows.group_by(day=rows.ts.date()).aggregate(n=rows.count())
+
+    out = chunks.by_day(table, FIRST, FOLLOWING, per_day, rows=events.num_rows)
+    days = (FOLLOWING - FIRST).days
+    assert out.num_rows == 13  # Oct 4 … Oct 16 hold events; the later days none
+    assert sum(out["n"].to_pylist()) == events.num_rows
+    assert days > out.num_rows
+    # the temporary views are gone
+    views = table.get_backend().con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name LIKE 'marginscope_day_%'"
+    ).fetchall()
+    assert views == [(0,)]
+
+
+def _midnight_session() -> pa.Table:
+    """One session id with checks at 23:58 and 23:59 on Oct 5 and at 00:01 on Oct 6."""
+    night = datetime(2025, 10, 5, 23, 58)
+    times = [night, night + timedelta(minutes=1), night + timedelta(minutes=3)]
+    return pa.table(
+        {
+            "event_id": ["syn-m0", "syn-m1", "syn-m2"],
+            "ts": pa.array(times, type=pa.timestamp("us", tz="UTC")),
+            "tool": ["liquidation_price", "margin_call", "futures"],
+            "device": ["mobile"] * 3,
+            "session": ["s-night"] * 3,
+            "seq": pa.array([0, 1, 2], pa.int16()),
+        }
+    )
+
+
+@pytest.mark.parametrize("use_seq", [True, False])
+def test_a_session_past_midnight_is_two_sessions(use_seq, monkeypatch):
+    table = open_events(_midnight_session())
+    day = (date(2025, 10, 5) - date(1970, 1, 1)).days
+    # vocabulary (sorted): futures 0, liquidation_price 1, margin_call 2
+    expected = [(day, "mobile", (1, 2), 1), (day + 1, "mobile", (0,), 1)]
+    assert _flat(sequences(table, FIRST, FOLLOWING, use_seq=use_seq)) == expected
+    monkeypatch.setattr(chunks, "MIN_ROWS", 0)  # day by day: the same two sessions
+    assert _flat(sequences(table, FIRST, FOLLOWING, use_seq=use_seq)) == expected
