@@ -57,8 +57,8 @@ from marginscope.analytics.queries import day_number, in_range
 __all__ = [
     "KEYS",
     "Sequences",
-    "compact",
     "bit_or",
+    "compact",
     "packing",
     "seq_capacity",
     "seq_sequence_expr",
