@@ -1,14 +1,18 @@
 """Day-by-day execution (:mod:`marginscope.analytics.chunks`) gives the one pass's rows, and
-a session is one id on one UTC day on every path (seq order, the window, day by day)."""
+a session is one id on one UTC day on every path (seq order, the window, day by day), which
+also gives the cube's sessions per day and region from the same pass."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from marginscope.analytics import chunks
+from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import open_events
 
@@ -68,6 +72,7 @@ def _midnight_session() -> pa.Table:
             "ts": pa.array(times, type=pa.timestamp("us", tz="UTC")),
             "tool": ["liquidation_price", "margin_call", "futures"],
             "device": ["mobile"] * 3,
+            "country": ["US", "US", "DE"],
             "session": ["s-night"] * 3,
             "seq": pa.array([0, 1, 2], pa.int16()),
         }
@@ -83,3 +88,27 @@ def test_a_session_past_midnight_is_two_sessions(use_seq, monkeypatch):
     assert _flat(sequences(table, FIRST, FOLLOWING, use_seq=use_seq)) == expected
     monkeypatch.setattr(chunks, "MIN_ROWS", 0)  # day by day: the same two sessions
     assert _flat(sequences(table, FIRST, FOLLOWING, use_seq=use_seq)) == expected
+
+
+def test_the_session_order_pass_gives_the_cubes_session_reach(events, monkeypatch):
+    first, month = date(2025, 10, 4), date(2025, 10, 10)
+    seqs = sequences(open_events(events), first, FOLLOWING)
+    by_pass = aggregate(events, first, FOLLOWING, reach_from=month).reach
+    given = aggregate(events, first, FOLLOWING, reach_from=month, session_reach=seqs.reach).reach
+    assert np.array_equal(given.sessions, by_pass.sessions)
+    assert given.total_sessions == by_pass.total_sessions > 500
+    monkeypatch.setattr(chunks, "MIN_ROWS", 0)  # the session pass day by day: the same
+    assert np.array_equal(aggregate(events, first, FOLLOWING, reach_from=month).reach.sessions,
+                          by_pass.sessions)
+    # an independent count: distinct (session, UTC day) per day, U.S. or not
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("e", events)
+    rows = con.execute(
+        "SELECT CAST(ts AS DATE), max(country = 'US'), count(DISTINCT session) FROM e "
+        "WHERE ts >= TIMESTAMPTZ '2025-10-10' AND session IS NOT NULL "
+        "GROUP BY CAST(ts AS DATE), country = 'US'"
+    ).fetchall()
+    cube = aggregate(events, first, FOLLOWING, reach=False)
+    for day, us, n in rows:
+        assert given.sessions[cube.index(str(day)), 0 if us else 1] == n

@@ -109,6 +109,7 @@ def _session(seqs: list[int | None], tools: list[str], ids: list[str]) -> pa.Tab
             "ts": ts,
             "tool": tools,
             "device": ["mobile"] * len(tools),
+            "country": ["DE"] * len(tools),
             "session": ["s-tie"] * len(tools),
             "seq": pa.array(seqs, pa.int16()),
         }
@@ -163,7 +164,7 @@ def test_many_checks_sharing_a_high_seq_take_the_window_not_an_overflow():
     # six checks of the largest code at seq 30 would sum past 2^63 in the packed key
     events = _session([30] * 6, ["stops"] * 6, [f"syn-{i}" for i in range(6)])
     ordered = _session([0, 1], ["futures", "margin_call"], ["syn-x", "syn-y"])
-    ordered = ordered.set_column(4, "session", pa.array(["s-ok"] * 2))
+    ordered = ordered.set_column(ordered.column_names.index("session"), "session", pa.array(["s-ok"] * 2))
     both = pa.concat_tables([events, ordered])
     assert _ordered_rows(both) == 1
     seqs = sequences(open_events(both), FIRST, FOLLOWING)

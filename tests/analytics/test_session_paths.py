@@ -191,6 +191,7 @@ def test_a_session_longer_than_the_packed_order_is_counted_not_hidden():
             ),
             "tool": [tools[i % 3] for i in range(checks)],
             "device": ["mobile"] * checks,
+            "country": ["DE"] * checks,
             "session": ["s-long"] * checks,
         }
     )

@@ -13,7 +13,9 @@ from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
+import pyarrow as pa
 
+from marginscope.analytics.chunks import by_day
 from marginscope.analytics.cube import REACH_COLUMNS, DailyCube, Reach
 from marginscope.analytics.periods import day_numbers
 from marginscope.analytics.queries import (
@@ -44,6 +46,7 @@ def aggregate(
     reach_from: date | None = None,
     reach: bool = True,
     tools: Iterable[str] | None = None,
+    session_reach: pa.Table | None = None,
 ) -> DailyCube:
     """Run the daily aggregation for ``[start, end)`` and zero-fill it into a :class:`DailyCube`.
 
@@ -60,19 +63,43 @@ def aggregate(
         Count distinct visitors and sessions (two passes keyed by id).
     tools : iterable of str, optional
         The tool axis (default: the registered tool ids, then any others seen).
+    session_reach : pyarrow.Table, optional
+        The sessions' :func:`~.queries.reach_expr` rows if already counted (the session
+        order's pass gives them: :attr:`~.sequences.Sequences.reach`); else one more pass.
     """
     with opened_events(source, engine=engine) as events:
-        return _aggregate(events, start, end, reach_from=reach_from, reach=reach, tools=tools)
+        return _aggregate(events, start, end, reach_from=reach_from, reach=reach, tools=tools,
+                          session_reach=session_reach)
 
 
 def _reach(
-    events: ir.Table, days: np.ndarray, start: int, end: int, column: str
+    events: ir.Table,
+    days: np.ndarray,
+    start: int,
+    end: int,
+    column: str,
+    *,
+    checks: int,
+    given: pa.Table | None = None,
 ) -> tuple[np.ndarray, int, int]:
-    """(per-day distinct counts (day, 3), distinct over the period, ids spanning days)."""
+    """(per-day distinct counts (day, 3), distinct over the period, ids spanning days).
+
+    ``given``: the rows of :func:`~.queries.reach_expr` for days ``[start, end)`` or more
+    (sessions: from the session order's pass). Sessions never span days, so their pass runs
+    day by day on a large span (:func:`~.chunks.by_day`; ``checks``: the span's events)."""
     first_day, last_day = days[start].astype(object), (days[end - 1] + 1).astype(object)
-    rows = columns(reach_expr(events, first_day, last_day, column))
-    out = np.zeros((len(days), len(REACH_COLUMNS)), dtype=np.int64)
     origin = int(days[0].astype(np.int64))
+    if given is not None:
+        rows = {name: given[name].to_numpy() for name in given.column_names}
+        inside = (rows["first"] >= origin + start) & (rows["first"] < origin + end)
+        rows = {name: values[inside] for name, values in rows.items()}
+    elif column == "session":
+        table = by_day(events, first_day, last_day,
+                       lambda day: reach_expr(day, first_day, last_day, column), rows=checks)
+        rows = {name: table[name].to_numpy() for name in table.column_names}
+    else:
+        rows = columns(reach_expr(events, first_day, last_day, column))
+    out = np.zeros((len(days), len(REACH_COLUMNS)), dtype=np.int64)
     single = rows["first"] == rows["last"]
     day = rows["first"].astype(np.int64) - origin
     n = rows["n"].astype(np.int64)
@@ -85,14 +112,14 @@ def _reach(
     if multi:
         exprs = multi_day_reach_expr(events, first_day, last_day, column)
         by_region = columns(exprs["by_region"])
-        by_day = columns(exprs["by_day"])
+        per_day = columns(exprs["by_day"])
         column_of = np.where(by_region["region"] == "US", 0, 1)
         np.add.at(
             out,
             (by_region["day"].astype(np.int64) - origin, column_of),
             by_region["n"].astype(np.int64),
         )
-        np.add.at(out, (by_day["day"].astype(np.int64) - origin, 2), by_day["n"].astype(np.int64))
+        np.add.at(out, (per_day["day"].astype(np.int64) - origin, 2), per_day["n"].astype(np.int64))
     return out, int(n.sum()), multi
 
 
@@ -104,6 +131,7 @@ def _aggregate(
     reach_from: date | None,
     reach: bool,
     tools: Iterable[str] | None,
+    session_reach: pa.Table | None = None,
 ) -> DailyCube:
     days = day_numbers(start, end)
     rows = columns(daily_counts_expr(events, start, end))
@@ -141,8 +169,13 @@ def _aggregate(
         )
         if not 0 <= first < len(days):
             raise InputError("reach_from", str(reach_from), f"a day in [{start}, {end})")
-        visitors, total_visitors, multi_v = _reach(events, days, first, len(days), "visitor")
-        sessions, total_sessions, multi_s = _reach(events, days, first, len(days), "session")
+        checks = int(counts[first:].sum())
+        visitors, total_visitors, multi_v = _reach(
+            events, days, first, len(days), "visitor", checks=checks
+        )
+        sessions, total_sessions, multi_s = _reach(
+            events, days, first, len(days), "session", checks=checks, given=session_reach
+        )
         reach_result = Reach(
             start=first,
             end=len(days),

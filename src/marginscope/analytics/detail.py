@@ -74,6 +74,9 @@ class EventTables:
     funnel: dict | None = None
     truncated_sessions: int = 0
     """Sessions longer than the packed session order holds (their later checks left out)."""
+    session_reach: Any = None
+    """The sessions per day and region from the same pass (:attr:`.Sequences.reach`), for
+    :func:`~.aggregate.aggregate`'s ``session_reach``."""
 
 
 def event_tables(
@@ -99,6 +102,7 @@ def event_tables(
             positions=position_table(seqs),
             funnel=funnel_table(seqs),
             truncated_sessions=seqs.truncated,
+            session_reach=seqs.reach,
             content=content_tables(events, start, end),
             hours=hour_tables(events, start, end),
             previous_visitors=visitors,

@@ -148,14 +148,16 @@ def reach_expr(events: ir.Table, start: date, end: date, column: str = "visitor"
     ``(first, last, us_min, us_max)``: a small table. Ids are keyed daily hashes (the salt
     rotates every UTC day), so ``first == last`` for all of them and the per-day, per-region
     distinct counts follow exactly; ids spanning days are counted by
-    :func:`multi_day_reach_expr`. Exact on every engine (no approximate ``nunique``).
+    :func:`multi_day_reach_expr`. A session is one id on one UTC day (see
+    :mod:`.sequences`), so sessions are keyed by id and day and never span days. Exact on
+    every engine (no approximate ``nunique``).
     """
     rows = in_range(events, start, end)
     rows = rows.filter(rows[column].notnull())
     rows = rows.select(
         key=rows[column], day=day_number(rows), us=(rows.country == "US").cast("int8")
     )
-    per_id = rows.group_by("key").aggregate(
+    per_id = rows.group_by(["key", "day"] if column == "session" else "key").aggregate(
         first=rows.day.min(), last=rows.day.max(), us_min=rows.us.min(), us_max=rows.us.max()
     )
     return per_id.group_by(["first", "last", "us_min", "us_max"]).aggregate(n=per_id.count())

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import ibis
@@ -78,6 +78,11 @@ up to 31 tools); later checks of longer sessions are left out and counted
 GROUP = ("day", "device", "length", *(f"k{j}" for j in range(KEYS)))
 """The columns a distinct sequence is keyed by (``n``: its sessions)."""
 
+REGION = ("us_min", "us_max")
+"""Whether a session's checks were all (``us_min`` 1) or partly (``us_max`` 1) from the U.S.:
+the engine keys sequences by these too, so the same pass gives the sessions per day and
+region (:attr:`Sequences.reach`, the cube's session reach: :func:`~.aggregate.aggregate`)."""
+
 
 def packing(tools: int) -> tuple[int, int]:
     """Bits per check and checks per 62-bit key for ``tools`` tool codes (1 … tools)."""
@@ -106,7 +111,12 @@ def _sessions(events: ir.Table, start: date, end: date) -> ir.Table:
     """The checks with a session id in ``[start, end)``, with their UTC ``day``."""
     rows = in_range(events, start, end)
     rows = rows.filter(rows.session.notnull())
-    return rows.mutate(day=day_number(rows))
+    return rows.mutate(day=day_number(rows), us=(rows.country == "US").cast("int8"))
+
+
+def _region(rows: ir.Table) -> dict[str, ir.Value]:
+    """The :data:`REGION` aggregates of a session's checks."""
+    return {"us_min": rows.us.min(), "us_max": rows.us.max()}
 
 
 def _code(rows: ir.Table, vocabulary: Sequence[str]) -> ir.Value:
@@ -156,6 +166,7 @@ def sequence_expr(
     rows = rows.select(
         *SESSION,
         "device",
+        "us",
         code=_code(rows, vocabulary).cast("int64"),
         pos=ibis.row_number().over(window).cast("int32"),
         tie=ibis.cases((tie, 1), else_=0).cast("int8"),
@@ -164,9 +175,10 @@ def sequence_expr(
         device=rows.device.min(),
         length=rows.count(),
         tied=rows.tie.max(),
+        **_region(rows),
         **_keys(rows.pos, rows.code, vocabulary),
     )
-    return per.group_by([*GROUP, "tied"]).aggregate(n=per.count())
+    return per.group_by([*GROUP, *REGION, "tied"]).aggregate(n=per.count())
 
 
 def _seq_sessions(
@@ -187,6 +199,7 @@ def _seq_sessions(
         device=rows.device.min(),
         length=rows.count(),
         mask=bit_or(present.cast("int64")),
+        **_region(rows),
         **packed,
     )
 
@@ -208,9 +221,10 @@ def seq_sequence_expr(
         "device",
         "length",
         "mask",
+        *REGION,
         **{f"k{j}": per[f"k{j}"] if j < count else zero for j in range(KEYS)},
     )
-    return per.group_by([*GROUP, "mask"]).aggregate(n=per.count())
+    return per.group_by([*GROUP, *REGION, "mask"]).aggregate(n=per.count())
 
 
 def unordered(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -249,7 +263,7 @@ def tools_expr(events: ir.Table, start: date, end: date) -> ir.Table:
 def compact(table: pa.Table, vocabulary: Sequence[str]) -> pa.Table:
     """:func:`seq_sequence_expr`'s ordered rows as :func:`sequence_expr` would pack them:
     the checks moved down over the gaps of their ``seq`` (position = rank of the ``seq``
-    among the session's), columns :data:`GROUP` and ``n``."""
+    among the session's), columns :data:`GROUP`, :data:`REGION` and ``n``."""
     mask = table["mask"].to_numpy().astype(np.int64)
     length = table["length"].to_numpy().astype(np.int64)
     if unordered(mask, length).any():
@@ -268,7 +282,7 @@ def compact(table: pa.Table, vocabulary: Sequence[str]) -> pa.Table:
         for j in range(KEYS):
             packed[:, j] = np.where(rank // per_key == j, moved, 0).sum(axis=1)
         keys[gapped] = packed
-    columns = {name: table[name] for name in ("day", "device", "length")}
+    columns = {name: table[name] for name in ("day", "device", "length", *REGION)}
     columns |= {f"k{j}": pa.array(keys[:, j], type=pa.int64()) for j in range(KEYS)}
     return pa.table(columns | {"n": table["n"]})
 
@@ -336,6 +350,10 @@ class Sequences:
     truncated: int = 0
     """Sessions longer than the packed keys hold (their later checks are left out)."""
 
+    reach: pa.Table | None = None
+    """Sessions per ``(first, last, us_min, us_max)`` (``n``; ``first`` = ``last``, the
+    session's day): :func:`~.queries.reach_expr`'s rows for sessions, from the same pass."""
+
     def device_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """``(devices, code per row)``: the distinct devices and each row's index into them."""
         devices, codes = np.unique(self.device.astype(str), return_inverse=True)
@@ -401,7 +419,7 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
             bad = unordered(mask, length)
             parts.append(compact(table.filter(pa.array(~bad)), vocabulary))
             if not bad.any():
-                return Sequences.from_arrow(parts, vocabulary)
+                return _with_reach(parts, vocabulary)
             pairs = sorted({(int(m), int(n)) for m, n in zip(mask[bad], length[bad], strict=True)})
             remaining = unordered_sessions_expr(events, start, end, pairs)
     if remaining is None:
@@ -412,4 +430,17 @@ def sequences(events: ir.Table, start: date, end: date, *, use_seq: bool = True)
             remaining = tied_sessions_expr(events, start, end)
     if remaining is not None:
         parts.append(sequence_expr(events, start, end, vocabulary, only=remaining).to_pyarrow())
-    return Sequences.from_arrow(parts, vocabulary)
+    return _with_reach(parts, vocabulary)
+
+
+def _with_reach(parts: Sequence[pa.Table], vocabulary: Sequence[str]) -> Sequences:
+    """The :class:`Sequences` of ``parts``, with the sessions per day and region."""
+    rows = pa.concat_tables([p.select(["day", *REGION, "n"]).cast(_REACH) for p in parts])
+    per = rows.group_by(["day", *REGION], use_threads=False).aggregate([("n", "sum")])
+    reach = pa.table({"first": per["day"], "last": per["day"], "us_min": per["us_min"],
+                      "us_max": per["us_max"], "n": per["n_sum"]})
+    return replace(Sequences.from_arrow(parts, vocabulary), reach=reach)
+
+
+_REACH = pa.schema([("day", pa.int64()), ("us_min", pa.int64()), ("us_max", pa.int64()),
+                    ("n", pa.int64())])

@@ -329,9 +329,10 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     previous = previous_month(first)  # issue 21: the reference, and the month before
     cube_start = min(first - timedelta(days=WINDOW_DAYS), previous[0],
                      *([reference[0]] if reference else []))
-    cube = aggregate(source, cube_start, following, engine=engine, reach_from=first)
     events = (event_tables(source, cube_start, following, engine=engine, previous=previous)
               if details else None)
+    cube = aggregate(source, cube_start, following, engine=engine, reach_from=first,
+                     session_reach=events.session_reach if events else None)
     # the file's name only: a server's directories stay out of published reports
     label = (Path(source).name if isinstance(source, str | os.PathLike)
              else type(source).__name__)
