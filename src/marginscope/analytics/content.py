@@ -1,8 +1,9 @@
 """Setup content: side, leverage, notional bucket, margin mode, venue and symbol per tool.
 
 Engine side (Ibis, DuckDB and Spark alike): checks per ``(day, tool, value)`` for each field,
-one small ``GROUP BY`` each (:func:`content_exprs`). Leverage and notional are stored as bucket
-edges; their keys are those edges as strings.
+from two small ``GROUP BY`` passes over fields counted together (:func:`content_exprs`,
+:data:`TOGETHER`). Leverage and notional are stored as bucket edges; their keys are those
+edges as strings.
 
 Statistics per tool, field and span (the month, each phase) against the reference
 (``analytics_methods.md`` §6–§7):
@@ -40,6 +41,8 @@ from datetime import date
 
 import ibis.expr.types as ir
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import cluster_ratio
@@ -64,6 +67,7 @@ from marginscope.analytics.spikes import bh_adjust
 
 __all__ = [
     "CONTENT_FIELDS",
+    "TOGETHER",
     "ContentTables",
     "ContentTest",
     "content_exprs",
@@ -82,20 +86,30 @@ CONTENT_FIELDS: tuple[str, ...] = (
 )
 HIGH_LEVERAGE = 20
 
+TOGETHER: tuple[tuple[str, ...], ...] = (
+    ("side", "leverage", "notional_bucket", "margin_mode"),
+    ("venue", "symbol"),
+)
+"""Fields counted in one pass, the others' counts summed out afterwards: their values'
+product stays small (≈ 130,000 and 15,000 ``(day, tool, …)`` cells on the 10-million-event
+bench month, against 2.5 million for all six together), and two scans replace six."""
+
 
 def content_exprs(
     events: ir.Table, start: date, end: date, fields: Sequence[str] = CONTENT_FIELDS
-) -> dict[str, ir.Table]:
-    """Per field: checks per ``(day, tool, value)`` in ``[start, end)`` (value not null)."""
+) -> dict[tuple[str, ...], ir.Table]:
+    """Per group of :data:`TOGETHER` (a field of neither alone): checks per ``(day, tool,
+    values of the group's fields)`` in ``[start, end)``."""
     rows = in_range(events, start, end)
     present = [name for name in fields if name in rows.columns]
     rows = rows.select("tool", *present, day=day_number(rows))
-    out = {}
-    for name in present:
-        part = rows.group_by(["day", "tool", name]).aggregate(n=rows.count())
-        part = part.filter(part[name].notnull())
-        out[name] = part.select("day", "tool", value=part[name].cast("string"), n=part.n)
-    return out
+    groups = [tuple(f for f in group if f in present) for group in TOGETHER]
+    groups += [(f,) for f in present if not any(f in group for group in TOGETHER)]
+    return {
+        group: rows.group_by(["day", "tool", *group]).aggregate(n=rows.count())
+        for group in groups
+        if group
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,12 +143,23 @@ def _order(value: str) -> tuple[int, float | str]:
 
 
 def content_tables(events: ir.Table, start: date, end: date) -> ContentTables:
-    """Run :func:`content_exprs` in the engine."""
+    """Run :func:`content_exprs` in the engine; per field, checks per ``(day, tool, value)``
+    (value not null, as text), the group's other fields summed out."""
     out = {}
-    for name, expr in content_exprs(events, start, end).items():
+    for group, expr in content_exprs(events, start, end).items():
         table = expr.to_pyarrow()
-        out[name] = {k: table[k].to_numpy(zero_copy_only=False) for k in table.column_names}
-    return ContentTables(fields=out)
+        for name in group:
+            part = table.filter(pc.is_valid(table[name]))
+            part = part.group_by(["day", "tool", name], use_threads=False).aggregate(
+                [("n", "sum")]
+            )
+            out[name] = {
+                "day": part["day"].to_numpy(),
+                "tool": part["tool"].to_numpy(zero_copy_only=False),
+                "value": pc.cast(part[name], pa.string()).to_numpy(zero_copy_only=False),
+                "n": part["n_sum"].to_numpy(),
+            }
+    return ContentTables(fields={name: out[name] for name in CONTENT_FIELDS if name in out})
 
 
 @dataclass(frozen=True)
