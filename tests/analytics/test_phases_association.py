@@ -111,3 +111,25 @@ def test_a_shift_carried_by_one_tool_of_ten_is_found():
     found = [any(abs((day - start).astype(int)) <= 1 for day in
                  _month_phases(planted_month(seed, shift))) for seed in range(200, 230)]
     assert np.mean(found) >= 0.8
+
+
+def test_the_vectorised_programme_finds_the_least_cost_of_every_segmentation():
+    # independent recomputation: every split of n = 11 days into K + 1 segments of ≥ 3 days,
+    # costed directly as the sum of squared deviations from each segment's mean
+    from itertools import combinations
+
+    from marginscope.analytics.phases import _best_costs
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1, (5, 11, 3))
+    x[:, 6:] += 2.0
+    costs = _best_costs(x, min_size=3, max_changes=3)
+    assert costs.shape == (5, 3)  # 11 // 3 − 1 = 2 changes at most
+    for draw in range(5):
+        for k in range(3):
+            least = min(
+                sum(((x[draw, a:b] - x[draw, a:b].mean(axis=0)) ** 2).sum()
+                    for a, b in zip((0, *cuts), (*cuts, 11), strict=True))
+                for cuts in combinations(range(1, 11), k)
+                if all(b - a >= 3 for a, b in zip((0, *cuts), (*cuts, 11), strict=True)))
+            assert costs[draw, k] == pytest.approx(least, rel=1e-10)

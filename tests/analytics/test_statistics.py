@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from marginscope.analytics.baseline import Baseline, dow_baseline
-from marginscope.analytics.lift import lift, t_to_z
+from marginscope.analytics.lift import lift, t_tail, t_to_z
 from marginscope.analytics.spikes import bh_adjust
 
 WEEKLY = np.array([1.06, 1.08, 1.05, 1.03, 1.00, 0.88, 0.90])
@@ -111,3 +111,17 @@ def test_student_t_conversion_is_more_cautious_than_normal():
     # t(20) upper 2.5% point is 2.086 (tables): it should map close to z = 1.96
     assert t_to_z(2.086, 20) == pytest.approx(1.96, abs=0.02)
     assert math.isfinite(t_to_z(50.0, 5))
+
+
+def test_student_t_tails_are_scipys_for_one_statistic_or_many():
+    from scipy.stats import t as student_t
+
+    t = np.array([-4.0, -1.2, 0.0, 0.7, 2.086, 9.0])
+    df = np.array([5, 20, 27, 20, 20, 3])
+    assert t_tail(2.086, 20) == pytest.approx(0.025, abs=2e-4)  # t(20) tables
+    assert list(t_tail(t, df)) == [student_t.sf(a, b) for a, b in zip(t, df, strict=True)]
+    assert list(t_tail(t, df, "down")) == [student_t.cdf(a, b) for a, b in zip(t, df, strict=True)]
+    assert list(t_tail(t, df, "both")) == [min(1.0, 2 * student_t.sf(abs(a), b))
+                                           for a, b in zip(t, df, strict=True)]
+    assert t_tail(float("nan"), 20, "both") == 1.0  # as min(1, NaN) gave: a test, never flagged
+    assert math.isnan(t_tail(float("nan"), 20))

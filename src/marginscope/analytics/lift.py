@@ -19,7 +19,8 @@ dispersion separately):
   estimation error); the interval of the underlying lift is
   ``R · exp(± c √(σ̂² + 1/obs + Var log E)) − 1``, so a large spike's interval is as wide as
   the day-to-day noise makes it (a Poisson-only ``1/obs`` would give ±4 % on 3,000 checks);
-  Student's t on the reference's degrees of freedom (``scipy.stats.t``), and ``c`` the
+  Student's t on the reference's degrees of freedom (``scipy.special.stdtr``/``stdtrit``, what
+  ``scipy.stats.t.sf``/``ppf`` compute, without their per-call overhead), and ``c`` the
   family's one critical value when given: flagged ⇔ the interval excludes 0 (up to obs vs E).
 * Below ``min_expected`` checks a percentage is not stated ("was negligible"): 0 → N is not
   "+100 %" (the Plausible ``percent_change`` trap).
@@ -31,7 +32,8 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from scipy.stats import t as student_t
+import numpy as np
+from scipy.special import stdtr, stdtrit
 
 from marginscope.analytics.baseline import Baseline
 from marginscope.errors import InputError
@@ -76,14 +78,21 @@ def normal_tail(z: float, direction: str = "up") -> float:
     raise InputError("direction", direction, " | ".join(DIRECTIONS))
 
 
-def t_tail(t: float, degrees_of_freedom: int, direction: str = "up") -> float:
-    """P-value of a Student-t statistic (exact, integer degrees of freedom)."""
+def t_tail(t: float | np.ndarray, degrees_of_freedom: int | np.ndarray,
+           direction: str = "up") -> float | np.ndarray:
+    """P-value of a Student-t statistic (exact, integer degrees of freedom): upper, lower or
+    two-sided tail; ``t`` and ``degrees_of_freedom`` may be arrays (element-wise).
+
+    ``scipy.special.stdtr`` is the t CDF that ``scipy.stats.t.sf`` evaluates (``sf(t) =
+    stdtr(ν, −t)``, the same floats) without the distribution object's ~30 µs of argument
+    handling per call, which a month of tests paid thousands of times.
+    """
     if direction == "up":
-        return student_t.sf(t, degrees_of_freedom)
+        return stdtr(degrees_of_freedom, -t)
     if direction == "down":
-        return student_t.sf(-t, degrees_of_freedom)
+        return stdtr(degrees_of_freedom, t)
     if direction == "both":
-        return min(1.0, 2.0 * student_t.sf(abs(t), degrees_of_freedom))
+        return np.fmin(1.0, 2.0 * stdtr(degrees_of_freedom, -np.abs(t)))  # NaN t: 1, as min()
     raise InputError("direction", direction, " | ".join(DIRECTIONS))
 
 
@@ -138,7 +147,7 @@ def _reference_lift(observed: int, baseline: Baseline, confidence: float, direct
     log_ratio = math.log(max(observed, 0.5) / expected)
     spread = math.sqrt(baseline.day_variance + 1.0 / expected + baseline.log_variance)
     t = log_ratio / spread
-    c = student_t.ppf(0.5 + confidence / 2, df) if critical is None else critical
+    c = stdtrit(df, 0.5 + confidence / 2) if critical is None else critical  # t.ppf
     half = c * math.sqrt(baseline.day_variance + 1.0 / max(observed, 0.5)
                          + baseline.log_variance)
     point = math.exp(log_ratio)

@@ -166,22 +166,25 @@ def difference_scale(x: np.ndarray) -> np.ndarray:
 def _best_costs(x: np.ndarray, min_size: int, max_changes: int) -> np.ndarray:
     """Least within-segment sum of squares of each draw in ``x`` (draws × n × p) with
     ``0 … max_changes`` changes (draws × K + 1), the dynamic programme of
-    :func:`change_points` vectorised over draws."""
+    :func:`change_points` vectorised over draws and candidate starts.
+
+    Segments ending at ``j`` are costed together, from the cumulative sums, just before the
+    programme needs them: the draws × n × n × p table of every segment's sums is never
+    built (its memory, not its arithmetic, was the cost).
+    """
     draws, n, _ = x.shape
     cumsum = np.concatenate([np.zeros((draws, 1, x.shape[2])), np.cumsum(x, axis=1)], axis=1)
     cumsq = np.concatenate([np.zeros((draws, 1)), np.cumsum((x**2).sum(axis=2), axis=1)],
                            axis=1)
-    a, b = np.triu_indices(n + 1, k=1)
-    total = cumsum[:, b] - cumsum[:, a]
-    cost = np.full((draws, n + 1, n + 1), np.inf)
-    cost[:, a, b] = cumsq[:, b] - cumsq[:, a] - (total**2).sum(axis=2) / (b - a)
     most = min(max_changes, n // min_size - 1)
     best = np.full((most + 1, draws, n + 1), np.inf)
-    best[0, :, min_size:] = cost[:, 0, min_size:]
-    for k in range(1, most + 1):
-        for j in range((k + 1) * min_size, n + 1):
-            i = np.arange(k * min_size, j - min_size + 1)
-            best[k, :, j] = (best[k - 1][:, i] + cost[:, i, j]).min(axis=1)
+    for j in range(min_size, n + 1):
+        total = cumsum[:, j:j + 1] - cumsum[:, :j]  # segments [i, j) for every start i < j
+        cost = cumsq[:, j:j + 1] - cumsq[:, :j] - (total**2).sum(axis=2) / (j - np.arange(j))
+        best[0, :, j] = cost[:, 0]
+        for k in range(1, min(most, j // min_size - 1) + 1):
+            starts = slice(k * min_size, j - min_size + 1)
+            best[k, :, j] = (best[k - 1][:, starts] + cost[:, starts]).min(axis=1)
     return best[:, :, n].T
 
 

@@ -167,28 +167,35 @@ def _scan_reference(cube: DailyCube, start: int, end: int, rules: SpikeRules,
     day_total = cube.series(None, "all")
     sides = 2 if rules.direction == "both" else 1
     values = {key: cube.series(*key) for key in series}
-    fits = {key: fit_reference(values[key][ref], weekdays[ref]) for key in series}
+    fits = {key: fit for key in series
+            if (fit := fit_reference(values[key][ref], weekdays[ref])) is not None}
+    bands: dict[tuple[tuple[str | None, str], int, float], Baseline] = {}
+
+    def band(key: tuple[str | None, str], weekday: int, critical: float) -> Baseline:
+        """A fit's baseline is the same on every day of a weekday: made once."""
+        if (key, weekday, critical) not in bands:
+            bands[key, weekday, critical] = fits[key].baseline(weekday, critical=critical)
+        return bands[key, weekday, critical]
+
     scored = []
     for t in range(start, end):
-        for key in series:
-            fit = fits[key]
-            if fit is None:
-                continue
-            baseline = fit.baseline(int(weekdays[t]), critical=2.0)
-            scored.append((t, key, fit, lift(int(values[key][t]), baseline,
-                                              direction=rules.direction,
-                                              min_expected=rules.min_expected)))
-    q = bh_adjust([row[3].p_value for row in scored])
+        for key in fits:
+            scored.append((t, key, lift(int(values[key][t]), band(key, int(weekdays[t]), 2.0),
+                                        direction=rules.direction,
+                                        min_expected=rules.min_expected)))
+    q = bh_adjust([row[2].p_value for row in scored])
     selected = int((q <= rules.fdr).sum())
+    criticals = {df: family_critical(rules.fdr, selected, len(scored), df, sides=sides)
+                 for df in {fit.degrees_of_freedom for fit in fits.values()}}
+    dates = {t: str(day) for t, day in enumerate(cube.days[start:end], start)}
     tests: list[SeriesTest] = []
-    for (t, key, fit, first), q_value in zip(scored, q, strict=True):
-        critical = family_critical(rules.fdr, selected, len(scored), fit.degrees_of_freedom,
-                                   sides=sides)
-        baseline = fit.baseline(int(weekdays[t]), critical=critical)
+    for (t, key, first), q_value in zip(scored, q, strict=True):
+        critical = criticals[fits[key].degrees_of_freedom]
+        baseline = band(key, int(weekdays[t]), critical)
         result = lift(first.observed, baseline, direction=rules.direction,
                       min_expected=rules.min_expected, critical=critical)
         reason = _reason(result, float(q_value), rules, day_total[t])
-        tests.append(SeriesTest(day=t, date=str(cube.days[t]), tool=key[0], segment=key[1],
+        tests.append(SeriesTest(day=t, date=dates[t], tool=key[0], segment=key[1],
                                 baseline=baseline, result=result, q_value=float(q_value),
                                 flagged=reason == "", reason=reason))
     return tests
