@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 import numpy as np
 from scipy.stats import t as student_t
@@ -266,6 +267,7 @@ def fit_reference(counts: np.ndarray, weekdays: np.ndarray) -> ReferenceFit | No
     )
 
 
+@cache  # a pure function of a few numbers, asked once per test of a family
 def family_critical(
     q: float, selected: int, tests: int, degrees_of_freedom: int, *, sides: int = 2
 ) -> float:
