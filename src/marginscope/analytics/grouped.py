@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["DENSE_KEYS", "day_of", "grouped_sums", "span_sums"]
+__all__ = ["DENSE_KEYS", "code_bits", "day_of", "grouped_sums", "run_starts", "span_sums"]
 
 DENSE_KEYS = 1 << 25
 """Key spaces up to this size are summed with a dense ``bincount`` instead of a sort."""
@@ -51,6 +51,20 @@ def grouped_sums(
     return decoded[::-1], sums
 
 
+def code_bits(size: int) -> int:
+    """Bits that hold the codes ``0 … size − 1`` (at least one): keys packed with shifts
+    decode with shifts and masks (integer division is several times slower)."""
+    return max(size - 1, 1).bit_length()
+
+
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal ``values`` starts: of sorted values, each distinct value's
+    first index."""
+    new = np.ones(values.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=new[1:])
+    return np.flatnonzero(new)
+
+
 def day_of(iso: str) -> int:
     """Days since 1970-01-01 of an ISO day."""
     return int(np.datetime64(iso, "D").astype(np.int64))
@@ -64,14 +78,21 @@ def span_sums(
     last: str,
 ) -> dict[tuple, np.ndarray]:
     """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive ISO
-    days) per value of ``keys`` (at least one; nulls read ``None``)."""
+    days) per value of ``keys`` (at least one; nulls read ``None``), in the order the keys
+    first appear; each sum adds the rows in table order."""
     inside = (data["day"] >= day_of(first)) & (data["day"] <= day_of(last))
-    out: dict[tuple, np.ndarray] = {}
-    values = np.column_stack([data[c][inside].astype(float) for c in columns])
-    for key, row in zip(zip(*(data[k][inside] for k in keys), strict=True), values, strict=True):
-        key = tuple(None if v is None else str(v) for v in key)
-        if key in out:
-            out[key] += row
-        else:
-            out[key] = row.copy()
-    return out
+    rows = zip(*(data[k][inside] for k in keys), strict=True)
+    seen: dict[tuple, int] = {}  # each distinct key tuple's first-appearance index
+    group = np.fromiter(
+        (seen.setdefault(key, len(seen)) for key in rows), dtype=np.int64, count=int(inside.sum())
+    )
+    out: dict[tuple, int] = {}  # the keys read as text (two raw keys may read alike)
+    text = [
+        out.setdefault(tuple(None if v is None else str(v) for v in key), len(out)) for key in seen
+    ]
+    group = np.asarray(text, dtype=np.int64)[group]
+    sums = [
+        np.bincount(group, weights=data[c][inside].astype(float), minlength=len(out))
+        for c in columns
+    ]
+    return dict(zip(out, np.column_stack(sums), strict=True))

@@ -40,7 +40,7 @@ from scipy.stats import t as student_t
 from marginscope.analytics.clustered import cluster_ratio_from_sums
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
-from marginscope.analytics.grouped import day_of, grouped_sums
+from marginscope.analytics.grouped import code_bits, day_of, grouped_sums, run_starts
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.sequences import Sequences
@@ -63,14 +63,16 @@ MAX_DF = 200
 
 def transition_cells(seqs: Sequences) -> dict[str, np.ndarray]:
     """Per ``(day, tool, next_tool)``: ``n, yy, xy, sw`` (see the module docstring)."""
-    k = max(len(seqs.vocabulary), 1)
-    has_next = seqs.pos < seqs.lengths[seqs.row] - 1
-    i = np.flatnonzero(has_next)
-    row, a, b = seqs.row[i], seqs.code[i], seqs.code[i + 1]
-    (row_ab, a_ab, b_ab), per_cell = grouped_sums((row, a, b), {"y": np.ones(i.size)})
-    (row_a, a_a), per_origin = grouped_sums((row, a), {"x": np.ones(i.size)})
-    x = per_origin["x"][np.searchsorted(row_a * k + a_a, row_ab * k + a_ab)]
-    y = per_cell["y"]
+    bits = code_bits(len(seqs.vocabulary))
+    mask = (1 << bits) - 1
+    i = np.flatnonzero(seqs.row[1:] == seqs.row[:-1])  # the checks with a next check
+    # per (row, A, B) the checks of A followed by B (y), in (row, A, B) order ...
+    packed = (seqs.row[i] << 2 * bits) | (seqs.code[i] << bits) | seqs.code[i + 1]
+    cell, y = np.unique(packed, return_counts=True)
+    row_ab, a_ab, b_ab = cell >> 2 * bits, (cell >> bits) & mask, cell & mask
+    # ... and per (row, A), contiguous in that order, the checks of A with a next one (x)
+    origin = run_starts(cell >> bits)
+    x = np.repeat(np.add.reduceat(y, origin), np.diff(origin, append=cell.size))
     w = seqs.n[row_ab].astype(float)
     (day, tool, nxt), sums = grouped_sums(
         (seqs.day[row_ab], a_ab, b_ab),
