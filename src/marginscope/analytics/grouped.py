@@ -11,7 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["DENSE_KEYS", "code_bits", "day_of", "grouped_sums", "run_starts", "span_sums"]
+__all__ = [
+    "DENSE_KEYS",
+    "code_bits",
+    "day_of",
+    "day_sums",
+    "grouped_sums",
+    "run_starts",
+    "span_sums",
+]
 
 DENSE_KEYS = 1 << 25
 """Key spaces up to this size are summed with a dense ``bincount`` instead of a sort."""
@@ -21,7 +29,8 @@ def grouped_sums(
     keys: Sequence[np.ndarray], values: dict[str, np.ndarray]
 ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """``values`` summed per distinct combination of the integer ``keys`` (same length);
-    returns the distinct key columns and the sums."""
+    returns the distinct key columns (in lexicographic order) and the sums (floats, each
+    adding its rows in input order)."""
     columns = [np.asarray(k, dtype=np.int64) for k in keys]
     low = [int(c.min()) if c.size else 0 for c in columns]
     sizes = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(columns, low, strict=True)]
@@ -48,7 +57,8 @@ def grouped_sums(
     for lo, size in zip(reversed(low), reversed(sizes), strict=True):
         decoded.append(rest % size + lo)
         rest = rest // size
-    return decoded[::-1], sums
+    # (a bincount of no rows is int64 even with weights)
+    return decoded[::-1], {name: v.astype(float, copy=False) for name, v in sums.items()}
 
 
 def code_bits(size: int) -> int:
@@ -78,9 +88,21 @@ def span_sums(
     last: str,
 ) -> dict[tuple, np.ndarray]:
     """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive ISO
-    days) per value of ``keys`` (at least one; nulls read ``None``), in the order the keys
-    first appear; each sum adds the rows in table order."""
-    inside = (data["day"] >= day_of(first)) & (data["day"] <= day_of(last))
+    days) per value of ``keys`` (:func:`day_sums`)."""
+    return day_sums(data, keys, columns, day_of(first), day_of(last))
+
+
+def day_sums(
+    data: dict[str, np.ndarray],
+    keys: Sequence[str],
+    columns: Sequence[str],
+    first: int,
+    last: int,
+) -> dict[tuple, np.ndarray]:
+    """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive day
+    numbers) per value of ``keys`` (at least one; read as text, nulls ``None``), in the order
+    the keys first appear; each sum adds the rows in table order."""
+    inside = (data["day"] >= first) & (data["day"] <= last)
     rows = zip(*(data[k][inside] for k in keys), strict=True)
     seen: dict[tuple, int] = {}  # each distinct key tuple's first-appearance index
     group = np.fromiter(
