@@ -34,9 +34,12 @@ def grouped_sums(
     columns = [np.asarray(k, dtype=np.int64) for k in keys]
     low = [int(c.min()) if c.size else 0 for c in columns]
     sizes = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(columns, low, strict=True)]
-    key = np.zeros(columns[0].size, dtype=np.int64)
-    for c, lo, size in zip(columns, low, sizes, strict=True):  # mixed radix, one int64
-        key = key * size + (c - lo)
+    key = columns[0] - low[0]  # mixed radix, one int64 (in place: one pass per operation)
+    for c, lo, size in zip(columns[1:], low[1:], sizes[1:], strict=True):
+        key *= size
+        key += c
+        if lo:
+            key -= lo
     total = int(np.prod(sizes, dtype=np.float64)) if columns[0].size else 0
     if total <= DENSE_KEYS:  # a small key space: count straight into it (no sort)
         present = np.bincount(key, minlength=total) > 0

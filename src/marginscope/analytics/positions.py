@@ -57,9 +57,10 @@ def position_table(seqs: Sequences) -> dict[str, np.ndarray]:
     y = code == seqs.code[seqs.offsets[row]]  # the tool opened the session: its one first check
     devices, device = seqs.device_codes()
     w = seqs.n[row].astype(float)
+    wx = w * x  # whole numbers: the products below are exact
     (day, dev, tool), sums = grouped_sums(
         (seqs.day[row], device[row], code),
-        {"nx": w * x, "xx": w * x * x, "ny": w * y, "xy": w * x * y, "sessions": w},
+        {"nx": wx, "xx": wx * x, "ny": w * y, "xy": wx * y, "sessions": w},
     )
     return {
         "day": day,

@@ -65,18 +65,17 @@ def transition_cells(seqs: Sequences) -> dict[str, np.ndarray]:
     """Per ``(day, tool, next_tool)``: ``n, yy, xy, sw`` (see the module docstring)."""
     bits = code_bits(len(seqs.vocabulary))
     mask = (1 << bits) - 1
-    i = np.flatnonzero(seqs.row[1:] == seqs.row[:-1])  # the checks with a next check
     # per (row, A, B) the checks of A followed by B (y), in (row, A, B) order ...
-    packed = (seqs.row[i] << 2 * bits) | (seqs.code[i] << bits) | seqs.code[i + 1]
-    cell, y = np.unique(packed, return_counts=True)
+    packed = (seqs.row[1:] << 2 * bits) | (seqs.code[:-1] << bits) | seqs.code[1:]
+    cell, y = np.unique(packed[seqs.row[1:] == seqs.row[:-1]], return_counts=True)
     row_ab, a_ab, b_ab = cell >> 2 * bits, (cell >> bits) & mask, cell & mask
     # ... and per (row, A), contiguous in that order, the checks of A with a next one (x)
     origin = run_starts(cell >> bits)
     x = np.repeat(np.add.reduceat(y, origin), np.diff(origin, append=cell.size))
-    w = seqs.n[row_ab].astype(float)
+    wy = seqs.n[row_ab] * y.astype(float)  # whole numbers: the products below are exact
     (day, tool, nxt), sums = grouped_sums(
         (seqs.day[row_ab], a_ab, b_ab),
-        {"n": w * y, "yy": w * y * y, "xy": w * x * y, "sw": w * y / np.maximum(x, 1)},
+        {"n": wy, "yy": wy * y, "xy": wy * x, "sw": wy / np.maximum(x, 1)},
     )
     names = np.asarray(seqs.vocabulary, dtype=object)
     return {
