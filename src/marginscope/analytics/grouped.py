@@ -106,11 +106,9 @@ def day_sums(
     numbers) per value of ``keys`` (at least one; read as text, nulls ``None``), in the order
     the keys first appear; each sum adds the rows in table order."""
     inside = (data["day"] >= first) & (data["day"] <= last)
-    rows = zip(*(data[k][inside] for k in keys), strict=True)
-    seen: dict[tuple, int] = {}  # each distinct key tuple's first-appearance index
-    group = np.fromiter(
-        (seen.setdefault(key, len(seen)) for key in rows), dtype=np.int64, count=int(inside.sum())
-    )
+    rows = list(zip(*(data[k][inside] for k in keys), strict=True))
+    seen = {key: i for i, key in enumerate(dict.fromkeys(rows))}  # in first-appearance order
+    group = np.fromiter(map(seen.__getitem__, rows), dtype=np.int64, count=len(rows))
     out: dict[tuple, int] = {}  # the keys read as text (two raw keys may read alike)
     text = [
         out.setdefault(tuple(None if v is None else str(v) for v in key), len(out)) for key in seen
