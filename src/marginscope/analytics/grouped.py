@@ -2,7 +2,10 @@
 
 The session analyses (:mod:`.transitions`, :mod:`.paths`, :mod:`.positions`, :mod:`.funnel`)
 reduce the engine's distinct session sequences (:mod:`.sequences`) to per-day tables with
-:func:`grouped_sums`, and the statistics sum those tables over a span with :func:`span_sums`.
+:func:`grouped_sums` (per-sequence counts first: one sort of keys packed with
+:func:`code_bits`, runs found with :func:`run_starts`), and the statistics sum those tables
+over a span with :func:`span_sums` / :func:`day_sums`. Every float sum adds its rows in the
+input's order (``bincount``), so a table's sums do not depend on how it was grouped.
 """
 
 from __future__ import annotations
@@ -92,20 +95,16 @@ def span_sums(
 ) -> dict[tuple, np.ndarray]:
     """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive ISO
     days) per value of ``keys`` (:func:`day_sums`)."""
-    return day_sums(data, keys, columns, day_of(first), day_of(last))
+    return day_sums(data, keys, columns, (day_of(first), day_of(last)))
 
 
 def day_sums(
-    data: dict[str, np.ndarray],
-    keys: Sequence[str],
-    columns: Sequence[str],
-    first: int,
-    last: int,
+    data: dict[str, np.ndarray], keys: Sequence[str], columns: Sequence[str], days: tuple[int, int]
 ) -> dict[tuple, np.ndarray]:
-    """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive day
+    """``columns`` of a table of arrays summed over ``days`` (first and last, inclusive day
     numbers) per value of ``keys`` (at least one; read as text, nulls ``None``), in the order
     the keys first appear; each sum adds the rows in table order."""
-    inside = (data["day"] >= first) & (data["day"] <= last)
+    inside = (data["day"] >= days[0]) & (data["day"] <= days[1])
     rows = list(zip(*(data[k][inside] for k in keys), strict=True))
     seen = {key: i for i, key in enumerate(dict.fromkeys(rows))}  # in first-appearance order
     group = np.fromiter(map(seen.__getitem__, rows), dtype=np.int64, count=len(rows))

@@ -96,8 +96,9 @@ class TransitionTables:
     def span(self, first: int, last: int) -> tuple[dict, dict]:
         """Sums over days ``first … last`` (inclusive day numbers): ``{(A, B): (n, yy, xy)}``
         and ``{A: (nx, xx, sessions)}``."""
-        cells = day_sums(self.cells, ("tool", "next_tool"), ("n", "yy", "xy"), first, last)
-        origins = day_sums(self.origins, ("tool",), ("nx", "xx", "sessions"), first, last)
+        days = (first, last)
+        cells = day_sums(self.cells, ("tool", "next_tool"), ("n", "yy", "xy"), days)
+        origins = day_sums(self.origins, ("tool",), ("nx", "xx", "sessions"), days)
         return cells, {a: v for (a,), v in origins.items()}
 
 
