@@ -42,7 +42,7 @@ from marginscope.analytics.clustered import ClusterChange, binary_sums, cluster_
 from marginscope.analytics.disclosure import safe_count, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
-from marginscope.analytics.grouped import grouped_sums, span_sums
+from marginscope.analytics.grouped import grouped_sums, run_starts, span_sums
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
@@ -69,17 +69,17 @@ def funnel_table(
     steps = steps or funnel_steps()
     rows = seqs.offsets.size - 1
     reached = []
-    at = np.full(rows, -1, dtype=np.int64)  # the previous step's position (−1: before all)
-    alive = np.ones(rows, dtype=bool)
+    after = np.full(rows, -1, dtype=np.int64)  # the previous step's position (−1: before all)
     for step in steps:
-        hit = np.isin(seqs.code, seqs.codes(step)) & (seqs.pos > at[seqs.row])
-        hit &= alive[seqs.row]
-        first_rows, first = np.unique(seqs.row[hit], return_index=True)
+        wanted = np.zeros(len(seqs.vocabulary), dtype=bool)
+        wanted[seqs.codes(step)] = True
+        hit = np.flatnonzero(wanted[seqs.code])
+        hit = hit[seqs.pos[hit] > after[seqs.row[hit]]]  # in row order, then position order
+        first = hit[run_starts(seqs.row[hit])]  # each row's first such check
         found = np.zeros(rows, dtype=bool)
-        found[first_rows] = True
-        at = np.full(rows, -1, dtype=np.int64)
-        at[first_rows] = seqs.pos[hit][first]
-        alive = found
+        found[seqs.row[first]] = True
+        after = np.full(rows, np.iinfo(np.int64).max)  # a row that stopped reaches no more
+        after[seqs.row[first]] = seqs.pos[first]
         reached.append(found)
     if not rows:
         return {k: np.zeros(0) for k in ("day", "device", *STEP_COLUMNS)}

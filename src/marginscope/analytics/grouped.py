@@ -2,7 +2,10 @@
 
 The session analyses (:mod:`.transitions`, :mod:`.paths`, :mod:`.positions`, :mod:`.funnel`)
 reduce the engine's distinct session sequences (:mod:`.sequences`) to per-day tables with
-:func:`grouped_sums`, and the statistics sum those tables over a span with :func:`span_sums`.
+:func:`grouped_sums` (per-sequence counts first: one sort of keys packed with
+:func:`code_bits`, runs found with :func:`run_starts`), and the statistics sum those tables
+over a span with :func:`span_sums` / :func:`day_sums`. Every float sum adds its rows in the
+input's order (``bincount``), so a table's sums do not depend on how it was grouped.
 """
 
 from __future__ import annotations
@@ -11,7 +14,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["DENSE_KEYS", "day_of", "grouped_sums", "span_sums"]
+__all__ = [
+    "DENSE_KEYS",
+    "code_bits",
+    "day_of",
+    "day_sums",
+    "grouped_sums",
+    "run_starts",
+    "span_sums",
+]
 
 DENSE_KEYS = 1 << 25
 """Key spaces up to this size are summed with a dense ``bincount`` instead of a sort."""
@@ -21,13 +32,17 @@ def grouped_sums(
     keys: Sequence[np.ndarray], values: dict[str, np.ndarray]
 ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """``values`` summed per distinct combination of the integer ``keys`` (same length);
-    returns the distinct key columns and the sums."""
+    returns the distinct key columns (in lexicographic order) and the sums (floats, each
+    adding its rows in input order)."""
     columns = [np.asarray(k, dtype=np.int64) for k in keys]
     low = [int(c.min()) if c.size else 0 for c in columns]
     sizes = [int(c.max()) - lo + 1 if c.size else 1 for c, lo in zip(columns, low, strict=True)]
-    key = np.zeros(columns[0].size, dtype=np.int64)
-    for c, lo, size in zip(columns, low, sizes, strict=True):  # mixed radix, one int64
-        key = key * size + (c - lo)
+    key = columns[0] - low[0]  # mixed radix, one int64 (in place: one pass per operation)
+    for c, lo, size in zip(columns[1:], low[1:], sizes[1:], strict=True):
+        key *= size
+        key += c
+        if lo:
+            key -= lo
     total = int(np.prod(sizes, dtype=np.float64)) if columns[0].size else 0
     if total <= DENSE_KEYS:  # a small key space: count straight into it (no sort)
         present = np.bincount(key, minlength=total) > 0
@@ -48,7 +63,22 @@ def grouped_sums(
     for lo, size in zip(reversed(low), reversed(sizes), strict=True):
         decoded.append(rest % size + lo)
         rest = rest // size
-    return decoded[::-1], sums
+    # (a bincount of no rows is int64 even with weights)
+    return decoded[::-1], {name: v.astype(float, copy=False) for name, v in sums.items()}
+
+
+def code_bits(size: int) -> int:
+    """Bits that hold the codes ``0 … size − 1`` (at least one): keys packed with shifts
+    decode with shifts and masks (integer division is several times slower)."""
+    return max(size - 1, 1).bit_length()
+
+
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal ``values`` starts: of sorted values, each distinct value's
+    first index."""
+    new = np.ones(values.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 def day_of(iso: str) -> int:
@@ -64,14 +94,27 @@ def span_sums(
     last: str,
 ) -> dict[tuple, np.ndarray]:
     """``columns`` of a table of arrays summed over the days ``first … last`` (inclusive ISO
-    days) per value of ``keys`` (at least one; nulls read ``None``)."""
-    inside = (data["day"] >= day_of(first)) & (data["day"] <= day_of(last))
-    out: dict[tuple, np.ndarray] = {}
-    values = np.column_stack([data[c][inside].astype(float) for c in columns])
-    for key, row in zip(zip(*(data[k][inside] for k in keys), strict=True), values, strict=True):
-        key = tuple(None if v is None else str(v) for v in key)
-        if key in out:
-            out[key] += row
-        else:
-            out[key] = row.copy()
-    return out
+    days) per value of ``keys`` (:func:`day_sums`)."""
+    return day_sums(data, keys, columns, (day_of(first), day_of(last)))
+
+
+def day_sums(
+    data: dict[str, np.ndarray], keys: Sequence[str], columns: Sequence[str], days: tuple[int, int]
+) -> dict[tuple, np.ndarray]:
+    """``columns`` of a table of arrays summed over ``days`` (first and last, inclusive day
+    numbers) per value of ``keys`` (at least one; read as text, nulls ``None``), in the order
+    the keys first appear; each sum adds the rows in table order."""
+    inside = (data["day"] >= days[0]) & (data["day"] <= days[1])
+    rows = list(zip(*(data[k][inside] for k in keys), strict=True))
+    seen = {key: i for i, key in enumerate(dict.fromkeys(rows))}  # in first-appearance order
+    group = np.fromiter(map(seen.__getitem__, rows), dtype=np.int64, count=len(rows))
+    out: dict[tuple, int] = {}  # the keys read as text (two raw keys may read alike)
+    text = [
+        out.setdefault(tuple(None if v is None else str(v) for v in key), len(out)) for key in seen
+    ]
+    group = np.asarray(text, dtype=np.int64)[group]
+    sums = [
+        np.bincount(group, weights=data[c][inside].astype(float), minlength=len(out))
+        for c in columns
+    ]
+    return dict(zip(out, np.column_stack(sums), strict=True))

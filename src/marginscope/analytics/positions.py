@@ -35,7 +35,7 @@ from marginscope.analytics.clustered import cluster_change
 from marginscope.analytics.disclosure import safe_count, safe_share, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
-from marginscope.analytics.grouped import grouped_sums, span_sums
+from marginscope.analytics.grouped import code_bits, grouped_sums, span_sums
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
@@ -51,15 +51,16 @@ def position_table(seqs: Sequences) -> dict[str, np.ndarray]:
     """Per ``(day, device, tool)``: ``nx, xx, ny, xy`` and ``sessions`` (see the module)."""
     if not seqs.code.size:
         return {k: np.zeros(0) for k in ("day", "device", "tool", *COLUMNS[1:])}
-    (row, code), per = grouped_sums(
-        (seqs.row, seqs.code), {"x": np.ones(seqs.code.size), "y": seqs.pos == 0}
-    )
+    bits = code_bits(len(seqs.vocabulary))
+    cell, x = np.unique((seqs.row << bits) | seqs.code, return_counts=True)  # (row, tool): checks
+    row, code = cell >> bits, cell & ((1 << bits) - 1)
+    y = code == seqs.code[seqs.offsets[row]]  # the tool opened the session: its one first check
     devices, device = seqs.device_codes()
     w = seqs.n[row].astype(float)
-    x, y = per["x"], per["y"]
+    wx = w * x  # whole numbers: the products below are exact
     (day, dev, tool), sums = grouped_sums(
         (seqs.day[row], device[row], code),
-        {"nx": w * x, "xx": w * x * x, "ny": w * y, "xy": w * x * y, "sessions": w},
+        {"nx": wx, "xx": wx * x, "ny": w * y, "xy": wx * y, "sessions": w},
     )
     return {
         "day": day,

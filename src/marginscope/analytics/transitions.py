@@ -40,7 +40,7 @@ from scipy.stats import t as student_t
 from marginscope.analytics.clustered import cluster_ratio_from_sums
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
-from marginscope.analytics.grouped import day_of, grouped_sums
+from marginscope.analytics.grouped import code_bits, day_of, day_sums, grouped_sums, run_starts
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.sequences import Sequences
@@ -63,18 +63,19 @@ MAX_DF = 200
 
 def transition_cells(seqs: Sequences) -> dict[str, np.ndarray]:
     """Per ``(day, tool, next_tool)``: ``n, yy, xy, sw`` (see the module docstring)."""
-    k = max(len(seqs.vocabulary), 1)
-    has_next = seqs.pos < seqs.lengths[seqs.row] - 1
-    i = np.flatnonzero(has_next)
-    row, a, b = seqs.row[i], seqs.code[i], seqs.code[i + 1]
-    (row_ab, a_ab, b_ab), per_cell = grouped_sums((row, a, b), {"y": np.ones(i.size)})
-    (row_a, a_a), per_origin = grouped_sums((row, a), {"x": np.ones(i.size)})
-    x = per_origin["x"][np.searchsorted(row_a * k + a_a, row_ab * k + a_ab)]
-    y = per_cell["y"]
-    w = seqs.n[row_ab].astype(float)
+    bits = code_bits(len(seqs.vocabulary))
+    mask = (1 << bits) - 1
+    # per (row, A, B) the checks of A followed by B (y), in (row, A, B) order ...
+    packed = (seqs.row[1:] << 2 * bits) | (seqs.code[:-1] << bits) | seqs.code[1:]
+    cell, y = np.unique(packed[seqs.row[1:] == seqs.row[:-1]], return_counts=True)
+    row_ab, a_ab, b_ab = cell >> 2 * bits, (cell >> bits) & mask, cell & mask
+    # ... and per (row, A), contiguous in that order, the checks of A with a next one (x)
+    origin = run_starts(cell >> bits)
+    x = np.repeat(np.add.reduceat(y, origin), np.diff(origin, append=cell.size))
+    wy = seqs.n[row_ab] * y.astype(float)  # whole numbers: the products below are exact
     (day, tool, nxt), sums = grouped_sums(
         (seqs.day[row_ab], a_ab, b_ab),
-        {"n": w * y, "yy": w * y * y, "xy": w * x * y, "sw": w * y / np.maximum(x, 1)},
+        {"n": wy, "yy": wy * y, "xy": wy * x, "sw": wy / np.maximum(x, 1)},
     )
     names = np.asarray(seqs.vocabulary, dtype=object)
     return {
@@ -95,43 +96,23 @@ class TransitionTables:
     def span(self, first: int, last: int) -> tuple[dict, dict]:
         """Sums over days ``first … last`` (inclusive day numbers): ``{(A, B): (n, yy, xy)}``
         and ``{A: (nx, xx, sessions)}``."""
-        cells: dict[tuple[str, str], np.ndarray] = {}
-        c = self.cells
-        inside = (c["day"] >= first) & (c["day"] <= last)
-        for a, b, n, yy, xy in zip(
-            c["tool"][inside],
-            c["next_tool"][inside],
-            c["n"][inside],
-            c["yy"][inside],
-            c["xy"][inside],
-            strict=True,
-        ):
-            cells.setdefault((str(a), str(b)), np.zeros(3))[:] += (n, yy, xy)
-        origins: dict[str, np.ndarray] = {}
-        o = self.origins
-        inside = (o["day"] >= first) & (o["day"] <= last)
-        for a, nx, xx, s in zip(
-            o["tool"][inside], o["nx"][inside], o["xx"][inside], o["sessions"][inside], strict=True
-        ):
-            origins.setdefault(str(a), np.zeros(3))[:] += (nx, xx, s)
-        return cells, origins
+        days = (first, last)
+        cells = day_sums(self.cells, ("tool", "next_tool"), ("n", "yy", "xy"), days)
+        origins = day_sums(self.origins, ("tool",), ("nx", "xx", "sessions"), days)
+        return cells, {a: v for (a,), v in origins.items()}
 
 
 def transition_tables(seqs: Sequences) -> TransitionTables:
     """The transition cells of :class:`Sequences`; origins summed from the cells."""
     cells = transition_cells(seqs)
-    keys = sorted({(int(d), str(t)) for d, t in zip(cells["day"], cells["tool"], strict=True)})
-    index = {key: i for i, key in enumerate(keys)}
-    rows = np.asarray(
-        [index[(int(d), str(t))] for d, t in zip(cells["day"], cells["tool"], strict=True)],
-        dtype=np.int64,
+    tools, tool = np.unique(cells["tool"].astype(str), return_inverse=True)
+    (day, origin), sums = grouped_sums(
+        (cells["day"], tool.ravel()),
+        {"nx": cells["n"], "xx": cells["xy"], "sessions": cells["sw"]},
     )
-    sums = {name: np.zeros(len(keys)) for name in ("nx", "xx", "sessions")}
-    for name, column in (("nx", "n"), ("xx", "xy"), ("sessions", "sw")):
-        np.add.at(sums[name], rows, cells[column].astype(float))
     origins = {
-        "day": np.asarray([k[0] for k in keys], dtype=np.int64),
-        "tool": np.asarray([k[1] for k in keys], dtype=object),
+        "day": day,
+        "tool": tools.astype(object)[origin],
         "nx": sums["nx"],
         "xx": sums["xx"],
         "sessions": np.round(sums["sessions"]),
