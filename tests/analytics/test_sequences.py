@@ -77,6 +77,9 @@ def test_seq_order_and_the_window_agree_exactly(events):
     assert by_seq.n.sum() == pc.count_distinct(events["session"]).as_py()
     assert _ordered_rows(events) == by_seq.n.sum()  # every session took the seq path
     _same_tables(by_seq, by_window)
+    devices, codes = by_seq.device_codes()  # kept from the merge, as np.unique finds them
+    found, inverse = np.unique(by_seq.device.astype(str), return_inverse=True)
+    assert list(devices) == list(found) and np.array_equal(codes, inverse.ravel())
 
 
 def test_gaps_late_starts_and_unorderable_sessions_agree_with_the_window(events):

@@ -307,7 +307,9 @@ def _merged(tables: Sequence[pa.Table]) -> dict[str, np.ndarray]:
         same[1:] &= column[1:] == column[:-1]
     starts = np.flatnonzero(~same)
     out = {k: column[starts] for k, column in keys.items()}
-    out["device"] = np.sort(names)[out["device"]].astype(object)
+    out["devices"] = np.sort(names).astype(object)
+    out["device_code"] = out["device"]
+    out["device"] = out["devices"][out["device_code"]]
     out["n"] = np.add.reduceat(n, starts) if n.size else n
     return out
 
@@ -354,8 +356,15 @@ class Sequences:
     """Sessions per ``(first, last, us_min, us_max)`` (``n``; ``first`` = ``last``, the
     session's day): :func:`~.queries.reach_expr`'s rows for sessions, from the same pass."""
 
+    devices: np.ndarray | None = None
+    """The distinct devices, sorted (None: :meth:`device_codes` finds them)."""
+    device_code: np.ndarray | None = None
+    """Each row's index into :attr:`devices`."""
+
     def device_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """``(devices, code per row)``: the distinct devices and each row's index into them."""
+        if self.devices is not None and self.device_code is not None:
+            return self.devices, self.device_code
         devices, codes = np.unique(self.device.astype(str), return_inverse=True)
         return devices.astype(object), codes.ravel()
 
@@ -383,7 +392,9 @@ class Sequences:
             raise ValueError("a session check's tool is outside the vocabulary it was packed with")
         return cls(
             day=data["day"].astype(np.int64),
-            device=data["device"].astype(object),
+            device=data["device"],
+            devices=data["devices"],
+            device_code=data["device_code"].astype(np.int64),
             n=n,
             offsets=offsets,
             code=code - 1,
