@@ -65,7 +65,8 @@ def methodology(analysis: Analysis, summary: dict[str, Any], *, engine: str,
             "Events are anonymized at capture: no IP address, cookie or User-Agent is stored; "
             "only the tool, coarse inputs, the device class and the country. Visitor and "
             "session ids are keyed hashes whose salt changes every UTC day and is then "
-            "destroyed, so a person who came on five days counts as five visitor-days.",
+            "destroyed, so a person who came on five days counts as five visitor-days (and a "
+            "session is one id on one UTC day).",
             f"Aggregation ran in the engine ({engine}, through Ibis): daily counts per tool × "
             "device × country on a zero-filled UTC calendar and exact distinct visitors and "
             "sessions per day and region (U.S. vs the rest). The statistics ran in Python on "
