@@ -133,15 +133,19 @@ def country_hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     return rows.group_by(["day", "hour", "country"]).aggregate(n=rows.count())
 
 
+_HOURS = tuple(timedelta(hours=hour) for hour in range(24))
+
+
 @cache
 def _offsets(zone: str, day: int) -> tuple[int, ...]:
     """UTC offset of ``zone`` (seconds, floored) at the start of each UTC hour of ``day``."""
     tz = ZoneInfo(zone)
-    second = timedelta(seconds=1)
-    return tuple(
-        datetime.fromtimestamp(day * 86_400 + hour * 3600, tz=tz).utcoffset() // second
-        for hour in range(24)
-    )
+    midnight = datetime(1970, 1, 1, tzinfo=tz) + timedelta(days=day)  # UTC fields
+    out = []
+    for hour in _HOURS:
+        offset = tz.fromutc(midnight + hour).utcoffset()
+        out.append(offset.days * 86_400 + offset.seconds)
+    return tuple(out)
 
 
 def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
