@@ -137,6 +137,12 @@ _HOURS = tuple(timedelta(hours=hour) for hour in range(24))
 
 
 @cache
+def _zones(country: str) -> tuple[str, ...]:
+    """The country's ``zone.tab`` zones (the tz database does not change while we run)."""
+    return country_zones().get(country, ())
+
+
+@cache
 def _offsets(zone: str, day: int) -> tuple[int, ...]:
     """UTC offset of ``zone`` (seconds, floored) at the start of each UTC hour of ``day``."""
     tz = ZoneInfo(zone)
@@ -152,7 +158,7 @@ def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
     """(len(days) × 24 × 2): local day number and hour of each UTC hour of ``days`` in the
     country's local time, or None when its ``zone.tab`` zones disagree on any of them (or it
     has none)."""
-    zones = country_zones().get(country, ())
+    zones = _zones(country)
     if not zones:
         return None
     days = np.asarray(days, dtype=np.int64)
@@ -238,6 +244,10 @@ class HourTables:
             table = self.countries if columns == ("country",) else self.data
             self._grids[columns] = _Grid.of(table, columns)
         return self._grids[columns]
+
+    def values(self, column: str) -> list[str]:
+        """The distinct values of ``column`` (``country``: of ``countries``) as sorted strings."""
+        return sorted({str(v) for v in self._grid((column,)).index})
 
     def _utc(self, country: str, days: np.ndarray) -> np.ndarray:
         """(len(days) × 24) checks of ``country`` by UTC hour."""
@@ -332,7 +342,7 @@ def scan_hours(
     that would reveal a count under ``k`` are marked hidden (see the module docstring)."""
     days = day_numbers
     rng = np.random.default_rng(seed)
-    segments = [f"device:{d}" for d in sorted({str(v) for v in tables.data["device"]})]
+    segments = [f"device:{d}" for d in tables.values("device")]
     segments += ["region:US", "region:rest"]
     ref_days = days(*reference)
     covered = covered_days(spans)
@@ -412,7 +422,7 @@ def _local_rows(
         return [], []
     rows, masks = [], []
     ref_days = day_numbers(*reference)
-    countries = sorted({str(c) for c in tables.countries["country"]})
+    countries = tables.values("country")
     covered = covered_days(spans)
     for country in countries:
         ref = tables.local(country, ref_days)
