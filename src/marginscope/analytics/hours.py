@@ -146,7 +146,7 @@ def _zones(country: str) -> tuple[str, ...]:
 def _offsets(zone: str, day: int) -> tuple[int, ...]:
     """UTC offset of ``zone`` (seconds, floored) at the start of each UTC hour of ``day``."""
     tz = ZoneInfo(zone)
-    midnight = datetime(1970, 1, 1, tzinfo=tz) + timedelta(days=day)  # UTC fields
+    midnight = datetime(1970, 1, 1, tzinfo=tz) + timedelta(days=day)  # UTC, as fromutc takes
     out = []
     for hour in _HOURS:
         offset = tz.fromutc(midnight + hour).utcoffset()

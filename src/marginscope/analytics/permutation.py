@@ -44,13 +44,14 @@ def _smallest(keys: np.ndarray, m: int) -> np.ndarray:
 
 _BLAS_ONE_THREAD = 200_000
 """Rows × days × values of a product OpenBLAS runs on one thread (it threads above 4 × 65,536
-multiply-adds; a threaded product this small waits for idle cores: 10–50× slower on a busy
-machine, and no faster on an idle one)."""
+multiply-adds). Threaded, a 999 × 58 × 24 product took 10–50× longer on a busy 2-core machine,
+waiting for the other core."""
 
 
 def _products(chosen: np.ndarray, pooled: np.ndarray) -> np.ndarray:
-    """``chosen @ pooled`` in blocks of rows small enough for one BLAS thread (each block's
-    rows are the same products as in one call; the sums of counts are exact either way)."""
+    """``chosen @ pooled`` in blocks of rows small enough for one BLAS thread. The sums are of
+    day counts (or halves of them: local hours), exact in any order, so the blocks give the
+    numbers of one product."""
     rows = max(1, _BLAS_ONE_THREAD // max(1, pooled.size))
     return np.vstack([chosen[i : i + rows] @ pooled for i in range(0, len(chosen), rows)])
 
