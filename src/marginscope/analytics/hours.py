@@ -144,13 +144,15 @@ def _zones(country: str) -> tuple[str, ...]:
 
 @cache
 def _offsets(zone: str, day: int) -> tuple[int, ...]:
-    """UTC offset of ``zone`` (seconds, floored) at the start of each UTC hour of ``day``."""
+    """UTC offset of ``zone`` in whole hours (floored) at the start of each UTC hour of ``day``.
+    The local day and hour of that start depend on nothing else: counted in hours since
+    1970-01-01, local time is UTC plus this."""
     tz = ZoneInfo(zone)
     midnight = datetime(1970, 1, 1, tzinfo=tz) + timedelta(days=day)  # UTC, as fromutc takes
     out = []
     for hour in _HOURS:
         offset = tz.fromutc(midnight + hour).utcoffset()
-        out.append(offset.days * 86_400 + offset.seconds)
+        out.append((offset.days * 86_400 + offset.seconds) // 3600)
     return tuple(out)
 
 
@@ -162,17 +164,13 @@ def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
     if not zones:
         return None
     days = np.asarray(days, dtype=np.int64)
-    utc = days[:, None] * 86_400 + np.arange(24) * 3600
-    first = None
-    for zone in zones:
-        offsets = np.array([_offsets(zone, int(d)) for d in days], dtype=np.int64)
-        local = utc + offsets.reshape(utc.shape)
-        mapping = np.stack([local // 86_400, local % 86_400 // 3600], axis=-1)
-        if first is None:
-            first = mapping
-        elif not np.array_equal(mapping, first):
+    for day in days.tolist():  # day by day, so that zones that disagree stop early
+        first = _offsets(zones[0], day)
+        if any(_offsets(zone, day) != first for zone in zones[1:]):
             return None
-    return first
+    offsets = np.array([_offsets(zones[0], day) for day in days.tolist()], dtype=np.int64)
+    local = days[:, None] * 24 + np.arange(24) + offsets.reshape(len(days), 24)
+    return np.stack([local // 24, local % 24], axis=-1)
 
 
 def _rates(counts: np.ndarray, occurred: np.ndarray) -> np.ndarray:
