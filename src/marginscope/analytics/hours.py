@@ -164,10 +164,11 @@ def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
     if not zones:
         return None
     days = np.asarray(days, dtype=np.int64)
-    for day in days.tolist():  # day by day, so that zones that disagree stop early
+    for day in days.tolist() if len(zones) > 1 else ():  # day by day: disagreeing stop early
         first = _offsets(zones[0], day)
-        if any(_offsets(zone, day) != first for zone in zones[1:]):
-            return None
+        for zone in zones[1:]:
+            if _offsets(zone, day) != first:
+                return None
     offsets = np.array([_offsets(zones[0], day) for day in days.tolist()], dtype=np.int64)
     local = days[:, None] * 24 + np.arange(24) + offsets.reshape(len(days), 24)
     return np.stack([local // 24, local % 24], axis=-1)
