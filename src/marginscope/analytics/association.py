@@ -36,6 +36,7 @@ __all__ = [
     "lagged_correlations",
     "market_context",
     "spearman",
+    "spearman_rows",
 ]
 
 EVENT_PRIORITY: tuple[str, ...] = (
@@ -186,25 +187,47 @@ def coincident_span(context: MarketContext, start: str, end: str, *, limit: int 
     return [Association(lag=0 if e.time[:10] >= start else 1, event=e) for e in hits[:limit]]
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(1, len(x) + 1)
-    for value in np.unique(x):  # average ties
-        tied = x == value
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
-    return ranks
+def _ranks(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Ranks along the last axis (1 = smallest, ties averaged) among the ``keep`` values of each
+    row (default: all); 0 where not kept.
+
+    A value's rank is the count of kept values below it plus ``(t + 1) / 2`` for the ``t`` kept
+    values equal to it (itself included): the mean of the ordinal ranks of its ties, exact (a
+    multiple of ½)."""
+    x = np.asarray(x, dtype=float)
+    keep = np.ones(x.shape, dtype=bool) if keep is None else keep
+    others = keep[..., None, :]
+    below = ((x[..., None, :] < x[..., :, None]) & others).sum(axis=-1)
+    tied = ((x[..., None, :] == x[..., :, None]) & others).sum(axis=-1)
+    return np.where(keep, below + (tied + 1) / 2, 0.0)
+
+
+def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`spearman` of each row of ``a`` with the same row of ``b`` (last axis = the
+    pairs; NaN pairs dropped per row), many rows at once.
+
+    Bit for bit ``np.corrcoef`` of the ranks: ranks are multiples of ½ and their mean is
+    ``(m + 1) / 2`` for ``m`` pairs, so the centred sums of products are exact in any order, and
+    the scaling follows ``np.cov``/``np.corrcoef`` step by step (times ``1 / (m − 1)``, divided by
+    each standard deviation in turn, clipped to [−1, 1])."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    keep = np.isfinite(a) & np.isfinite(b)
+    m = keep.sum(axis=-1)
+    middle = (m[..., None] + 1) / 2
+    ca = np.where(keep, _ranks(a, keep) - middle, 0.0)
+    cb = np.where(keep, _ranks(b, keep) - middle, 0.0)
+    saa, sbb, sab = (ca * ca).sum(axis=-1), (cb * cb).sum(axis=-1), (ca * cb).sum(axis=-1)
+    valid = (m >= 3) & (saa > 0) & (sbb > 0)  # a constant side has ptp 0: no ρ
+    scale = 1 / np.where(valid, m - 1, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = sab * scale / np.sqrt(saa * scale) / np.sqrt(sbb * scale)
+    return np.where(valid, np.clip(rho, -1, 1), np.nan)
 
 
 def spearman(x: Iterable[float], y: Iterable[float]) -> float:
     """Spearman's ρ (Pearson correlation of ranks, ties averaged); NaN pairs dropped."""
     a, b = np.asarray(list(x), dtype=float), np.asarray(list(y), dtype=float)
-    keep = np.isfinite(a) & np.isfinite(b)
-    a, b = a[keep], b[keep]
-    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
-    return float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
+    return float(spearman_rows(a, b))
 
 
 @dataclass(frozen=True)

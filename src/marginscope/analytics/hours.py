@@ -45,8 +45,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from datetime import date, datetime, timedelta
+from functools import cache, cached_property
 from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
@@ -133,14 +133,26 @@ def country_hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     return rows.group_by(["day", "hour", "country"]).aggregate(n=rows.count())
 
 
+_HOURS = tuple(timedelta(hours=hour) for hour in range(24))
+
+
 @cache
-def _local(zone: str, day: int) -> tuple[tuple[int, int], ...]:
-    """(local day number, local hour) of each UTC hour of ``day`` in ``zone``."""
+def _zones(country: str) -> tuple[str, ...]:
+    """The country's ``zone.tab`` zones (the tz database does not change while we run)."""
+    return country_zones().get(country, ())
+
+
+@cache
+def _offsets(zone: str, day: int) -> tuple[int, ...]:
+    """UTC offset of ``zone`` in whole hours (floored) at the start of each UTC hour of ``day``.
+    The local day and hour of that start depend on nothing else: counted in hours since
+    1970-01-01, local time is UTC plus this."""
     tz = ZoneInfo(zone)
+    midnight = datetime(1970, 1, 1, tzinfo=tz) + timedelta(days=day)  # UTC, as fromutc takes
     out = []
-    for hour in range(24):
-        local = datetime.fromtimestamp(day * 86_400 + hour * 3600, tz=UTC).astimezone(tz)
-        out.append(((local.date() - date(1970, 1, 1)).days, local.hour))
+    for hour in _HOURS:
+        offset = tz.fromutc(midnight + hour).utcoffset()
+        out.append((offset.days * 86_400 + offset.seconds) // 3600)
     return tuple(out)
 
 
@@ -148,18 +160,68 @@ def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
     """(len(days) × 24 × 2): local day number and hour of each UTC hour of ``days`` in the
     country's local time, or None when its ``zone.tab`` zones disagree on any of them (or it
     has none)."""
-    zones = country_zones().get(country, ())
+    zones = _zones(country)
     if not zones:
         return None
-    maps = [np.asarray([_local(z, int(d)) for d in days]) for z in zones]
-    if any(not np.array_equal(m, maps[0]) for m in maps[1:]):
-        return None
-    return maps[0]
+    days = np.asarray(days, dtype=np.int64)
+    for day in days.tolist() if len(zones) > 1 else ():  # day by day: disagreeing stop early
+        first = _offsets(zones[0], day)
+        for zone in zones[1:]:
+            if _offsets(zone, day) != first:
+                return None
+    offsets = np.array([_offsets(zones[0], day) for day in days.tolist()], dtype=np.int64)
+    local = days[:, None] * 24 + np.arange(24) + offsets.reshape(len(days), 24)
+    return np.stack([local // 24, local % 24], axis=-1)
 
 
 def _rates(counts: np.ndarray, occurred: np.ndarray) -> np.ndarray:
     """Counts of local hours divided by the times each occurred that day (0 where it did not)."""
     return np.divide(counts, occurred, out=np.zeros_like(counts), where=occurred > 0)
+
+
+def _sum_into(shape: tuple[int, int], cells: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A (rows × 24) array of ``weights`` summed by flat cell ``row * 24 + hour`` (in the
+    order given, as ``np.add.at`` would)."""
+    total = np.bincount(cells.ravel(), weights=weights.ravel(), minlength=shape[0] * shape[1])
+    return total.reshape(shape)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A table's checks per (label, day, UTC hour), built once and read by days."""
+
+    index: dict[object, int]
+    first: int
+    counts: np.ndarray
+    """(labels × days from ``first`` × 24)."""
+
+    @classmethod
+    def of(cls, table: dict[str, np.ndarray], columns: Sequence[str]) -> _Grid:
+        """The grid of ``table`` (columns ``day``, ``hour``, ``n``) by the values of ``columns``
+        (one column: its values; several: tuples of them)."""
+        values = [table[c].tolist() for c in columns]
+        keys = values[0] if len(values) == 1 else list(zip(*values, strict=True))
+        index: dict[object, int] = {}
+        code = np.fromiter((index.setdefault(k, len(index)) for k in keys), np.int64, len(keys))
+        day = np.asarray(table["day"], dtype=np.int64)
+        hour = np.asarray(table["hour"], dtype=np.int64)
+        if hour.size and (hour.min() < 0 or hour.max() > 23):
+            raise ValueError(f"hour tables: hours must be 0–23, got {hour.min()}–{hour.max()}")
+        first = int(day.min()) if day.size else 0
+        span = int(day.max()) - first + 1 if day.size else 0
+        cells = (code * span + day - first) * 24 + hour
+        counts = _sum_into((len(index) * span, 24), cells, np.asarray(table["n"], dtype=float))
+        return cls(index, first, counts.reshape(len(index), span, 24))
+
+    def rows(self, label: object, days: np.ndarray) -> np.ndarray:
+        """(len(days) × 24) checks of ``label`` on ``days`` (0 on days outside the table)."""
+        out = np.zeros((len(days), 24))
+        if label not in self.index:
+            return out
+        at = np.asarray(days, dtype=np.int64) - self.first
+        inside = (at >= 0) & (at < self.counts.shape[1])
+        out[inside] = self.counts[self.index[label], at[inside]]
+        return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,20 +232,25 @@ class HourTables:
     countries: dict[str, np.ndarray] = field(default_factory=dict)
     """Checks per (day, UTC hour, country): :func:`country_hour_expr`."""
 
+    @cached_property
+    def _grids(self) -> dict[tuple[str, ...], _Grid]:
+        """The :class:`_Grid` of each tuple of columns asked for (``("country",)`` reads
+        ``countries``, any other ``data``), built on first use."""
+        return {}
+
+    def _grid(self, columns: tuple[str, ...]) -> _Grid:
+        if columns not in self._grids:
+            table = self.countries if columns == ("country",) else self.data
+            self._grids[columns] = _Grid.of(table, columns)
+        return self._grids[columns]
+
+    def values(self, column: str) -> list[str]:
+        """The distinct values of ``column`` (``country``: of ``countries``) as sorted strings."""
+        return sorted({str(v) for v in self._grid((column,)).index})
+
     def _utc(self, country: str, days: np.ndarray) -> np.ndarray:
         """(len(days) × 24) checks of ``country`` by UTC hour."""
-        utc = np.zeros((len(days), 24))
-        c = self.countries
-        chosen = c["country"] == country
-        position = {int(x): i for i, x in enumerate(days)}
-        at = np.asarray([position.get(int(x), -1) for x in c["day"][chosen]], dtype=np.int64)
-        keep = at >= 0
-        np.add.at(
-            utc,
-            (at[keep], c["hour"][chosen][keep].astype(np.int64)),
-            c["n"][chosen][keep].astype(float),
-        )
-        return utc
+        return self._grid(("country",)).rows(country, days)
 
     def local_by_day(self, country: str, days: np.ndarray) -> np.ndarray | None:
         """(len(days) × 24) checks of ``country`` per UTC day by local hour (not divided by
@@ -191,10 +258,8 @@ class HourTables:
         mapping = local_hours(country, days)
         if mapping is None:
             return None
-        out = np.zeros((len(days), 24))
-        rows = np.repeat(np.arange(len(days))[:, None], 24, axis=1)
-        np.add.at(out, (rows, mapping[..., 1]), self._utc(country, days))
-        return out
+        cells = np.arange(len(days))[:, None] * 24 + mapping[..., 1]
+        return _sum_into((len(days), 24), cells, self._utc(country, days))
 
     def local(self, country: str, days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(local days × 24) checks of ``country`` by local hour, each hour divided by the
@@ -204,31 +269,18 @@ class HourTables:
         if mapping is None:
             return None
         first = int(mapping[..., 0].min())
-        rows = int(mapping[..., 0].max()) - first + 1
-        counts, occurred = np.zeros((rows, 24)), np.zeros((rows, 24))
-        utc = self._utc(country, days)
-        local_row = mapping[..., 0] - first
-        np.add.at(counts, (local_row, mapping[..., 1]), utc)
-        np.add.at(occurred, (local_row, mapping[..., 1]), 1.0)
+        shape = (int(mapping[..., 0].max()) - first + 1, 24)
+        cells = (mapping[..., 0] - first) * 24 + mapping[..., 1]
+        counts = _sum_into(shape, cells, self._utc(country, days))
+        occurred = _sum_into(shape, cells, np.ones(cells.shape))
         return _rates(counts, occurred), occurred
 
     def matrix(self, segment: str, days: np.ndarray, tool: str | None = None) -> np.ndarray:
         """(len(days) × 24) checks of ``segment`` (and ``tool``; None: all tools)."""
-        d = self.data
         kind, _, value = segment.partition(":")
-        chosen = d[kind] == value
-        if tool is not None:
-            chosen &= d["tool"] == tool
-        out = np.zeros((len(days), 24))
-        position = {int(x): i for i, x in enumerate(days)}
-        rows = np.asarray([position.get(int(x), -1) for x in d["day"][chosen]], dtype=np.int64)
-        keep = rows >= 0
-        np.add.at(
-            out,
-            (rows[keep], d["hour"][chosen][keep].astype(np.int64)),
-            d["n"][chosen][keep].astype(float),
-        )
-        return out
+        if tool is None:
+            return self._grid((kind,)).rows(value, days)
+        return self._grid((kind, "tool")).rows((value, tool), days)
 
 
 def hour_tables(events: ir.Table, start: date, end: date) -> HourTables:
@@ -289,7 +341,7 @@ def scan_hours(
     that would reveal a count under ``k`` are marked hidden (see the module docstring)."""
     days = day_numbers
     rng = np.random.default_rng(seed)
-    segments = [f"device:{d}" for d in sorted({str(v) for v in tables.data["device"]})]
+    segments = [f"device:{d}" for d in tables.values("device")]
     segments += ["region:US", "region:rest"]
     ref_days = days(*reference)
     covered = covered_days(spans)
@@ -369,7 +421,7 @@ def _local_rows(
         return [], []
     rows, masks = [], []
     ref_days = day_numbers(*reference)
-    countries = sorted({str(c) for c in tables.countries["country"]})
+    countries = tables.values("country")
     covered = covered_days(spans)
     for country in countries:
         ref = tables.local(country, ref_days)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
-from marginscope.analytics.association import spearman
+from marginscope.analytics.association import spearman_rows
 from marginscope.analytics.reference import fit_reference
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.market.series import FundingSeries
@@ -61,25 +61,24 @@ def lagged_association(
     its circular-shift p-value (see the module docstring)."""
     x, y = np.asarray(activity, dtype=float), np.asarray(market, dtype=float)
     n = x.size
-
-    def rhos(series: np.ndarray) -> list[float]:
-        out = []
-        for k in lags:
-            a, b = x[k:], series[: n - k]
-            keep = np.isfinite(a) & np.isfinite(b)
-            out.append(spearman(a[keep], b[keep]) if keep.sum() >= 8 else math.nan)
-        return out
-
-    observed = rhos(y)
+    shifts = list(range(block, n - block + 1))
+    # row 0: the market series; row 1 + i: rotated by shifts[i]. Each (row, lag) pairs
+    # x[k:] with the row's first n − k values, NaN-padded to n (pairs with a NaN are dropped).
+    rotated = np.stack([y] + [np.roll(y, s) for s in shifts])
+    a = np.full((len(lags), n), np.nan)
+    b = np.full((len(rotated), len(lags), n), np.nan)
+    for i, k in enumerate(lags):
+        a[i, : max(n - k, 0)] = x[k:]
+        b[:, i, : max(n - k, 0)] = rotated[:, : max(n - k, 0)]
+    enough = (np.isfinite(a) & np.isfinite(b)).sum(axis=-1) >= 8
+    rho = np.where(enough, spearman_rows(a, b), np.nan)
+    observed = [float(r) for r in rho[0]]
     finite = [abs(r) for r in observed if math.isfinite(r)]
     if not finite:
         return {"rho": observed, "lag": None, "p_value": math.nan, "shifts": 0}
     best = max(finite)
-    shifts = list(range(block, n - block + 1))
-    hits = 0
-    for s in shifts:
-        null = [abs(r) for r in rhos(np.roll(y, s)) if math.isfinite(r)]
-        hits += bool(null) and max(null) >= best - 1e-12
+    null = np.where(np.isfinite(rho[1:]), np.abs(rho[1:]), -np.inf).max(axis=1)
+    hits = int((null >= best - 1e-12).sum())
     lag = lags[int(np.nanargmax(np.abs(observed)))]
     return {
         "rho": observed,
