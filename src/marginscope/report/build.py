@@ -27,7 +27,12 @@ from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.cube import DailyCube
-from marginscope.analytics.detail import EventTables, detail_findings, event_tables
+from marginscope.analytics.detail import (
+    EventTables,
+    detail_findings,
+    event_tables,
+    session_order,
+)
 from marginscope.analytics.disclosure import (
     Disclosure,
     cube_disclosure,
@@ -297,9 +302,10 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
 def _aggregated(source: Any, start: date, end: date, reach_from: date, *, engine: str,
                 previous: tuple[date, date] | None) -> tuple[DailyCube, EventTables | None]:
     """The cube and (with ``previous``) the event-level tables. On DuckDB over a source each
-    pass opens on its own (a file, an Arrow table), the event-level pass runs in a second
-    thread alongside the cube's passes (DuckDB releases the GIL; each pass alone leaves a core
-    idle part of the time); the cube takes its session counts from it at the end."""
+    pass opens on its own (a file, an Arrow table), three streams run at once: the session
+    order (the largest pass), the other event-level queries, and the cube's passes (DuckDB
+    releases the GIL; one stream alone leaves a core idle part of the time); the cube takes
+    its session counts from the session order at the end."""
     if previous is None:
         return aggregate(source, start, end, engine=engine, reach_from=reach_from), None
     if engine != "duckdb" or not owns(source):
@@ -307,12 +313,13 @@ def _aggregated(source: Any, start: date, end: date, reach_from: date, *, engine
         cube = aggregate(source, start, end, engine=engine, reach_from=reach_from,
                          session_reach=events.session_reach)
         return cube, events
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="marginscope-events") as pool:
-        pending = pool.submit(event_tables, source, start, end, engine=engine,
-                              previous=previous)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="marginscope-events") as pool:
+        order = pool.submit(session_order, source, start, end, engine=engine)
+        tables = pool.submit(event_tables, source, start, end, engine=engine,
+                             previous=previous, sessions=order.result)
         cube = aggregate(source, start, end, engine=engine, reach_from=reach_from,
-                         session_reach=lambda: pending.result().session_reach)
-        return cube, pending.result()
+                         session_reach=lambda: order.result().reach)
+        return cube, tables.result()
 
 
 def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
