@@ -421,10 +421,13 @@ def violations(
     reference: tuple[str, str],
     k: int,
     spans: list[tuple[str, str, str]] | None = None,
+    daily: dict | None = None,
+    summary: dict | None = None,
 ) -> tuple[list[str], Counter]:
     """Every published number of the issue-21 ``findings`` that reveals a count under ``k``
-    (see the module docstring; with ``spans``, also the month minus its phases), and how
-    many values of each kind were checked."""
+    (see the module docstring; with ``spans``, also the month minus its phases and the
+    counts of checks the findings, the ``daily`` table and the ``summary`` give back
+    together: :func:`across_kinds`), and how many values of each kind were checked."""
     check = Checker(raw, reference, k)
     by_kind: dict[str, list[dict]] = {}
     for f in findings:
@@ -437,4 +440,180 @@ def violations(
     check.session_position(by_kind.get("session_position", []))
     if spans:
         check.nested(findings, spans)
+        ledger = Ledger(raw, spans, k)
+        check.found += ledger.attack(findings, daily, summary)
+        check.checked["across"] += ledger.published
     return check.found, check.checked
+
+
+# --- across kinds: one ledger of every published count of checks ---------------------------
+
+
+class Ledger:
+    """Every published count of checks of a tool (``*``: all tools) in a segment (``all``,
+    ``device:<d>``, ``region:<r>``) over a period (a tuple of ISO days) — from the daily table,
+    the month's summary and the findings of every kind — and the additive lines an attacker
+    knows between them: a period's segments add to its ``all`` (devices, and regions), its
+    tools add to ``*``, its days add to the period, and the month's phases and the rest of
+    the month add to the month. :meth:`solve` derives every count that a line with exactly
+    one unknown member gives back; :meth:`leaks` lists those that are under k."""
+
+    def __init__(self, raw: Raw, spans: list[tuple[str, str, str]], k: int):
+        self.k = k
+        month = next((a, b) for a, b, scope in spans if scope == "month")
+        rows = raw.span(*month)
+        self.days = tuple(sorted(rows["day"].unique()))
+        self.tools = tuple(sorted(rows["tool"].unique()))
+        self.devices = tuple(sorted(rows["device"].unique()))
+        self.segments = (
+            "all",
+            *(f"device:{d}" for d in self.devices),
+            *(f"region:{r}" for r in ("US", "rest")),
+        )
+        self.truth: Counter = Counter()
+        for dimension in ("device", "region"):
+            grouped = rows.groupby(["day", "tool", dimension]).size()
+            for (day, tool, value), n in grouped.items():
+                for t in (tool, "*"):
+                    self.truth[((day,), t, f"{dimension}:{value}")] += int(n)
+                    if dimension == "device":
+                        self.truth[((day,), t, "all")] += int(n)
+        self.month = self.days
+        self.phases = [
+            tuple(d for d in self.days if a <= d <= b) for a, b, scope in spans if scope == "phase"
+        ]
+        inside = set().union(*self.phases) if self.phases else set()
+        self.rest = tuple(d for d in self.days if d not in inside)
+        self.known: dict[tuple, int] = {}
+        self.derived: dict[tuple, str] = {}
+        self.published = 0
+
+    def value(self, key: tuple) -> int:
+        """The true count of ``(period, tool, segment)``."""
+        period, tool, segment = key
+        return sum(self.truth[((day,), tool, segment)] for day in period)
+
+    def publish(self, period: tuple, tool: str | None, segment: str, value) -> None:
+        """A published count (None: not published)."""
+        if value is not None:
+            self.known[(tuple(period), tool or "*", segment)] = int(value)
+
+    def span(self, first: str, last: str) -> tuple:
+        return tuple(d for d in self.days if first <= d <= last)
+
+    def daily(self, daily: dict) -> None:
+        """The daily table (the report's ``daily`` block: checks per tool, devices, regions)."""
+        for i, day in enumerate(daily["dates"]):
+            for tool, series in daily["checks"].items():
+                self.publish((day,), None if tool == "all" else tool, "all", series[i])
+            for axis, block in (("device", daily["devices"]), ("region", daily["regions"])):
+                for name, series in block.items():
+                    self.publish((day,), None, f"{axis}:{name}", series[i])
+
+    def summary(self, summary: dict) -> None:
+        """The month's totals (``summary``: setups, tools, devices, regions)."""
+        self.publish(self.month, None, "all", summary["setups"])
+        for tool, n in summary["tools"].items():
+            self.publish(self.month, tool, "all", n)
+        for axis in ("devices", "regions"):
+            for name, n in summary[axis].items():
+                self.publish(self.month, None, f"{axis[:-1]}:{name}", n)
+
+    def findings(self, findings: list[dict]) -> None:
+        """The counts of checks the findings publish: a contrast's ``checks_a``/``checks_b``,
+        a position's ``checks`` (sessions do not cross midnight here, so these are the
+        tool's checks on the device over the span's days), an hour profile's ``checks`` and
+        a content finding's (the tool's checks, where each of them sets the field)."""
+        for f in findings:
+            period = self.span(f["start"], f["end"])
+            if f["kind"] == "contrast":
+                for side in ("a", "b"):
+                    segment = f"{f['dimension']}:{f[side]}"
+                    self.publish(period, f["tool"], segment, f[f"checks_{side}"])
+            elif f["kind"] == "session_position":
+                self.publish(period, f["tool"], f"device:{f['device']}", f["checks"])
+            elif f["kind"] == "hour_profile" and not f["segment"].startswith("local:"):
+                self.publish(period, None, f["segment"], f["checks"])
+            elif f["kind"] == "content" and f["checks"] == self.value((period, f["tool"], "all")):
+                self.publish(period, f["tool"], "all", f["checks"])  # every check sets the field
+
+    def lines(self) -> list[tuple[tuple, tuple[tuple, ...]]]:
+        """``(total, parts)`` for every line an attacker knows."""
+        periods = [*((d,) for d in self.days), self.month, *self.phases]
+        if self.phases and self.rest:
+            periods.append(self.rest)
+        out = []
+        devices = [f"device:{d}" for d in self.devices]
+        regions = ["region:US", "region:rest"]
+        for period in periods:
+            for tool in (*self.tools, "*"):
+                for parts in (devices, regions):
+                    out.append(((period, tool, "all"), tuple((period, tool, s) for s in parts)))
+            for segment in self.segments:
+                tools = tuple((period, t, segment) for t in self.tools)
+                out.append(((period, "*", segment), tools))
+        for period in periods[len(self.days) :]:
+            for tool in (*self.tools, "*"):
+                for segment in self.segments:
+                    days = tuple(((d,), tool, segment) for d in period)
+                    out.append(((period, tool, segment), days))
+                    if period == self.month and self.phases:
+                        atoms = [*self.phases, *([self.rest] if self.rest else [])]
+                        out.append(
+                            ((period, tool, segment), tuple((a, tool, segment) for a in atoms))
+                        )
+        return out
+
+    def solve(self) -> None:
+        """Derive what the lines give back until nothing more is derived."""
+        lines = self.lines()
+        changed = True
+        while changed:
+            changed = False
+            for total, parts in lines:
+                members = (total, *parts)
+                unknown = [key for key in members if key not in self.known]
+                if len(unknown) != 1:
+                    continue
+                key = unknown[0]
+                rest = sum(self.known[p] for p in parts if p in self.known)
+                self.known[key] = rest if key == total else self.known[total] - rest
+                self.derived[key] = f"{total[1]} {total[2]} over {len(total[0])} day(s)"
+                changed = True
+
+    def attack(self, findings: list[dict], daily: dict | None, summary: dict | None) -> list[str]:
+        """Publish everything, derive what the lines give back, return the leaks."""
+        if daily is not None:
+            self.daily(daily)
+        if summary is not None:
+            self.summary(summary)
+        self.findings(findings)
+        self.published = len(self.known)
+        self.solve()
+        return self.leaks()
+
+    def leaks(self) -> list[str]:
+        """Derived counts that are a count under k (and are the true count)."""
+        out = []
+        for key, line in self.derived.items():
+            n = self.known[key]
+            if small(n, self.k) and n == self.value(key):
+                period, tool, segment = key
+                out.append(
+                    f"across kinds: {tool} {segment} over {period[0]}…{period[-1]} "
+                    f"({len(period)} days) = {n}, from the line {line}"
+                )
+        return out
+
+
+def across_kinds(
+    findings: list[dict],
+    raw: Raw,
+    k: int,
+    spans: list[tuple[str, str, str]],
+    daily: dict | None = None,
+    summary: dict | None = None,
+) -> list[str]:
+    """Counts under k that the daily table, the summary and the findings of all kinds give
+    back together (:class:`Ledger`)."""
+    return Ledger(raw, spans, k).attack(findings, daily, summary)

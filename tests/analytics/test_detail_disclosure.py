@@ -14,6 +14,7 @@ and the check sees them — and normal-sized findings of every kind are still pu
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -22,7 +23,9 @@ from marginscope.analytics import DailyCube
 from marginscope.analytics.association import market_context
 from marginscope.analytics.content import ContentTest, content_findings, scan_content
 from marginscope.analytics.contrasts import contrast_findings, scan_contrasts
+from marginscope.analytics.cube import REGIONS
 from marginscope.analytics.detail import event_tables, protected_transitions
+from marginscope.analytics.disclosure import cube_disclosure
 from marginscope.analytics.funnel import funnel_findings, scan_funnel
 from marginscope.analytics.hours import hour_findings, scan_hours
 from marginscope.analytics.paths import path_findings, scan_paths
@@ -30,6 +33,7 @@ from marginscope.analytics.positions import position_findings, scan_positions
 from marginscope.analytics.transitions import scan_transitions
 from marginscope.market.snapshot import load_snapshot
 from marginscope.report import report_from_cube
+from marginscope.report.protect import _gives_back
 from marginscope.sim.mix import tool_of
 from marginscope.sim.planted import (
     DEVICE_MIX,
@@ -39,7 +43,7 @@ from marginscope.sim.planted import (
     planted_month,
 )
 
-from .disclosure_check import Raw, violations
+from .disclosure_check import Raw, across_kinds, violations
 
 K = 10
 RARE = tool_of("scenario")
@@ -66,9 +70,11 @@ def world():
     return month, cube, tables, Raw(month.events)
 
 
-def every_finding(cube: DailyCube, tables, k: int) -> list[dict]:
+def every_finding(cube: DailyCube, tables, k: int, shared: bool = True) -> Published:
     """Every test of every issue-21 kind as a finding protected with ``k`` (withheld ones
-    left out, as the report does)."""
+    left out, as the report does), with the daily table and the month's totals as published.
+    ``shared``: protected together with the daily table and across kinds (one table with the
+    spans' counts, as the report does); False: each kind on its own (before that table)."""
     index = [(cube.index(a), cube.index(b) + 1, scope) for a, b, scope in SPANS]
     reference = (cube.index(REFERENCE[0]), cube.index(REFERENCE[1]) + 1)
     on = {"fdr": 1.0}
@@ -112,11 +118,48 @@ def every_finding(cube: DailyCube, tables, k: int) -> list[dict]:
             )
         )
     )
-    return [f.to_dict() for f in findings if not f.withheld]
+    start, end = index[0][:2]
+    table = cube_disclosure(cube, start, end, k, spans=index if shared else ())
+    kept = [
+        f.to_dict()
+        for f in findings
+        if not f.withheld and not (shared and _gives_back(cube, f, k, table, start))
+    ]
+    return Published(kept, *published_tables(cube, table, start, end))
+
+
+class Published(NamedTuple):
+    """Findings (JSON form) with the daily table and the month's totals beside them."""
+
+    findings: list[dict]
+    daily: dict
+    summary: dict
+
+
+def published_tables(cube: DailyCube, table, start: int, end: int) -> tuple[dict, dict]:
+    """The report's ``daily`` block and ``summary`` totals as ``table`` publishes them."""
+    span = range(end - start)
+
+    def shown(*key: str) -> list[int | None]:
+        return table.shown_all([("day", i, *key) for i in span])
+
+    daily = {
+        "dates": [str(d) for d in cube.days[start:end]],
+        "checks": {"all": shown("all"), **{t: shown("tool", t) for t in cube.tools}},
+        "devices": {d: shown("device", d) for d in cube.devices},
+        "regions": {r: shown("region", r) for r in REGIONS},
+    }
+    summary = {
+        "setups": table.shown(("all",)),
+        "tools": {t: table.shown(("tool", t)) for t in cube.tools},
+        "devices": {d: table.shown(("device", d)) for d in cube.devices},
+        "regions": {r: table.shown(("region", r)) for r in REGIONS},
+    }
+    return daily, summary
 
 
 @pytest.fixture(scope="module")
-def at_k(world) -> list[dict]:
+def at_k(world) -> Published:
     _, cube, tables, _ = world
     return every_finding(cube, tables, K)
 
@@ -130,7 +173,7 @@ def protected(request, world, at_k):
 
 def test_the_planted_month_has_small_cells_and_the_check_finds_them_unprotected(world):
     _, cube, tables, raw = world
-    found, _ = violations(every_finding(cube, tables, 1), raw, REFERENCE, K, SPANS)
+    found, _ = violations(every_finding(cube, tables, 1).findings, raw, REFERENCE, K, SPANS)
     # k = 1 suppresses nothing: shares of the rare tool, rare devices and rare values
     # give counts under K back in each kind of distribution
     for kind in ("content", "hours", "path", "transition", "position"):
@@ -139,15 +182,33 @@ def test_the_planted_month_has_small_cells_and_the_check_finds_them_unprotected(
     assert any("month minus phases" in line for line in found)
 
 
+@pytest.mark.parametrize("k", [K, 40])
+def test_each_kind_protected_on_its_own_gives_counts_back_across_kinds(world, k):
+    # every kind passes its own check, but together with the daily table, the month's totals
+    # and each other they give counts under k back: a tool's checks on unknown devices as
+    # its total minus the contrasts' mobile, desktop and tablet checks, a tool's U.S. checks
+    # as the U.S. total minus the other tools', the rest of the month's as the month's minus
+    # the phase's
+    _, cube, tables, raw = world
+    alone = every_finding(cube, tables, k, shared=False)
+    found = violations(alone.findings, raw, REFERENCE, k, SPANS, alone.daily, alone.summary)[0]
+    assert found and all(line.startswith("across kinds") for line in found)
+    assert found == across_kinds(alone.findings, raw, k, SPANS, alone.daily, alone.summary)
+    assert any("device:unknown" in line for line in found)
+    assert any("region:US" in line for line in found)
+
+
 def test_no_published_share_probability_or_profile_reveals_a_count_under_k(protected):
-    k, findings, raw = protected
-    found, checked = violations(findings, raw, REFERENCE, k, SPANS)
+    k, published, raw = protected
+    found, checked = violations(
+        published.findings, raw, REFERENCE, k, SPANS, published.daily, published.summary
+    )
     assert found == []
-    assert checked["values"] > 1_000 and checked["nested"] > 0
+    assert checked["values"] > 1_000 and checked["nested"] > 0 and checked["across"] > 100
 
 
 def test_normal_sized_findings_of_every_kind_are_still_published(world, at_k):
-    findings, raw = at_k, world[3]
+    findings, raw = at_k.findings, world[3]
     _, checked = violations(findings, raw, REFERENCE, K)
     for kind in KINDS:
         assert checked[kind] > 0, kind
@@ -216,7 +277,7 @@ def test_the_report_publishes_no_small_cell_of_the_new_kinds_nor_of_the_event_st
     assert details  # normal-sized findings survive in the report too
     days = cube.days
     spans = [(str(days[a]), str(days[b - 1]), scope) for a, b, scope in report.analysis.spans()]
-    found, _ = violations(details, raw, REFERENCE, K, spans)
+    found, _ = violations(details, raw, REFERENCE, K, spans, data["daily"], data["summary"])
     assert found == []
     # the event study's abnormal log-lifts log(Y/Ê) give Y back: only where Y is published
     study = data["market"]["response"]["event_study"]

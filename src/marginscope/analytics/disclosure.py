@@ -37,6 +37,7 @@ __all__ = [
     "safe_count",
     "safe_share",
     "span_atoms",
+    "span_key",
     "spans_hidden",
     "spans_hidden_daily",
 ]
@@ -53,6 +54,10 @@ class Disclosure:
     lines: list[tuple[tuple[Key, ...], Key]] = field(default_factory=list)
     hidden: set[Key] = field(default_factory=set)
     secondary: set[Key] = field(default_factory=set)
+    implied: set[Key] = field(default_factory=set)
+    """Cells no table prints (a series' checks over a span of days, a tool's in a segment):
+    they carry lines, and findings publish them; not counted in :attr:`secondary` or
+    :meth:`suppressed`."""
 
     def cell(self, key: Key, value: int | float) -> Key:
         """Add (or overwrite) one cell; returns its key."""
@@ -79,9 +84,14 @@ class Disclosure:
                 choice = self._second(parts, total)
                 if choice is not None:
                     self.hidden.add(choice)
-                    self.secondary.add(choice)
+                    if choice not in self.implied:
+                        self.secondary.add(choice)
                     changed = True
         return self
+
+    def suppressed(self) -> int:
+        """How many of the table's printed cells are hidden (primary or complementary)."""
+        return len(self.hidden - self.implied)
 
     def _second(self, parts: Sequence[Key], total: Key) -> Key | None:
         visible = [key for key in parts if key not in self.hidden]
@@ -122,7 +132,9 @@ def protect_parts(parts: Mapping[str, int], total: int, k: int) -> dict[str, int
     return {name: table.shown(name) for name in parts}
 
 
-def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure:
+def cube_disclosure(
+    cube: DailyCube, start: int, end: int, k: int, spans: Sequence[tuple[int, ...]] = ()
+) -> Disclosure:
     """The cells a report or dashboard publishes for the cube's days ``[start, end)``, protected.
 
     Keys (``i`` counts days from ``start``): ``("all",)``; ``("tool", t)``, ``("device", d)``,
@@ -133,6 +145,10 @@ def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure
     regional visitor-days are treated as adding to ``all`` (a visitor in both regions on a
     day counts in each, so the true sum is a little above: treating it as exact protects
     more, never less).
+
+    ``spans`` (cube day indices ``(first, end, …)``, end exclusive: the month and its phases)
+    add the counts the findings publish over them (:func:`span_key`, :func:`_span_lines`), so
+    that one table protects the daily cells, the month's totals and those counts together.
     """
     table = Disclosure(k)
     span = range(end - start)
@@ -171,7 +187,84 @@ def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure
                 [("day", i, "visitors", "US"), ("day", i, "visitors", "rest")],
                 ("day", i, "visitors", "all"),
             )
+    if spans:
+        _span_lines(table, cube, start, end, spans)
     return table.protect()
+
+
+SPAN_SEGMENTS = ("device", "region")
+"""The segments a finding publishes a tool's checks in over a span (a contrast's
+``checks_a``/``checks_b``, a position's ``checks``)."""
+
+
+def span_key(first: int, end: int, *series: str) -> Key:
+    """The key of ``series``' checks over the table's days ``[first, end)`` (counted from its
+    first day) in a :func:`cube_disclosure` table built with spans. ``series``: ``("all",)``,
+    ``("tool", t)``, ``("device", d)``, ``("region", r)``, ``("tool", t, "device", d)`` or
+    ``("tool", t, "region", r)``."""
+    return ("span", first, end, *series)
+
+
+def _span_series(cube: DailyCube, start: int, end: int) -> dict[tuple[str, ...], np.ndarray]:
+    """Daily checks over ``[start, end)`` of every series a span count can be of."""
+    block = cube.counts[start:end]
+    by_device = block.sum(axis=3)
+    us = np.asarray([c == "US" for c in cube.countries], dtype=bool)
+    by_region = np.stack([block[..., us].sum(axis=(2, 3)), block[..., ~us].sum(axis=(2, 3))], 2)
+    out: dict[tuple[str, ...], np.ndarray] = {("all",): block.sum(axis=(1, 2, 3))}
+    for axis, names, cells in (
+        ("device", cube.devices, by_device),
+        ("region", REGIONS, by_region),
+    ):
+        for j, name in enumerate(names):
+            out[(axis, name)] = cells[:, :, j].sum(axis=1)
+            for t, tool in enumerate(cube.tools):
+                out[("tool", tool, axis, name)] = cells[:, t, j]
+    for t, tool in enumerate(cube.tools):
+        out[("tool", tool)] = by_device[:, t].sum(axis=1)
+    return out
+
+
+def _span_lines(
+    table: Disclosure, cube: DailyCube, start: int, end: int, spans: Sequence[tuple[int, ...]]
+) -> None:
+    """Add to ``table`` every series' checks over each span and each of their atoms
+    (:func:`span_atoms`: a phase, the rest of the month), as cells :attr:`Disclosure.implied`,
+    with the lines an attacker knows: a period's days add to it (series the table prints per
+    day), its atoms add to a span, and within each period the tools × devices and tools ×
+    regions tables add to their margins. A span's count minus its published days, the
+    month's minus a phase's, or a tool's minus its published segments is then never one
+    hidden count."""
+    bounds = list(
+        dict.fromkeys([(0, end - start), *((a - start, b - start) for a, b, *_ in spans)])
+    )
+    atoms, members = span_atoms([(a, b - 1) for a, b in bounds])
+    daily = _span_series(cube, start, end)
+    periods = [
+        (("atom", a), [i for f, last in runs for i in range(f, last + 1)])
+        for a, runs in enumerate(atoms)
+    ]
+    periods += [(("span", a, b), list(range(a, b))) for a, b in bounds]
+    for prefix, days in periods:
+        for series, values in daily.items():
+            key = (*prefix, *series)
+            table.implied.add(table.cell(key, values[days].sum()))
+            if len(series) <= 2:  # printed per day
+                table.line([("day", i, *series) for i in days], key)
+        for axis, names in (("device", cube.devices), ("region", REGIONS)):
+            for tool in cube.tools:
+                table.line(
+                    [(*prefix, "tool", tool, axis, x) for x in names], (*prefix, "tool", tool)
+                )
+            for x in names:
+                table.line([(*prefix, "tool", t, axis, x) for t in cube.tools], (*prefix, axis, x))
+            table.line([(*prefix, axis, x) for x in names], (*prefix, "all"))
+        table.line([(*prefix, "tool", t) for t in cube.tools], (*prefix, "all"))
+    for (a, b), parts in zip(bounds, members, strict=True):
+        for series in daily:
+            table.line([("atom", j, *series) for j in parts], span_key(a, b, *series))
+            if (a, b) == (0, end - start) and len(series) <= 2:  # the period's printed total
+                table.line([series], span_key(a, b, *series))
 
 
 def merge_small(totals: Mapping[str, int], k: int) -> tuple[dict[str, int], list[str]]:

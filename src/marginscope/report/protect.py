@@ -8,16 +8,77 @@ from typing import Any
 
 from marginscope.analytics.analysis import Analysis
 from marginscope.analytics.cube import DailyCube
-from marginscope.analytics.disclosure import Disclosure, protect_parts, safe_count
-from marginscope.analytics.findings import Finding
+from marginscope.analytics.disclosure import Disclosure, protect_parts, safe_count, span_key
+from marginscope.analytics.findings import DetailFinding, Finding
 
 
-def _gives_back(cube: DailyCube, finding: Finding, k: int, table: Disclosure, start: int) -> bool:
-    """True when a finding would reveal a count under k: its ``observed`` is a daily cell the
+def published_spans(analysis: Analysis) -> list[tuple[int, int, str]]:
+    """The spans whose counts the findings publish, as cube day indices (end exclusive): the
+    analyses' spans (the month, the phases with a changed mix) and every other phase (a
+    phase finding publishes its checks)."""
+    spans = analysis.spans()
+    known = {(a, b) for a, b, _ in spans}
+    others = [(analysis.start + p.start, analysis.start + p.end, "phase") for p in analysis.phases]
+    return spans + [s for s in others if s[:2] not in known]
+
+
+def span_counts(finding: Finding | DetailFinding) -> list[tuple[str, ...]]:
+    """The series (:func:`~marginscope.analytics.disclosure.span_key`) whose checks over its
+    span a finding publishes: a contrast's ``checks_a`` and ``checks_b`` (the tool in each
+    segment), a position's ``checks`` (the tool on the device: sessions are counted by the day
+    they start, which is the same count where no session crosses midnight, and near it
+    otherwise), an hour profile's ``checks`` (a device or region), a content finding's
+    ``checks`` (the tool's checks with the field set: the tool's checks where every check
+    sets it), a phase's ``observed`` and the total its ``share`` gives back, with each
+    dominant tool's share of it."""
+    fields = getattr(finding, "fields", {})
+    kind = finding.kind
+    if kind == "contrast":
+        dimension, tool = fields["dimension"], fields["tool"]
+        return [("tool", tool, dimension, fields[side]) for side in ("a", "b")]
+    if kind == "session_position":
+        return [("tool", fields["tool"], "device", fields["device"])]
+    if kind == "hour_profile" and not fields["segment"].startswith("local:"):
+        return [tuple(fields["segment"].split(":", 1))]
+    if kind == "content":
+        return [("tool", fields["tool"])]
+    if kind == "phase":
+        return [("all",), *(("tool", d["tool"]) for d in finding.dominant_tools)]
+    return []
+
+
+def _hides_span_count(
+    cube: DailyCube, finding: Finding | DetailFinding, k: int, table: Disclosure, start: int
+) -> bool:
+    """True when a count the finding publishes over its span (:func:`span_counts`) is hidden
+    in the table built with the spans (one table with the daily cells and the month's
+    totals), or — for content — the tool's checks without the field are under k."""
+    series = span_counts(finding)
+    if not series:
+        return False
+    first, end = cube.index(finding.start) - start, cube.index(finding.end) - start + 1
+    keys = [span_key(first, end, *s) for s in series]
+    missing = [key for key in keys if key not in table.values]
+    if missing:
+        raise KeyError(f"the disclosure table was built without the span of {missing[0]}")
+    if any(key in table.hidden for key in keys):
+        return True
+    if finding.kind == "content":
+        return not safe_count(table.values[keys[0]] - finding.fields["checks"], k)
+    return False
+
+
+def _gives_back(
+    cube: DailyCube, finding: Finding | DetailFinding, k: int, table: Disclosure, start: int
+) -> bool:
+    """True when a finding would reveal a count under k: a count it publishes over its span
+    is hidden in the table (:func:`span_counts`); its ``observed`` is a daily cell the
     published table hides (complementary suppression hid it so that a smaller cell cannot be
     recovered), or a segment's finding where its tool's checks that day (published in the
     daily series) minus the segment's checks is the rest of the segments — for the two
     regions, exactly the other region."""
+    if _hides_span_count(cube, finding, k, table, start):
+        return True
     if finding.kind not in ("spike", "share_shift"):
         return False
     day = cube.index(finding.date) - start
