@@ -451,11 +451,12 @@ def violations(
 
 class Ledger:
     """Every published count of checks of a tool (``*``: all tools) in a segment (``all``,
-    ``device:<d>``, ``region:<r>``) over a period (a tuple of ISO days) — from the daily table,
-    the month's summary and the findings of every kind — and the additive lines an attacker
-    knows between them: a period's segments add to its ``all`` (devices, and regions), its
-    tools add to ``*``, its days add to the period, and the month's phases and the rest of
-    the month add to the month. :meth:`solve` derives every count that a line with exactly
+    ``device:<d>``, ``region:<r>``; ``<segment>@<h>``: in UTC hour h) over a period (a tuple
+    of ISO days) — from the daily table, the month's summary and the findings of every kind
+    (an hour profile's share times its ``checks`` is a count) — and the additive lines an
+    attacker knows between them: a period's segments add to its ``all`` (devices, and
+    regions; per hour too), its tools add to ``*``, its hours add to the segment, its days
+    add to the period, and the month's phases and the rest of the month add to the month. :meth:`solve` derives every count that a line with exactly
     one unknown member gives back; :meth:`leaks` lists those that are under k."""
 
     def __init__(self, raw: Raw, spans: list[tuple[str, str, str]], k: int):
@@ -472,12 +473,16 @@ class Ledger:
         )
         self.truth: Counter = Counter()
         for dimension in ("device", "region"):
-            grouped = rows.groupby(["day", "tool", dimension]).size()
-            for (day, tool, value), n in grouped.items():
+            grouped = rows.groupby(["day", "tool", dimension, "hour"]).size()
+            for (day, tool, value, hour), n in grouped.items():
+                segment = f"{dimension}:{value}"
                 for t in (tool, "*"):
-                    self.truth[((day,), t, f"{dimension}:{value}")] += int(n)
+                    self.truth[((day,), t, segment)] += int(n)
                     if dimension == "device":
                         self.truth[((day,), t, "all")] += int(n)
+                self.truth[((day,), "*", f"{segment}@{hour}")] += int(n)
+                if dimension == "device":
+                    self.truth[((day,), "*", f"all@{hour}")] += int(n)
         self.month = self.days
         self.phases = [
             tuple(d for d in self.days if a <= d <= b) for a, b, scope in spans if scope == "phase"
@@ -534,6 +539,10 @@ class Ledger:
                 self.publish(period, f["tool"], f"device:{f['device']}", f["checks"])
             elif f["kind"] == "hour_profile" and not f["segment"].startswith("local:"):
                 self.publish(period, None, f["segment"], f["checks"])
+                for hour, share in enumerate(f["observed"]):  # UTC: share of the checks
+                    if share is not None:
+                        n = round(share * f["checks"])
+                        self.publish(period, None, f"{f['segment']}@{hour}", n)
             elif f["kind"] == "content" and f["checks"] == self.value((period, f["tool"], "all")):
                 self.publish(period, f["tool"], "all", f["checks"])  # every check sets the field
 
@@ -552,9 +561,16 @@ class Ledger:
             for segment in self.segments:
                 tools = tuple((period, t, segment) for t in self.tools)
                 out.append(((period, "*", segment), tools))
+                hours = tuple((period, "*", f"{segment}@{h}") for h in range(24))
+                out.append(((period, "*", segment), hours))
+            for h in range(24):
+                for parts in (devices, regions):
+                    cells = tuple((period, "*", f"{s}@{h}") for s in parts)
+                    out.append(((period, "*", f"all@{h}"), cells))
         for period in periods[len(self.days) :]:
             for tool in (*self.tools, "*"):
-                for segment in self.segments:
+                hourly = (f"{s}@{h}" for s in self.segments for h in range(24))
+                for segment in (*self.segments, *(hourly if tool == "*" else ())):
                     days = tuple(((d,), tool, segment) for d in period)
                     out.append(((period, tool, segment), days))
                     if period == self.month and self.phases:

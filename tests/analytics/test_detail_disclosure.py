@@ -25,7 +25,7 @@ from marginscope.analytics.content import ContentTest, content_findings, scan_co
 from marginscope.analytics.contrasts import contrast_findings, scan_contrasts
 from marginscope.analytics.cube import REGIONS
 from marginscope.analytics.detail import event_tables, protected_transitions
-from marginscope.analytics.disclosure import cube_disclosure
+from marginscope.analytics.disclosure import cube_disclosure, hidden_across_spans, span_key
 from marginscope.analytics.funnel import funnel_findings, scan_funnel
 from marginscope.analytics.hours import hour_findings, scan_hours
 from marginscope.analytics.paths import path_findings, scan_paths
@@ -294,3 +294,67 @@ def test_the_report_publishes_no_small_cell_of_the_new_kinds_nor_of_the_event_st
             assert value is None or published, (name, day)
             nulled += value is None
     assert nulled > 0  # the rare tool's days
+
+
+# --- the spans' counts against the daily table, and hours across segments -------------------
+
+
+def _series_days(table, series: tuple, days: range) -> list[int]:
+    """The days of ``days`` on which ``series`` is positive and hidden in the daily table."""
+    return [
+        i for i in days if ("day", i, *series) in table.hidden and table.values[("day", i, *series)]
+    ]
+
+
+def test_a_phase_total_minus_its_published_days_is_never_one_hidden_day():
+    # tool "a" is small on two days only, one in the phase and one outside: the month's line
+    # has two hidden days, but a finding that publishes the phase's checks of "a" (a content
+    # finding's checks, a region contrast's checks_a + checks_b, a phase's observed) minus the
+    # phase's published days gives the phase's one hidden day back, and the month's total
+    # minus that the rest of the month's
+    days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01"))
+    counts = np.full((30, 2, 2, 2), 30, dtype=np.int64)
+    counts[3, 0] = [[1, 0], [0, 1]]
+    counts[16, 0] = [[2, 0], [0, 1]]
+    cube = DailyCube(
+        days=days,
+        tools=("a", "b"),
+        devices=("mobile", "desktop"),
+        countries=("US", "DE"),
+        counts=counts,
+    )
+    phase, rest = range(14, 21), [i for i in range(30) if not 14 <= i < 21]
+    before = cube_disclosure(cube, 0, 30, K)
+    assert _series_days(before, ("tool", "a"), phase) == [16]  # 3 checks = phase − published
+    after = cube_disclosure(cube, 0, 30, K, spans=[(0, 30, "month"), (14, 21, "phase")])
+    for series in (
+        ("all",),
+        *(
+            (axis, x)
+            for axis, names in (("tool", cube.tools), ("device", cube.devices), ("region", REGIONS))
+            for x in names
+        ),
+    ):
+        for atom in (phase, rest):
+            assert len(_series_days(after, series, atom)) != 1, (series, atom)
+    # the phase's and the month's counts stay published: the days are hidden instead
+    assert span_key(14, 21, "tool", "a") not in after.hidden
+    assert ("tool", "a") not in after.hidden
+    assert after.suppressed() > before.suppressed() and after.secondary > before.secondary
+
+
+def test_an_hours_devices_and_regions_are_protected_together():
+    # per hour the devices add to the same checks as the regions: protected one segment at a
+    # time, d1's 3 checks at hour 0 are the regions' minus d2's
+    profiles = {"d1": [3, 50, 60], "d2": [100, 120, 130], "US": [40, 80, 90], "rest": [63, 90, 100]}
+    counts = [{(s, h): n for s, row in profiles.items() for h, n in enumerate(row)}]
+    alone = [
+        hidden_across_spans([{h: n for (s2, h), n in counts[0].items() if s2 == s}], [[0]], K)[0]
+        for s in profiles
+    ]
+    assert alone == [{0, 1}, set(), set(), set()]  # d2 and both regions fully published
+    hidden = hidden_across_spans(counts, [[0]], K, groups=(("d1", "d2"), ("US", "rest")))[0]
+    for h in range(3):
+        for group in (("d1", "d2"), ("US", "rest")):
+            assert sum((s, h) in hidden for s in group) != 1, (h, group)
+    assert ("d1", 0) in hidden and ("d2", 0) in hidden

@@ -361,30 +361,58 @@ def span_atoms(
 
 
 def hidden_across_spans(
-    atom_counts: Sequence[Mapping[Key, float]], members: Sequence[Sequence[int]], k: int
+    atom_counts: Sequence[Mapping[Key, float]],
+    members: Sequence[Sequence[int]],
+    k: int,
+    groups: Sequence[Sequence[Key]] = (),
 ) -> list[set[Key]]:
     """:func:`hidden_shares` of each span's distribution when spans overlap (a month and its
     phases): one table whose cells are the values per atom (:func:`span_atoms`) and per span,
     with the lines ``span value = Σ its atoms' values`` and ``total = Σ values`` for every atom
     and span, so that the month's value minus a phase's (the rest of the month's) cannot be a
-    count under ``k`` either. Returns the hidden values of each span."""
+    count under ``k`` either. Returns the hidden values of each span.
+
+    With ``groups`` the keys are ``(segment, value)`` pairs and each segment is a distribution
+    of its own (its shares are of its own total: a device's checks per hour); the segments of
+    a group partition the same checks (the devices; the regions), so for each value they add
+    to one total too, and those lines are protected with the rest: one segment's value is
+    never the others' minus the other group's."""
     keys = sorted(set().union(*atom_counts), key=str) if atom_counts else []
+
+    def part(key: Key) -> Key:
+        return key[0] if groups else None
+
+    segments = sorted({part(key) for key in keys}, key=str)
+    values = sorted({key[1] for key in keys}, key=str) if groups else []
     table = Disclosure(k)
+
+    def margins(prefix: tuple) -> None:
+        for segment in segments:
+            cells = [(*prefix, key) for key in keys if part(key) == segment]
+            total = table.cell((*prefix, "total", segment), sum(table.values[c] for c in cells))
+            table.line(cells, total)
+        for value in values:
+            for g, group in enumerate(groups):
+                cells = [(*prefix, (segment, value)) for segment in group]
+                cells = [c for c in cells if c in table.values]
+                table.cell((*prefix, "group", g, value), sum(table.values[c] for c in cells))
+                table.line(cells, (*prefix, "group", g, value))
+                if g:  # each group adds to the same checks
+                    table.line([(*prefix, "group", 0, value)], (*prefix, "group", g, value))
+
     for a, counts in enumerate(atom_counts):
         for key in keys:
             table.cell(("atom", a, key), round(float(counts.get(key, 0))))
-        table.cell(("atom", a), round(float(sum(counts.values()))))
-        table.line([("atom", a, key) for key in keys], ("atom", a))
+        margins(("atom", a))
     for s, atoms in enumerate(members):
-        total = sum(table.values[("atom", a)] for a in atoms)
-        table.cell(("span", s), total)
         for key in keys:
-            n = sum(table.values[("atom", a, key)] for a in atoms)
-            table.cell(("span", s, key), n)
+            table.cell(("span", s, key), sum(table.values[("atom", a, key)] for a in atoms))
+            table.line([("atom", a, key) for a in atoms], ("span", s, key))
+        margins(("span", s))
+        for key in keys:
+            n, total = table.values[("span", s, key)], table.values[("span", s, "total", part(key))]
             if not safe_share(n, total, k):
                 table.hidden.add(("span", s, key))
-            table.line([("atom", a, key) for a in atoms], ("span", s, key))
-        table.line([("span", s, key) for key in keys], ("span", s))
     table.protect()
     return [{key for key in keys if ("span", s, key) in table.hidden} for s in range(len(members))]
 
@@ -393,10 +421,11 @@ def spans_hidden(
     counts_of: Callable[[int, int], Mapping[Key, float]],
     spans: Sequence[tuple[str, str, str]],
     k: int,
+    groups: Sequence[Sequence[Key]] = (),
 ) -> list[set[Key]]:
     """:func:`hidden_across_spans` of the analyses' ``spans`` (inclusive ISO days and a
     scope), reading each atom's counts with ``counts_of(first, last)`` (inclusive day numbers,
-    days since 1970-01-01)."""
+    days since 1970-01-01); ``groups`` as there."""
     days = [
         tuple(int(np.datetime64(day, "D").astype(np.int64)) for day in (first, last))
         for first, last, _ in spans
@@ -409,22 +438,30 @@ def spans_hidden(
             for key, n in counts_of(first, last).items():
                 total[key] = total.get(key, 0.0) + float(n)
         counts.append(total)
-    return hidden_across_spans(counts, members, k)
+    return hidden_across_spans(counts, members, k, groups)
 
 
 def spans_hidden_daily(
-    daily: np.ndarray,
+    daily: np.ndarray | Mapping[Key, np.ndarray],
     labels: Sequence[Key],
     days: np.ndarray,
     spans: Sequence[tuple[str, str, str]],
     k: int,
+    groups: Sequence[Sequence[Key]] = (),
 ) -> list[set[Key]]:
     """:func:`spans_hidden` from per-day counts at hand: ``daily`` (len(days) × len(labels)),
-    ``days`` its rows' day numbers (covering the spans)."""
+    ``days`` its rows' day numbers (covering the spans). With ``groups``, ``daily`` maps each
+    segment to its matrix and the keys are ``(segment, label)`` (:func:`hidden_across_spans`)."""
     position = {int(d): i for i, d in enumerate(days)}
+    matrices = daily if groups else {None: daily}
 
     def counts(first: int, last: int) -> dict[Key, float]:
         rows = [position[d] for d in range(first, last + 1) if d in position]
-        return dict(zip(labels, daily[rows].sum(axis=0), strict=True))
+        out: dict[Key, float] = {}
+        for segment, matrix in matrices.items():
+            sums = np.asarray(matrix)[rows].sum(axis=0)
+            keys = [(segment, label) for label in labels] if groups else labels
+            out.update(zip(keys, sums, strict=True))
+        return out
 
-    return spans_hidden(counts, spans, k)
+    return spans_hidden(counts, spans, k, groups)
