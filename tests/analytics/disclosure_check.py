@@ -423,11 +423,13 @@ def violations(
     spans: list[tuple[str, str, str]] | None = None,
     daily: dict | None = None,
     summary: dict | None = None,
+    previous: dict | None = None,
 ) -> tuple[list[str], Counter]:
     """Every published number of the issue-21 ``findings`` that reveals a count under ``k``
     (see the module docstring; with ``spans``, also the month minus its phases and the
     counts of checks the findings, the ``daily`` table and the ``summary`` give back
-    together: :func:`across_kinds`), and how many values of each kind were checked."""
+    together: :func:`across_kinds`; with ``previous``, last month's totals taken as the
+    reference's), and how many values of each kind were checked."""
     check = Checker(raw, reference, k)
     by_kind: dict[str, list[dict]] = {}
     for f in findings:
@@ -440,8 +442,8 @@ def violations(
     check.session_position(by_kind.get("session_position", []))
     if spans:
         check.nested(findings, spans)
-        ledger = Ledger(raw, spans, k)
-        check.found += ledger.attack(findings, daily, summary)
+        ledger = Ledger(raw, spans, k, reference if previous else None)
+        check.found += ledger.attack(findings, daily, summary, previous)
         check.checked["across"] += ledger.published
     return check.found, check.checked
 
@@ -459,11 +461,18 @@ class Ledger:
     add to the period, and the month's phases and the rest of the month add to the month. :meth:`solve` derives every count that a line with exactly
     one unknown member gives back; :meth:`leaks` lists those that are under k."""
 
-    def __init__(self, raw: Raw, spans: list[tuple[str, str, str]], k: int):
+    def __init__(
+        self,
+        raw: Raw,
+        spans: list[tuple[str, str, str]],
+        k: int,
+        reference: tuple[str, str] | None = None,
+    ):
         self.k = k
         month = next((a, b) for a, b, scope in spans if scope == "month")
-        rows = raw.span(*month)
-        self.days = tuple(sorted(rows["day"].unique()))
+        self.days = tuple(sorted(raw.span(*month)["day"].unique()))
+        rows = raw.span(min(month[0], *(reference or month)), month[1])
+        self.reference = tuple(sorted(raw.span(*reference)["day"].unique())) if reference else ()
         self.tools = tuple(sorted(rows["tool"].unique()))
         self.devices = tuple(sorted(rows["device"].unique()))
         self.segments = (
@@ -551,6 +560,8 @@ class Ledger:
         periods = [*((d,) for d in self.days), self.month, *self.phases]
         if self.phases and self.rest:
             periods.append(self.rest)
+        if self.reference:
+            periods.append(self.reference)
         out = []
         devices = [f"device:{d}" for d in self.devices]
         regions = ["region:US", "region:rest"]
@@ -597,15 +608,60 @@ class Ledger:
                 self.derived[key] = f"{total[1]} {total[2]} over {len(total[0])} day(s)"
                 changed = True
 
-    def attack(self, findings: list[dict], daily: dict | None, summary: dict | None) -> list[str]:
+    def previous(self, block: dict) -> None:
+        """``summary.previous_month`` when the reference is that month (a March against a
+        28-day February, or a reference set to the previous month): its totals are the
+        reference's."""
+        self.publish(self.reference, None, "all", block["setups"])
+        for tool, part in block["tools"].items():
+            self.publish(self.reference, tool, "all", part["previous"])
+        for axis in ("devices", "regions"):
+            for name, part in block[axis].items():
+                self.publish(self.reference, None, f"{axis[:-1]}:{name}", part["previous"])
+
+    def normals(self, findings: list[dict]) -> None:
+        """The reference's counts that its published shares give back with its totals: an
+        hour profile's ``normal`` times the segment's checks, and a region contrast's
+        ``normal_ratio`` R = (T_US / N_US) / (T_rest / N_rest) with T_US + T_rest = T:
+        ``T_US = R·N_US·T / (N_rest + R·N_US)``."""
+        ref, known = self.reference, self.known
+        for f in findings:
+            if f["kind"] == "hour_profile" and not f["segment"].startswith("local:"):
+                total = known.get((ref, "*", f["segment"]))
+                for hour, share in enumerate(f["normal"]):
+                    if total is not None and share is not None:
+                        self.publish(ref, None, f"{f['segment']}@{hour}", round(share * total))
+            if f["kind"] == "contrast" and f["dimension"] == "region" and f["normal_ratio"]:
+                r, tool = f["normal_ratio"], f["tool"]
+                n_us, n_rest = (
+                    known.get((ref, "*", "region:US")),
+                    known.get((ref, "*", "region:rest")),
+                )
+                total = known.get((ref, tool, "all"))
+                if None not in (n_us, n_rest, total):
+                    us = round(r * n_us * total / (n_rest + r * n_us))
+                    self.publish(ref, tool, "region:US", us)
+
+    def attack(
+        self,
+        findings: list[dict],
+        daily: dict | None,
+        summary: dict | None,
+        previous: dict | None = None,
+    ) -> list[str]:
         """Publish everything, derive what the lines give back, return the leaks."""
         if daily is not None:
             self.daily(daily)
         if summary is not None:
             self.summary(summary)
         self.findings(findings)
+        if previous is not None and self.reference:
+            self.previous(previous)
         self.published = len(self.known)
         self.solve()
+        if self.reference:
+            self.normals(findings)
+            self.solve()
         return self.leaks()
 
     def leaks(self) -> list[str]:
@@ -629,7 +685,10 @@ def across_kinds(
     spans: list[tuple[str, str, str]],
     daily: dict | None = None,
     summary: dict | None = None,
+    reference: tuple[str, str] | None = None,
+    previous: dict | None = None,
 ) -> list[str]:
     """Counts under k that the daily table, the summary and the findings of all kinds give
-    back together (:class:`Ledger`)."""
-    return Ledger(raw, spans, k).attack(findings, daily, summary)
+    back together (:class:`Ledger`); with ``reference`` and ``previous`` (last month's
+    protected totals, taken as the reference's), also the reference's."""
+    return Ledger(raw, spans, k, reference).attack(findings, daily, summary, previous)

@@ -33,7 +33,7 @@ from marginscope.analytics.positions import position_findings, scan_positions
 from marginscope.analytics.transitions import scan_transitions
 from marginscope.market.snapshot import load_snapshot
 from marginscope.report import report_from_cube
-from marginscope.report.protect import _gives_back
+from marginscope.report.protect import _gives_back, _protect_previous
 from marginscope.sim.mix import tool_of
 from marginscope.sim.planted import (
     DEVICE_MIX,
@@ -43,7 +43,7 @@ from marginscope.sim.planted import (
     planted_month,
 )
 
-from .disclosure_check import Raw, across_kinds, violations
+from .disclosure_check import Ledger, Raw, across_kinds, violations
 
 K = 10
 RARE = tool_of("scenario")
@@ -125,15 +125,34 @@ def every_finding(cube: DailyCube, tables, k: int, shared: bool = True) -> Publi
         for f in findings
         if not f.withheld and not (shared and _gives_back(cube, f, k, table, start))
     ]
-    return Published(kept, *published_tables(cube, table, start, end))
+    previous = _protect_previous(reference_totals(cube, *reference), table, k)
+    return Published(kept, *published_tables(cube, table, start, end), previous)
 
 
 class Published(NamedTuple):
-    """Findings (JSON form) with the daily table and the month's totals beside them."""
+    """Findings (JSON form) with the daily table and the month's totals beside them, and
+    ``summary.previous_month`` as it would be if the reference were last month."""
 
     findings: list[dict]
     daily: dict
     summary: dict
+    previous: dict
+
+
+def reference_totals(cube: DailyCube, start: int, end: int) -> dict:
+    """``summary.previous_month``'s totals (before protection) of the cube's days
+    ``[start, end)``: what the report publishes when the reference is last month (a March
+    against the 28 days of February, or a reference set to the previous month)."""
+
+    def part(segment: str, tool: str | None = None) -> dict:
+        return {"previous": int(cube.series(tool, segment)[start:end].sum())}
+
+    return {
+        "setups": int(cube.counts[start:end].sum()),
+        "tools": {t: part("all", t) for t in cube.tools},
+        "devices": {d: part(f"device:{d}") for d in cube.devices},
+        "regions": {r: part(f"region:{r}") for r in REGIONS},
+    }
 
 
 def published_tables(cube: DailyCube, table, start: int, end: int) -> tuple[dict, dict]:
@@ -201,10 +220,33 @@ def test_each_kind_protected_on_its_own_gives_counts_back_across_kinds(world, k)
 def test_no_published_share_probability_or_profile_reveals_a_count_under_k(protected):
     k, published, raw = protected
     found, checked = violations(
-        published.findings, raw, REFERENCE, k, SPANS, published.daily, published.summary
+        published.findings,
+        raw,
+        REFERENCE,
+        k,
+        SPANS,
+        published.daily,
+        published.summary,
+        published.previous,
     )
     assert found == []
     assert checked["values"] > 1_000 and checked["nested"] > 0 and checked["across"] > 100
+
+
+def test_the_reference_with_last_months_totals_gives_no_count_under_k_back(protected):
+    # the reference publishes shares only; when it is last month, summary.previous_month
+    # publishes its totals, and then its hour profiles (share × the segment's total) and
+    # region contrasts (normal_ratio with the tool's and the regions' totals) are counts:
+    # the attack recovers them, and none is under k
+    k, published, raw = protected
+    ledger = Ledger(raw, SPANS, k, REFERENCE)
+    found = ledger.attack(
+        published.findings, published.daily, published.summary, published.previous
+    )
+    assert found == []
+    recovered = [key for key in ledger.known if key[0] == ledger.reference]
+    assert any("@" in key[2] for key in recovered)  # hours of the reference
+    assert any(key[1] != "*" and key[2] == "region:US" for key in recovered)  # contrasts
 
 
 def test_normal_sized_findings_of_every_kind_are_still_published(world, at_k):
