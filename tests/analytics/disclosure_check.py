@@ -455,7 +455,9 @@ class Ledger:
     """Every published count of checks of a tool (``*``: all tools) in a segment (``all``,
     ``device:<d>``, ``region:<r>``; ``<segment>@<h>``: in UTC hour h) over a period (a tuple
     of ISO days) — from the daily table, the month's summary and the findings of every kind
-    (an hour profile's share times its ``checks`` is a count) — and the additive lines an
+    (an hour profile's share times its ``checks`` is a count) — and of sessions (tool
+    ``session``: all, by first check and its device, by path; :meth:`session_lines`), with
+    the additive lines an
     attacker knows between them: a period's segments add to its ``all`` (devices, and
     regions; per hour too), its tools add to ``*``, its hours add to the segment, its days
     add to the period, and the month's phases and the rest of the month add to the month. :meth:`solve` derives every count that a line with exactly
@@ -492,6 +494,16 @@ class Ledger:
                 self.truth[((day,), "*", f"{segment}@{hour}")] += int(n)
                 if dimension == "device":
                     self.truth[((day,), "*", f"all@{hour}")] += int(n)
+        # sessions, by the day they start: all, by first check (and its device), by path
+        self.paths: set[str] = set()
+        sessions = raw.session_span(rows["day"].min(), rows["day"].max())
+        for day, device, tools in sessions[["day", "device", "tools"]].itertuples(index=False):
+            path = ">".join((*tools[:3], "END", "END", "END")[:3])
+            self.paths.add(path)
+            for cell in ("all", f"start:{tools[0]}", f"first:{tools[0]}:{device}", f"path:{path}"):
+                self.truth[((day,), "session", cell)] += 1
+            for i, tool in enumerate(tools):  # a check with a next one, or its session's last
+                self.truth[((day,), tool, "next" if i + 1 < len(tools) else "last")] += 1
         self.month = self.days
         self.phases = [
             tuple(d for d in self.days if a <= d <= b) for a, b, scope in spans if scope == "phase"
@@ -552,6 +564,17 @@ class Ledger:
                     if share is not None:
                         n = round(share * f["checks"])
                         self.publish(period, None, f"{f['segment']}@{hour}", n)
+            elif f["kind"] == "path":
+                self.publish(period, "session", "all", f["sessions"])
+                self.publish(period, "session", f"path:{'>'.join(f['path'])}", f["path_sessions"])
+                for entry in f["top_paths"]:
+                    n = round(entry["share"] * f["sessions"])
+                    self.publish(period, "session", f"path:{'>'.join(entry['path'])}", n)
+            if f["kind"] == "transition":
+                self.publish(period, f["from_tool"], "next", f["transitions"])
+            if f["kind"] == "session_position":
+                n = round(f["first_share"] * f["checks"])
+                self.publish(period, "session", f"first:{f['tool']}:{f['device']}", n)
             elif f["kind"] == "content" and f["checks"] == self.value((period, f["tool"], "all")):
                 self.publish(period, f["tool"], "all", f["checks"])  # every check sets the field
 
@@ -589,6 +612,36 @@ class Ledger:
                         out.append(
                             ((period, tool, segment), tuple((a, tool, segment) for a in atoms))
                         )
+        return out + self.session_lines(periods[len(self.days) :])
+
+    def session_lines(self, periods: list[tuple]) -> list[tuple[tuple, tuple[tuple, ...]]]:
+        """Sessions of a period: they add up by first check, a first check's by device and
+        by path (a position's first checks, the paths' sessions); a tool's checks are those
+        with a next check (a transition's ``transitions``) and its sessions' last ones; the
+        month's are its phases' and the rest's."""
+        out = []
+        cells = [f"start:{t}" for t in self.tools]
+        cells += [f"first:{t}:{d}" for t in self.tools for d in self.devices]
+        cells += [f"path:{p}" for p in sorted(self.paths)]
+        for period in periods:
+
+            def key(cell: str, period: tuple = period) -> tuple:
+                return (period, "session", cell)
+
+            out.append((key("all"), tuple(key(f"start:{t}") for t in self.tools)))
+            out.append((key("all"), tuple(key(f"path:{p}") for p in sorted(self.paths))))
+            for t in self.tools:
+                out.append(((period, t, "all"), ((period, t, "next"), (period, t, "last"))))
+                out.append((key(f"start:{t}"), tuple(key(f"first:{t}:{d}") for d in self.devices)))
+                paths = [p for p in sorted(self.paths) if p.split(">")[0] == t]
+                out.append((key(f"start:{t}"), tuple(key(f"path:{p}") for p in paths)))
+            if period == self.month and self.phases and self.rest:
+                atoms = (*self.phases, self.rest)
+                for cell in ("all", *cells):
+                    out.append((key(cell), tuple((a, "session", cell) for a in atoms)))
+                for t in self.tools:
+                    for cell in ("next", "last"):
+                        out.append(((period, t, cell), tuple((a, t, cell) for a in atoms)))
         return out
 
     def solve(self) -> None:

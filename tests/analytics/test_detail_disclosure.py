@@ -26,6 +26,7 @@ from marginscope.analytics.contrasts import contrast_findings, scan_contrasts
 from marginscope.analytics.cube import REGIONS
 from marginscope.analytics.detail import event_tables, protected_transitions
 from marginscope.analytics.disclosure import cube_disclosure, hidden_across_spans, span_key
+from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.funnel import funnel_findings, scan_funnel
 from marginscope.analytics.hours import hour_findings, scan_hours
 from marginscope.analytics.paths import path_findings, scan_paths
@@ -383,6 +384,31 @@ def test_a_phase_total_minus_its_published_days_is_never_one_hidden_day():
     assert span_key(14, 21, "tool", "a") not in after.hidden
     assert ("tool", "a") not in after.hidden
     assert after.suppressed() > before.suppressed() and after.secondary > before.secondary
+
+
+def test_a_part_of_a_tools_checks_is_published_only_when_the_rest_is_not_small():
+    # a transition's ``transitions`` are its origin's checks with a next one, a content
+    # finding's ``checks`` those that set the field: the tool's checks over the span (a
+    # contrast's, the daily table's) minus either is a count too
+    days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01"))
+    cube = DailyCube(
+        days=days,
+        tools=("a", "b"),
+        devices=("mobile", "desktop"),
+        countries=("US", "DE"),
+        counts=np.full((30, 2, 2, 2), 30, dtype=np.int64),
+    )
+    table = cube_disclosure(cube, 0, 30, K, spans=[(0, 30, "month"), (14, 21, "phase")])
+    total = table.values[span_key(14, 21, "tool", "a")]
+    for kind, field, tool in (
+        ("transition", "transitions", "from_tool"),
+        ("content", "checks", "tool"),
+    ):
+        for rest, withheld in ((3, True), (0, False), (K, False)):
+            finding = DetailFinding(
+                kind, "2025-11-15", "2025-11-21", "", 0.0, 0.0, {tool: "a", field: total - rest}
+            )
+            assert _gives_back(cube, finding, K, table, 0) == withheld, (kind, rest)
 
 
 def test_an_hours_devices_and_regions_are_protected_together():

@@ -47,25 +47,33 @@ def span_counts(finding: Finding | DetailFinding) -> list[tuple[str, ...]]:
     return []
 
 
+_PART = {"content": ("checks", "tool"), "transition": ("transitions", "from_tool")}
+"""Kinds that publish part of a tool's checks over the span (field of the part, field of the
+tool): the rest (checks without the field; checks that ended their session) is the tool's
+checks minus it, so it must be 0 or at least k too."""
+
+
 def _hides_span_count(
     cube: DailyCube, finding: Finding | DetailFinding, k: int, table: Disclosure, start: int
 ) -> bool:
     """True when a count the finding publishes over its span (:func:`span_counts`) is hidden
     in the table built with the spans (one table with the daily cells and the month's
-    totals), or — for content — the tool's checks without the field are under k."""
+    totals), or the rest of a part it publishes (:data:`_PART`: a content finding's tool's
+    checks without the field, a transition's origin's checks that ended their session) is
+    under k."""
+    part = _PART.get(finding.kind)
     series = span_counts(finding)
-    if not series:
+    if not series and part is None:
         return False
     first, end = cube.index(finding.start) - start, cube.index(finding.end) - start + 1
+    whole = [span_key(first, end, "tool", finding.fields[part[1]])] if part else []
     keys = [span_key(first, end, *s) for s in series]
-    missing = [key for key in keys if key not in table.values]
+    missing = [key for key in (*keys, *whole) if key not in table.values]
     if missing:
         raise KeyError(f"the disclosure table was built without the span of {missing[0]}")
     if any(key in table.hidden for key in keys):
         return True
-    if finding.kind == "content":
-        return not safe_count(table.values[keys[0]] - finding.fields["checks"], k)
-    return False
+    return bool(part) and not safe_count(table.values[whole[0]] - finding.fields[part[0]], k)
 
 
 def _gives_back(
