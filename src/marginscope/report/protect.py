@@ -68,11 +68,13 @@ def _hides_span_count(
     first, end = cube.index(finding.start) - start, cube.index(finding.end) - start + 1
     whole = [span_key(first, end, "tool", finding.fields[part[1]])] if part else []
     keys = [span_key(first, end, *s) for s in series]
-    missing = [key for key in (*keys, *whole) if key not in table.values]
-    if missing:
-        raise KeyError(f"the disclosure table was built without the span of {missing[0]}")
-    if any(key in table.hidden for key in keys):
-        return True
+    if span_key(first, end, "all") not in table.values:
+        raise KeyError(
+            f"the disclosure table was built without the span {finding.start} … "
+            f"{finding.end} (cube_disclosure(…, spans=published_spans(analysis)))"
+        )
+    if any(key not in table.values or key in table.hidden for key in (*keys, *whole)):
+        return True  # a series the table does not know is not known to be safe
     return bool(part) and not safe_count(table.values[whole[0]] - finding.fields[part[0]], k)
 
 
