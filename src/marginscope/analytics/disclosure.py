@@ -192,11 +192,6 @@ def cube_disclosure(
     return table.protect()
 
 
-SPAN_SEGMENTS = ("device", "region")
-"""The segments a finding publishes a tool's checks in over a span (a contrast's
-``checks_a``/``checks_b``, a position's ``checks``)."""
-
-
 def span_key(first: int, end: int, *series: str) -> Key:
     """The key of ``series``' checks over the table's days ``[first, end)`` (counted from its
     first day) in a :func:`cube_disclosure` table built with spans. ``series``: ``("all",)``,

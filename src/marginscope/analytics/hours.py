@@ -37,8 +37,11 @@ each profile (the span's, the reference's) is one line of
 its checks before the division by occurrences) or whose complement are under k is null, and
 with it at least one more hour; the month and its phases are protected together
 (:func:`~marginscope.analytics.disclosure.spans_hidden`: the month's hour minus a phase's is
-not a count under k either). The published ``tv`` pools the hours null on either side; the
-busiest hour is named among the published ones.
+not a count under k either), and the device and region profiles in one table (an hour's
+devices and its regions add to the same checks, so one device's hour is never the regions'
+minus the other devices'; ``groups`` of
+:func:`~marginscope.analytics.disclosure.hidden_across_spans`). The published ``tv`` pools
+the hours null on either side; the busiest hour is named among the published ones.
 """
 
 from __future__ import annotations
