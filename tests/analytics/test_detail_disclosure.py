@@ -34,7 +34,7 @@ from marginscope.analytics.positions import position_findings, scan_positions
 from marginscope.analytics.transitions import scan_transitions
 from marginscope.market.snapshot import load_snapshot
 from marginscope.report import report_from_cube
-from marginscope.report.protect import _gives_back, _protect_previous
+from marginscope.report.protect import _gives_back, _protect_previous, publishable_details
 from marginscope.sim.mix import tool_of
 from marginscope.sim.planted import (
     DEVICE_MIX,
@@ -123,8 +123,11 @@ def every_finding(cube: DailyCube, tables, k: int, shared: bool = True) -> Publi
     table = cube_disclosure(cube, start, end, k, spans=index if shared else ())
     kept = [
         f.to_dict()
-        for f in findings
-        if not f.withheld and not (shared and _gives_back(cube, f, k, table, start))
+        for f in (
+            publishable_details(cube, findings, k, table, start)
+            if shared
+            else [f for f in findings if not f.withheld]
+        )
     ]
     previous = _protect_previous(reference_totals(cube, *reference), table, k)
     return Published(kept, *published_tables(cube, table, start, end), previous)
@@ -409,6 +412,33 @@ def test_a_part_of_a_tools_checks_is_published_only_when_the_rest_is_not_small()
                 kind, "2025-11-15", "2025-11-21", "", 0.0, 0.0, {tool: "a", field: total - rest}
             )
             assert _gives_back(cube, finding, K, table, 0) == withheld, (kind, rest)
+
+
+def test_the_rest_of_the_months_part_is_not_the_months_minus_the_phases():
+    # the month's content finding leaves 20 checks without the field, the phase's 17: each
+    # is safe, but together they give the rest of the month's 3 back
+    days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01"))
+    cube = DailyCube(
+        days=days,
+        tools=("a", "b"),
+        devices=("mobile", "desktop"),
+        countries=("US", "DE"),
+        counts=np.full((30, 2, 2, 2), 30, dtype=np.int64),
+    )
+    table = cube_disclosure(cube, 0, 30, K, spans=[(0, 30, "month"), (14, 21, "phase")])
+
+    def content(first: str, last: str, span: tuple[int, int], rest: int) -> DetailFinding:
+        checks = table.values[span_key(*span, "tool", "a")] - rest
+        fields = {"tool": "a", "field": "side", "checks": checks}
+        return DetailFinding("content", first, last, "", 0.0, 0.0, fields)
+
+    month = content("2025-11-01", "2025-11-30", (0, 30), 20)
+    for phase_rest, month_kept in ((17, False), (10, True), (20, True)):
+        phase = content("2025-11-15", "2025-11-21", (14, 21), phase_rest)
+        kept = publishable_details(cube, [month, phase], K, table, 0)
+        assert (month in kept, phase in kept) == (month_kept, True), phase_rest
+    # without the phase's finding the rest of the month is not isolated
+    assert publishable_details(cube, [month], K, table, 0) == [month]
 
 
 def test_an_hours_devices_and_regions_are_protected_together():

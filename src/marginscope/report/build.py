@@ -47,6 +47,7 @@ from marginscope.report.protect import (
     _gives_back,
     _protect_previous,
     _protect_response,
+    publishable_details,
     published_spans,
 )
 from marginscope.report.provenance import provenance
@@ -253,8 +254,8 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
                             spans=published_spans(analysis))
     before = len(analysis.findings) + len(analysis.details)
     analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k, table, analysis.start)]
-    analysis.details = [d for d in analysis.details  # issue-21 kinds
-                        if not d.withheld and not _gives_back(cube, d, analysis.k, table, analysis.start)]
+    analysis.details = publishable_details(cube, analysis.details, analysis.k, table,  # issue 21
+                                           analysis.start)
     withheld = before - len(analysis.findings) - len(analysis.details)
     summary = _summary(analysis, month_end, table)
     summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8

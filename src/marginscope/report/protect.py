@@ -78,6 +78,40 @@ def _hides_span_count(
     return bool(part) and not safe_count(table.values[whole[0]] - finding.fields[part[0]], k)
 
 
+def publishable_details(
+    cube: DailyCube, details: list[DetailFinding], k: int, table: Disclosure, start: int
+) -> list[DetailFinding]:
+    """The issue-21 findings to publish: not withheld by their kind, giving no count under k
+    back with the table (:func:`_gives_back`), and — for the kinds that publish part of a
+    tool's checks (:data:`_PART`) — not giving the rest of the month's rest back: when a
+    tool's part is published for the month and for every phase, the month's rest minus the
+    phases' is the rest of the month's, so the month's finding is withheld unless that is 0
+    or at least k."""
+    kept = [d for d in details if not d.withheld and not _gives_back(cube, d, k, table, start)]
+    spans = {key[1:3] for key in table.values if key[0] == "span" and key[3:] == ("all",)}
+    groups: dict[tuple, dict[tuple[int, int], DetailFinding]] = {}
+    for d in kept:
+        if d.kind in _PART:
+            span = (cube.index(d.start) - start, cube.index(d.end) - start + 1)
+            tool = d.fields[_PART[d.kind][1]]
+            groups.setdefault((d.kind, tool, d.fields.get("field")), {})[span] = d
+
+    def rest(d: DetailFinding, span: tuple[int, int]) -> int:
+        whole = table.values[span_key(*span, "tool", d.fields[_PART[d.kind][1]])]
+        return whole - d.fields[_PART[d.kind][0]]
+
+    gone = set()
+    for by_span in groups.values():
+        for month, d in by_span.items():
+            inside = [s for s in spans if s != month and month[0] <= s[0] and s[1] <= month[1]]
+            if not inside or any(s not in by_span for s in inside):
+                continue
+            left = rest(d, month) - sum(rest(by_span[s], s) for s in inside)
+            if not safe_count(left, k):
+                gone.add(id(d))
+    return [d for d in kept if id(d) not in gone]
+
+
 def _gives_back(
     cube: DailyCube, finding: Finding | DetailFinding, k: int, table: Disclosure, start: int
 ) -> bool:
