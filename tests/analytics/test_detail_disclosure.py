@@ -352,27 +352,36 @@ def _series_days(table, series: tuple, days: range) -> list[int]:
     ]
 
 
+FLAT_SPANS = [(0, 30, "month"), (14, 21, "phase")]
+"""A month of 30 days and a phase on days 14 … 20 (2025-11-15 … 21) of :func:`_flat_cube`."""
+
+
+def _flat_cube(counts: np.ndarray | None = None) -> DailyCube:
+    """November 2025 with two tools, two devices and two countries: 30 checks per cell (or
+    ``counts``, shape (30, 2, 2, 2))."""
+    return DailyCube(
+        days=np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01")),
+        tools=("a", "b"),
+        devices=("mobile", "desktop"),
+        countries=("US", "DE"),
+        counts=np.full((30, 2, 2, 2), 30, dtype=np.int64) if counts is None else counts,
+    )
+
+
 def test_a_phase_total_minus_its_published_days_is_never_one_hidden_day():
     # tool "a" is small on two days only, one in the phase and one outside: the month's line
     # has two hidden days, but a finding that publishes the phase's checks of "a" (a content
     # finding's checks, a region contrast's checks_a + checks_b, a phase's observed) minus the
     # phase's published days gives the phase's one hidden day back, and the month's total
     # minus that the rest of the month's
-    days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01"))
     counts = np.full((30, 2, 2, 2), 30, dtype=np.int64)
     counts[3, 0] = [[1, 0], [0, 1]]
     counts[16, 0] = [[2, 0], [0, 1]]
-    cube = DailyCube(
-        days=days,
-        tools=("a", "b"),
-        devices=("mobile", "desktop"),
-        countries=("US", "DE"),
-        counts=counts,
-    )
+    cube = _flat_cube(counts)
     phase, rest = range(14, 21), [i for i in range(30) if not 14 <= i < 21]
     before = cube_disclosure(cube, 0, 30, K)
     assert _series_days(before, ("tool", "a"), phase) == [16]  # 3 checks = phase − published
-    after = cube_disclosure(cube, 0, 30, K, spans=[(0, 30, "month"), (14, 21, "phase")])
+    after = cube_disclosure(cube, 0, 30, K, spans=FLAT_SPANS)
     for series in (
         ("all",),
         *(
@@ -393,15 +402,8 @@ def test_a_part_of_a_tools_checks_is_published_only_when_the_rest_is_not_small()
     # a transition's ``transitions`` are its origin's checks with a next one, a content
     # finding's ``checks`` those that set the field: the tool's checks over the span (a
     # contrast's, the daily table's) minus either is a count too
-    days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01"))
-    cube = DailyCube(
-        days=days,
-        tools=("a", "b"),
-        devices=("mobile", "desktop"),
-        countries=("US", "DE"),
-        counts=np.full((30, 2, 2, 2), 30, dtype=np.int64),
-    )
-    table = cube_disclosure(cube, 0, 30, K, spans=[(0, 30, "month"), (14, 21, "phase")])
+    cube = _flat_cube()
+    table = cube_disclosure(cube, 0, 30, K, spans=FLAT_SPANS)
     total = table.values[span_key(14, 21, "tool", "a")]
     for kind, field, tool in (
         ("transition", "transitions", "from_tool"),
@@ -417,15 +419,8 @@ def test_a_part_of_a_tools_checks_is_published_only_when_the_rest_is_not_small()
 def test_the_rest_of_the_months_part_is_not_the_months_minus_the_phases():
     # the month's content finding leaves 20 checks without the field, the phase's 17: each
     # is safe, but together they give the rest of the month's 3 back
-    days = np.arange(np.datetime64("2025-11-01"), np.datetime64("2025-12-01"))
-    cube = DailyCube(
-        days=days,
-        tools=("a", "b"),
-        devices=("mobile", "desktop"),
-        countries=("US", "DE"),
-        counts=np.full((30, 2, 2, 2), 30, dtype=np.int64),
-    )
-    table = cube_disclosure(cube, 0, 30, K, spans=[(0, 30, "month"), (14, 21, "phase")])
+    cube = _flat_cube()
+    table = cube_disclosure(cube, 0, 30, K, spans=FLAT_SPANS)
 
     def content(first: str, last: str, span: tuple[int, int], rest: int) -> DetailFinding:
         checks = table.values[span_key(*span, "tool", "a")] - rest
