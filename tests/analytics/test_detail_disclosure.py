@@ -414,6 +414,17 @@ def test_a_part_of_a_tools_checks_is_published_only_when_the_rest_is_not_small()
                 kind, "2025-11-15", "2025-11-21", "", 0.0, 0.0, {tool: "a", field: total - rest}
             )
             assert _gives_back(cube, finding, K, table, 0) == withheld, (kind, rest)
+    # a content finding's checks are the tool's (every check sets the field): withheld with
+    # it; a transition's are a part that does not give the hidden total back
+    table.hidden.add(span_key(14, 21, "tool", "a"))
+    for kind, field, tool, withheld in (
+        ("transition", "transitions", "from_tool", False),
+        ("content", "checks", "tool", True),
+    ):
+        finding = DetailFinding(
+            kind, "2025-11-15", "2025-11-21", "", 0.0, 0.0, {tool: "a", field: total - K}
+        )
+        assert _gives_back(cube, finding, K, table, 0) == withheld, kind
 
 
 def test_the_rest_of_the_months_part_is_not_the_months_minus_the_phases():

@@ -73,8 +73,10 @@ def _hides_span_count(
             f"the disclosure table was built without the span {finding.start} … "
             f"{finding.end} (cube_disclosure(…, spans=published_spans(analysis)))"
         )
-    if any(key not in table.values or key in table.hidden for key in (*keys, *whole)):
+    if any(key not in table.values for key in (*keys, *whole)):
         return True  # a series the table does not know is not known to be safe
+    if any(key in table.hidden for key in keys):
+        return True
     return bool(part) and not safe_count(table.values[whole[0]] - finding.fields[part[0]], k)
 
 
