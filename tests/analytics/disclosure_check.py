@@ -421,10 +421,15 @@ def violations(
     reference: tuple[str, str],
     k: int,
     spans: list[tuple[str, str, str]] | None = None,
+    daily: dict | None = None,
+    summary: dict | None = None,
+    previous: dict | None = None,
 ) -> tuple[list[str], Counter]:
     """Every published number of the issue-21 ``findings`` that reveals a count under ``k``
-    (see the module docstring; with ``spans``, also the month minus its phases), and how
-    many values of each kind were checked."""
+    (see the module docstring; with ``spans``, also the month minus its phases and the
+    counts of checks the findings, the ``daily`` table and the ``summary`` give back
+    together: :func:`across_kinds`; with ``previous``, last month's totals taken as the
+    reference's), and how many values of each kind were checked."""
     check = Checker(raw, reference, k)
     by_kind: dict[str, list[dict]] = {}
     for f in findings:
@@ -437,4 +442,306 @@ def violations(
     check.session_position(by_kind.get("session_position", []))
     if spans:
         check.nested(findings, spans)
+        ledger = Ledger(raw, spans, k, reference if previous else None)
+        check.found += ledger.attack(findings, daily, summary, previous)
+        check.checked["across"] += ledger.published
     return check.found, check.checked
+
+
+# --- across kinds: one ledger of every published count of checks ---------------------------
+
+
+class Ledger:
+    """Every published count of checks of a tool (``*``: all tools) in a segment (``all``,
+    ``device:<d>``, ``region:<r>``; ``<segment>@<h>``: in UTC hour h) over a period (a tuple
+    of ISO days) — from the daily table, the month's summary and the findings of every kind
+    (an hour profile's share times its ``checks`` is a count) — and of sessions (tool
+    ``session``: all, by first check and its device, by path; :meth:`session_lines`), with
+    the additive lines an
+    attacker knows between them: a period's segments add to its ``all`` (devices, and
+    regions; per hour too), its tools add to ``*``, its hours add to the segment, its days
+    add to the period, and the month's phases and the rest of the month add to the month. :meth:`solve` derives every count that a line with exactly
+    one unknown member gives back; :meth:`leaks` lists those that are under k."""
+
+    def __init__(
+        self,
+        raw: Raw,
+        spans: list[tuple[str, str, str]],
+        k: int,
+        reference: tuple[str, str] | None = None,
+    ):
+        self.k = k
+        month = next((a, b) for a, b, scope in spans if scope == "month")
+        self.days = tuple(sorted(raw.span(*month)["day"].unique()))
+        rows = raw.span(min(month[0], *(reference or month)), month[1])
+        self.reference = tuple(sorted(raw.span(*reference)["day"].unique())) if reference else ()
+        self.tools = tuple(sorted(rows["tool"].unique()))
+        self.devices = tuple(sorted(rows["device"].unique()))
+        self.segments = (
+            "all",
+            *(f"device:{d}" for d in self.devices),
+            *(f"region:{r}" for r in ("US", "rest")),
+        )
+        self.truth: Counter = Counter()
+        for dimension in ("device", "region"):
+            grouped = rows.groupby(["day", "tool", dimension, "hour"]).size()
+            for (day, tool, value, hour), n in grouped.items():
+                segment = f"{dimension}:{value}"
+                for t in (tool, "*"):
+                    self.truth[((day,), t, segment)] += int(n)
+                    if dimension == "device":
+                        self.truth[((day,), t, "all")] += int(n)
+                self.truth[((day,), "*", f"{segment}@{hour}")] += int(n)
+                if dimension == "device":
+                    self.truth[((day,), "*", f"all@{hour}")] += int(n)
+        # sessions, by the day they start: all, by first check (and its device), by path
+        self.paths: set[str] = set()
+        sessions = raw.session_span(rows["day"].min(), rows["day"].max())
+        for day, device, tools in sessions[["day", "device", "tools"]].itertuples(index=False):
+            path = ">".join((*tools[:3], "END", "END", "END")[:3])
+            self.paths.add(path)
+            for cell in ("all", f"start:{tools[0]}", f"first:{tools[0]}:{device}", f"path:{path}"):
+                self.truth[((day,), "session", cell)] += 1
+            for i, tool in enumerate(tools):  # a check with a next one, or its session's last
+                self.truth[((day,), tool, "next" if i + 1 < len(tools) else "last")] += 1
+        self.month = self.days
+        self.phases = [
+            tuple(d for d in self.days if a <= d <= b) for a, b, scope in spans if scope == "phase"
+        ]
+        inside = set().union(*self.phases) if self.phases else set()
+        self.rest = tuple(d for d in self.days if d not in inside)
+        self.known: dict[tuple, int] = {}
+        self.derived: dict[tuple, str] = {}
+        self.published = 0
+
+    def value(self, key: tuple) -> int:
+        """The true count of ``(period, tool, segment)``."""
+        period, tool, segment = key
+        return sum(self.truth[((day,), tool, segment)] for day in period)
+
+    def publish(self, period: tuple, tool: str | None, segment: str, value) -> None:
+        """A published count (None: not published)."""
+        if value is not None:
+            self.known[(tuple(period), tool or "*", segment)] = int(value)
+
+    def span(self, first: str, last: str) -> tuple:
+        return tuple(d for d in self.days if first <= d <= last)
+
+    def daily(self, daily: dict) -> None:
+        """The daily table (the report's ``daily`` block: checks per tool, devices, regions)."""
+        for i, day in enumerate(daily["dates"]):
+            for tool, series in daily["checks"].items():
+                self.publish((day,), None if tool == "all" else tool, "all", series[i])
+            for axis, block in (("device", daily["devices"]), ("region", daily["regions"])):
+                for name, series in block.items():
+                    self.publish((day,), None, f"{axis}:{name}", series[i])
+
+    def summary(self, summary: dict) -> None:
+        """The month's totals (``summary``: setups, tools, devices, regions)."""
+        self.publish(self.month, None, "all", summary["setups"])
+        for tool, n in summary["tools"].items():
+            self.publish(self.month, tool, "all", n)
+        for axis in ("devices", "regions"):
+            for name, n in summary[axis].items():
+                self.publish(self.month, None, f"{axis[:-1]}:{name}", n)
+
+    def findings(self, findings: list[dict]) -> None:
+        """The counts of checks the findings publish: a contrast's ``checks_a``/``checks_b``,
+        a position's ``checks`` (sessions do not cross midnight here, so these are the
+        tool's checks on the device over the span's days), an hour profile's ``checks`` and
+        a content finding's (the tool's checks, where each of them sets the field)."""
+        for f in findings:
+            period = self.span(f["start"], f["end"])
+            if f["kind"] == "contrast":
+                for side in ("a", "b"):
+                    segment = f"{f['dimension']}:{f[side]}"
+                    self.publish(period, f["tool"], segment, f[f"checks_{side}"])
+            elif f["kind"] == "session_position":
+                self.publish(period, f["tool"], f"device:{f['device']}", f["checks"])
+            elif f["kind"] == "hour_profile" and not f["segment"].startswith("local:"):
+                self.publish(period, None, f["segment"], f["checks"])
+                for hour, share in enumerate(f["observed"]):  # UTC: share of the checks
+                    if share is not None:
+                        n = round(share * f["checks"])
+                        self.publish(period, None, f"{f['segment']}@{hour}", n)
+            elif f["kind"] == "path":
+                self.publish(period, "session", "all", f["sessions"])
+                self.publish(period, "session", f"path:{'>'.join(f['path'])}", f["path_sessions"])
+                for entry in f["top_paths"]:
+                    n = round(entry["share"] * f["sessions"])
+                    self.publish(period, "session", f"path:{'>'.join(entry['path'])}", n)
+            if f["kind"] == "transition":
+                self.publish(period, f["from_tool"], "next", f["transitions"])
+            if f["kind"] == "session_position":
+                n = round(f["first_share"] * f["checks"])
+                self.publish(period, "session", f"first:{f['tool']}:{f['device']}", n)
+            elif f["kind"] == "content" and f["checks"] == self.value((period, f["tool"], "all")):
+                self.publish(period, f["tool"], "all", f["checks"])  # every check sets the field
+
+    def lines(self) -> list[tuple[tuple, tuple[tuple, ...]]]:
+        """``(total, parts)`` for every line an attacker knows."""
+        periods = [*((d,) for d in self.days), self.month, *self.phases]
+        if self.phases and self.rest:
+            periods.append(self.rest)
+        if self.reference:
+            periods.append(self.reference)
+        out = []
+        devices = [f"device:{d}" for d in self.devices]
+        regions = ["region:US", "region:rest"]
+        for period in periods:
+            for tool in (*self.tools, "*"):
+                for parts in (devices, regions):
+                    out.append(((period, tool, "all"), tuple((period, tool, s) for s in parts)))
+            for segment in self.segments:
+                tools = tuple((period, t, segment) for t in self.tools)
+                out.append(((period, "*", segment), tools))
+                hours = tuple((period, "*", f"{segment}@{h}") for h in range(24))
+                out.append(((period, "*", segment), hours))
+            for h in range(24):
+                for parts in (devices, regions):
+                    cells = tuple((period, "*", f"{s}@{h}") for s in parts)
+                    out.append(((period, "*", f"all@{h}"), cells))
+        for period in periods[len(self.days) :]:
+            for tool in (*self.tools, "*"):
+                hourly = (f"{s}@{h}" for s in self.segments for h in range(24))
+                for segment in (*self.segments, *(hourly if tool == "*" else ())):
+                    days = tuple(((d,), tool, segment) for d in period)
+                    out.append(((period, tool, segment), days))
+                    if period == self.month and self.phases:
+                        atoms = [*self.phases, *([self.rest] if self.rest else [])]
+                        out.append(
+                            ((period, tool, segment), tuple((a, tool, segment) for a in atoms))
+                        )
+        return out + self.session_lines(periods[len(self.days) :])
+
+    def session_lines(self, periods: list[tuple]) -> list[tuple[tuple, tuple[tuple, ...]]]:
+        """Sessions of a period: they add up by first check, a first check's by device and
+        by path (a position's first checks, the paths' sessions); a tool's checks are those
+        with a next check (a transition's ``transitions``) and its sessions' last ones; the
+        month's are its phases' and the rest's."""
+        out = []
+        cells = [f"start:{t}" for t in self.tools]
+        cells += [f"first:{t}:{d}" for t in self.tools for d in self.devices]
+        cells += [f"path:{p}" for p in sorted(self.paths)]
+        for period in periods:
+
+            def key(cell: str, period: tuple = period) -> tuple:
+                return (period, "session", cell)
+
+            out.append((key("all"), tuple(key(f"start:{t}") for t in self.tools)))
+            out.append((key("all"), tuple(key(f"path:{p}") for p in sorted(self.paths))))
+            for t in self.tools:
+                out.append(((period, t, "all"), ((period, t, "next"), (period, t, "last"))))
+                out.append((key(f"start:{t}"), tuple(key(f"first:{t}:{d}") for d in self.devices)))
+                paths = [p for p in sorted(self.paths) if p.split(">")[0] == t]
+                out.append((key(f"start:{t}"), tuple(key(f"path:{p}") for p in paths)))
+            if period == self.month and self.phases and self.rest:
+                atoms = (*self.phases, self.rest)
+                for cell in ("all", *cells):
+                    out.append((key(cell), tuple((a, "session", cell) for a in atoms)))
+                for t in self.tools:
+                    for cell in ("next", "last"):
+                        out.append(((period, t, cell), tuple((a, t, cell) for a in atoms)))
+        return out
+
+    def solve(self) -> None:
+        """Derive what the lines give back until nothing more is derived."""
+        lines = self.lines()
+        changed = True
+        while changed:
+            changed = False
+            for total, parts in lines:
+                members = (total, *parts)
+                unknown = [key for key in members if key not in self.known]
+                if len(unknown) != 1:
+                    continue
+                key = unknown[0]
+                rest = sum(self.known[p] for p in parts if p in self.known)
+                self.known[key] = rest if key == total else self.known[total] - rest
+                self.derived[key] = f"{total[1]} {total[2]} over {len(total[0])} day(s)"
+                changed = True
+
+    def previous(self, block: dict) -> None:
+        """``summary.previous_month`` when the reference is that month (a March against a
+        28-day February, or a reference set to the previous month): its totals are the
+        reference's."""
+        self.publish(self.reference, None, "all", block["setups"])
+        for tool, part in block["tools"].items():
+            self.publish(self.reference, tool, "all", part["previous"])
+        for axis in ("devices", "regions"):
+            for name, part in block[axis].items():
+                self.publish(self.reference, None, f"{axis[:-1]}:{name}", part["previous"])
+
+    def normals(self, findings: list[dict]) -> None:
+        """The reference's counts that its published shares give back with its totals: an
+        hour profile's ``normal`` times the segment's checks, and a region contrast's
+        ``normal_ratio`` R = (T_US / N_US) / (T_rest / N_rest) with T_US + T_rest = T:
+        ``T_US = R·N_US·T / (N_rest + R·N_US)``."""
+        ref, known = self.reference, self.known
+        for f in findings:
+            if f["kind"] == "hour_profile" and not f["segment"].startswith("local:"):
+                total = known.get((ref, "*", f["segment"]))
+                for hour, share in enumerate(f["normal"]):
+                    if total is not None and share is not None:
+                        self.publish(ref, None, f"{f['segment']}@{hour}", round(share * total))
+            if f["kind"] == "contrast" and f["dimension"] == "region" and f["normal_ratio"]:
+                r, tool = f["normal_ratio"], f["tool"]
+                n_us, n_rest = (
+                    known.get((ref, "*", "region:US")),
+                    known.get((ref, "*", "region:rest")),
+                )
+                total = known.get((ref, tool, "all"))
+                if None not in (n_us, n_rest, total):
+                    us = round(r * n_us * total / (n_rest + r * n_us))
+                    self.publish(ref, tool, "region:US", us)
+
+    def attack(
+        self,
+        findings: list[dict],
+        daily: dict | None,
+        summary: dict | None,
+        previous: dict | None = None,
+    ) -> list[str]:
+        """Publish everything, derive what the lines give back, return the leaks."""
+        if daily is not None:
+            self.daily(daily)
+        if summary is not None:
+            self.summary(summary)
+        self.findings(findings)
+        if previous is not None and self.reference:
+            self.previous(previous)
+        self.published = len(self.known)
+        self.solve()
+        if self.reference:
+            self.normals(findings)
+            self.solve()
+        return self.leaks()
+
+    def leaks(self) -> list[str]:
+        """Derived counts that are a count under k (and are the true count)."""
+        out = []
+        for key, line in self.derived.items():
+            n = self.known[key]
+            if small(n, self.k) and n == self.value(key):
+                period, tool, segment = key
+                out.append(
+                    f"across kinds: {tool} {segment} over {period[0]}…{period[-1]} "
+                    f"({len(period)} days) = {n}, from the line {line}"
+                )
+        return out
+
+
+def across_kinds(
+    findings: list[dict],
+    raw: Raw,
+    k: int,
+    spans: list[tuple[str, str, str]],
+    daily: dict | None = None,
+    summary: dict | None = None,
+    reference: tuple[str, str] | None = None,
+    previous: dict | None = None,
+) -> list[str]:
+    """Counts under k that the daily table, the summary and the findings of all kinds give
+    back together (:class:`Ledger`); with ``reference`` and ``previous`` (last month's
+    protected totals, taken as the reference's), also the reference's."""
+    return Ledger(raw, spans, k, reference).attack(findings, daily, summary, previous)

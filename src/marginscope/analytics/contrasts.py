@@ -41,7 +41,7 @@ from scipy.stats import t as student_t
 
 from marginscope.analytics.clustered import paired_log_ratio
 from marginscope.analytics.cube import DailyCube
-from marginscope.analytics.disclosure import safe_count, spans_hidden
+from marginscope.analytics.disclosure import cube_disclosure, safe_count, span_key, spans_hidden
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.lift import t_tail
@@ -128,6 +128,9 @@ def scan_contrasts(
     ref = slice(*reference)
     first_day = int(cube.days[0].astype("datetime64[D]").astype(np.int64))
     named = [(str(cube.days[start]), str(cube.days[end - 1]), scope) for start, end, scope in spans]
+    # the reference's tools × segments with its totals (last month's, when the reference is
+    # that month): normal_ratio with the totals gives a region's cell back
+    ref_table = cube_disclosure(cube, *reference, k, spans=[reference])
     rows = []
     for dimension, a, b in CONTRAST_PAIRS:
         if dimension == "device" and a not in cube.devices:
@@ -137,7 +140,10 @@ def scan_contrasts(
             whole = cube.series(tool, "all")
             _, _, log_ref, se_ref, _ = paired_log_ratio(ta[ref], na[ref], tb[ref], nb[ref])
             normal = _cells(ta[ref], na[ref], tb[ref], nb[ref], whole[ref])
-            normal_safe = all(safe_count(n, k) for n in normal.values())
+            normal_safe = all(safe_count(n, k) for n in normal.values()) and not any(
+                span_key(0, ref.stop - ref.start, "tool", tool, dimension, x) in ref_table.hidden
+                for x in (a, b)
+            )
 
             def counts(first: int, last: int, series=(ta, na, tb, nb, whole)) -> dict:
                 days = slice(first - first_day, last - first_day + 1)

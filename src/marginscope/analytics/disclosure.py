@@ -37,6 +37,7 @@ __all__ = [
     "safe_count",
     "safe_share",
     "span_atoms",
+    "span_key",
     "spans_hidden",
     "spans_hidden_daily",
 ]
@@ -53,6 +54,10 @@ class Disclosure:
     lines: list[tuple[tuple[Key, ...], Key]] = field(default_factory=list)
     hidden: set[Key] = field(default_factory=set)
     secondary: set[Key] = field(default_factory=set)
+    implied: set[Key] = field(default_factory=set)
+    """Cells no table prints (a series' checks over a span of days, a tool's in a segment):
+    they carry lines, and findings publish them; not counted in :attr:`secondary` or
+    :meth:`suppressed`."""
 
     def cell(self, key: Key, value: int | float) -> Key:
         """Add (or overwrite) one cell; returns its key."""
@@ -79,9 +84,14 @@ class Disclosure:
                 choice = self._second(parts, total)
                 if choice is not None:
                     self.hidden.add(choice)
-                    self.secondary.add(choice)
+                    if choice not in self.implied:
+                        self.secondary.add(choice)
                     changed = True
         return self
+
+    def suppressed(self) -> int:
+        """How many of the table's printed cells are hidden (primary or complementary)."""
+        return len(self.hidden - self.implied)
 
     def _second(self, parts: Sequence[Key], total: Key) -> Key | None:
         visible = [key for key in parts if key not in self.hidden]
@@ -122,7 +132,9 @@ def protect_parts(parts: Mapping[str, int], total: int, k: int) -> dict[str, int
     return {name: table.shown(name) for name in parts}
 
 
-def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure:
+def cube_disclosure(
+    cube: DailyCube, start: int, end: int, k: int, spans: Sequence[tuple[int, ...]] = ()
+) -> Disclosure:
     """The cells a report or dashboard publishes for the cube's days ``[start, end)``, protected.
 
     Keys (``i`` counts days from ``start``): ``("all",)``; ``("tool", t)``, ``("device", d)``,
@@ -133,6 +145,10 @@ def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure
     regional visitor-days are treated as adding to ``all`` (a visitor in both regions on a
     day counts in each, so the true sum is a little above: treating it as exact protects
     more, never less).
+
+    ``spans`` (cube day indices ``(first, end, …)``, end exclusive: the month and its phases)
+    add the counts the findings publish over them (:func:`span_key`, :func:`_span_lines`), so
+    that one table protects the daily cells, the month's totals and those counts together.
     """
     table = Disclosure(k)
     span = range(end - start)
@@ -171,7 +187,79 @@ def cube_disclosure(cube: DailyCube, start: int, end: int, k: int) -> Disclosure
                 [("day", i, "visitors", "US"), ("day", i, "visitors", "rest")],
                 ("day", i, "visitors", "all"),
             )
+    if spans:
+        _span_lines(table, cube, start, end, spans)
     return table.protect()
+
+
+def span_key(first: int, end: int, *series: str) -> Key:
+    """The key of ``series``' checks over the table's days ``[first, end)`` (counted from its
+    first day) in a :func:`cube_disclosure` table built with spans. ``series``: ``("all",)``,
+    ``("tool", t)``, ``("device", d)``, ``("region", r)``, ``("tool", t, "device", d)`` or
+    ``("tool", t, "region", r)``."""
+    return ("span", first, end, *series)
+
+
+def _span_series(cube: DailyCube, start: int, end: int) -> dict[tuple[str, ...], np.ndarray]:
+    """Daily checks over ``[start, end)`` of every series a span count can be of."""
+    block = cube.counts[start:end]
+    by_device = block.sum(axis=3)
+    us = np.asarray([c == "US" for c in cube.countries], dtype=bool)
+    by_region = np.stack([block[..., us].sum(axis=(2, 3)), block[..., ~us].sum(axis=(2, 3))], 2)
+    out: dict[tuple[str, ...], np.ndarray] = {("all",): block.sum(axis=(1, 2, 3))}
+    for axis, names, cells in (
+        ("device", cube.devices, by_device),
+        ("region", REGIONS, by_region),
+    ):
+        for j, name in enumerate(names):
+            out[(axis, name)] = cells[:, :, j].sum(axis=1)
+            for t, tool in enumerate(cube.tools):
+                out[("tool", tool, axis, name)] = cells[:, t, j]
+    for t, tool in enumerate(cube.tools):
+        out[("tool", tool)] = by_device[:, t].sum(axis=1)
+    return out
+
+
+def _span_lines(
+    table: Disclosure, cube: DailyCube, start: int, end: int, spans: Sequence[tuple[int, ...]]
+) -> None:
+    """Add to ``table`` every series' checks over each span and each of their atoms
+    (:func:`span_atoms`: a phase, the rest of the month), as cells :attr:`Disclosure.implied`,
+    with the lines an attacker knows: a period's days add to it (series the table prints per
+    day), its atoms add to a span, and within each period the tools × devices and tools ×
+    regions tables add to their margins. A span's count minus its published days, the
+    month's minus a phase's, or a tool's minus its published segments is then never one
+    hidden count."""
+    bounds = list(
+        dict.fromkeys([(0, end - start), *((a - start, b - start) for a, b, *_ in spans)])
+    )
+    atoms, members = span_atoms([(a, b - 1) for a, b in bounds])
+    daily = _span_series(cube, start, end)
+    periods = [
+        (("atom", a), [i for f, last in runs for i in range(f, last + 1)])
+        for a, runs in enumerate(atoms)
+    ]
+    periods += [(("span", a, b), list(range(a, b))) for a, b in bounds]
+    for prefix, days in periods:
+        for series, values in daily.items():
+            key = (*prefix, *series)
+            table.implied.add(table.cell(key, values[days].sum()))
+            if len(series) <= 2:  # printed per day
+                table.line([("day", i, *series) for i in days], key)
+        for axis, names in (("device", cube.devices), ("region", REGIONS)):
+            for tool in cube.tools:
+                table.line(
+                    [(*prefix, "tool", tool, axis, x) for x in names], (*prefix, "tool", tool)
+                )
+            for x in names:
+                table.line([(*prefix, "tool", t, axis, x) for t in cube.tools], (*prefix, axis, x))
+            table.line([(*prefix, axis, x) for x in names], (*prefix, "all"))
+        table.line([(*prefix, "tool", t) for t in cube.tools], (*prefix, "all"))
+    for (a, b), parts in zip(bounds, members, strict=True):
+        for series in daily:
+            table.line([("atom", j, *series) for j in parts], span_key(a, b, *series))
+            if (a, b) == (0, end - start) and len(series) <= 2:  # the period's printed total
+                table.line([series], span_key(a, b, *series))
 
 
 def merge_small(totals: Mapping[str, int], k: int) -> tuple[dict[str, int], list[str]]:
@@ -268,30 +356,58 @@ def span_atoms(
 
 
 def hidden_across_spans(
-    atom_counts: Sequence[Mapping[Key, float]], members: Sequence[Sequence[int]], k: int
+    atom_counts: Sequence[Mapping[Key, float]],
+    members: Sequence[Sequence[int]],
+    k: int,
+    groups: Sequence[Sequence[Key]] = (),
 ) -> list[set[Key]]:
     """:func:`hidden_shares` of each span's distribution when spans overlap (a month and its
     phases): one table whose cells are the values per atom (:func:`span_atoms`) and per span,
     with the lines ``span value = Σ its atoms' values`` and ``total = Σ values`` for every atom
     and span, so that the month's value minus a phase's (the rest of the month's) cannot be a
-    count under ``k`` either. Returns the hidden values of each span."""
+    count under ``k`` either. Returns the hidden values of each span.
+
+    With ``groups`` the keys are ``(segment, value)`` pairs and each segment is a distribution
+    of its own (its shares are of its own total: a device's checks per hour); the segments of
+    a group partition the same checks (the devices; the regions), so for each value they add
+    to one total too, and those lines are protected with the rest: one segment's value is
+    never the others' minus the other group's."""
     keys = sorted(set().union(*atom_counts), key=str) if atom_counts else []
+
+    def part(key: Key) -> Key:
+        return key[0] if groups else None
+
+    segments = sorted({part(key) for key in keys}, key=str)
+    values = sorted({key[1] for key in keys}, key=str) if groups else []
     table = Disclosure(k)
+
+    def margins(prefix: tuple) -> None:
+        for segment in segments:
+            cells = [(*prefix, key) for key in keys if part(key) == segment]
+            total = table.cell((*prefix, "total", segment), sum(table.values[c] for c in cells))
+            table.line(cells, total)
+        for value in values:
+            for g, group in enumerate(groups):
+                cells = [(*prefix, (segment, value)) for segment in group]
+                cells = [c for c in cells if c in table.values]
+                table.cell((*prefix, "group", g, value), sum(table.values[c] for c in cells))
+                table.line(cells, (*prefix, "group", g, value))
+                if g:  # each group adds to the same checks
+                    table.line([(*prefix, "group", 0, value)], (*prefix, "group", g, value))
+
     for a, counts in enumerate(atom_counts):
         for key in keys:
             table.cell(("atom", a, key), round(float(counts.get(key, 0))))
-        table.cell(("atom", a), round(float(sum(counts.values()))))
-        table.line([("atom", a, key) for key in keys], ("atom", a))
+        margins(("atom", a))
     for s, atoms in enumerate(members):
-        total = sum(table.values[("atom", a)] for a in atoms)
-        table.cell(("span", s), total)
         for key in keys:
-            n = sum(table.values[("atom", a, key)] for a in atoms)
-            table.cell(("span", s, key), n)
+            table.cell(("span", s, key), sum(table.values[("atom", a, key)] for a in atoms))
+            table.line([("atom", a, key) for a in atoms], ("span", s, key))
+        margins(("span", s))
+        for key in keys:
+            n, total = table.values[("span", s, key)], table.values[("span", s, "total", part(key))]
             if not safe_share(n, total, k):
                 table.hidden.add(("span", s, key))
-            table.line([("atom", a, key) for a in atoms], ("span", s, key))
-        table.line([("span", s, key) for key in keys], ("span", s))
     table.protect()
     return [{key for key in keys if ("span", s, key) in table.hidden} for s in range(len(members))]
 
@@ -300,10 +416,11 @@ def spans_hidden(
     counts_of: Callable[[int, int], Mapping[Key, float]],
     spans: Sequence[tuple[str, str, str]],
     k: int,
+    groups: Sequence[Sequence[Key]] = (),
 ) -> list[set[Key]]:
     """:func:`hidden_across_spans` of the analyses' ``spans`` (inclusive ISO days and a
     scope), reading each atom's counts with ``counts_of(first, last)`` (inclusive day numbers,
-    days since 1970-01-01)."""
+    days since 1970-01-01); ``groups`` as there."""
     days = [
         tuple(int(np.datetime64(day, "D").astype(np.int64)) for day in (first, last))
         for first, last, _ in spans
@@ -316,22 +433,30 @@ def spans_hidden(
             for key, n in counts_of(first, last).items():
                 total[key] = total.get(key, 0.0) + float(n)
         counts.append(total)
-    return hidden_across_spans(counts, members, k)
+    return hidden_across_spans(counts, members, k, groups)
 
 
 def spans_hidden_daily(
-    daily: np.ndarray,
+    daily: np.ndarray | Mapping[Key, np.ndarray],
     labels: Sequence[Key],
     days: np.ndarray,
     spans: Sequence[tuple[str, str, str]],
     k: int,
+    groups: Sequence[Sequence[Key]] = (),
 ) -> list[set[Key]]:
     """:func:`spans_hidden` from per-day counts at hand: ``daily`` (len(days) × len(labels)),
-    ``days`` its rows' day numbers (covering the spans)."""
+    ``days`` its rows' day numbers (covering the spans). With ``groups``, ``daily`` maps each
+    segment to its matrix and the keys are ``(segment, label)`` (:func:`hidden_across_spans`)."""
     position = {int(d): i for i, d in enumerate(days)}
+    matrices = daily if groups else {None: daily}
 
     def counts(first: int, last: int) -> dict[Key, float]:
         rows = [position[d] for d in range(first, last + 1) if d in position]
-        return dict(zip(labels, daily[rows].sum(axis=0), strict=True))
+        out: dict[Key, float] = {}
+        for segment, matrix in matrices.items():
+            sums = np.asarray(matrix)[rows].sum(axis=0)
+            keys = [(segment, label) for label in labels] if groups else labels
+            out.update(zip(keys, sums, strict=True))
+        return out
 
-    return spans_hidden(counts, spans, k)
+    return spans_hidden(counts, spans, k, groups)

@@ -37,8 +37,11 @@ each profile (the span's, the reference's) is one line of
 its checks before the division by occurrences) or whose complement are under k is null, and
 with it at least one more hour; the month and its phases are protected together
 (:func:`~marginscope.analytics.disclosure.spans_hidden`: the month's hour minus a phase's is
-not a count under k either). The published ``tv`` pools the hours null on either side; the
-busiest hour is named among the published ones.
+not a count under k either), and the device and region profiles in one table (an hour's
+devices and its regions add to the same checks, so one device's hour is never the regions'
+minus the other devices'; ``groups`` of
+:func:`~marginscope.analytics.disclosure.hidden_across_spans`). The published ``tv`` pools
+the hours null on either side; the busiest hour is named among the published ones.
 """
 
 from __future__ import annotations
@@ -341,15 +344,27 @@ def scan_hours(
     that would reveal a count under ``k`` are marked hidden (see the module docstring)."""
     days = day_numbers
     rng = np.random.default_rng(seed)
-    segments = [f"device:{d}" for d in tables.values("device")]
-    segments += ["region:US", "region:rest"]
+    devices = [f"device:{d}" for d in tables.values("device")]
+    segments = [*devices, "region:US", "region:rest"]
     ref_days = days(*reference)
     covered = covered_days(spans)
     rows, masks = [], []
+    # one table for every segment: an hour's devices and its regions add to the same checks
+    groups = (devices, segments[len(devices) :])
+    joint = spans_hidden_daily(
+        {s: tables.matrix(s, covered) for s in segments}, range(24), covered, spans, k, groups
+    )
+    ref_joint = spans_hidden_daily(
+        {s: tables.matrix(s, ref_days) for s in segments},
+        range(24),
+        ref_days,
+        [(*reference, "reference")],
+        k,
+        groups,
+    )[0]
     for segment in segments:
         ref = tables.matrix(segment, ref_days)
-        daily = tables.matrix(segment, covered)
-        hidden = spans_hidden_daily(daily, range(24), covered, spans, k)
+        hidden = [{h for s, h in found if s == segment} for found in joint]
         for (start, end, scope), span_hidden in zip(spans, hidden, strict=True):
             span = tables.matrix(segment, days(start, end))
             if min(span.sum(), ref.sum()) < min_checks:
@@ -369,7 +384,9 @@ def scan_hours(
                     day_permutation_p(span, ref, rng),
                 )
             )
-            masks.append((frozenset(span_hidden), _hidden(normal, k)))
+            masks.append(
+                (frozenset(span_hidden), frozenset(h for s, h in ref_joint if s == segment))
+            )
     local_rows, local_masks = _local_rows(tables, spans, reference, rng, min_checks, k)
     q = bh_adjust([r[-1] for r in rows] + [r[-1] for r in local_rows])
     out = []

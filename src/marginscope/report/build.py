@@ -48,7 +48,13 @@ from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative, story
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
 from marginscope.report.market_block import _market
-from marginscope.report.protect import _gives_back, _protect_previous, _protect_response
+from marginscope.report.protect import (
+    _gives_back,
+    _protect_previous,
+    _protect_response,
+    publishable_details,
+    published_spans,
+)
 from marginscope.report.provenance import provenance
 from marginscope.report.tables import _comparisons, _countries, _daily, _summary
 
@@ -249,10 +255,12 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
-    table = cube_disclosure(cube, analysis.start, month_end, analysis.k)
+    table = cube_disclosure(cube, analysis.start, month_end, analysis.k,
+                            spans=published_spans(analysis))
     before = len(analysis.findings) + len(analysis.details)
     analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k, table, analysis.start)]
-    analysis.details = [d for d in analysis.details if not d.withheld]  # issue-21 kinds
+    analysis.details = publishable_details(cube, analysis.details, analysis.k, table,  # issue 21
+                                           analysis.start)
     withheld = before - len(analysis.findings) - len(analysis.details)
     summary = _summary(analysis, month_end, table)
     summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8
@@ -266,7 +274,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     summary["synthetic_setups"] = int(cube.synthetic)
     daily = _daily(analysis, month_end, market, table)
     countries = _countries(cube, analysis.start, month_end, analysis.k)
-    hidden = len(table.hidden) + sum(row.get("countries", 0) for row in countries)
+    hidden = table.suppressed() + sum(row.get("countries", 0) for row in countries)
     market_block = _market(market, analysis)
     findings = [f.to_dict() for f in analysis.findings] + [d.to_dict() for d in analysis.details]
     told = story.compose(findings, summary, daily, market_block,
