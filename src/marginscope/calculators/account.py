@@ -186,18 +186,18 @@ def _position_figures(request: AccountRequest, i: int, p: Position, t: Terms) ->
     upnl = float(pnl(t.product, side, p.qty, p.entry_price, mark, t.contract_size))
     mmr, cum = t.tier_at_size(p.qty, mark)
     at = p.entry_price if t.basis == "entry" else mark
-    maintenance = float(t.maintenance_margin(p.qty, at) + t.fee * t.value(p.qty, mark))
+    value_mark = float(t.value(p.qty, mark))
+    maintenance = float(t.maintenance_margin(p.qty, at) + t.fee * value_mark)
     row: dict[str, Any] = {
         "symbol": p.symbol,
         "side": p.side,
         "qty": p.qty,
         "entry_price": p.entry_price,
         "mark_price": mark,
-        "notional": float(t.value(p.qty, mark)),
+        "notional": value_mark,
         "mmr": float(mmr), "maintenance_amount": float(cum),
-        "initial_margin": (float(t.value(p.qty, mark if request.margin_mode == "cross"
-                                         else p.entry_price)) / p.leverage
-                           if p.leverage is not None else margin),
+        "initial_margin": ((value_mark if request.margin_mode == "cross" else value_entry)
+                           / p.leverage if p.leverage is not None else margin),
         "maintenance_margin": maintenance,
         "unrealized_pnl": upnl,
         "liquidation_price": None,

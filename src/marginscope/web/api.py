@@ -21,7 +21,9 @@ from fastapi import APIRouter, Body, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive
 
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
@@ -97,6 +99,32 @@ def _is_json(content_type: str | None) -> bool:
                                            and media.endswith("+json"))
 
 
+def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The first ``Content-Type`` of the ASGI scope's raw headers (as Starlette's
+    ``request.headers.get`` gives it, without building its ``Headers`` view)."""
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
+async def _body(receive: Receive) -> bytes:
+    """The request body, read from ``receive`` as ``Request.body()`` reads it (the chunks up to
+    the last; a disconnect raises :class:`~starlette.requests.ClientDisconnect`) without its
+    async generator: one message and no copy for the usual body."""
+    message = await receive()
+    chunks = []
+    while True:
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if not message.get("more_body", False):
+                return b"".join((*chunks, chunk)) if chunks else chunk
+            chunks.append(chunk)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        message = await receive()
+
+
 class CalculatorRoute(APIRoute):
     """A calculator's route: FastAPI documents it from the endpoint's signature (the body is
     the calculator's model), while the request is served by a lean handler — the raw body
@@ -109,8 +137,8 @@ class CalculatorRoute(APIRoute):
         strikes = 0
 
         async def handler(request: Request) -> Response:
-            body = await request.body()
-            if not _is_json(request.headers.get("content-type")):
+            body = await _body(request.receive)
+            if not _is_json(_content_type(request.scope["headers"])):
                 return body_error(422, "the body must be a JSON object sent with "
                                   "Content-Type: application/json")
             parsed = strict_json(model, body)
