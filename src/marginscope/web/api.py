@@ -20,10 +20,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import Receive
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
@@ -99,6 +100,23 @@ def _is_json(content_type: str | None) -> bool:
                                            and media.endswith("+json"))
 
 
+def _calculation_app(handler: Callable[[Request], Coroutine[Any, Any, Response]]) -> ASGIApp:
+    """FastAPI's ``request_response(handler)`` for a route without dependencies: the request,
+    the handler's response sent, exceptions to the app's handlers (Starlette's
+    ``wrap_app_handling_exceptions``, as there)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await handler(request)
+            await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+
+    return app
+
+
 def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The first ``Content-Type`` of the ASGI scope's raw headers (as Starlette's
     ``request.headers.get`` gives it, without building its ``Headers`` view)."""
@@ -129,7 +147,17 @@ class CalculatorRoute(APIRoute):
     """A calculator's route: FastAPI documents it from the endpoint's signature (the body is
     the calculator's model), while the request is served by a lean handler — the raw body
     validated strictly by pydantic's JSON parser (:func:`~marginscope.web.bodies.strict_json`), the result
-    written as JSON once — instead of FastAPI's generic parse → validate → encode path."""
+    written as JSON once — instead of FastAPI's generic parse → validate → encode path.
+
+    Its ASGI app (:func:`_calculation_app`) calls the handler inside the app's exception
+    handlers (an :class:`~marginscope.errors.InputError` raised by a calculation is the same
+    422) without the two exit stacks FastAPI opens per request for dependencies with
+    ``yield``, which a calculator's route has none of."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if getattr(self, "max_body_size", None) is None:  # else FastAPI's app enforces it
+            self.app = _calculation_app(self.get_route_handler())
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle: Callable[[Request, BaseModel], Any] = self.endpoint.handle  # type: ignore[attr-defined]
