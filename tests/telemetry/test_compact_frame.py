@@ -333,3 +333,32 @@ def test_a_hand_off_is_answered_with_the_writers_acknowledgement_and_a_refusal_c
     assert [counter for _, counter, _ in writer.counted] == ["queue_full"]
     assert pipeline.drop_counts()["queue_full"] == 1
     assert len(writer.frames) == 1
+
+
+def test_the_days_salt_is_remembered_for_that_day_only(tmp_path):
+    from marginscope.telemetry.salt import visitor_id
+
+    pipeline = Pipeline(SaltStore(tmp_path / "state"), site="synthetic-site")  # system clocks
+    asked = []
+    current = pipeline.salts.current
+    pipeline.salts.current = lambda: asked.append(1) or current()
+    meta = RequestMeta(headers={"user-agent": DESKTOP}, client_ip="198.51.100.7")
+    tool, context = _examples()[0]
+    frames = [pipeline._compact(meta, tool, context) for _ in range(3)]
+    assert len(asked) == 1  # once for the day
+    assert {frame["visitor"] for frame in frames} == {
+        visitor_id(current(), "synthetic-site", "198.51.100.7", DESKTOP)}
+    day, salt = pipeline._salt_of_day
+    pipeline._salt_of_day = (day - 1, b"yesterday's salt")  # the clock passed midnight
+    assert pipeline._compact(meta, tool, context)["visitor"] == frames[0]["visitor"]
+    assert len(asked) == 2 and pipeline._salt_of_day == (day, salt)
+
+
+def test_a_fake_clock_asks_the_salt_store_every_time(pipeline):
+    asked = []
+    current = pipeline.salts.current
+    pipeline.salts.current = lambda: asked.append(1) or current()
+    tool, context = _examples()[0]
+    for i in range(3):
+        assert isinstance(pipeline._compact(_request(i), tool, context), dict)
+    assert len(asked) == 3

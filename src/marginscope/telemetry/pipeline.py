@@ -167,6 +167,7 @@ class Pipeline:
         self._counts: dict[str, int] = {"processed": 0, "events": 0}
         self._drops: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
         self._tools = tools()  # the live registry: a lookup, not tool_ids()'s tuple per call
+        self._salt_of_day: tuple[int, bytes] = (-1, b"")  # (POSIX day, its salt): _salt
 
     @classmethod
     def from_settings(cls, writer: Writer | None = None,
@@ -352,7 +353,7 @@ class Pipeline:
                                  _utc(ts), processed=True)
         time_zone = request.time_zone if isinstance(request.time_zone, str) else None
         country, source = self.country.locate(headers, client_ip, time_zone)
-        salt = self.salts.current()
+        salt = self._salt(ts) if request.ts is None else self.salts.current()
         if self.budget is not None and \
                 not self.budget.allow(client_key(salt, self.site, client_ip or "")):
             return self._dropped(Drop("budget", DropReason.BUDGET,
@@ -369,6 +370,20 @@ class Pipeline:
                 if client_ip and user_agent else None,
                 "session": session, "seq": _seq(request.seq) if session is not None else None,
                 "context": {key: context.get(key) for key in CONTEXT_KEYS}}
+
+    def _salt(self, second: int) -> bytes:
+        """The day's salt (:meth:`SaltStore.current`), remembered for the UTC day of
+        ``second`` (the clock's, just read) when both clocks are the system's: ``current``
+        reads the clock as an aware datetime on every call; a new day asks it again (it
+        rotates the salt then)."""
+        day = second // 86_400
+        remembered, salt = self._salt_of_day
+        if day == remembered:
+            return salt
+        salt = self.salts.current()
+        if self.clock is utc_now and self.salts.clock is utc_now:
+            self._salt_of_day = (day, salt)
+        return salt
 
     def _posix_second(self, ts: datetime | None) -> int:
         """The event's time as whole POSIX seconds (the events' resolution): the request's
