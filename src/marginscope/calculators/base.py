@@ -335,14 +335,3 @@ def _plain_dict(value: dict[Any, Any]) -> dict[Any, Any]:
         else:
             out[key] = plain(item)
     return out
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist()) if value.ndim else plain(value.item())
-    if isinstance(value, np.generic):
-        return plain(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
