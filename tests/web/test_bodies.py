@@ -149,3 +149,40 @@ def test_a_repeated_key_beside_a_bad_value_is_the_400():
     assert answer.status_code == 400 and b"'qty'" in answer.body
     answer = strict_json(Book, b'{"name": "x", "legs": [{"qty": "1"}]}')
     assert answer.status_code == 422
+
+
+class Defaulted(Request):
+    name: str
+    legs: list[Leg] = Field(default_factory=lambda: [Leg(qty=1.0)])
+
+
+def test_a_defaults_models_are_not_counted_as_keys_of_the_body():
+    # two colons, one set field: the default's Leg (one set field) counted would make two
+    # and hide the repeated "name"
+    answer = strict_json(Defaulted, b'{"name": "a", "name": "b"}')
+    assert answer.status_code == 400 and b"'name'" in answer.body
+    assert strict_json(Defaulted, b'{"name": "a"}') == Defaulted(name="a")
+
+
+def test_models_that_could_set_fields_themselves_have_no_plan():
+    from pydantic import model_validator
+
+    class Validated(Request):
+        name: str
+
+        @model_validator(mode="before")
+        @classmethod
+        def fill(cls, data):
+            return data
+
+    class PostInit(Request):
+        name: str
+
+        def model_post_init(self, context) -> None:
+            pass
+
+    class Loose(Book):
+        model_config = {"extra": "ignore"}
+
+    assert _plan(Validated) is None and _plan(PostInit) is None and _plan(Loose) is None
+    assert strict_json(PostInit, b'{"name": "a", "name": "b"}').status_code == 400

@@ -112,10 +112,12 @@ Plan = dict[str, tuple[bool, type[BaseModel]]]
 def _plan(model: type[BaseModel]) -> Plan | None:
     """Where ``model``'s objects can hold objects, when every JSON object of a body it accepts
     is one of its (nested) models and every key of it one of that model's set fields: unknown
-    fields forbidden, no model validator, a nested model only as a field's model or a list's
-    items, without validators of its own. None (the count by parsing decides) otherwise."""
+    fields forbidden, no model validator or ``model_post_init``, a nested model only as a
+    field's model or a list's items, without validators of its own. None (the count by
+    parsing decides) otherwise."""
     if model.model_config.get("extra") != "forbid" or \
-            model.__pydantic_decorators__.model_validators:
+            model.__pydantic_decorators__.model_validators or \
+            getattr(model, "__pydantic_post_init__", None) is not None:  # may set fields
         return None
     validated = {name for decorator in model.__pydantic_decorators__.field_validators.values()
                  for name in decorator.info.fields}
@@ -162,9 +164,10 @@ def _nested(annotation: Any) -> tuple[bool, type[BaseModel]] | None:
 
 def _set_keys(value: BaseModel, plan: Plan) -> int:
     """Keys of the objects ``value`` was validated from: its set fields, its nested models'."""
-    count = len(value.model_fields_set)
+    given = value.model_fields_set
+    count = len(given)
     for name, (many, inner) in plan.items():
-        child = getattr(value, name)
+        child = getattr(value, name) if name in given else None  # not a default's models
         if child is None:
             continue
         inner_plan = _plan(inner)
