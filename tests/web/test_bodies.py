@@ -79,7 +79,7 @@ def test_bodies_without_a_colon_in_a_string_take_the_fast_path(value):
 
 # --- strict_json on a model: the set-field count (issue 19, session 5) ----------------------
 
-from pydantic import Field  # noqa: E402
+from pydantic import ConfigDict, Field  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 
 from marginscope.calculators.base import Request  # noqa: E402
@@ -182,7 +182,7 @@ def test_models_that_could_set_fields_themselves_have_no_plan():
             pass
 
     class Loose(Book):
-        model_config = {"extra": "ignore"}
+        model_config = ConfigDict(extra="ignore")
 
     assert _plan(Validated) is None and _plan(PostInit) is None and _plan(Loose) is None
     assert strict_json(PostInit, b'{"name": "a", "name": "b"}').status_code == 400
