@@ -347,7 +347,8 @@ def test_the_days_salt_is_remembered_for_that_day_only(tmp_path):
     frames = [pipeline._compact(meta, tool, context) for _ in range(3)]
     assert len(asked) == 1  # once for the day
     assert {frame["visitor"] for frame in frames} == {
-        visitor_id(current(), "synthetic-site", "198.51.100.7", DESKTOP)}
+        visitor_id(current(), "synthetic-site", "198.51.100.7", DESKTOP)
+    }
     day, salt = pipeline._salt_of_day
     pipeline._salt_of_day = (day - 1, b"yesterday's salt")  # the clock passed midnight
     assert pipeline._compact(meta, tool, context)["visitor"] == frames[0]["visitor"]

@@ -114,8 +114,10 @@ def legs(draw):
 
 @st.composite
 def books(draw):
-    pairs = [("name", draw(st.sampled_from(["x", "y:z"]))),
-             ("legs", draw(st.lists(legs(), min_size=1, max_size=3)))]
+    pairs = [
+        ("name", draw(st.sampled_from(["x", "y:z"]))),
+        ("legs", draw(st.lists(legs(), min_size=1, max_size=3))),
+    ]
     if draw(st.booleans()):
         pairs.append(("main", draw(legs())))
     if draw(st.booleans()):  # the name again: a repeat at the top
@@ -139,8 +141,11 @@ def test_strict_json_answers_400_for_every_repeated_key_and_otherwise_validates(
         assert isinstance(answer, Response) and answer.status_code == 400
         assert b"more than once" in answer.body
     else:
-        expected = Book.model_validate_json(text, strict=True) if not isinstance(
-            answer, Response) else None
+        expected = (
+            Book.model_validate_json(text, strict=True)
+            if not isinstance(answer, Response)
+            else None
+        )
         assert answer == expected or answer.status_code == 422
 
 

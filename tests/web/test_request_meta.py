@@ -155,8 +155,9 @@ def test_the_recorders_header_subset_gives_the_event_all_headers_give(pairs, cli
         assert new.model_dump(exclude={"event_id"}) == old.model_dump(exclude={"event_id"})
 
 
-@given(st.lists(st.tuples(st.sampled_from([b"content-type", b"accept", b"host"]), _VALUES),
-                max_size=6))
+@given(
+    st.lists(st.tuples(st.sampled_from([b"content-type", b"accept", b"host"]), _VALUES), max_size=6)
+)
 def test_the_calculators_content_type_is_starlettes(pairs):
     from marginscope.web.api import _content_type
 
@@ -171,18 +172,22 @@ def test_the_calculators_body_is_what_request_body_reads(chunks):
     from marginscope.web.api import _body
 
     def receiver():
-        messages = [{"type": "http.request", "body": chunk, "more_body": True}
-                    for chunk in chunks[:-1]]
+        messages = [
+            {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks[:-1]
+        ]
         messages.append({"type": "http.request", "body": chunks[-1]})
         messages.reverse()
 
         async def receive():
             return messages.pop()
+
         return receive
 
     async def both():
-        return (await _body(receiver()),
-                await Request({"type": "http", "headers": []}, receiver()).body())
+        return (
+            await _body(receiver()),
+            await Request({"type": "http", "headers": []}, receiver()).body(),
+        )
 
     ours, starlettes = asyncio.run(both())
     assert ours == starlettes == b"".join(chunks)
@@ -196,7 +201,10 @@ def test_a_disconnect_while_the_body_arrives_is_starlettes_client_disconnect():
 
     from marginscope.web.api import _body
 
-    messages = [{"type": "http.disconnect"}, {"type": "http.request", "body": b"{", "more_body": True}]
+    messages = [
+        {"type": "http.disconnect"},
+        {"type": "http.request", "body": b"{", "more_body": True},
+    ]
 
     async def receive():
         return messages.pop()
