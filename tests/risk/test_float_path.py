@@ -182,3 +182,39 @@ def test_divide_is_ieee_on_floats_as_on_arrays():
         for b in (0.0, -0.0, 2.0, float("inf")):
             expected = float(elementwise.divide(np.array(a), np.array(b)))
             assert elementwise.divide(a, b) == pytest.approx(expected, nan_ok=True), (a, b)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(qty=[1.0, -1.0]),
+        dict(qty=[1.0, 0.0]),
+        dict(entry=[1.0, float("nan")]),
+        dict(mark=[float("inf"), 1.0]),
+        dict(qty=[1.0, 1]),  # an int: not plainly floats
+        dict(side=[1.0, 1]),
+        dict(side=[1.0, 0.5]),
+        dict(wallet=float("nan")),
+        dict(wallet=float("-inf")),
+        dict(entry=[1e308, 1e308]),  # the sum overflows: the arrays decide
+    ],
+)
+def test_cross_prices_of_floats_declines_what_is_not_plainly_valid(bad):
+    args = dict(side=[1.0, -1.0], qty=[1.0, 2.0], entry=[100.0, 50.0], mark=[100.0, 50.0],
+                wallet=1000.0) | bad
+    terms = [resolve("binance-usdm", mmr=0.01), resolve("binance-usdm", mmr=0.02)]
+    assert acc.cross_prices_of_floats(terms, args["side"], args["qty"], args["entry"],
+                                      args["mark"], args["wallet"]) is None
+
+
+def test_cross_prices_of_floats_is_the_float_path_as_lists():
+    terms = [resolve("binance-usdm", mmr=0.01, maintenance_amount=5.0),
+             resolve("binance-usdm", mmr=0.02)]
+    args = (terms, [1.0, -1.0], [1.0, 2.0], [100.0, 50.0], [95.0, 52.0], 40.0)
+    lists = acc.cross_prices_of_floats(*args)
+    floats, arrays = both_paths(*args)
+    assert lists.keys() == arrays.keys()
+    for name, value in lists.items():
+        assert type(value) is list and all(type(v) is float for v in value), name
+        np.testing.assert_array_equal(np.array(value), floats[name], err_msg=name)
+        np.testing.assert_allclose(value, arrays[name], rtol=1e-12, equal_nan=True, err_msg=name)

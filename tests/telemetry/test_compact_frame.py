@@ -28,6 +28,7 @@ from marginscope.telemetry.request import RequestMeta
 from marginscope.telemetry.salt import SaltStore
 from marginscope.telemetry.schema import COLUMNS, symbols, venues, wire_row
 from marginscope.telemetry.store import DuckDBSink
+from marginscope.telemetry.writer import QueueFull, refused
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
@@ -301,3 +302,64 @@ def test_a_signalled_sink_process_loses_no_frame_silently(tmp_path, pipeline, si
     assert stats.restarts == 1 and stats.accepted == 600
     assert stored + stats.lost == 600
     assert (stored, stats.lost) == ((300, 300) if sig == signal.SIGKILL else (600, 0))
+
+
+class _Acknowledging(_Frames):
+    """A hand-off writer: answers with its one done future, or refuses (the pipe full)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acknowledged: Future[None] = Future()
+        self.acknowledged.set_result(None)
+        self.full = False
+
+    def record_frame(self, frame: dict) -> Future[None]:
+        if self.full:
+            return refused(QueueFull("pipe full"))
+        super().record_frame(frame)
+        return self.acknowledged
+
+
+def test_a_hand_off_is_answered_with_the_writers_acknowledgement_and_a_refusal_counted(pipeline):
+    writer = _Acknowledging()
+    pipeline.writer = writer
+    meta = _request(1)
+    tool, context = _examples()[0]
+    assert pipeline.record(meta, tool, context) is writer.acknowledged  # no future asked
+    assert len(writer.frames) == 1
+    writer.full = True
+    outcome = pipeline.record(meta, tool, context)
+    assert isinstance(outcome, Drop) and outcome.reason is DropReason.QUEUE_FULL
+    assert [counter for _, counter, _ in writer.counted] == ["queue_full"]
+    assert pipeline.drop_counts()["queue_full"] == 1
+    assert len(writer.frames) == 1
+
+
+def test_the_days_salt_is_remembered_for_that_day_only(tmp_path):
+    from marginscope.telemetry.salt import visitor_id
+
+    pipeline = Pipeline(SaltStore(tmp_path / "state"), site="synthetic-site")  # system clocks
+    asked = []
+    current = pipeline.salts.current
+    pipeline.salts.current = lambda: asked.append(1) or current()
+    meta = RequestMeta(headers={"user-agent": DESKTOP}, client_ip="198.51.100.7")
+    tool, context = _examples()[0]
+    frames = [pipeline._compact(meta, tool, context) for _ in range(3)]
+    assert len(asked) == 1  # once for the day
+    assert {frame["visitor"] for frame in frames} == {
+        visitor_id(current(), "synthetic-site", "198.51.100.7", DESKTOP)
+    }
+    day, salt = pipeline._salt_of_day
+    pipeline._salt_of_day = (day - 1, b"yesterday's salt")  # the clock passed midnight
+    assert pipeline._compact(meta, tool, context)["visitor"] == frames[0]["visitor"]
+    assert len(asked) == 2 and pipeline._salt_of_day == (day, salt)
+
+
+def test_a_fake_clock_asks_the_salt_store_every_time(pipeline):
+    asked = []
+    current = pipeline.salts.current
+    pipeline.salts.current = lambda: asked.append(1) or current()
+    tool, context = _examples()[0]
+    for i in range(3):
+        assert isinstance(pipeline._compact(_request(i), tool, context), dict)
+    assert len(asked) == 3

@@ -249,7 +249,7 @@ def test_a_failing_recorder_never_costs_the_answer():
 
 @pytest.mark.parametrize(("pattern", "moved_after"), [
     ("SS.SS.SS.SS", None),   # slow first calls, never three in a row: stays on the loop
-    ("SSS...", 3),           # three slow calls in a row: the thread pool from then on
+    ("SSS...", 4),           # slow by the wall clock, then three by CPU: the pool from then on
 ])
 def test_only_a_run_of_slow_calls_moves_a_calculator_to_the_thread_pool(monkeypatch, pattern,
                                                                         moved_after):
@@ -264,6 +264,8 @@ def test_only_a_run_of_slow_calls_moves_a_calculator_to_the_thread_pool(monkeypa
         clock += 2.0
     ticks = iter(readings)
     monkeypatch.setattr(api, "thread_time", lambda: next(ticks))
+    walls = iter(range(10**6))  # every call slow by the wall clock: CPU time decides
+    monkeypatch.setattr(api, "perf_counter", lambda: float(next(walls)))
     pooled = []
 
     async def pool(function, *args):
@@ -280,6 +282,21 @@ def test_only_a_run_of_slow_calls_moves_a_calculator_to_the_thread_pool(monkeypa
         assert pooled == []
     else:
         assert len(pooled) == len(pattern) - moved_after
+
+
+def test_a_call_fast_by_the_wall_clock_reads_no_cpu_clock(monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from marginscope.web import api
+
+    def no_cpu_clock() -> float:
+        raise AssertionError("the CPU clock was read")
+
+    monkeypatch.setattr(api, "thread_time", no_cpu_clock)
+    monkeypatch.setattr(api, "perf_counter", lambda: 0.0)  # no wall time passes
+    client = TestClient(create_app())
+    for _ in range(3):
+        assert client.post("/api/v1/account", json=BINANCE_CROSS_EXAMPLE).status_code == 200
 
 
 def test_the_start_up_heap_is_frozen_while_serving_and_released_after():

@@ -75,3 +75,119 @@ no_colons = st.one_of(
 )
 def test_bodies_without_a_colon_in_a_string_take_the_fast_path(value):
     assert _no_duplicates(json.dumps(value).encode())
+
+
+# --- strict_json on a model: the set-field count (issue 19, session 5) ----------------------
+
+from pydantic import ConfigDict, Field  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+
+from marginscope.calculators.base import Request  # noqa: E402
+from marginscope.web.bodies import _plan, strict_json  # noqa: E402
+
+
+class Leg(Request):
+    qty: float
+    symbol: str | None = None
+
+
+class Book(Request):
+    name: str
+    legs: list[Leg] = Field(min_length=1)
+    main: Leg | None = None
+
+
+leg_keys = st.sampled_from(["qty", "symbol"])
+leg_values = {
+    "qty": st.floats(0.5, 9.0),
+    "symbol": st.sampled_from(["BTCUSDT", "BTC/USDT:USDT", 'a"b:']),  # colons in strings too
+}
+
+
+@st.composite
+def legs(draw):
+    pairs = [("qty", draw(leg_values["qty"]))]
+    for key in draw(st.lists(leg_keys, max_size=2)):  # a repeat now and then
+        pairs.append((key, draw(leg_values[key])))
+    return draw(st.permutations(pairs))
+
+
+@st.composite
+def books(draw):
+    pairs = [
+        ("name", draw(st.sampled_from(["x", "y:z"]))),
+        ("legs", draw(st.lists(legs(), min_size=1, max_size=3))),
+    ]
+    if draw(st.booleans()):
+        pairs.append(("main", draw(legs())))
+    if draw(st.booleans()):  # the name again: a repeat at the top
+        pairs.append(("name", draw(st.sampled_from(["x", "w"]))))
+    return draw(st.permutations(pairs))
+
+
+def test_the_calculators_models_have_a_plan():
+    from marginscope.calculators import REGISTRY
+
+    assert _plan(Book) == {"legs": (True, Leg), "main": (False, Leg)}
+    assert all(_plan(c.model) is not None for c in REGISTRY.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=books())
+def test_strict_json_answers_400_for_every_repeated_key_and_otherwise_validates(pairs):
+    text = render(pairs)
+    answer = strict_json(Book, text.encode())
+    if has_duplicate(text):
+        assert isinstance(answer, Response) and answer.status_code == 400
+        assert b"more than once" in answer.body
+    else:
+        expected = (
+            Book.model_validate_json(text, strict=True)
+            if not isinstance(answer, Response)
+            else None
+        )
+        assert answer == expected or answer.status_code == 422
+
+
+def test_a_repeated_key_beside_a_bad_value_is_the_400():
+    answer = strict_json(Book, b'{"name": "x", "legs": [{"qty": "1", "qty": 2.0}]}')
+    assert answer.status_code == 400 and b"'qty'" in answer.body
+    answer = strict_json(Book, b'{"name": "x", "legs": [{"qty": "1"}]}')
+    assert answer.status_code == 422
+
+
+class Defaulted(Request):
+    name: str
+    legs: list[Leg] = Field(default_factory=lambda: [Leg(qty=1.0)])
+
+
+def test_a_defaults_models_are_not_counted_as_keys_of_the_body():
+    # two colons, one set field: the default's Leg (one set field) counted would make two
+    # and hide the repeated "name"
+    answer = strict_json(Defaulted, b'{"name": "a", "name": "b"}')
+    assert answer.status_code == 400 and b"'name'" in answer.body
+    assert strict_json(Defaulted, b'{"name": "a"}') == Defaulted(name="a")
+
+
+def test_models_that_could_set_fields_themselves_have_no_plan():
+    from pydantic import model_validator
+
+    class Validated(Request):
+        name: str
+
+        @model_validator(mode="before")
+        @classmethod
+        def fill(cls, data):
+            return data
+
+    class PostInit(Request):
+        name: str
+
+        def model_post_init(self, context) -> None:
+            pass
+
+    class Loose(Book):
+        model_config = ConfigDict(extra="ignore")
+
+    assert _plan(Validated) is None and _plan(PostInit) is None and _plan(Loose) is None
+    assert strict_json(PostInit, b'{"name": "a", "name": "b"}').status_code == 400

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
@@ -119,6 +119,7 @@ _PIPELINE_VALUES = st.sampled_from(
 _STATE = tempfile.mkdtemp(prefix="marginscope-request-meta-")
 
 
+@settings(deadline=None)  # each example opens a salt store (fsyncs): slow on a busy disk
 @given(
     pairs=st.lists(st.tuples(_PIPELINE_NAMES, _PIPELINE_VALUES), max_size=12),
     client=st.one_of(st.none(), st.sampled_from([("203.0.113.7", 443), ("::1", 1)])),
@@ -152,3 +153,61 @@ def test_the_recorders_header_subset_gives_the_event_all_headers_give(pairs, cli
         assert new == old
     else:
         assert new.model_dump(exclude={"event_id"}) == old.model_dump(exclude={"event_id"})
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([b"content-type", b"accept", b"host"]), _VALUES), max_size=6)
+)
+def test_the_calculators_content_type_is_starlettes(pairs):
+    from marginscope.web.api import _content_type
+
+    request = Request({"type": "http", "headers": pairs})
+    assert _content_type(pairs) == request.headers.get("content-type")
+
+
+@given(st.lists(st.binary(max_size=20), min_size=1, max_size=5))
+def test_the_calculators_body_is_what_request_body_reads(chunks):
+    import asyncio
+
+    from marginscope.web.api import _body
+
+    def receiver():
+        messages = [
+            {"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks[:-1]
+        ]
+        messages.append({"type": "http.request", "body": chunks[-1]})
+        messages.reverse()
+
+        async def receive():
+            return messages.pop()
+
+        return receive
+
+    async def both():
+        return (
+            await _body(receiver()),
+            await Request({"type": "http", "headers": []}, receiver()).body(),
+        )
+
+    ours, starlettes = asyncio.run(both())
+    assert ours == starlettes == b"".join(chunks)
+
+
+def test_a_disconnect_while_the_body_arrives_is_starlettes_client_disconnect():
+    import asyncio
+
+    import pytest
+    from starlette.requests import ClientDisconnect
+
+    from marginscope.web.api import _body
+
+    messages = [
+        {"type": "http.disconnect"},
+        {"type": "http.request", "body": b"{", "more_body": True},
+    ]
+
+    async def receive():
+        return messages.pop()
+
+    with pytest.raises(ClientDisconnect):
+        asyncio.run(_body(receive))

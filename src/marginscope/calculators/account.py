@@ -33,7 +33,7 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.errors import InputError
-from marginscope.risk.account import cross_prices
+from marginscope.risk.account import cross_prices, cross_prices_of_floats
 from marginscope.risk.contracts import Product, pnl
 from marginscope.risk.liquidation import bankruptcy_at
 from marginscope.risk.terms import Terms, resolve, table_fields
@@ -186,18 +186,18 @@ def _position_figures(request: AccountRequest, i: int, p: Position, t: Terms) ->
     upnl = float(pnl(t.product, side, p.qty, p.entry_price, mark, t.contract_size))
     mmr, cum = t.tier_at_size(p.qty, mark)
     at = p.entry_price if t.basis == "entry" else mark
-    maintenance = float(t.maintenance_margin(p.qty, at) + t.fee * t.value(p.qty, mark))
+    value_mark = float(t.value(p.qty, mark))
+    maintenance = float(t.maintenance_margin(p.qty, at) + t.fee * value_mark)
     row: dict[str, Any] = {
         "symbol": p.symbol,
         "side": p.side,
         "qty": p.qty,
         "entry_price": p.entry_price,
         "mark_price": mark,
-        "notional": float(t.value(p.qty, mark)),
+        "notional": value_mark,
         "mmr": float(mmr), "maintenance_amount": float(cum),
-        "initial_margin": (float(t.value(p.qty, mark if request.margin_mode == "cross"
-                                         else p.entry_price)) / p.leverage
-                           if p.leverage is not None else margin),
+        "initial_margin": ((value_mark if request.margin_mode == "cross" else value_entry)
+                           / p.leverage if p.leverage is not None else margin),
         "maintenance_margin": maintenance,
         "unrealized_pnl": upnl,
         "liquidation_price": None,
@@ -217,10 +217,13 @@ def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict])
     positions = request.positions
     keys = [_symbol_key(p, t) for p, t in zip(positions, terms, strict=True)]
     hedged = len(set(keys)) < len(keys)
-    out = cross_prices(terms, [1.0 if p.side == "long" else -1.0 for p in positions],
-                       [p.qty for p in positions], [p.entry_price for p in positions],
-                       [row["mark_price"] for row in rows], request.wallet_balance,
-                       symbol=[keys.index(key) for key in keys] if hedged else None)
+    args = (terms, [1.0 if p.side == "long" else -1.0 for p in positions],
+            [p.qty for p in positions], [p.entry_price for p in positions],
+            [row["mark_price"] for row in rows], request.wallet_balance)
+    # a few unhedged positions: Python floats throughout, no arrays to build and read back
+    out = None if hedged else cross_prices_of_floats(*args)
+    if out is None:
+        out = cross_prices(*args, symbol=[keys.index(key) for key in keys] if hedged else None)
     for k, row in enumerate(rows):
         row["liquidation_price"] = float(out["liquidation_price"][k])
         row["bankruptcy_price"] = float(out["bankruptcy_price"][k])

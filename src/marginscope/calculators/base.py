@@ -296,13 +296,19 @@ def allowed_text(error: dict[str, Any], fallback: str | None = None) -> str:
     return fallback or str(error.get("msg", "valid input"))
 
 
+_LEAVES = frozenset((str, int, bool, type(None)))
+"""Types :func:`plain` returns as they are (by exact type: one set lookup)."""
+
+
 def plain(value: Any) -> Any:
     """JSON-ready copy: NumPy scalars/arrays → floats/lists, NaN/inf → None."""
     kind = type(value)  # the common types first, by identity: results have hundreds of values
     if kind is float:
         return value if value - value == 0.0 else None  # inf − inf and NaN − NaN are NaN
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _LEAVES:
         return value
+    if kind is dict:
+        return _plain_dict(value)
     if isinstance(value, dict):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -314,3 +320,18 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _plain_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    """:func:`plain` of a dict, its float and leaf values done in the loop (a result's values
+    are mostly those: no call per value)."""
+    out = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is float:
+            out[key] = item if item - item == 0.0 else None
+        elif kind in _LEAVES:
+            out[key] = item
+        else:
+            out[key] = plain(item)
+    return out

@@ -28,7 +28,8 @@ from marginscope.risk.margin import margin_status
 from marginscope.risk.terms import Terms, tier_lookup
 from marginscope.risk.tiers import TierTable
 
-__all__ = ["cross_available", "cross_prices", "hedged_price", "legs", "stack_terms"]
+__all__ = ["cross_available", "cross_prices", "cross_prices_of_floats", "hedged_price", "legs",
+           "stack_terms"]
 
 HEDGE_ITERATIONS = 32  # tier fixed-point steps for hedge legs (a few suffice: tiers are monotone)
 FLOAT_POSITIONS = 16
@@ -266,28 +267,43 @@ def _floats(value, size: int) -> list | None:
         value = value.tolist()
     elif not isinstance(value, list | tuple):
         return None
-    if len(value) != size or not all(type(v) is float for v in value):
+    if len(value) != size or set(map(type, value)) != _FLOAT:
         return None
     return list(value)
 
 
-def _one_account_in_floats(terms, side, qty, entry_price, mark_price, wallet):
+_FLOAT = {float}
+_SIDES = {1.0, -1.0}
+
+
+def cross_prices_of_floats(terms, side, qty, entry_price, mark_price, wallet):
     """:func:`cross_prices` of one account of at most :data:`FLOAT_POSITIONS` unhedged
-    positions, in Python floats; None when the inputs are not that (or not plainly valid: the
-    array path then names the bad field)."""
-    size = len(qty) if isinstance(qty, list | tuple | np.ndarray) and np.ndim(qty) == 1 else 0
+    positions given as Python floats, in Python floats: the same keys, each a list (per
+    position; ``margin_balance`` and ``account_maintenance_margin`` one-element lists). None
+    when the inputs are not that, or not plainly valid: :func:`cross_prices` then takes the
+    array path, which names a bad field. What a web request's account takes, without the
+    arrays (:mod:`marginscope.calculators.account`)."""
+    if isinstance(qty, np.ndarray):
+        if qty.ndim != 1:
+            return None
+    elif not isinstance(qty, list | tuple):
+        return None
+    size = len(qty)
     if not 0 < size <= FLOAT_POSITIONS:
         return None
     sides = side.tolist() if isinstance(side, np.ndarray) else side
-    columns = [_floats(x, size) for x in (qty, entry_price, mark_price)]
+    qty, entry, mark = columns = [_floats(x, size) for x in (qty, entry_price, mark_price)]
     if isinstance(wallet, np.ndarray | list | tuple):
         wallet = _floats(wallet, 1)
         wallet = wallet[0] if wallet else None
-    if (any(c is None for c in columns) or type(wallet) is not float
+    if (None in columns or type(wallet) is not float
             or not isinstance(sides, list | tuple) or len(sides) != size
-            or not all(v in (1.0, -1.0) and type(v) is float for v in sides)
-            or not all(0.0 < v < np.inf for c in columns for v in c)
-            or not -np.inf < wallet < np.inf):
+            or set(map(type, sides)) != _FLOAT or not _SIDES.issuperset(sides)
+            or wallet - wallet != 0.0):  # NaN and ±inf give NaN
+        return None
+    values = [*qty, *entry, *mark]
+    total = sum(values)  # NaN or inf if any is (or if they overflow: the arrays then)
+    if not (min(values) > 0.0 and total - total == 0.0):
         return None
     if isinstance(terms, Terms):
         per_position = [_flat_terms(terms, size, np.array([i])) for i in range(size)]
@@ -296,7 +312,6 @@ def _one_account_in_floats(terms, side, qty, entry_price, mark_price, wallet):
     if len(per_position) != size:
         return None
     per_position = [t.one() for t in per_position]
-    qty, entry, mark = columns
     maintenance, upnl = [], []
     for t, s, q, e, m in zip(per_position, sides, qty, entry, mark, strict=True):
         status = margin_status(t, s, q, e, m, 0.0)
@@ -305,14 +320,20 @@ def _one_account_in_floats(terms, side, qty, entry_price, mark_price, wallet):
     available = cross_available(None, None, wallet, maintenance, upnl)
     rows = list(zip(per_position, sides, qty, entry, available, strict=True))
     return {
-        "liquidation_price": np.array([t.liquidation_price(s, q, e, a) for t, s, q, e, a in rows]),
-        "bankruptcy_price": np.array([bankruptcy_at(t, s, q, e, a) for t, s, q, e, a in rows]),
-        "maintenance_margin": np.array(maintenance),
-        "unrealized_pnl": np.array(upnl),
-        "available": np.array(available),
-        "margin_balance": np.array([wallet + sum(upnl, 0.0)]),
-        "account_maintenance_margin": np.array([sum(maintenance, 0.0)]),
+        "liquidation_price": [t.liquidation_price(s, q, e, a) for t, s, q, e, a in rows],
+        "bankruptcy_price": [bankruptcy_at(t, s, q, e, a) for t, s, q, e, a in rows],
+        "maintenance_margin": maintenance,
+        "unrealized_pnl": upnl,
+        "available": available,
+        "margin_balance": [wallet + sum(upnl, 0.0)],
+        "account_maintenance_margin": [sum(maintenance, 0.0)],
     }
+
+
+def _one_account_in_floats(terms, side, qty, entry_price, mark_price, wallet):
+    """:func:`cross_prices_of_floats` as :func:`cross_prices` answers: arrays."""
+    few = cross_prices_of_floats(terms, side, qty, entry_price, mark_price, wallet)
+    return None if few is None else {name: np.array(value) for name, value in few.items()}
 
 
 def _index(name: str, value, size: int, limit: int | None = None) -> np.ndarray:

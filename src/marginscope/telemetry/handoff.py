@@ -53,7 +53,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, date, datetime
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -105,6 +105,10 @@ class HandoffWriter:
     max_batch : int
         Largest batch written at once.
     """
+
+    acknowledged: ClassVar[Future[None]] = ACKNOWLEDGED
+    """What :meth:`record_frame` and :meth:`record_row` answer a hand-off with: a caller
+    compares by identity (``Pipeline.record`` does) instead of asking the future."""
 
     def __init__(self, open_sink: Callable[[], Sink], *, flush_seconds: float = 0.02,
                  max_batch: int = 10_000) -> None:

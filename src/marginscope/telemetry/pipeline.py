@@ -167,6 +167,7 @@ class Pipeline:
         self._counts: dict[str, int] = {"processed": 0, "events": 0}
         self._drops: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
         self._tools = tools()  # the live registry: a lookup, not tool_ids()'s tuple per call
+        self._salt_of_day: tuple[int, bytes] = (-1, b"")  # (POSIX day, its salt): _salt
 
     @classmethod
     def from_settings(cls, writer: Writer | None = None,
@@ -206,12 +207,16 @@ class Pipeline:
         and checks the event (:func:`event_of_frame`); the drops that decide the answer's
         ``X-Marginscope-Event`` (unknown tool, crawler, budget, queue full) are still decided
         here. A context the sink finds invalid is counted there (``invalid_context``)."""
-        record_frame = getattr(self.writer, "record_frame", None)
+        writer = self.writer
+        record_frame = getattr(writer, "record_frame", None)
         if record_frame is not None:
             frame = self._compact(request, tool, context)
             if isinstance(frame, Drop):
                 return frame
-            return self._handed(record_frame(frame), frame["ts"])
+            future = record_frame(frame)
+            if future is getattr(writer, "acknowledged", None):  # handed off: nothing to ask
+                return future
+            return self._handed(future, frame["ts"])
         values = self._anonymized(request, tool, context)
         if isinstance(values, Drop):
             return values
@@ -331,9 +336,10 @@ class Pipeline:
         The raw IP, User-Agent, headers and hints are read here and never put in it; the
         context is the calculator's coarse context (``Calculator.context``), normalized and
         bucketed in the sink."""
-        if not isinstance(request, RequestMeta):
+        if type(request) is not RequestMeta:
             request = RequestMeta.from_mapping(request)
-        ts = self._posix_second(request.ts)
+        ts = int(time.time()) if request.ts is None and self.clock is utc_now else \
+            self._posix_second(request.ts)
         if tool not in self._tools:
             return self._dropped(Drop("validate", DropReason.UNKNOWN_TOOL, f"tool {tool!r}"),
                                  _utc(ts), processed=True)
@@ -347,7 +353,7 @@ class Pipeline:
                                  _utc(ts), processed=True)
         time_zone = request.time_zone if isinstance(request.time_zone, str) else None
         country, source = self.country.locate(headers, client_ip, time_zone)
-        salt = self.salts.current()
+        salt = self._salt(ts) if request.ts is None else self.salts.current()
         if self.budget is not None and \
                 not self.budget.allow(client_key(salt, self.site, client_ip or "")):
             return self._dropped(Drop("budget", DropReason.BUDGET,
@@ -357,12 +363,27 @@ class Pipeline:
             self._counts["processed"] += 1
             self._counts["events"] += 1
         session = session_id(salt, request.session)
+        context = context or {}
         return {"ts": ts, "tool": tool, "device": device, "country": country,
                 "country_source": source,
                 "visitor": visitor_id(salt, self.site, client_ip, user_agent)
                 if client_ip and user_agent else None,
                 "session": session, "seq": _seq(request.seq) if session is not None else None,
-                "context": {key: (context or {}).get(key) for key in CONTEXT_KEYS}}
+                "context": {key: context.get(key) for key in CONTEXT_KEYS}}
+
+    def _salt(self, second: int) -> bytes:
+        """The day's salt (:meth:`SaltStore.current`), remembered for the UTC day of
+        ``second`` (the clock's, just read) when both clocks are the system's: ``current``
+        reads the clock as an aware datetime on every call; a new day asks it again (it
+        rotates the salt then)."""
+        day = second // 86_400
+        remembered, salt = self._salt_of_day
+        if day == remembered:
+            return salt
+        salt = self.salts.current()
+        if self.clock is utc_now and self.salts.clock is utc_now:
+            self._salt_of_day = (day, salt)
+        return salt
 
     def _posix_second(self, ts: datetime | None) -> int:
         """The event's time as whole POSIX seconds (the events' resolution): the request's

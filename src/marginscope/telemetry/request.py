@@ -22,9 +22,10 @@ class LowerCaseHeaders(dict):
     headers, the Client Hints of most requests, would otherwise cost a scan each)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestMeta:
-    """The request facts the anonymizer reads.
+    """The request facts the anonymizer reads (built per recorded request: not frozen, as a
+    frozen dataclass sets each field through ``object.__setattr__``, three times the cost).
 
     Attributes
     ----------

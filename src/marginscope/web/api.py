@@ -14,14 +14,17 @@ telemetry recorder (``app.state.recorder``) is called.
 
 import logging
 from collections.abc import Callable, Coroutine
-from time import thread_time
+from time import perf_counter, thread_time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import marginscope
 from marginscope.calculators import REGISTRY, Calculator
@@ -86,7 +89,9 @@ SLOW_STRIKES = 3
 stall the event loop; the others (well under a millisecond) run inline, which saves the thread
 hop on every request. Measured in CPU time, and in a row, so that neither a busy machine, a
 garbage collection nor the first requests' one-off work (tier tables, regex compilation) moves
-a fast calculator off the event loop."""
+a fast calculator off the event loop. The CPU clock is a system call (the wall clock is not):
+it is read only after a call slower than ``SLOW_SECONDS`` of wall time, and while the strikes
+last (CPU time is never more than wall time, so a call fast by the wall clock is fast)."""
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -97,33 +102,94 @@ def _is_json(content_type: str | None) -> bool:
                                            and media.endswith("+json"))
 
 
+def _calculation_app(handler: Callable[[Request], Coroutine[Any, Any, Response]]) -> ASGIApp:
+    """FastAPI's ``request_response(handler)`` for a route without dependencies: the request,
+    the handler's response sent, exceptions to the app's handlers (Starlette's
+    ``wrap_app_handling_exceptions``, as there)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await handler(request)
+            await response(scope, receive, send)
+
+        await wrap_app_handling_exceptions(respond, request)(scope, receive, send)
+
+    return app
+
+
+def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The first ``Content-Type`` of the ASGI scope's raw headers (as Starlette's
+    ``request.headers.get`` gives it, without building its ``Headers`` view)."""
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
+async def _body(receive: Receive) -> bytes:
+    """The request body, read from ``receive`` as ``Request.body()`` reads it (the chunks up to
+    the last; a disconnect raises :class:`~starlette.requests.ClientDisconnect`) without its
+    async generator: one message and no copy for the usual body."""
+    message = await receive()
+    chunks = []
+    while True:
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if not message.get("more_body", False):
+                return b"".join((*chunks, chunk)) if chunks else chunk
+            chunks.append(chunk)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        message = await receive()
+
+
 class CalculatorRoute(APIRoute):
     """A calculator's route: FastAPI documents it from the endpoint's signature (the body is
     the calculator's model), while the request is served by a lean handler — the raw body
     validated strictly by pydantic's JSON parser (:func:`~marginscope.web.bodies.strict_json`), the result
-    written as JSON once — instead of FastAPI's generic parse → validate → encode path."""
+    written as JSON once — instead of FastAPI's generic parse → validate → encode path.
+
+    Its ASGI app (:func:`_calculation_app`) calls the handler inside the app's exception
+    handlers (an :class:`~marginscope.errors.InputError` raised by a calculation is the same
+    422) without the two exit stacks FastAPI opens per request for dependencies with
+    ``yield``, which a calculator's route has none of."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if getattr(self, "max_body_size", None) is None:  # else FastAPI's app enforces it
+            self.app = _calculation_app(self.get_route_handler())
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle: Callable[[Request, BaseModel], Any] = self.endpoint.handle  # type: ignore[attr-defined]
         model: type[BaseModel] = self.endpoint.model  # type: ignore[attr-defined]
         strikes = 0
+        suspect = False  # the last call took longer than SLOW_SECONDS of wall time
 
         async def handler(request: Request) -> Response:
-            body = await request.body()
-            if not _is_json(request.headers.get("content-type")):
+            body = await _body(request.receive)
+            if not _is_json(_content_type(request.scope["headers"])):
                 return body_error(422, "the body must be a JSON object sent with "
                                   "Content-Type: application/json")
             parsed = strict_json(model, body)
             if isinstance(parsed, Response):
                 return parsed
-            nonlocal strikes
+            nonlocal strikes, suspect
             if strikes >= SLOW_STRIKES:
                 return await run_in_threadpool(handle, request, parsed)
+            if not suspect:  # the wall clock (no system call): CPU time ≤ wall time
+                start = perf_counter()
+                try:
+                    return handle(request, parsed)
+                finally:
+                    suspect = perf_counter() - start > SLOW_SECONDS
             start = thread_time()  # CPU time: a busy machine's pauses do not count
             try:
                 return handle(request, parsed)
             finally:
                 strikes = strikes + 1 if thread_time() - start > SLOW_SECONDS else 0
+                suspect = strikes > 0
 
         return handler
 

@@ -79,8 +79,9 @@ def request_meta(request: Request, *, time_zone: str | None = None, session: str
             max_touch_points = int(touch)
         except ValueError:
             max_touch_points = None
+    client = request.scope.get("client")  # not request.client: a namedtuple built per read
     return RequestMeta(headers=headers,
-                       client_ip=request.client.host if request.client else None,
+                       client_ip=client[0] if client else None,
                        time_zone=time_zone or headers.get(_HINT_TZ),
                        session=session or headers.get(_HINT_SESSION),
                        max_touch_points=max_touch_points,
@@ -95,22 +96,20 @@ def read_headers(telemetry: Telemetry) -> frozenset[bytes]:
                      (*telemetry.pipeline.header_names(), *_HINTS))
 
 
-def _pending(scope: Scope, outcome: Future[None] | Drop) -> None:
-    pending = scope.get(PENDING)
-    if pending is not None:
-        pending.append(outcome)
-
-
 def make_recorder(telemetry: Telemetry) -> Any:
     """``recorder(request, calculator, body, result)`` for ``app.state.recorder``."""
 
     names = read_headers(telemetry)
 
+    record = telemetry.record
+
     def recorder(request: Request, calculator: Calculator, body: BaseModel,
                  result: dict[str, Any]) -> None:
-        outcome = telemetry.record(request_meta(request, names=names), calculator.tool,
-                                   calculator.context(body, result))
-        _pending(request.scope, outcome)
+        outcome = record(request_meta(request, names=names), calculator.tool,
+                         calculator.context(body, result))
+        pending = request.scope.get(PENDING)
+        if pending is not None:
+            pending.append(outcome)
 
     return recorder
 
@@ -175,6 +174,9 @@ def _state_of(outcomes: list[Future[None] | Drop]) -> str:
         "recorded"
 
 
+_RECORDED = (b"x-marginscope-event", b"recorded")
+
+
 class AwaitDurable:
     """Hold each response's start until the events its request recorded are durable."""
 
@@ -190,15 +192,18 @@ class AwaitDurable:
         scope[PENDING] = pending
 
         async def send_when_durable(message: Message) -> None:
-            if message["type"] == "http.response.start" and pending:
-                if all(o is ACKNOWLEDGED for o in pending):  # handed off: no future to ask
-                    state = "recorded"
-                elif all(isinstance(o, Drop) or o.done() for o in pending):
-                    state = _state_of(pending)
+            if pending and message["type"] == "http.response.start":
+                if pending.count(ACKNOWLEDGED) == len(pending):  # handed off: nothing to ask
+                    header = _RECORDED
                 else:
-                    state = await settle(pending, self.timeout)
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-marginscope-event", state.encode())]}
+                    if all(isinstance(o, Drop) or o.done() for o in pending):
+                        state = _state_of(pending)
+                    else:
+                        state = await settle(pending, self.timeout)
+                    header = (b"x-marginscope-event", state.encode())
+                headers = list(message.get("headers", ()))
+                headers.append(header)
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_when_durable)
