@@ -73,3 +73,19 @@ def test_local_hours_are_each_utc_hour_read_on_the_local_clock():
         else:
             assert mapping is None
     assert local_hours("US", days) is None
+
+
+def test_the_utc_hour_by_arithmetic_is_the_engines_hour_in_utc():
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+
+    from marginscope.analytics.queries import utc_hour
+    from marginscope.analytics.sources import open_events
+
+    start = datetime(2025, 3, 30, 0, 0, tzinfo=UTC)  # a European DST night, then every hour
+    times = [start + timedelta(minutes=37 * i, microseconds=i) for i in range(400)]
+    times += [datetime(2025, 11, 3, 23, 59, 59, 999_999, tzinfo=UTC)]
+    events = open_events(pa.table({"ts": pa.array(times, pa.timestamp("us", tz="UTC"))}))
+    out = events.select(a=utc_hour(events), b=events.ts.hour()).to_pyarrow()
+    assert out["a"].to_pylist() == out["b"].to_pylist() == [t.hour for t in times]

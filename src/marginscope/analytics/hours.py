@@ -65,7 +65,7 @@ from marginscope.analytics.permutation import (
     p_text,
     tv_distance,
 )
-from marginscope.analytics.queries import day_number, in_range, region_of
+from marginscope.analytics.queries import day_number, in_range, region_of, utc_hour
 from marginscope.analytics.spikes import bh_adjust
 from marginscope.telemetry.country import country_zones
 
@@ -123,7 +123,7 @@ def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
         "tool",
         "device",
         day=day_number(rows),
-        hour=rows.ts.hour().cast("int8"),
+        hour=utc_hour(rows),
         region=region_of(rows.country),
     )
     return rows.group_by(["day", "hour", "device", "region", "tool"]).aggregate(n=rows.count())
@@ -132,7 +132,7 @@ def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
 def country_hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     """Checks per ``(day, hour, country)`` in ``[start, end)``; hour in UTC."""
     rows = in_range(events, start, end)
-    rows = rows.select("country", day=day_number(rows), hour=rows.ts.hour().cast("int8"))
+    rows = rows.select("country", day=day_number(rows), hour=utc_hour(rows))
     return rows.group_by(["day", "hour", "country"]).aggregate(n=rows.count())
 
 
