@@ -8,7 +8,8 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-from marginscope.analytics.hours import dst_changes, hour_findings, hour_tables, scan_hours
+from marginscope.analytics.hours import hour_findings, hour_tables, scan_hours
+from marginscope.analytics.local_time import dst_changes
 from marginscope.analytics.sources import open_events
 
 from .sessions_sim import FIRST, FOLLOWING, HOURS, REFERENCE, Effect, show, simulate, spans

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from marginscope.analytics.hours import HourTables, local_hours
+from marginscope.analytics.hours import HourTables
+from marginscope.analytics.local_time import local_hours
 from marginscope.analytics.permutation import day_numbers
 from marginscope.telemetry.country import country_zones
 

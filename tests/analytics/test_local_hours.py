@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from marginscope.analytics.hours import HourTables, local_hours, scan_hours
+from marginscope.analytics.hours import HourTables, scan_hours
+from marginscope.analytics.local_time import local_hours
 from marginscope.analytics.permutation import day_numbers, tv_distance
 
 from .sessions_sim import HOURS, MONTH, REFERENCE, show

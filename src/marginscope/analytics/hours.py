@@ -17,10 +17,10 @@ hour in UTC (U.S. DST ended 2 Nov 2025, EU 26 Oct 2025), so a November month aga
 October reference shows a one-hour "shift" that is only the clock (on the demo, 5–7 points of
 TV). When an EU or U.S. change falls between the reference's first day and the span's last,
 such a finding needs ``TV ≥ min_tv_dst`` (10 points) and its text names the change
-(:func:`dst_changes`).
+(:func:`~.local_time.dst_changes`).
 
 **Local time** (segments ``local:<country>``, ``hours: "local"``): for each country with one
-local time — its ``zone.tab`` zones (:func:`marginscope.telemetry.country.country_zones`) give
+local time — its ``zone.tab`` zones (:func:`~.local_time.local_hours`) give
 the same local hour for every UTC hour of the reference and the span (``DE``'s Berlin and
 Busingen do; the U.S., Russia, Brazil … do not and stay in UTC) — the engine's checks per
 ``(UTC day, UTC hour, country)`` (:func:`country_hour_expr`) are moved to local date and hour
@@ -48,9 +48,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from functools import cache, cached_property
-from zoneinfo import ZoneInfo
+from datetime import date
+from functools import cached_property
 
 import ibis.expr.types as ir
 import numpy as np
@@ -58,6 +57,7 @@ import numpy as np
 from marginscope.analytics.disclosure import hidden_shares, published_tv, spans_hidden_daily
 from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
+from marginscope.analytics.local_time import dst_changes, local_hours
 from marginscope.analytics.permutation import (
     covered_days,
     day_numbers,
@@ -67,17 +67,14 @@ from marginscope.analytics.permutation import (
 )
 from marginscope.analytics.queries import day_number, in_range, region_of, utc_hour
 from marginscope.analytics.spikes import bh_adjust
-from marginscope.telemetry.country import country_zones
 
 __all__ = [
     "HourTables",
     "HourTest",
     "country_hour_expr",
-    "dst_changes",
     "hour_expr",
     "hour_findings",
     "hour_tables",
-    "local_hours",
     "scan_hours",
 ]
 
@@ -88,32 +85,6 @@ _SEGMENT_TEXT = {
     "region:US": "U.S.",
     "region:rest": "non-U.S.",
 }
-
-
-def _sunday(year: int, month: int, which: int) -> date:
-    """The ``which``-th Sunday of a month (``-1``: the last)."""
-    if which > 0:
-        first = date(year, month, 1)
-        return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (which - 1))
-    following = date(year + month // 12, month % 12 + 1, 1)
-    last = following - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() + 1) % 7)
-
-
-def dst_changes(first: str, last: str) -> list[str]:
-    """EU (last Sundays of March and October) and U.S. (second Sunday of March, first of
-    November) clock changes from ``first`` to ``last`` (inclusive ISO days)."""
-    out = []
-    for year in range(int(first[:4]), int(last[:4]) + 1):
-        for day in (
-            _sunday(year, 3, -1),
-            _sunday(year, 10, -1),
-            _sunday(year, 3, 2),
-            _sunday(year, 11, 1),
-        ):
-            if first <= day.isoformat() <= last:
-                out.append(day.isoformat())
-    return sorted(out)
 
 
 def hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
@@ -134,47 +105,6 @@ def country_hour_expr(events: ir.Table, start: date, end: date) -> ir.Table:
     rows = in_range(events, start, end)
     rows = rows.select("country", day=day_number(rows), hour=utc_hour(rows))
     return rows.group_by(["day", "hour", "country"]).aggregate(n=rows.count())
-
-
-_HOURS = tuple(timedelta(hours=hour) for hour in range(24))
-
-
-@cache
-def _zones(country: str) -> tuple[str, ...]:
-    """The country's ``zone.tab`` zones (the tz database does not change while we run)."""
-    return country_zones().get(country, ())
-
-
-@cache
-def _offsets(zone: str, day: int) -> tuple[int, ...]:
-    """UTC offset of ``zone`` in whole hours (floored) at the start of each UTC hour of ``day``.
-    The local day and hour of that start depend on nothing else: counted in hours since
-    1970-01-01, local time is UTC plus this."""
-    tz = ZoneInfo(zone)
-    midnight = datetime(1970, 1, 1, tzinfo=tz) + timedelta(days=day)  # UTC, as fromutc takes
-    out = []
-    for hour in _HOURS:
-        offset = tz.fromutc(midnight + hour).utcoffset()
-        out.append((offset.days * 86_400 + offset.seconds) // 3600)
-    return tuple(out)
-
-
-def local_hours(country: str, days: np.ndarray) -> np.ndarray | None:
-    """(len(days) × 24 × 2): local day number and hour of each UTC hour of ``days`` in the
-    country's local time, or None when its ``zone.tab`` zones disagree on any of them (or it
-    has none)."""
-    zones = _zones(country)
-    if not zones:
-        return None
-    days = np.asarray(days, dtype=np.int64)
-    for day in days.tolist() if len(zones) > 1 else ():  # day by day: disagreeing stop early
-        first = _offsets(zones[0], day)
-        for zone in zones[1:]:
-            if _offsets(zone, day) != first:
-                return None
-    offsets = np.array([_offsets(zones[0], day) for day in days.tolist()], dtype=np.int64)
-    local = days[:, None] * 24 + np.arange(24) + offsets.reshape(len(days), 24)
-    return np.stack([local // 24, local % 24], axis=-1)
 
 
 def _rates(counts: np.ndarray, occurred: np.ndarray) -> np.ndarray:
