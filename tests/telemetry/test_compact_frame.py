@@ -22,8 +22,9 @@ import pytest
 from marginscope.calculators import REGISTRY
 from marginscope.errors import InputError
 from marginscope.telemetry.country import CountryResolver
+from marginscope.telemetry.frames import event_of_frame
 from marginscope.telemetry.handoff import HandoffWriter
-from marginscope.telemetry.pipeline import Drop, DropReason, Pipeline, event_of_frame
+from marginscope.telemetry.pipeline import Drop, DropReason, Pipeline
 from marginscope.telemetry.request import RequestMeta
 from marginscope.telemetry.salt import SaltStore
 from marginscope.telemetry.schema import COLUMNS, symbols, venues, wire_row

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marginscope.telemetry.pipeline import Drop, Pipeline, wire_row_of
+from marginscope.telemetry.frames import wire_row_of
+from marginscope.telemetry.pipeline import Drop, Pipeline
 from marginscope.telemetry.request import LowerCaseHeaders, RequestMeta, header_value
 from marginscope.telemetry.salt import SaltStore
 from marginscope.telemetry.schema import (

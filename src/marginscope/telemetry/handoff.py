@@ -163,7 +163,7 @@ class HandoffWriter:
         """Hand an event's compact frame (``Pipeline._compact``: keyed hashes, derived fields,
         POSIX second, raw coarse context; never the IP, User-Agent or headers) to the sink
         process, which builds, checks and stores the event
-        (:func:`~marginscope.telemetry.pipeline.event_of_frame`); a frame it refuses is
+        (:func:`~marginscope.telemetry.frames.event_of_frame`); a frame it refuses is
         counted there (``rejected``; per day ``invalid_context`` / ``malformed_frame``)."""
         return self._hand(_FRAME + orjson.dumps(frame))
 

@@ -3,7 +3,7 @@
 Started as ``python -m marginscope.telemetry.handoff`` by
 :class:`~marginscope.telemetry.handoff.HandoffWriter`, it reads the frames the server writes
 into the pipe (event rows, compact frames built into events with
-:func:`~marginscope.telemetry.pipeline.event_of_frame`, counts, flush questions), batches and
+:func:`~marginscope.telemetry.frames.event_of_frame`, counts, flush questions), batches and
 commits them to its sink, keeps its counts in memory shared with the server
 (:class:`_SharedCounts`) and on end of file or SIGTERM commits the rest and exits. The frame
 protocol both sides speak is defined here.
@@ -183,7 +183,8 @@ def _row_of_frame(payload: bytes, tally: Counts) -> tuple[Any, ...] | None:
     refuse; ``malformed_frame``: not a frame, or an event the schema refuses). The warning
     names the reason and field, never a value."""
     from marginscope.errors import InputError
-    from marginscope.telemetry.pipeline import DropReason, event_of_frame
+    from marginscope.telemetry.frames import event_of_frame
+    from marginscope.telemetry.pipeline import DropReason
 
     frame: Any = None
     try:

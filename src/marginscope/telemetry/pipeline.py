@@ -32,7 +32,6 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from operator import itemgetter
 from typing import Any
 
 from marginscope import config
@@ -40,29 +39,13 @@ from marginscope.errors import InputError
 from marginscope.telemetry.budget import TokenBuckets
 from marginscope.telemetry.country import CountryResolver, GeoIPCountry
 from marginscope.telemetry.device import BOT, classify_device
+from marginscope.telemetry.frames import normalized_context, utc_second, wire_row_of
 from marginscope.telemetry.request import RequestMeta, header_value, resolve_client_ip
 from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
-from marginscope.telemetry.schema import (
-    COLUMNS,
-    SEQ_MAX,
-    Event,
-    built_event,
-    leverage_bucket,
-    new_event_id,
-    normalize_margin_mode,
-    normalize_side,
-    normalize_symbol,
-    normalize_venue,
-    notional_bucket,
-    tool_ids,
-    tools,
-)
+from marginscope.telemetry.schema import SEQ_MAX, Event, built_event, new_event_id, tool_ids, tools
 from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 
-__all__ = [
-    "CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline", "event_of_frame",
-    "normalized_context", "wire_row_of",
-]
+__all__ = ["CONTEXT_KEYS", "STEPS", "Drop", "DropReason", "Pipeline"]
 
 STEPS: tuple[str, ...] = (
     "validate", "classify_device", "resolve_country", "hash_visitor", "budget",
@@ -342,7 +325,7 @@ class Pipeline:
             self._posix_second(request.ts)
         if tool not in self._tools:
             return self._dropped(Drop("validate", DropReason.UNKNOWN_TOOL, f"tool {tool!r}"),
-                                 _utc(ts), processed=True)
+                                 utc_second(ts), processed=True)
         headers = request.headers or {}
         client_ip = resolve_client_ip(headers, request.client_ip, self.client_ip_header)
         user_agent = header_value(headers, "User-Agent")
@@ -350,14 +333,14 @@ class Pipeline:
         device = classify_device(user_agent, headers, touch if isinstance(touch, int) else None)
         if device == BOT:
             return self._dropped(Drop("classify_device", DropReason.BOT, "crawler User-Agent"),
-                                 _utc(ts), processed=True)
+                                 utc_second(ts), processed=True)
         time_zone = request.time_zone if isinstance(request.time_zone, str) else None
         country, source = self.country.locate(headers, client_ip, time_zone)
         salt = self._salt(ts) if request.ts is None else self.salts.current()
         if self.budget is not None and \
                 not self.budget.allow(client_key(salt, self.site, client_ip or "")):
             return self._dropped(Drop("budget", DropReason.BUDGET,
-                                      "recording budget spent for this client"), _utc(ts),
+                                      "recording budget spent for this client"), utc_second(ts),
                                  processed=True)
         with self._lock:
             self._counts["processed"] += 1
@@ -410,7 +393,7 @@ class Pipeline:
                 DropReason.WRITER_CLOSED if isinstance(error, WriterClosed) else None
             if reason is not None:
                 return self._dropped(Drop("enqueue", reason, str(error)),
-                                     _utc(ts) if isinstance(ts, int) else ts)
+                                     utc_second(ts) if isinstance(ts, int) else ts)
         return future
 
     def _draft(self, request: RequestMeta | Mapping[str, Any], tool: str,
@@ -444,69 +427,3 @@ class Pipeline:
         if self.writer is not None:
             self.writer.count(ts.date(), drop.reason.value)
         return drop
-
-
-def _utc(second: int) -> datetime:
-    return datetime.fromtimestamp(second, UTC)
-
-
-def normalized_context(context: Mapping[str, Any]) -> dict[str, Any]:
-    """A calculation's coarse context → the event's coarse columns (allow-lists, buckets);
-    an unusable value raises :class:`~marginscope.errors.InputError` naming the field."""
-    leverage = _number(context.get("leverage"), "leverage")
-    notional = _number(context.get("notional"), "notional")
-    return {
-        "venue": normalize_venue(context.get("venue")),
-        "symbol": normalize_symbol(context.get("symbol")),
-        "side": normalize_side(context.get("side")),
-        "margin_mode": normalize_margin_mode(context.get("margin_mode")),
-        "leverage": None if leverage is None else leverage_bucket(leverage),
-        "notional_bucket": None if notional is None else notional_bucket(notional),
-    }
-
-
-def event_of_frame(frame: Mapping[str, Any]) -> Event:
-    """The event of a compact frame (:meth:`Pipeline._compact`), built and checked where it is
-    stored (the sink process): the context normalized, a new event id, ``ts`` from the POSIX
-    second, every other key of the frame taken as the column of that name, and the whole
-    validated against the schema (:data:`~marginscope.telemetry.schema.Event`: closed
-    vocabularies, patterns, no field that could hold a raw IP or User-Agent, no unknown key).
-
-    Raises
-    ------
-    InputError
-        The context has an unusable value (counted ``invalid_context``).
-    ValueError, KeyError, TypeError
-        Not a frame (counted ``malformed_frame``).
-    """
-    derived = dict(frame)
-    context = derived.pop("context")
-    ts = derived.pop("ts")
-    if type(ts) is not int:
-        raise TypeError("frame ts is not whole POSIX seconds")
-    return Event.model_validate({**derived, **normalized_context(context),
-                                 "event_id": new_event_id(), "ts": _utc(ts)})
-
-
-_COLUMN_VALUES = itemgetter(*COLUMNS)
-
-
-def wire_row_of(values: Mapping[str, Any]) -> tuple[Any, ...]:
-    """:func:`~marginscope.telemetry.schema.wire_row` of ``built_event(**values)``, read from
-    the values (the columns in :data:`~marginscope.telemetry.schema.COLUMNS` order, ``ts`` as
-    POSIX seconds) without building the event."""
-    return _COLUMN_VALUES({**values, "ts": values["ts"].timestamp()})
-
-
-def _number(value: Any, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise InputError(field, value, "a finite number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InputError(field, value, "a finite number") from None
-    if not math.isfinite(number):
-        raise InputError(field, value, "a finite number")
-    return number
