@@ -7,7 +7,7 @@ NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -46,7 +46,7 @@ def aggregate(
     reach_from: date | None = None,
     reach: bool = True,
     tools: Iterable[str] | None = None,
-    session_reach: pa.Table | None = None,
+    session_reach: pa.Table | Callable[[], pa.Table] | None = None,
 ) -> DailyCube:
     """Run the daily aggregation for ``[start, end)`` and zero-fill it into a :class:`DailyCube`.
 
@@ -63,9 +63,11 @@ def aggregate(
         Count distinct visitors and sessions (two passes keyed by id).
     tools : iterable of str, optional
         The tool axis (default: the registered tool ids, then any others seen).
-    session_reach : pyarrow.Table, optional
+    session_reach : pyarrow.Table or callable, optional
         The sessions' :func:`~.queries.reach_expr` rows if already counted (the session
-        order's pass gives them: :attr:`~.sequences.Sequences.reach`); else one more pass.
+        order's pass gives them: :attr:`~.sequences.Sequences.reach`), or a function giving
+        them, called after the cube's own passes (the report runs that pass alongside);
+        else one more pass.
     """
     with opened_events(source, engine=engine) as events:
         return _aggregate(events, start, end, reach_from=reach_from, reach=reach, tools=tools,
@@ -80,7 +82,7 @@ def _reach(
     column: str,
     *,
     checks: int,
-    given: pa.Table | None = None,
+    given: pa.Table | Callable[[], pa.Table] | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """(per-day distinct counts (day, 3), distinct over the period, ids spanning days).
 
@@ -89,6 +91,8 @@ def _reach(
     day by day on a large span (:func:`~.chunks.by_day`; ``checks``: the span's events)."""
     first_day, last_day = days[start].astype(object), (days[end - 1] + 1).astype(object)
     origin = int(days[0].astype(np.int64))
+    if callable(given):
+        given = given()
     if given is not None:
         rows = {name: given[name].to_numpy() for name in given.column_names}
         inside = (rows["first"] >= origin + start) & (rows["first"] < origin + end)
@@ -131,7 +135,7 @@ def _aggregate(
     reach_from: date | None,
     reach: bool,
     tools: Iterable[str] | None,
-    session_reach: pa.Table | None = None,
+    session_reach: pa.Table | Callable[[], pa.Table] | None = None,
 ) -> DailyCube:
     days = day_numbers(start, end)
     rows = columns(daily_counts_expr(events, start, end))

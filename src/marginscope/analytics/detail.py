@@ -17,6 +17,7 @@ together, :func:`~.disclosure.spans_hidden`) and in the reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,7 +41,7 @@ from marginscope.analytics.positions import (
     position_table,
     scan_positions,
 )
-from marginscope.analytics.sequences import sequences
+from marginscope.analytics.sequences import Sequences, sequences
 from marginscope.analytics.sources import opened_events
 from marginscope.analytics.transitions import (
     TransitionTables,
@@ -57,6 +58,7 @@ __all__ = [
     "detail_findings",
     "event_tables",
     "protected_transitions",
+    "session_order",
 ]
 
 
@@ -79,6 +81,13 @@ class EventTables:
     :func:`~.aggregate.aggregate`'s ``session_reach``."""
 
 
+def session_order(source: Any, start: date, end: date, *, engine: str = "duckdb") -> Sequences:
+    """The session order of ``[start, end)`` (:func:`~.sequences.sequences`) on a connection
+    of its own: the report runs it in a thread beside the other passes."""
+    with opened_events(source, engine=engine) as events:
+        return sequences(events, start, end)
+
+
 def event_tables(
     source: Any,
     start: date,
@@ -86,9 +95,12 @@ def event_tables(
     *,
     engine: str = "duckdb",
     previous: tuple[date, date] | None = None,
+    sessions: Callable[[], Sequences] | None = None,
 ) -> EventTables:
     """Run the transition, content and hour expressions over ``[start, end)`` in ``engine``,
-    and count the distinct visitors of ``previous`` (a month, end exclusive) when given."""
+    and count the distinct visitors of ``previous`` (a month, end exclusive) when given.
+    ``sessions``: a function giving the span's session order when another thread computes
+    it (:func:`session_order`), called once the other queries are done."""
     with opened_events(source, engine=engine) as events:
         visitors = None
         if previous is not None:
@@ -97,7 +109,7 @@ def event_tables(
             )
         content = content_tables(events, start, end)
         hours = hour_tables(events, start, end)
-        seqs = sequences(events, start, end)
+        seqs = sessions() if sessions is not None else sequences(events, start, end)
     return EventTables(
         transitions=transition_tables(seqs),
         paths=path_table(seqs),

@@ -23,7 +23,7 @@ import pyarrow as pa
 from marginscope.analytics.queries import time_span_expr
 from marginscope.errors import InputError
 
-__all__ = ["ENGINES", "close_events", "event_days", "open_events", "opened_events"]
+__all__ = ["ENGINES", "close_events", "event_days", "open_events", "opened_events", "owns"]
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 """Engines :func:`open_events` can open: ``duckdb`` (embedded, default) and ``spark`` (Ibis's
@@ -101,8 +101,9 @@ def _open_path(path: Path, table: str) -> ir.Table:
     return ibis.duckdb.from_connection(con).table(table)
 
 
-def _owns(source: Any) -> bool:
-    """Whether :func:`open_events` opened a connection of its own for ``source``."""
+def owns(source: Any) -> bool:
+    """Whether :func:`open_events` opens a connection of its own for ``source`` (so two
+    threads may each open it and query at once)."""
     return isinstance(source, str | os.PathLike | pa.Table)
 
 
@@ -110,7 +111,7 @@ def close_events(events: ir.Table, source: Any) -> None:
     """Release what :func:`open_events` opened for ``source``: a DuckDB connection is closed
     (freeing the file for the live writer); on Spark only the dataset's temporary view is
     dropped, the shared session stays up. A caller's own connection or table is left open."""
-    if not _owns(source):
+    if not owns(source):
         return
     backend = events.get_backend()
     if backend.name == "pyspark":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,12 @@ from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
 from marginscope.analytics.cube import DailyCube
-from marginscope.analytics.detail import EventTables, detail_findings, event_tables
+from marginscope.analytics.detail import (
+    EventTables,
+    detail_findings,
+    event_tables,
+    session_order,
+)
 from marginscope.analytics.disclosure import (
     Disclosure,
     cube_disclosure,
@@ -37,6 +43,7 @@ from marginscope.analytics.months import month_over_month, previous_month
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import theme_tools
+from marginscope.analytics.sources import owns
 from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative, story
 from marginscope.report.charts import Chart, tool_mix_chart, usage_charts
@@ -300,6 +307,29 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     return report
 
 
+def _aggregated(source: Any, start: date, end: date, reach_from: date, *, engine: str,
+                previous: tuple[date, date] | None) -> tuple[DailyCube, EventTables | None]:
+    """The cube and (with ``previous``) the event-level tables. On DuckDB over a source each
+    pass opens on its own (a file, an Arrow table), three streams run at once: the session
+    order (the largest pass), the other event-level queries, and the cube's passes (DuckDB
+    releases the GIL; one stream alone leaves a core idle part of the time); the cube takes
+    its session counts from the session order at the end."""
+    if previous is None:
+        return aggregate(source, start, end, engine=engine, reach_from=reach_from), None
+    if engine != "duckdb" or not owns(source):
+        events = event_tables(source, start, end, engine=engine, previous=previous)
+        cube = aggregate(source, start, end, engine=engine, reach_from=reach_from,
+                         session_reach=events.session_reach)
+        return cube, events
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="marginscope-events") as pool:
+        order = pool.submit(session_order, source, start, end, engine=engine)
+        tables = pool.submit(event_tables, source, start, end, engine=engine,
+                             previous=previous, sessions=order.result)
+        cube = aggregate(source, start, end, engine=engine, reach_from=reach_from,
+                         session_reach=lambda: order.result().reach)
+        return cube, tables.result()
+
+
 def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
                  market: MarketData | None = None, charts: bool = True,
                  today: date | None = None, progress: Progress | None = None,
@@ -337,10 +367,8 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     previous = previous_month(first)  # issue 21: the reference, and the month before
     cube_start = min(first - timedelta(days=WINDOW_DAYS), previous[0],
                      *([reference[0]] if reference else []))
-    events = (event_tables(source, cube_start, following, engine=engine, previous=previous)
-              if details else None)
-    cube = aggregate(source, cube_start, following, engine=engine, reach_from=first,
-                     session_reach=events.session_reach if events else None)
+    cube, events = _aggregated(source, cube_start, following, first, engine=engine,
+                               previous=previous if details else None)
     # the file's name only: a server's directories stay out of published reports
     label = (Path(source).name if isinstance(source, str | os.PathLike)
              else type(source).__name__)
