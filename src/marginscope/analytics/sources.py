@@ -58,8 +58,7 @@ def open_events(source: Any, *, engine: str = "duckdb", table: str = "events") -
 
         return open_dataset(source, table=table)
     if isinstance(source, pa.Table):
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
+        con = _own(duckdb.connect())
         con.register(table, source)
         return ibis.duckdb.from_connection(con).table(table)
     if isinstance(source, duckdb.DuckDBPyConnection):
@@ -77,20 +76,26 @@ def open_events(source: Any, *, engine: str = "duckdb", table: str = "events") -
     )
 
 
+def _own(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A connection :func:`open_events` opened itself: UTC, and no DuckDB progress bar (it
+    would write over the CLI's own, from the report's threads)."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _open_path(path: Path, table: str) -> ir.Table:
     text = str(path)
     if path.is_dir() or text.endswith(".parquet") or "*" in text:
         pattern = str(path / "**" / "*.parquet") if path.is_dir() else text
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        backend = ibis.duckdb.from_connection(con)
+        backend = ibis.duckdb.from_connection(_own(duckdb.connect()))
         # by name: files written before a column was declared (seq, country_source) read NULL
         return backend.read_parquet(pattern, hive_partitioning=True, union_by_name=True)
     from marginscope.telemetry.store import connect
 
     if not path.is_file():
         raise InputError("source", text, "an existing DuckDB file with an events table")
-    con = connect(path, read_only=True)
+    con = _own(connect(path, read_only=True))
     if not con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
     ).fetchone()[0]:
