@@ -12,8 +12,9 @@ same numbers). Portability rules, from the Ibis 12 gaps in ``analytics_anchors.m
   more than half a unit in the last place below the next integer);
 * distinct visitors and sessions are counted *exactly* as the row count of a ``DISTINCT``
   projection grouped afterwards (two-stage), never with an approximate ``nunique``;
-* no window functions, RANGE frames, UDFs or grouping sets; the calendar is zero-filled in
-  NumPy on the small result (30–60 days × a few hundred cells).
+* no window functions, RANGE frames, UDFs or grouping sets (``bit_or`` is both engines'
+  built-in aggregate); the calendar is zero-filled in NumPy on the small result (30–60
+  days × a few hundred cells).
 
 Region is derived at query time: ``US`` when ``country == 'US'``, else ``rest`` (``ZZ``,
 unknown, counts as rest).
@@ -32,14 +33,17 @@ from marginscope.errors import InputError
 from marginscope.telemetry.schema import SYNTHETIC_ID_PREFIX
 
 __all__ = [
+    "bit_or",
     "daily_counts_expr",
     "day_number",
     "in_range",
     "multi_day_reach_expr",
     "reach_expr",
+    "region_bit",
     "region_of",
     "synthetic_expr",
     "time_span_expr",
+    "us_flags",
     "utc_hour",
 ]
 
@@ -119,6 +123,25 @@ def region_of(country: ir.StringValue) -> ir.StringValue:
     return ibis.cases((country == "US", "US"), else_="rest")
 
 
+def region_bit(country: ir.StringValue) -> ir.IntegerValue:
+    """1 for a check from the U.S., 2 for any other: OR-ed over an id's checks
+    (:func:`bit_or`) they give 1 (all from the U.S.), 2 (none) or 3 (both) — one aggregate
+    where a minimum and a maximum took two (:func:`us_flags` reads them)."""
+    return ibis.cases((country == "US", 1), else_=2).cast("int8")
+
+
+def us_flags(bits: ir.IntegerValue) -> dict[str, ir.IntegerValue]:
+    """``us_min`` (1: all of an id's checks from the U.S.) and ``us_max`` (1: some) of its
+    OR-ed :func:`region_bit`."""
+    return {"us_min": (bits == 1).cast("int8"), "us_max": (bits != 2).cast("int8")}
+
+
+@ibis.udf.agg.builtin(name="bit_or")
+def bit_or(value: int) -> int:  # type: ignore[empty-body]
+    """The bitwise OR of a group's values (``bit_or`` on DuckDB and Spark SQL; Ibis's own
+    ``BitOr`` is not compiled for Spark). Unlike a sum it cannot overflow."""
+
+
 def daily_counts_expr(
     events: ir.Table,
     start: date,
@@ -158,7 +181,7 @@ def reach_expr(events: ir.Table, start: date, end: date, column: str = "visitor"
     """Distinct ``column`` values (visitors or sessions) summarised by first/last day and region.
 
     One pass keyed by the id: for each id its first and last UTC day and whether it was seen
-    in the U.S. (``us_min``/``us_max``: 0/1); then the ids are counted per
+    in the U.S. (``us_min``/``us_max``: 0/1, from one OR of :func:`region_bit`); then the ids are counted per
     ``(first, last, us_min, us_max)``: a small table. Ids are keyed daily hashes (the salt
     rotates every UTC day), so ``first == last`` for all of them and the per-day, per-region
     distinct counts follow exactly; ids spanning days are counted by
@@ -168,13 +191,12 @@ def reach_expr(events: ir.Table, start: date, end: date, column: str = "visitor"
     """
     rows = in_range(events, start, end)
     rows = rows.filter(rows[column].notnull())
-    rows = rows.select(
-        key=rows[column], day=day_number(rows), us=(rows.country == "US").cast("int8")
-    )
+    rows = rows.select(key=rows[column], day=day_number(rows), region=region_bit(rows.country))
     per_id = rows.group_by(["key", "day"] if column == "session" else "key").aggregate(
-        first=rows.day.min(), last=rows.day.max(), us_min=rows.us.min(), us_max=rows.us.max()
+        first=rows.day.min(), last=rows.day.max(), region=bit_or(rows.region)
     )
-    return per_id.group_by(["first", "last", "us_min", "us_max"]).aggregate(n=per_id.count())
+    counted = per_id.group_by(["first", "last", "region"]).aggregate(n=per_id.count())
+    return counted.select("first", "last", **us_flags(counted.region), n=counted.n)
 
 
 def multi_day_reach_expr(
