@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from marginscope.analytics.chunks import by_day
 from marginscope.analytics.cube import REACH_COLUMNS, DailyCube, Reach
+from marginscope.analytics.daily_ids import distinct_by_day
 from marginscope.analytics.periods import day_numbers
 from marginscope.analytics.queries import (
     daily_counts_expr,
@@ -88,7 +89,8 @@ def _reach(
 
     ``given``: the rows of :func:`~.queries.reach_expr` for days ``[start, end)`` or more
     (sessions: from the session order's pass). Sessions never span days, so their pass runs
-    day by day on a large span (:func:`~.chunks.by_day`; ``checks``: the span's events)."""
+    day by day on a large span (:func:`~.chunks.by_day`; ``checks``: the span's events);
+    visitors too where that is proved exact (:func:`~.daily_ids.distinct_by_day`)."""
     first_day, last_day = days[start].astype(object), (days[end - 1] + 1).astype(object)
     origin = int(days[0].astype(np.int64))
     if callable(given):
@@ -101,6 +103,11 @@ def _reach(
         table = by_day(events, first_day, last_day,
                        lambda day: reach_expr(day, first_day, last_day, column), rows=checks)
         rows = {name: table[name].to_numpy() for name in table.column_names}
+    elif (daily := distinct_by_day(events, first_day, last_day, column, rows=checks)) is not None:
+        day_of = daily["day"].to_numpy()
+        region = daily["region"].to_numpy()
+        rows = {"first": day_of, "last": day_of, "us_min": (region == 1).astype(np.int8),
+                "us_max": (region != 2).astype(np.int8), "n": daily["n"].to_numpy()}
     else:
         rows = columns(reach_expr(events, first_day, last_day, column))
     out = np.zeros((len(days), len(REACH_COLUMNS)), dtype=np.int64)

@@ -21,13 +21,19 @@ import pyarrow as pa
 
 from marginscope.analytics.queries import in_range
 
-__all__ = ["MIN_ROWS", "by_day"]
+__all__ = ["MIN_ROWS", "by_day", "splits"]
 
 MIN_ROWS = 2_000_000
 """Below this many events in the span one pass is as fast (a day's bind and run cost a few
 milliseconds, and small hash tables fit in cache anyway)."""
 
 _views = count()
+
+
+def splits(events: ir.Table, start: date, end: date, *, rows: int) -> bool:
+    """Whether :func:`by_day` runs ``[start, end)`` a day at a time: on DuckDB, over two
+    days or more holding at least :data:`MIN_ROWS` of ``rows`` events."""
+    return events.get_backend().name == "duckdb" and rows >= MIN_ROWS and (end - start).days >= 2
 
 
 def by_day(
@@ -45,9 +51,9 @@ def by_day(
     days' rows are the whole span's rows. It receives a table already restricted to the day
     (or to the span), with the events' columns.
     """
-    backend = events.get_backend()
-    if backend.name != "duckdb" or rows < MIN_ROWS or (end - start).days < 2:
+    if not splits(events, start, end, rows=rows):
         return build(in_range(events, start, end)).to_pyarrow()
+    backend = events.get_backend()
     view = f"marginscope_day_{next(_views)}"
     con = backend.con
 

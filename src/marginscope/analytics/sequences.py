@@ -138,11 +138,24 @@ def _keys(rows: ir.Table, vocabulary: Sequence[str], count: int = KEYS) -> dict[
     return keys
 
 
-def _counted(per: ir.Table, *extra: str) -> ir.Table:
+def _counted(per: ir.Table, *extra: str, keys: int = KEYS) -> ir.Table:
     """Sessions (``n``) per distinct :data:`GROUP`, region and ``extra`` columns, with the
-    region as :data:`REGION`."""
-    counted = per.group_by([*GROUP, "region", *extra]).aggregate(n=per.count())
-    return counted.select(*GROUP, *extra, **us_flags(counted.region), n=counted.n)
+    region as :data:`REGION`; only the first ``keys`` keys are grouped by (the others are 0:
+    constant columns still cost the hash aggregate)."""
+    packed = [f"k{j}" for j in range(keys)]
+    counted = per.group_by(["day", "device", "length", *packed, "region", *extra]).aggregate(
+        n=per.count()
+    )
+    zero = ibis.literal(0, "int64")
+    return counted.select(
+        "day",
+        "device",
+        "length",
+        **{f"k{j}": counted[f"k{j}"] if j < keys else zero for j in range(KEYS)},
+        **us_flags(counted.region),
+        **{name: counted[name] for name in extra},
+        n=counted.n,
+    )
 
 
 def sequence_expr(
@@ -222,17 +235,7 @@ def seq_sequence_expr(
     keys are summed when it is small; None: all of them)."""
     per_key = packing(len(vocabulary))[1]
     count = KEYS if last is None else max(1, min(KEYS, -(-(int(last) + 1) // per_key)))
-    per = _seq_sessions(events, start, end, vocabulary, keys=count)
-    zero = ibis.literal(0, "int64")
-    per = per.select(
-        "day",
-        "device",
-        "length",
-        "mask",
-        "region",
-        **{f"k{j}": per[f"k{j}"] if j < count else zero for j in range(KEYS)},
-    )
-    return _counted(per, "mask")
+    return _counted(_seq_sessions(events, start, end, vocabulary, keys=count), "mask", keys=count)
 
 
 def unordered(mask: np.ndarray, length: np.ndarray) -> np.ndarray:
