@@ -69,8 +69,7 @@ def test_day_by_day_visitors_are_the_exact_reach(repeat, monkeypatch):
     expected, total = _independent(events)
     one_pass = aggregate(events, FIRST, FOLLOWING).reach
     monkeypatch.setattr(chunks, "MIN_ROWS", 0)
-    split = distinct_by_day(open_events(events), FIRST, FOLLOWING, "visitor",
-                            rows=events.num_rows)
+    split = distinct_by_day(open_events(events), FIRST, FOLLOWING, "visitor", rows=events.num_rows)
     assert (split is None) == repeat  # an id on two days: the one pass counts
     reach = aggregate(events, FIRST, FOLLOWING).reach
     for got in (one_pass, reach):
@@ -91,8 +90,10 @@ def test_two_ids_sharing_a_hash_send_the_count_to_the_one_pass(monkeypatch):
         return table.mutate(h=table.h * 0)  # every id hashed alike
 
     monkeypatch.setattr(daily_ids, "daily_ids_expr", colliding)
-    assert distinct_by_day(open_events(events), FIRST, FOLLOWING, "visitor",
-                           rows=events.num_rows) is None
+    assert (
+        distinct_by_day(open_events(events), FIRST, FOLLOWING, "visitor", rows=events.num_rows)
+        is None
+    )
     expected, total = _independent(events)
     reach = aggregate(events, FIRST, FOLLOWING).reach
     assert np.array_equal(reach.visitors, expected)

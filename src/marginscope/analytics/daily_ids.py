@@ -56,6 +56,4 @@ def distinct_by_day(
     if (hashes[1:] == hashes[:-1]).any():
         return None
     counted = table.group_by(["day", "region"], use_threads=False).aggregate([("h", "count")])
-    return pa.table(
-        {"day": counted["day"], "region": counted["region"], "n": counted["h_count"]}
-    )
+    return pa.table({"day": counted["day"], "region": counted["region"], "n": counted["h_count"]})
