@@ -16,15 +16,10 @@ import pyarrow.compute as pc
 import pytest
 
 from marginscope.analytics.funnel import funnel_table
+from marginscope.analytics.packed_sequences import seq_capacity, unordered
 from marginscope.analytics.paths import path_table
 from marginscope.analytics.positions import position_table
-from marginscope.analytics.sequences import (
-    seq_capacity,
-    seq_sequence_expr,
-    sequences,
-    tools_expr,
-    unordered,
-)
+from marginscope.analytics.sequences import seq_sequence_expr, sequences, vocabulary_expr
 from marginscope.analytics.sources import open_events
 from marginscope.analytics.transitions import transition_tables
 
@@ -65,7 +60,9 @@ def events() -> pa.Table:
 
 def _ordered_rows(events: pa.Table) -> int:
     table = open_events(events)
-    vocabulary = sorted(tools_expr(table, FIRST, FOLLOWING).to_pyarrow()["tool"].to_pylist())
+    vocabulary = sorted(
+        set(vocabulary_expr(table, FIRST, FOLLOWING).to_pyarrow()["tool"].to_pylist())
+    )
     out = seq_sequence_expr(table, FIRST, FOLLOWING, vocabulary).to_pyarrow()
     ordered = ~unordered(out["mask"].to_numpy(), out["length"].to_numpy())
     return int(out["n"].to_numpy()[ordered].sum())
@@ -167,7 +164,9 @@ def test_many_checks_sharing_a_high_seq_take_the_window_not_an_overflow():
     # six checks of the largest code at seq 30 would sum past 2^63 in the packed key
     events = _session([30] * 6, ["stops"] * 6, [f"syn-{i}" for i in range(6)])
     ordered = _session([0, 1], ["futures", "margin_call"], ["syn-x", "syn-y"])
-    ordered = ordered.set_column(ordered.column_names.index("session"), "session", pa.array(["s-ok"] * 2))
+    ordered = ordered.set_column(
+        ordered.column_names.index("session"), "session", pa.array(["s-ok"] * 2)
+    )
     both = pa.concat_tables([events, ordered])
     assert _ordered_rows(both) == 1
     seqs = sequences(open_events(both), FIRST, FOLLOWING)

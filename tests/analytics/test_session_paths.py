@@ -177,7 +177,7 @@ def test_a_null_world_raises_few_session_findings():
 def test_a_session_longer_than_the_packed_order_is_counted_not_hidden():
     import pyarrow as pa
 
-    from marginscope.analytics.sequences import KEYS, packing
+    from marginscope.analytics.packed_sequences import KEYS, packing
 
     tools = [LIQUIDATION, MARGIN_CALL, FUTURES]
     kept = KEYS * packing(len(tools))[1]  # 124 checks with three tools

@@ -22,9 +22,9 @@ from marginscope.analytics.grouped import (
     run_starts,
     span_sums,
 )
+from marginscope.analytics.packed_sequences import Sequences
 from marginscope.analytics.paths import END, path_table
 from marginscope.analytics.positions import position_table
-from marginscope.analytics.sequences import Sequences
 from marginscope.analytics.transitions import transition_tables
 
 DEVICES = np.asarray(["desktop", "mobile", "tablet"], dtype=object)

@@ -66,7 +66,7 @@ def aggregate(
         The tool axis (default: the registered tool ids, then any others seen).
     session_reach : pyarrow.Table or callable, optional
         The sessions' :func:`~.queries.reach_expr` rows if already counted (the session
-        order's pass gives them: :attr:`~.sequences.Sequences.reach`), or a function giving
+        order's pass gives them: :attr:`~.packed_sequences.Sequences.reach`), or a function giving
         them, called after the cube's own passes (the report runs that pass alongside);
         else one more pass.
     """

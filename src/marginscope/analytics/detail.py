@@ -34,6 +34,7 @@ from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.funnel import FunnelTest, funnel_findings, funnel_table, scan_funnel
 from marginscope.analytics.hours import HourTables, HourTest, hour_findings, hour_tables, scan_hours
 from marginscope.analytics.months import visitors_expr
+from marginscope.analytics.packed_sequences import Sequences
 from marginscope.analytics.paths import PathTest, path_findings, path_table, scan_paths
 from marginscope.analytics.positions import (
     PositionTest,
@@ -41,7 +42,7 @@ from marginscope.analytics.positions import (
     position_table,
     scan_positions,
 )
-from marginscope.analytics.sequences import Sequences, sequences
+from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import opened_events
 from marginscope.analytics.transitions import (
     TransitionTables,

@@ -8,7 +8,7 @@ check after that (PostHog's "ordered" funnel, ClickHouse's ``windowFunnel`` with
 ``strict_*``, on sessions instead of a time window). The steps are calculators named in
 :data:`FUNNEL` (the registry's tool ids, never written here).
 
-From the sessions' ordered sequences (:class:`~marginscope.analytics.sequences.Sequences`, one
+From the sessions' ordered sequences (:class:`~marginscope.analytics.packed_sequences.Sequences`, one
 engine query shared by every session analysis; :func:`funnel_table`): each sequence's step
 positions, and the sessions reaching each step per ``(day, device)``.
 
@@ -44,7 +44,7 @@ from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import grouped_sums, run_starts, span_sums
 from marginscope.analytics.names import tool_name
-from marginscope.analytics.sequences import Sequences
+from marginscope.analytics.packed_sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = ["FUNNEL", "FunnelTest", "funnel_findings", "funnel_steps", "funnel_table", "scan_funnel"]

@@ -1,6 +1,6 @@
 """Session paths: the first three checks of a session, the common ones per span.
 
-From the sessions' ordered sequences (:class:`~marginscope.analytics.sequences.Sequences`, one
+From the sessions' ordered sequences (:class:`~marginscope.analytics.packed_sequences.Sequences`, one
 engine query shared by every session analysis), the sessions per
 ``(day, tool, next_tool, next2)`` (:func:`path_table`): a session's path is its first ``L = 3``
 checks, with ``END`` for a session that stopped earlier (``analytics_methods.md`` §5).
@@ -40,7 +40,7 @@ from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import grouped_sums, span_sums
 from marginscope.analytics.names import tool_name
-from marginscope.analytics.sequences import Sequences
+from marginscope.analytics.packed_sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = ["END", "PathTest", "path_findings", "path_table", "path_text", "scan_paths"]

@@ -1,6 +1,6 @@
 """Where in a session each tool is used: first check or later, by device.
 
-From the sessions' ordered sequences (:class:`~marginscope.analytics.sequences.Sequences`),
+From the sessions' ordered sequences (:class:`~marginscope.analytics.packed_sequences.Sequences`),
 per session and tool its checks ``x_s`` and those that opened the session ``y_s`` (0 or 1),
 summed per ``(day, device, tool)`` as ``nx = Σx, xx = Σx², ny = Σy, xy = Σxy`` and the
 sessions (:func:`position_table`).
@@ -37,7 +37,7 @@ from marginscope.analytics.findings import DetailFinding
 from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import code_bits, grouped_sums, span_sums
 from marginscope.analytics.names import tool_name
-from marginscope.analytics.sequences import Sequences
+from marginscope.analytics.packed_sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = ["PositionTest", "position_findings", "position_table", "scan_positions"]

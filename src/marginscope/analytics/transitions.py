@@ -1,6 +1,6 @@
 """Transitions: which check follows which, P(next = B | A), per span against the reference.
 
-From the sessions' ordered sequences (:class:`~marginscope.analytics.sequences.Sequences`,
+From the sessions' ordered sequences (:class:`~marginscope.analytics.packed_sequences.Sequences`,
 one engine query shared by every session analysis, in ``seq`` order where the events carry
 it), NumPy derives exactly what a ``lead()`` window would give: per ``(day, tool, next_tool)``
 
@@ -43,7 +43,7 @@ from marginscope.analytics.formatting import span_text
 from marginscope.analytics.grouped import code_bits, day_of, day_sums, grouped_sums, run_starts
 from marginscope.analytics.lift import t_tail
 from marginscope.analytics.names import tool_name
-from marginscope.analytics.sequences import Sequences
+from marginscope.analytics.packed_sequences import Sequences
 from marginscope.analytics.spikes import bh_adjust
 
 __all__ = [
