@@ -43,8 +43,10 @@ def test_day_by_day_gives_the_one_pass_sequences(events, monkeypatch):
     assert day_by_day.n.sum() == one_pass.n.sum() > 1000
 
 
-def test_by_day_runs_each_day_once_and_keeps_the_rows(events, monkeypatch):
+@pytest.mark.parametrize("days", [1, 2, 5])
+def test_by_day_runs_each_day_once_and_keeps_the_rows(events, monkeypatch, days):
     monkeypatch.setattr(chunks, "MIN_ROWS", 0)
+    monkeypatch.setattr(chunks, "DAYS", days)  # a last chunk shorter than the others
     table = open_events(events)
 
     def per_day(rows):
