@@ -135,3 +135,18 @@ def test_the_pipeline_stores_the_same_ids_and_a_new_days_salt_renews_them(tmp_pa
                       session_id(store.current(), "tab-7f3a9c"))
     assert second[0] != first[0] and second[1] != first[1]
     assert pipeline._day_hashes.salt == store.current()
+
+
+def test_sweeping_forgets_the_pipelines_salt_and_keyed_states(tmp_path, clock):
+    """The upkeep's sweep drops what the pipeline derived from the salt (even with no traffic
+    after it); the next event derives it again, the same ids."""
+    store = SaltStore(tmp_path, clock=clock)
+    pipeline = Pipeline(store, site="synthetic-site", clock=clock)
+    meta = RequestMeta(headers={"User-Agent": UA}, client_ip=IP)
+    before = pipeline._compact(meta, "stops", {})["visitor"]
+    assert pipeline._day_hashes is not None
+    assert pipeline.sweep_salts() == [] and pipeline._day_hashes is None
+    assert pipeline._salt_of_day == (-1, b"")
+    assert pipeline._compact(meta, "stops", {})["visitor"] == before
+    clock.advance(days=2)
+    assert pipeline.sweep_salts() == [date(2025, 11, 4)] and pipeline._day_hashes is None

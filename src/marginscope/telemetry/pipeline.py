@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -217,6 +217,15 @@ class Pipeline:
         of every header's)."""
         return frozenset(name.lower() for name in
                          ("User-Agent", self.country.header, self.client_ip_header) if name)
+
+    def sweep_salts(self) -> list[date]:
+        """Destroy the salts past 48 h (:meth:`SaltStore.sweep`) and forget the day's salt this
+        pipeline remembers and its keyed states (the next event asks the store again), so
+        nothing derived from a salt outlives it, traffic or none (the telemetry's hourly
+        upkeep calls this); returns the days destroyed."""
+        self._salt_of_day = (-1, b"")
+        self._day_hashes = None
+        return self.salts.sweep()
 
     def drop_counts(self) -> dict[str, int]:
         """Events dropped so far, per reason (every reason listed, zeros included)."""
