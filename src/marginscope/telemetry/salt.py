@@ -202,7 +202,8 @@ def session_id(salt: bytes, token: str | None) -> str | None:
 
 
 def _token(token: str | None) -> bool:
-    """Whether the page's session token is there and well formed (an id, 16–64 characters)."""
+    """Whether the page's session token is there and an opaque id (``ID_PATTERN``: 1–64 of
+    ``A–Z a–z 0–9 _ -``, so no IP address fits)."""
     return bool(token) and isinstance(token, str) and _ID_RE.match(token) is not None
 
 
