@@ -22,7 +22,7 @@ from marginscope.telemetry.handoff import HandoffWriter
 from marginscope.telemetry.pipeline import Drop, DropReason, Pipeline
 from marginscope.telemetry.process_sink import ProcessSink
 from marginscope.telemetry.request import RequestMeta
-from marginscope.telemetry.salt import SaltStore
+from marginscope.telemetry.salt import SaltStore, client_key
 from marginscope.telemetry.schema import COLUMNS, DUCKDB_TYPES, Event, events_to_arrow
 from marginscope.telemetry.store import DuckDBSink, HeldDuckDBSink, read_counts
 from marginscope.telemetry.writer import BatchingWriter
@@ -79,9 +79,24 @@ def test_the_budget_key_is_per_day_and_never_the_address(tmp_path, clock):
     assert isinstance(pipeline.process(_meta("203.0.113.7"), "stops", CONTEXT), Event)
     assert isinstance(pipeline.process(_meta("203.0.113.7"), "stops", CONTEXT), Drop)
     held = list(pipeline.budget._buckets)
-    assert all(b"203.0.113.7" not in key for key in held) and len(held) == 1
+    # the bucket's id is the daily keyed hash of the address (no second hash), never the address
+    assert held == [client_key(pipeline.salts.current(), "synthetic-site", "203.0.113.7")]
+    assert "203.0.113.7" not in held[0] and b"203.0.113.7".hex() not in held[0]
     clock.advance(days=1)  # a new salt: a new key (the old bucket is not reachable)
     assert isinstance(pipeline.process(_meta("203.0.113.7"), "stops", CONTEXT), Event)
+    assert list(pipeline.budget._buckets) == [held[0], client_key(
+        pipeline.salts.current(), "synthetic-site", "203.0.113.7")]
+
+
+def test_the_request_path_and_process_spend_one_bucket(tmp_path, clock):
+    """The compact frame's path (the server's) and process() key the same bucket."""
+    pipeline = _pipeline(tmp_path, clock, burst=2)
+    assert isinstance(pipeline._compact(_meta("203.0.113.7"), "stops", CONTEXT), dict)
+    assert isinstance(pipeline.process(_meta("203.0.113.7"), "stops", CONTEXT), Event)
+    assert pipeline._compact(_meta("203.0.113.7"), "stops", CONTEXT) == Drop(
+        "budget", DropReason.BUDGET, "recording budget spent for this client")
+    assert isinstance(pipeline._compact(_meta("198.51.100.23"), "stops", CONTEXT), dict)
+    assert len(pipeline.budget._buckets) == 2
 
 
 def test_the_budget_comes_from_the_settings(tmp_path, monkeypatch, clock):
@@ -179,3 +194,12 @@ def test_a_store_written_before_country_source_still_opens(tmp_path, clock, even
     con.close()
     assert rows == [("synthetic-new", "header"), ("synthetic-old", None)]
     assert read_counts(db, first, following) == {}
+
+
+def test_keyed_buckets_are_the_keys_own_and_separate_clients():
+    """allow_keyed: the (already keyed) client key is the bucket's id, one bucket per key,
+    the same burst and refusal count as allow()."""
+    buckets = TokenBuckets(1.0, 2, clock=lambda: 1000.0)
+    assert [buckets.allow_keyed("a1b2c3d4e5f60718") for _ in range(3)] == [True, True, False]
+    assert buckets.allow_keyed("0f1e2d3c4b5a6978") and buckets.limited == 1
+    assert list(buckets._buckets) == ["a1b2c3d4e5f60718", "0f1e2d3c4b5a6978"]

@@ -33,7 +33,8 @@ from marginscope.calculators.base import (
     register,
 )
 from marginscope.errors import InputError
-from marginscope.risk.account import cross_prices, cross_prices_of_floats
+from marginscope.risk import account as risk_account
+from marginscope.risk.account import cross_prices, cross_prices_of_checked
 from marginscope.risk.contracts import Product, pnl
 from marginscope.risk.liquidation import bankruptcy_at
 from marginscope.risk.terms import Terms, resolve, table_fields
@@ -217,13 +218,21 @@ def _cross_prices(request: AccountRequest, terms: list[Terms], rows: list[dict])
     positions = request.positions
     keys = [_symbol_key(p, t) for p, t in zip(positions, terms, strict=True)]
     hedged = len(set(keys)) < len(keys)
-    args = (terms, [1.0 if p.side == "long" else -1.0 for p in positions],
-            [p.qty for p in positions], [p.entry_price for p in positions],
-            [row["mark_price"] for row in rows], request.wallet_balance)
-    # a few unhedged positions: Python floats throughout, no arrays to build and read back
-    out = None if hedged else cross_prices_of_floats(*args)
-    if out is None:
-        out = cross_prices(*args, symbol=[keys.index(key) for key in keys] if hedged else None)
+    sides = [1.0 if p.side == "long" else -1.0 for p in positions]
+    qty = [p.qty for p in positions]
+    entry = [p.entry_price for p in positions]
+    if not hedged and len(positions) <= risk_account.FLOAT_POSITIONS:
+        # a few unhedged positions: Python floats throughout, no arrays to build and read
+        # back; the request's floats are validated (bounded, positive), each position's terms
+        # are Terms.one() (_resolved), and each row's maintenance margin (incl. the close
+        # fee) and P&L at its mark are margin_status's formulas: not checked or computed again
+        out = cross_prices_of_checked(
+            terms, sides, qty, entry, request.wallet_balance,
+            [row["maintenance_margin"] for row in rows], [row["unrealized_pnl"] for row in rows])
+    else:
+        out = cross_prices(terms, sides, qty, entry, [row["mark_price"] for row in rows],
+                           request.wallet_balance,
+                           symbol=[keys.index(key) for key in keys] if hedged else None)
     for k, row in enumerate(rows):
         row["liquidation_price"] = float(out["liquidation_price"][k])
         row["bankruptcy_price"] = float(out["bankruptcy_price"][k])

@@ -28,8 +28,8 @@ from marginscope.risk.margin import margin_status
 from marginscope.risk.terms import Terms, tier_lookup
 from marginscope.risk.tiers import TierTable
 
-__all__ = ["cross_available", "cross_prices", "cross_prices_of_floats", "hedged_price", "legs",
-           "stack_terms"]
+__all__ = ["cross_available", "cross_prices", "cross_prices_of_checked", "cross_prices_of_floats",
+           "hedged_price", "legs", "stack_terms"]
 
 HEDGE_ITERATIONS = 32  # tier fixed-point steps for hedge legs (a few suffice: tiers are monotone)
 FLOAT_POSITIONS = 16
@@ -317,8 +317,22 @@ def cross_prices_of_floats(terms, side, qty, entry_price, mark_price, wallet):
         status = margin_status(t, s, q, e, m, 0.0)
         maintenance.append(status["maintenance_margin"])
         upnl.append(status["margin_balance"])
+    return cross_prices_of_checked(per_position, sides, qty, entry, wallet, maintenance, upnl)
+
+
+def cross_prices_of_checked(terms, side, qty, entry, wallet, maintenance, upnl):
+    """:func:`cross_prices_of_floats` of inputs already known plainly valid, given each
+    position's maintenance margin (incl. the counted close fee) and unrealized P&L at its mark
+    (:func:`~marginscope.risk.margin.margin_status`'s): the same lists, without the checks and
+    without computing those two again.
+
+    For a caller whose inputs are validated to that already (the account calculator: its
+    request's bounded positive floats, ±1.0 sides, one :meth:`Terms.one` per position, the
+    rows' figures computed by the same formulas); any other caller takes
+    :func:`cross_prices_of_floats`, which checks and then calls this.
+    """
     available = cross_available(None, None, wallet, maintenance, upnl)
-    rows = list(zip(per_position, sides, qty, entry, available, strict=True))
+    rows = list(zip(terms, side, qty, entry, available, strict=True))
     return {
         "liquidation_price": [t.liquidation_price(s, q, e, a) for t, s, q, e, a in rows],
         "bankruptcy_price": [bankruptcy_at(t, s, q, e, a) for t, s, q, e, a in rows],

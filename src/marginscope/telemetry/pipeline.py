@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -41,7 +41,7 @@ from marginscope.telemetry.country import CountryResolver, GeoIPCountry
 from marginscope.telemetry.device import BOT, classify_device
 from marginscope.telemetry.frames import normalized_context, utc_second, wire_row_of
 from marginscope.telemetry.request import RequestMeta, header_value, resolve_client_ip
-from marginscope.telemetry.salt import SaltStore, client_key, session_id, utc_now, visitor_id
+from marginscope.telemetry.salt import DailyHashes, SaltStore, utc_now
 from marginscope.telemetry.schema import SEQ_MAX, Event, built_event, new_event_id, tool_ids, tools
 from marginscope.telemetry.writer import QueueFull, Writer, WriterClosed
 
@@ -151,6 +151,7 @@ class Pipeline:
         self._drops: dict[DropReason, int] = dict.fromkeys(DropReason, 0)
         self._tools = tools()  # the live registry: a lookup, not tool_ids()'s tuple per call
         self._salt_of_day: tuple[int, bytes] = (-1, b"")  # (POSIX day, its salt): _salt
+        self._day_hashes: DailyHashes | None = None  # the salt's keyed states: _hashes
 
     @classmethod
     def from_settings(cls, writer: Writer | None = None,
@@ -217,6 +218,15 @@ class Pipeline:
         return frozenset(name.lower() for name in
                          ("User-Agent", self.country.header, self.client_ip_header) if name)
 
+    def sweep_salts(self) -> list[date]:
+        """Destroy the salts past 48 h (:meth:`SaltStore.sweep`) and forget the day's salt this
+        pipeline remembers and its keyed states (the next event asks the store again), so
+        nothing derived from a salt outlives it, traffic or none (the telemetry's hourly
+        upkeep calls this); returns the days destroyed."""
+        self._salt_of_day = (-1, b"")
+        self._day_hashes = None
+        return self.salts.sweep()
+
     def drop_counts(self) -> dict[str, int]:
         """Events dropped so far, per reason (every reason listed, zeros included)."""
         with self._lock:
@@ -260,20 +270,22 @@ class Pipeline:
 
     def hash_visitor(self, draft: _Draft) -> Drop | None:
         """Keyed daily hashes: visitor of (site, IP, UA); session of the page's token."""
-        salt = draft.salt = self.salts.current()
+        hashes = self._hashes(self.salts.current())
+        draft.salt = hashes.salt
         if draft.client_ip and draft.user_agent:
-            draft.visitor = visitor_id(salt, self.site, draft.client_ip, draft.user_agent)
-        draft.session = session_id(salt, draft.session_token)
+            draft.visitor = hashes.visitor(draft.client_ip, draft.user_agent)
+        draft.session = hashes.session(draft.session_token)
         return None
 
     def spend_budget(self, draft: _Draft) -> Drop | None:
         """The ``budget`` step: one token from the client's bucket, keyed on the daily keyed
         hash of its address alone (so a varied User-Agent is the same client; requests with
-        no address share one bucket); none left → dropped as ``over_budget``."""
+        no address share one bucket), itself the bucket's id (``TokenBuckets.allow_keyed``);
+        none left → dropped as ``over_budget``."""
         if self.budget is None:
             return None
-        key = client_key(draft.salt or self.salts.current(), self.site, draft.client_ip or "")
-        if not self.budget.allow(key):
+        key = self._hashes(draft.salt or self.salts.current()).client(draft.client_ip or "")
+        if not self.budget.allow_keyed(key):
             return Drop("budget", DropReason.BUDGET, "recording budget spent for this client")
         return None
 
@@ -336,20 +348,19 @@ class Pipeline:
                                  utc_second(ts), processed=True)
         time_zone = request.time_zone if isinstance(request.time_zone, str) else None
         country, source = self.country.locate(headers, client_ip, time_zone)
-        salt = self._salt(ts) if request.ts is None else self.salts.current()
-        if self.budget is not None and \
-                not self.budget.allow(client_key(salt, self.site, client_ip or "")):
+        hashes = self._hashes(self._salt(ts) if request.ts is None else self.salts.current())
+        if self.budget is not None and not self.budget.allow_keyed(hashes.client(client_ip or "")):
             return self._dropped(Drop("budget", DropReason.BUDGET,
                                       "recording budget spent for this client"), utc_second(ts),
                                  processed=True)
         with self._lock:
             self._counts["processed"] += 1
             self._counts["events"] += 1
-        session = session_id(salt, request.session)
+        session = hashes.session(request.session)
         context = context or {}
         return {"ts": ts, "tool": tool, "device": device, "country": country,
                 "country_source": source,
-                "visitor": visitor_id(salt, self.site, client_ip, user_agent)
+                "visitor": hashes.visitor(client_ip, user_agent)
                 if client_ip and user_agent else None,
                 "session": session, "seq": _seq(request.seq) if session is not None else None,
                 "context": {key: context.get(key) for key in CONTEXT_KEYS}}
@@ -367,6 +378,15 @@ class Pipeline:
         if self.clock is utc_now and self.salts.clock is utc_now:
             self._salt_of_day = (day, salt)
         return salt
+
+    def _hashes(self, salt: bytes) -> DailyHashes:
+        """The keyed hashes under ``salt`` (the day's) and this pipeline's site: their keyed
+        states set up once per salt and site, replaced with the salt (a new day) — never kept
+        beyond the salt they come from."""
+        hashes = self._day_hashes
+        if hashes is None or hashes.salt != salt or hashes.site != self.site:
+            hashes = self._day_hashes = DailyHashes(salt, self.site)
+        return hashes
 
     def _posix_second(self, ts: datetime | None) -> int:
         """The event's time as whole POSIX seconds (the events' resolution): the request's

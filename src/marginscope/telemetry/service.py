@@ -114,7 +114,7 @@ class Telemetry:
             self._upkeep()
 
     def _upkeep(self) -> None:
-        self.pipeline.salts.sweep()
+        self.pipeline.sweep_salts()  # and the pipeline's remembered salt and keyed states
         today = self.clock().date()
         if self.retention_days is None or self.db is None or self._last_retention == today:
             return
