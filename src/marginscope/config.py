@@ -38,6 +38,7 @@ web ones: docs/web.md — the app sees them through :class:`marginscope.web.sett
 | ``MARGINSCOPE_LOGIN_RATE`` | dashboard login attempts per minute per client (burst the same; 10× that for all clients together; then 429) | ``5`` |
 | ``MARGINSCOPE_LIVE_PRICES`` | ``1`` lets the pages' "use current price" button ask the venue (through ccxt) for its mark price; ``0``: the pages say live prices are off | ``0`` (off) |
 | ``MARGINSCOPE_CHROMIUM`` | the Chromium (or Chrome) executable for PDF reports and screenshots | ``chromium`` on the PATH |
+| ``MARGINSCOPE_KEPT_MEMORY`` | bytes of freed memory the analytics keep for reuse instead of handing back to the system: DuckDB's block allocator, and glibc's heap untrimmed (docs/analytics.md, "Memory kept"); ``0``: none | an eighth of the machine's memory |
 | ``MARGINSCOPE_SPARK_MASTER`` | Spark master URL for ``--engine spark`` (``spark://host:7077``, ``yarn``, ``k8s://…``, ``local[N]``); ``--spark-master`` overrides it | ``local[N]``, N = CPU count (loopback only) |
 """
 
@@ -179,6 +180,16 @@ def web_telemetry() -> bool:
     """Whether the web app records calculations (``MARGINSCOPE_TELEMETRY``; ``serve`` and
     ``demo`` default it to ``1``, a bare ``create_app()`` to ``0``)."""
     return _env_flag("MARGINSCOPE_TELEMETRY")
+
+
+def kept_memory() -> int:
+    """Bytes of freed memory the analytics keep for reuse (``MARGINSCOPE_KEPT_MEMORY``;
+    default an eighth of the machine's physical memory; 0: none)."""
+    try:
+        default = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 8
+    except (ValueError, OSError):  # no such sysconf names on this platform: keep none
+        default = 0
+    return int(_env_number("MARGINSCOPE_KEPT_MEMORY", default, 0, integer=True))
 
 
 def spark_master(explicit: str | None = None) -> str | None:

@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from marginscope.analytics.memory import keep_memory
 from marginscope.analytics.queries import time_span_expr
 from marginscope.errors import InputError
 
@@ -77,10 +78,12 @@ def open_events(source: Any, *, engine: str = "duckdb", table: str = "events") -
 
 
 def _own(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A connection :func:`open_events` opened itself: UTC, and no DuckDB progress bar (it
-    would write over the CLI's own, from the report's threads)."""
+    """A connection :func:`open_events` opened itself: UTC, no DuckDB progress bar (it would
+    write over the CLI's own, from the report's threads), freed memory kept for reuse
+    (:func:`~.memory.keep_memory`)."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    keep_memory(con)
     return con
 
 
