@@ -38,7 +38,7 @@ web ones: docs/web.md — the app sees them through :class:`marginscope.web.sett
 | ``MARGINSCOPE_LOGIN_RATE`` | dashboard login attempts per minute per client (burst the same; 10× that for all clients together; then 429) | ``5`` |
 | ``MARGINSCOPE_LIVE_PRICES`` | ``1`` lets the pages' "use current price" button ask the venue (through ccxt) for its mark price; ``0``: the pages say live prices are off | ``0`` (off) |
 | ``MARGINSCOPE_CHROMIUM`` | the Chromium (or Chrome) executable for PDF reports and screenshots | ``chromium`` on the PATH |
-| ``MARGINSCOPE_KEPT_MEMORY`` | bytes of freed memory the analytics keep for reuse instead of handing back to the system: DuckDB's block allocator, and glibc's heap untrimmed (docs/analytics.md, "Memory kept"); ``0``: none | an eighth of the machine's memory |
+| ``MARGINSCOPE_KEPT_MEMORY`` | bytes of freed memory the analytics keep for reuse instead of handing back to the system: DuckDB's block allocator, and glibc's heap untrimmed (docs/analytics.md, session 6); ``0``: none | an eighth of the machine's memory |
 | ``MARGINSCOPE_SPARK_MASTER`` | Spark master URL for ``--engine spark`` (``spark://host:7077``, ``yarn``, ``k8s://…``, ``local[N]``); ``--spark-master`` overrides it | ``local[N]``, N = CPU count (loopback only) |
 """
 

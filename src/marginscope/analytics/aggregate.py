@@ -66,9 +66,9 @@ def aggregate(
         The tool axis (default: the registered tool ids, then any others seen).
     session_reach : pyarrow.Table or callable, optional
         The sessions' :func:`~.queries.reach_expr` rows if already counted (the session
-        order's pass gives them: :attr:`~.packed_sequences.Sequences.reach`), or a function giving
-        them, called after the cube's own passes (the report runs that pass alongside);
-        else one more pass.
+        order's pass gives them: :attr:`~.packed_sequences.Sequences.reach`), or a function
+        giving them, called after the cube's own passes (the report runs that pass
+        alongside); else one more pass.
     """
     with opened_events(source, engine=engine) as events:
         return _aggregate(events, start, end, reach_from=reach_from, reach=reach, tools=tools,
@@ -104,10 +104,8 @@ def _reach(
                        lambda day: reach_expr(day, first_day, last_day, column), rows=checks)
         rows = {name: table[name].to_numpy() for name in table.column_names}
     elif (daily := distinct_by_day(events, first_day, last_day, column, rows=checks)) is not None:
-        day_of = daily["day"].to_numpy()
-        region = daily["region"].to_numpy()
-        rows = {"first": day_of, "last": day_of, "us_min": (region == 1).astype(np.int8),
-                "us_max": (region != 2).astype(np.int8), "n": daily["n"].to_numpy()}
+        rows = {name: daily[name].to_numpy() for name in daily.column_names}
+        rows["first"] = rows["last"] = rows.pop("day")
     else:
         rows = columns(reach_expr(events, first_day, last_day, column))
     out = np.zeros((len(days), len(REACH_COLUMNS)), dtype=np.int64)

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from marginscope.analytics.chunks import by_day, splits
-from marginscope.analytics.queries import bit_or, day_number, in_range, region_bit
+from marginscope.analytics.queries import bit_or, day_number, in_range, region_bit, us_flags
 
 __all__ = ["daily_ids_expr", "distinct_by_day"]
 
@@ -40,20 +40,20 @@ def _hash(value: str) -> dt.uint64:  # type: ignore[empty-body]
 
 def daily_ids_expr(events: ir.Table, start: date, end: date, column: str) -> ir.Table:
     """One row per non-null ``column`` id and UTC ``day`` in ``[start, end)``: ``day``,
-    ``region`` (the OR of its checks' :func:`~.queries.region_bit`) and ``h`` (DuckDB's
-    64-bit hash of the id)."""
+    whether its checks were all or partly from the U.S. (:func:`~.queries.us_flags`) and
+    ``h`` (DuckDB's 64-bit hash of the id)."""
     rows = in_range(events, start, end)
     rows = rows.filter(rows[column].notnull())
     rows = rows.select(key=rows[column], day=day_number(rows), region=region_bit(rows.country))
     per = rows.group_by(["key", "day"]).aggregate(region=bit_or(rows.region))
-    return per.select("day", "region", h=_hash(per.key))
+    return per.select("day", **us_flags(per.region), h=_hash(per.key))
 
 
 def distinct_by_day(
     events: ir.Table, start: date, end: date, column: str, *, rows: int
 ) -> pa.Table | None:
-    """Distinct ``column`` ids per UTC day and region bit in ``[start, end)`` (columns
-    ``day``, ``region``, ``n``), counted a day at a time, when no id spans days (see the
+    """Distinct ``column`` ids per UTC day and region in ``[start, end)`` (columns ``day``,
+    ``us_min``, ``us_max``, ``n``: :func:`~.queries.reach_expr`'s, ``first`` = ``last``), counted a day at a time, when no id spans days (see the
     module); None when the span is not split by day (another engine, few of its ``rows``
     events) or two ids share a hash: then count over the whole span."""
     if not splits(events, start, end, rows=rows):
@@ -64,5 +64,6 @@ def distinct_by_day(
     hashes = np.sort(table["h"].to_numpy())
     if (hashes[1:] == hashes[:-1]).any():
         return None
-    counted = table.group_by(["day", "region"], use_threads=False).aggregate([("h", "count")])
-    return pa.table({"day": counted["day"], "region": counted["region"], "n": counted["h_count"]})
+    flags = ["day", "us_min", "us_max"]
+    counted = table.group_by(flags, use_threads=False).aggregate([("h", "count")])
+    return pa.table({name: counted[name] for name in flags} | {"n": counted["h_count"]})

@@ -13,8 +13,8 @@ machine had been idle. Two settings keep freed memory for reuse, up to
 * glibc's ``malloc`` for the process: large blocks from the heap instead of ``mmap`` (which
   unmaps each one when freed) and the heap not trimmed below the kept size.
 
-On the bench month the report took 10.5–11 s with both against 12.4–13.2 s without
-(docs/analytics.md, "Memory kept"). The price: the process keeps up to that much memory
+On the bench month the report's warm runs took 10.5–11.6 s with both against 12.4–13.2 s
+without (docs/analytics.md, session 6). The price: the process keeps up to that much memory
 once it has used it.
 """
 
