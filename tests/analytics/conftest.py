@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pytest
 
 from marginscope.analytics import DailyCube
 from marginscope.sim.planted import NOVEMBER_2025, PlantedMonth, planted_month
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def plain_sql(events: pa.Table) -> duckdb.DuckDBPyConnection:
+    """A plain DuckDB connection in UTC with ``events`` as table ``e``: the independent
+    recomputations the engine's counts are checked against."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("e", events)
+    return con
 
 
 def cube_of(month: PlantedMonth) -> DailyCube:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -16,6 +15,7 @@ from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import open_events
 
+from .conftest import plain_sql
 from .sessions_sim import FIRST, FOLLOWING, World, simulate
 from .test_sequences import _flat
 
@@ -103,9 +103,7 @@ def test_the_session_order_pass_gives_the_cubes_session_reach(events, monkeypatc
     assert np.array_equal(aggregate(events, first, FOLLOWING, reach_from=month).reach.sessions,
                           by_pass.sessions)
     # an independent count: distinct (session, UTC day) per day, U.S. or not
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.register("e", events)
+    con = plain_sql(events)
     rows = con.execute(
         "SELECT CAST(ts AS DATE), max(country = 'US'), count(DISTINCT session) FROM e "
         "WHERE ts >= TIMESTAMPTZ '2025-10-10' AND session IS NOT NULL "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -15,6 +14,8 @@ from marginscope.analytics import chunks, daily_ids
 from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.daily_ids import distinct_by_day
 from marginscope.analytics.sources import open_events
+
+from .conftest import plain_sql
 
 FIRST, FOLLOWING = date(2025, 10, 1), date(2025, 10, 8)
 
@@ -51,9 +52,7 @@ def _events(repeat: bool = False) -> pa.Table:
 
 def _independent(events: pa.Table) -> tuple[np.ndarray, int]:
     """Per day (U.S., rest, all) distinct visitors, and the span's, by plain DuckDB SQL."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.register("e", events)
+    con = plain_sql(events)
     per_day = con.execute(
         "SELECT CAST(ts AS DATE) AS d, count(DISTINCT visitor) FILTER (country = 'US'), "
         "count(DISTINCT visitor) FILTER (country <> 'US'), count(DISTINCT visitor) "
