@@ -2,11 +2,11 @@
 aggregates whose groups never span days (a session is one id on one day: :mod:`.sequences`).
 
 A hash aggregate over millions of groups (twelve million sessions in two months of a
-10-million-event month) spends most of its time on cache misses; a day's groups fit in cache.
-On the bench month (``bench/report_month.py``) the session pass took about half the CPU one
-day at a time. The expression is compiled once, over a temporary view that each day
-redefines with that day's bounds (literal bounds: DuckDB still skips the other days' row
-groups by their zone maps), so each day costs one bind, not one Ibis compilation (≈ 50 ms).
+10-million-event month) spends most of its time on cache misses; a few days' groups fit in
+cache. On the bench month (``bench/report_month.py``) the session pass took about half the
+CPU one day at a time. The expression is compiled once, over a temporary view that each chunk
+of days redefines with its bounds (literal bounds: DuckDB still skips the other days' row
+groups by their zone maps), so each chunk costs one bind, not one Ibis compilation (≈ 50 ms).
 Other engines, and spans with few events, run the expression once over the whole span.
 """
 
@@ -35,7 +35,7 @@ _views = count()
 
 
 def splits(events: ir.Table, start: date, end: date, *, rows: int) -> bool:
-    """Whether :func:`by_day` runs ``[start, end)`` a day at a time: on DuckDB, over two
+    """Whether :func:`by_day` runs ``[start, end)`` a few days at a time: on DuckDB, over two
     days or more holding at least :data:`MIN_ROWS` of ``rows`` events."""
     return events.get_backend().name == "duckdb" and rows >= MIN_ROWS and (end - start).days >= 2
 
