@@ -11,9 +11,10 @@ import pyarrow as pa
 import pytest
 
 from marginscope.analytics import chunks
-from marginscope.analytics.aggregate import aggregate
+from marginscope.analytics.aggregate import aggregate, with_sessions
 from marginscope.analytics.sequences import sequences
 from marginscope.analytics.sources import open_events
+from marginscope.errors import InputError
 
 from .conftest import plain_sql
 from .sessions_sim import FIRST, FOLLOWING, World, simulate
@@ -96,8 +97,11 @@ def test_the_session_order_pass_gives_the_cubes_session_reach(events, monkeypatc
     first, month = date(2025, 10, 4), date(2025, 10, 10)
     seqs = sequences(open_events(events), first, FOLLOWING)
     by_pass = aggregate(events, first, FOLLOWING, reach_from=month).reach
-    given = aggregate(events, first, FOLLOWING, reach_from=month, session_reach=seqs.reach).reach
+    uncounted = aggregate(events, first, FOLLOWING, reach_from=month, sessions=False)
+    assert uncounted.reach.sessions is None and uncounted.reach.total_sessions is None
+    given = with_sessions(uncounted, seqs.reach).reach
     assert np.array_equal(given.sessions, by_pass.sessions)
+    assert np.array_equal(given.visitors, by_pass.visitors)
     assert given.total_sessions == by_pass.total_sessions > 500
     monkeypatch.setattr(chunks, "MIN_ROWS", 0)  # the session pass day by day: the same
     assert np.array_equal(aggregate(events, first, FOLLOWING, reach_from=month).reach.sessions,
@@ -112,3 +116,15 @@ def test_the_session_order_pass_gives_the_cubes_session_reach(events, monkeypatc
     cube = aggregate(events, first, FOLLOWING, reach=False)
     for day, us, n in rows:
         assert given.sessions[cube.index(str(day)), 0 if us else 1] == n
+
+
+def test_sessions_are_added_only_from_rows_of_one_day(events):
+    cube = aggregate(events, date(2025, 10, 4), FOLLOWING, sessions=False)
+    day = int(cube.days[3].astype(np.int64))
+    rows = pa.table({"first": [day, day], "last": [day, day + 1], "us_min": [1, 0],
+                     "us_max": [1, 0], "n": [5, 2]})
+    with pytest.raises(InputError, match=r"rows\[1\].*sessions of one day"):
+        with_sessions(cube, rows)
+    added = with_sessions(cube, rows.slice(0, 1)).reach
+    assert added.sessions[3].tolist() == [5, 0, 5] and added.total_sessions == 5
+    assert added.sessions.sum() == 10  # that day's U.S. (all U.S. checks) and "all" columns

@@ -7,7 +7,8 @@ NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -29,7 +30,7 @@ from marginscope.analytics.sources import opened_events
 from marginscope.errors import InputError
 from marginscope.telemetry.schema import DEVICES, tool_ids
 
-__all__ = ["aggregate", "columns"]
+__all__ = ["aggregate", "columns", "with_sessions"]
 
 
 def columns(expr: ir.Table) -> dict[str, np.ndarray]:
@@ -47,7 +48,7 @@ def aggregate(
     reach_from: date | None = None,
     reach: bool = True,
     tools: Iterable[str] | None = None,
-    session_reach: pa.Table | Callable[[], pa.Table] | None = None,
+    sessions: bool = True,
 ) -> DailyCube:
     """Run the daily aggregation for ``[start, end)`` and zero-fill it into a :class:`DailyCube`.
 
@@ -64,42 +65,60 @@ def aggregate(
         Count distinct visitors and sessions (two passes keyed by id).
     tools : iterable of str, optional
         The tool axis (default: the registered tool ids, then any others seen).
-    session_reach : pyarrow.Table or callable, optional
-        The sessions' :func:`~.queries.reach_expr` rows if already counted (the session
-        order's pass gives them: :attr:`~.packed_sequences.Sequences.reach`), or a function
-        giving them, called after the cube's own passes (the report runs that pass
-        alongside); else one more pass.
+    sessions : bool
+        Count the distinct sessions too (one more pass). False: they stay None, for
+        :func:`with_sessions` to add from the session order's pass, which counts them
+        (:attr:`~.packed_sequences.Sequences.reach`; the report runs it alongside).
     """
     with opened_events(source, engine=engine) as events:
         return _aggregate(events, start, end, reach_from=reach_from, reach=reach, tools=tools,
-                          session_reach=session_reach)
+                          sessions=sessions)
+
+
+def with_sessions(cube: DailyCube, rows: pa.Table) -> DailyCube:
+    """``cube`` with its reach's sessions from ``rows``: :func:`~.queries.reach_expr`'s rows
+    of one day each over the reach's days or more (:attr:`~.packed_sequences.Sequences.reach`:
+    a session is one id on one UTC day)."""
+    if cube.reach is None:
+        return cube
+    given = {name: rows[name].to_numpy() for name in rows.column_names}
+    spanning = np.flatnonzero(given["first"] != given["last"])
+    if spanning.size:
+        raise InputError(f"rows[{spanning[0]}]", (int(given["first"][spanning[0]]),
+                         int(given["last"][spanning[0]])), "sessions of one day (first = last)")
+    reach = cube.reach
+    sessions, total = _laid(given, cube.days, reach.start, reach.end)
+    return replace(cube, reach=replace(reach, sessions=sessions, total_sessions=total))
+
+
+def _laid(rows: dict[str, np.ndarray], days: np.ndarray, start: int,
+          end: int) -> tuple[np.ndarray, int]:
+    """(per-day distinct counts (day, 3), distinct over days ``[start, end)``) of the
+    :func:`~.queries.reach_expr` rows of one day each (``first`` = ``last``) among ``rows``."""
+    origin = int(days[0].astype(np.int64))
+    inside = (rows["first"] >= origin + start) & (rows["first"] < origin + end)
+    inside &= rows["first"] == rows["last"]
+    day = rows["first"][inside].astype(np.int64) - origin
+    n = rows["n"][inside].astype(np.int64)
+    us, rest = rows["us_max"][inside] == 1, rows["us_min"][inside] == 0
+    out = np.zeros((len(days), len(REACH_COLUMNS)), dtype=np.int64)
+    np.add.at(out, (day[us], 0), n[us])
+    np.add.at(out, (day[rest], 1), n[rest])
+    np.add.at(out, (day, 2), n)
+    return out, int(n.sum())
 
 
 def _reach(
-    events: ir.Table,
-    days: np.ndarray,
-    start: int,
-    end: int,
-    column: str,
-    *,
-    checks: int,
-    given: pa.Table | Callable[[], pa.Table] | None = None,
+    events: ir.Table, days: np.ndarray, start: int, end: int, column: str, *, checks: int
 ) -> tuple[np.ndarray, int, int]:
     """(per-day distinct counts (day, 3), distinct over the period, ids spanning days).
 
-    ``given``: the rows of :func:`~.queries.reach_expr` for days ``[start, end)`` or more
-    (sessions: from the session order's pass). Sessions never span days, so their pass runs
-    day by day on a large span (:func:`~.chunks.by_day`; ``checks``: the span's events);
-    visitors too where that is proved exact (:func:`~.daily_ids.distinct_by_day`)."""
+    Sessions never span days, so their pass runs day by day on a large span
+    (:func:`~.chunks.by_day`; ``checks``: the span's events); visitors too where that is
+    proved exact (:func:`~.daily_ids.distinct_by_day`)."""
     first_day, last_day = days[start].astype(object), (days[end - 1] + 1).astype(object)
     origin = int(days[0].astype(np.int64))
-    if callable(given):
-        given = given()
-    if given is not None:
-        rows = {name: given[name].to_numpy() for name in given.column_names}
-        inside = (rows["first"] >= origin + start) & (rows["first"] < origin + end)
-        rows = {name: values[inside] for name, values in rows.items()}
-    elif column == "session":
+    if column == "session":
         table = by_day(events, first_day, last_day,
                        lambda day: reach_expr(day, first_day, last_day, column), rows=checks)
         rows = {name: table[name].to_numpy() for name in table.column_names}
@@ -108,16 +127,8 @@ def _reach(
         rows["first"] = rows["last"] = rows.pop("day")
     else:
         rows = columns(reach_expr(events, first_day, last_day, column))
-    out = np.zeros((len(days), len(REACH_COLUMNS)), dtype=np.int64)
-    single = rows["first"] == rows["last"]
-    day = rows["first"].astype(np.int64) - origin
-    n = rows["n"].astype(np.int64)
-    us = single & (rows["us_max"] == 1)
-    rest = single & (rows["us_min"] == 0)
-    np.add.at(out, (day[us], 0), n[us])
-    np.add.at(out, (day[rest], 1), n[rest])
-    np.add.at(out, (day[single], 2), n[single])
-    multi = int(n[~single].sum())
+    out, single = _laid(rows, days, start, end)
+    multi = int(rows["n"][rows["first"] != rows["last"]].astype(np.int64).sum())
     if multi:
         exprs = multi_day_reach_expr(events, first_day, last_day, column)
         by_region = columns(exprs["by_region"])
@@ -129,7 +140,7 @@ def _reach(
             by_region["n"].astype(np.int64),
         )
         np.add.at(out, (per_day["day"].astype(np.int64) - origin, 2), per_day["n"].astype(np.int64))
-    return out, int(n.sum()), multi
+    return out, single + multi, multi
 
 
 def _aggregate(
@@ -140,7 +151,7 @@ def _aggregate(
     reach_from: date | None,
     reach: bool,
     tools: Iterable[str] | None,
-    session_reach: pa.Table | Callable[[], pa.Table] | None = None,
+    sessions: bool = True,
 ) -> DailyCube:
     days = day_numbers(start, end)
     rows = columns(daily_counts_expr(events, start, end))
@@ -182,14 +193,15 @@ def _aggregate(
         visitors, total_visitors, multi_v = _reach(
             events, days, first, len(days), "visitor", checks=checks
         )
-        sessions, total_sessions, multi_s = _reach(
-            events, days, first, len(days), "session", checks=checks, given=session_reach
+        counted, total_sessions, multi_s = (
+            _reach(events, days, first, len(days), "session", checks=checks)
+            if sessions else (None, None, 0)
         )
         reach_result = Reach(
             start=first,
             end=len(days),
             visitors=visitors,
-            sessions=sessions,
+            sessions=counted,
             total_visitors=total_visitors,
             total_sessions=total_sessions,
             multi_day=multi_v + multi_s,

@@ -48,14 +48,16 @@ class Reach:
     ``all``); a visitor seen in both regions on a day counts in each region and once in
     ``all``. ``total_visitors``/``total_sessions`` are distinct over the whole period.
     ``multi_day`` counts ids seen on more than one UTC day (0 with daily-salted ids).
+    ``sessions`` and ``total_sessions`` are None while uncounted: the report counts them in
+    the session order's pass, which runs alongside (:func:`~.aggregate.with_sessions`).
     """
 
     start: int
     end: int
     visitors: np.ndarray
-    sessions: np.ndarray
+    sessions: np.ndarray | None
     total_visitors: int
-    total_sessions: int
+    total_sessions: int | None
     multi_day: int
 
 

@@ -79,7 +79,7 @@ class EventTables:
     """Sessions longer than the packed session order holds (their later checks left out)."""
     session_reach: Any = None
     """The sessions per day and region from the same pass (:attr:`.Sequences.reach`), for
-    :func:`~.aggregate.aggregate`'s ``session_reach``."""
+    :func:`~.aggregate.with_sessions`."""
 
 
 def session_order(source: Any, start: date, end: date, *, engine: str = "duckdb") -> Sequences:

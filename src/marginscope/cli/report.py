@@ -133,7 +133,7 @@ def _build(source: str | Path, month: str, format: str, out: Path, engine: str,
     err = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=err, transient=True) as progress:
-        steps = [*STEPS[: 4 if format != "json" else 3], "writing " + format]
+        steps = [*(s for s in STEPS if format != "json" or s != "charts"), "writing " + format]
         task = progress.add_task(steps[0], total=len(steps))
         done: list[str] = []
 

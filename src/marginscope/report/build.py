@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from marginscope.analytics.aggregate import aggregate
+from marginscope.analytics.aggregate import aggregate, with_sessions
 from marginscope.analytics.analysis import Analysis, analyze
 from marginscope.analytics.association import MarketContext, market_context
 from marginscope.analytics.baseline import WINDOW_DAYS
@@ -43,6 +43,7 @@ from marginscope.analytics.months import month_over_month, previous_month
 from marginscope.analytics.names import tool_name
 from marginscope.analytics.periods import month_bounds
 from marginscope.analytics.phases import theme_tools
+from marginscope.analytics.reference import default_reference
 from marginscope.analytics.sources import owns
 from marginscope.market.series import FundingSeries, MarketData
 from marginscope.report import narrative, story
@@ -62,8 +63,11 @@ __all__ = ["SCHEMA", "STEPS", "LoadedMarket", "Report", "build_report", "load_ma
            "report_from_cube"]
 
 SCHEMA = "marginscope.report/1"
-STEPS = ("market data", "daily counts and reach", "statistics", "charts")
-"""The long steps of :func:`build_report`, in order (the CLI's progress bar)."""
+STEPS = ("market data", "daily counts and reach", "statistics", "charts",
+         "event-level findings")
+"""The long steps of :func:`build_report`, in order (the CLI's progress bar; "charts" only
+when drawn). The event-level findings come last: the session order's pass, the longest,
+runs alongside the statistics and charts."""
 
 Progress = Callable[[str], None]
 
@@ -241,36 +245,50 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
                      synthetic: bool | None = None, charts: bool = True,
                      today: date | None = None, progress: Progress | None = None,
                      reference: tuple[date, date] | None = None,
-                     events: EventTables | None = None,
+                     events: EventTables | Callable[[], EventTables] | None = None,
                      funding: FundingSeries | None = None) -> Report:
     """The report of ``month`` from an aggregated cube (tests and benchmarks start here);
     ``reference``: inclusive days of "normal" (default the 28 days before the month);
-    ``events``: the event-level tables for transitions and setup content; ``funding``: the
-    BTC funding prints for the market response (issue 21)."""
+    ``events``: the event-level tables for transitions and setup content, or a function
+    giving them (called after the statistics and charts, which do not need them: the
+    report's passes still run); their session counts complete a cube aggregated without
+    (:func:`~marginscope.analytics.aggregate.with_sessions`); ``funding``: the BTC funding
+    prints for the market response (issue 21)."""
     step = progress or (lambda _name: None)
     step(STEPS[2])
     analysis = analyze(cube, month, market=market, k=k, today=today, reference=reference)
-    if events is not None:  # issue 21: transition and content findings
-        analysis.details += detail_findings(analysis, events)[0]
     following = month_bounds(month)[1]
     month_end = min(len(cube.days), cube.index(following) if cube.days[-1] >= np.datetime64(
         following, "D") else len(cube.days))
     table = cube_disclosure(cube, analysis.start, month_end, analysis.k,
                             spans=published_spans(analysis))
-    before = len(analysis.findings) + len(analysis.details)
-    analysis.findings = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k, table, analysis.start)]
-    analysis.details = publishable_details(cube, analysis.details, analysis.k, table,  # issue 21
-                                           analysis.start)
-    withheld = before - len(analysis.findings) - len(analysis.details)
-    summary = _summary(analysis, month_end, table)
-    summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8
-        cube, *month_bounds(month), summary["visitors"],
-        events.previous_visitors if events else None, k=analysis.k), table, analysis.k)
+    kept = [f for f in analysis.findings if not _gives_back(cube, f, analysis.k, table, analysis.start)]
+    withheld = len(analysis.findings) - len(kept)
+    analysis.findings = kept
     total = max(int(cube.counts.sum()), 1)
     share = cube.synthetic / total
     is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
     if synthetic and not cube.synthetic:
         share = 1.0
+    drawn = []
+    if charts:
+        step(STEPS[3])
+        drawn = _charts(analysis, market, is_synthetic, table)
+    step(STEPS[4])
+    if callable(events):
+        events = events()
+    if events is not None:  # issue 21: transition and content findings
+        analysis.details += detail_findings(analysis, events)[0]
+        if cube.reach is not None and cube.reach.sessions is None:
+            analysis.cube = cube = with_sessions(cube, events.session_reach)
+    published = publishable_details(cube, analysis.details, analysis.k, table,  # issue 21
+                                    analysis.start)
+    withheld += len(analysis.details) - len(published)
+    analysis.details = published
+    summary = _summary(analysis, month_end, table)
+    summary["previous_month"] = _protect_previous(month_over_month(  # issue 21, item 8
+        cube, *month_bounds(month), summary["visitors"],
+        events.previous_visitors if events else None, k=analysis.k), table, analysis.k)
     summary["synthetic_setups"] = int(cube.synthetic)
     daily = _daily(analysis, month_end, market, table)
     countries = _countries(cube, analysis.start, month_end, analysis.k)
@@ -296,38 +314,37 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
         notes=list(analysis.notes),
         headline=told.headline, standfirst=told.standfirst, key_takeaways=told.key_takeaways,
         chapters=told.chapters, market_checks=told.market_checks, references=told.references,
-        across_the_month=told.across_the_month,
+        across_the_month=told.across_the_month, charts=drawn,
         analysis=analysis)
     if market is not None:  # issue 21, item 6: lagged association, event study, funding runs
         report.market["response"] = _protect_response(
             market_response(analysis, market, funding), analysis, table)
-    if charts:
-        step(STEPS[3])
-        report.charts = _charts(analysis, market, is_synthetic, table)
     return report
 
 
 def _aggregated(source: Any, start: date, end: date, reach_from: date, *, engine: str,
-                previous: tuple[date, date] | None) -> tuple[DailyCube, EventTables | None]:
-    """The cube and (with ``previous``) the event-level tables. On DuckDB over a source each
-    pass opens on its own (a file, an Arrow table), three streams run at once: the session
-    order (the largest pass), the other event-level queries, and the cube's passes (DuckDB
-    releases the GIL; one stream alone leaves a core idle part of the time); the cube takes
-    its session counts from the session order at the end."""
+                previous: tuple[date, date] | None, events_from: date,
+                pool: ThreadPoolExecutor
+                ) -> tuple[DailyCube, EventTables | Callable[[], EventTables] | None]:
+    """The cube and (with ``previous``) the event-level tables of ``[events_from, end)`` (the
+    reference and the month: their analyses look at nothing else, the cube at the 28 days
+    before the month and the month before too). On DuckDB over a source each
+    pass opens on its own (a file, an Arrow table), so ``pool`` runs two streams beside the
+    cube's passes: the session order (the largest pass) and the other event-level queries
+    (DuckDB releases the GIL; one stream alone leaves a core idle part of the time). The
+    cube comes back without its session counts and the tables as a function that waits for
+    them: the statistics and charts run while the session order finishes."""
     if previous is None:
         return aggregate(source, start, end, engine=engine, reach_from=reach_from), None
     if engine != "duckdb" or not owns(source):
-        events = event_tables(source, start, end, engine=engine, previous=previous)
-        cube = aggregate(source, start, end, engine=engine, reach_from=reach_from,
-                         session_reach=events.session_reach)
-        return cube, events
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="marginscope-events") as pool:
-        order = pool.submit(session_order, source, start, end, engine=engine)
-        tables = pool.submit(event_tables, source, start, end, engine=engine,
-                             previous=previous, sessions=order.result)
-        cube = aggregate(source, start, end, engine=engine, reach_from=reach_from,
-                         session_reach=lambda: order.result().reach)
-        return cube, tables.result()
+        events = event_tables(source, events_from, end, engine=engine, previous=previous)
+        return aggregate(source, start, end, engine=engine, reach_from=reach_from,
+                         sessions=False), events
+    order = pool.submit(session_order, source, events_from, end, engine=engine)
+    tables = pool.submit(event_tables, source, events_from, end, engine=engine,
+                         previous=previous, sessions=order.result)
+    return aggregate(source, start, end, engine=engine, reach_from=reach_from,
+                     sessions=False), tables.result
 
 
 def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | None = None,
@@ -367,14 +384,17 @@ def build_report(source: Any, month: str, *, engine: str = "duckdb", k: int | No
     previous = previous_month(first)  # issue 21: the reference, and the month before
     cube_start = min(first - timedelta(days=WINDOW_DAYS), previous[0],
                      *([reference[0]] if reference else []))
-    cube, events = _aggregated(source, cube_start, following, first, engine=engine,
-                               previous=previous if details else None)
     # the file's name only: a server's directories stay out of published reports
     label = (Path(source).name if isinstance(source, str | os.PathLike)
              else type(source).__name__)
-    report = report_from_cube(cube, month, market=context, k=k, engine=engine, source=label,
-                              charts=charts, today=today, progress=step, reference=reference,
-                              events=events, funding=_btc_funding(loaded.data))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="marginscope-events") as pool:
+        cube, events = _aggregated(source, cube_start, following, first, engine=engine,
+                                   previous=previous if details else None, pool=pool,
+                                   events_from=(reference or default_reference(first))[0])
+        report = report_from_cube(cube, month, market=context, k=k, engine=engine,
+                                  source=label, charts=charts, today=today, progress=step,
+                                  reference=reference, events=events,
+                                  funding=_btc_funding(loaded.data))
     if loaded.note:
         report.notes.append(loaded.note)
     report.provenance = provenance(source, first, following, engine=engine)
