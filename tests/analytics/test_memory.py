@@ -55,3 +55,4 @@ def test_the_default_is_an_eighth_of_the_machine(monkeypatch):
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
 def test_glibc_keeps_the_heap():
     assert keep_heap(2**30) is True
+    assert pa.default_memory_pool().backend_name == "system"  # Arrow's arrays on that heap

@@ -11,11 +11,15 @@ machine had been idle. Two settings keep freed memory for reuse, up to
 * DuckDB's block allocator (``block_allocator_memory``: buffer blocks, allocated on first
   use and never freed) on each database the analytics open;
 * glibc's ``malloc`` for the process: large blocks from the heap instead of ``mmap`` (which
-  unmaps each one when freed) and the heap not trimmed below the kept size.
+  unmaps each one when freed) and the heap not trimmed below the kept size;
+* Arrow's arrays from that heap too (``pyarrow.system_memory_pool``): Arrow's default pool,
+  mimalloc, hands freed pages back to the system shortly after they are freed (its
+  ``purge_delay``).
 
-On the bench month the report's warm runs took 10.5–11.6 s with both against 12.4–13.2 s
-without (docs/analytics.md, session 6). The price: the process keeps up to that much memory
-once it has used it.
+On the bench month the report's warm runs took 10.5–11.6 s with the first two against
+12.4–13.2 s without (docs/analytics.md, session 6), and Arrow on the heap took 0.5–0.9 s more
+off (session 7). The price: the process keeps up to that much memory once it has used it.
+DuckDB still trims the heap (``malloc_trim``) a few times a report.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import platform
 from functools import cache
 
 import duckdb
+import pyarrow as pa
 
 from marginscope import config
 
@@ -51,10 +56,13 @@ def keep_memory(con: duckdb.DuckDBPyConnection) -> None:
 @cache
 def keep_heap(kept: int) -> bool:
     """glibc's ``malloc`` keeps up to ``kept`` bytes of freed heap (capped at 2 GiB, a C
-    ``int``) and serves large blocks from the heap; whether it was done (glibc only)."""
+    ``int``) and serves large blocks from the heap, Arrow's among them; whether it was done
+    (glibc only)."""
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     libc = ctypes.CDLL(None)  # the C library the process runs on
     trimmed = libc.mallopt(_M_TRIM_THRESHOLD, min(kept, 2**31 - 1))
     mapped = libc.mallopt(_M_MMAP_MAX, 0)
+    if trimmed and mapped:
+        pa.set_memory_pool(pa.system_memory_pool())
     return bool(trimmed and mapped)
