@@ -20,7 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
+
+import pyarrow as pa
 
 from marginscope.analytics.content import (
     ContentTables,
@@ -65,21 +68,50 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class EventTables:
-    """The engine's per-day tables for transitions and setup content."""
+    """The engine's per-day tables for setup content and hour profiles, and the session
+    tables (transitions, paths, positions, the funnel), built from the span's session order
+    when first read."""
 
-    transitions: TransitionTables
     content: ContentTables
     hours: HourTables
+    order: Sequences | Callable[[], Sequences]
+    """The span's session order, or a function giving it that may wait for another thread
+    computing it (:func:`session_order`): what needs only the content and hours goes first."""
     previous_visitors: int | None = None
     """Distinct visitors of the previous month (for ``summary.previous_month``)."""
-    paths: dict | None = None
-    positions: dict | None = None
-    funnel: dict | None = None
-    truncated_sessions: int = 0
-    """Sessions longer than the packed session order holds (their later checks left out)."""
-    session_reach: Any = None
-    """The sessions per day and region from the same pass (:attr:`.Sequences.reach`), for
-    :func:`~.aggregate.with_sessions`."""
+
+    @cached_property
+    def sessions(self) -> Sequences:
+        """The span's session order (:attr:`order`)."""
+        return self.order() if callable(self.order) else self.order
+
+    @cached_property
+    def transitions(self) -> TransitionTables:
+        return transition_tables(self.sessions)
+
+    @cached_property
+    def paths(self) -> dict:
+        return path_table(self.sessions)
+
+    @cached_property
+    def positions(self) -> dict:
+        return position_table(self.sessions)
+
+    @cached_property
+    def funnel(self) -> dict:
+        return funnel_table(self.sessions)
+
+    @property
+    def truncated_sessions(self) -> int:
+        """Sessions longer than the packed session order holds (their later checks left
+        out)."""
+        return self.sessions.truncated
+
+    @property
+    def session_reach(self) -> pa.Table:
+        """The sessions per day and region from the same pass (:attr:`.Sequences.reach`), for
+        :func:`~.aggregate.with_sessions`."""
+        return self.sessions.reach
 
 
 def session_order(source: Any, start: date, end: date, *, engine: str = "duckdb") -> Sequences:
@@ -98,10 +130,10 @@ def event_tables(
     previous: tuple[date, date] | None = None,
     sessions: Callable[[], Sequences] | None = None,
 ) -> EventTables:
-    """Run the transition, content and hour expressions over ``[start, end)`` in ``engine``,
-    and count the distinct visitors of ``previous`` (a month, end exclusive) when given.
-    ``sessions``: a function giving the span's session order when another thread computes
-    it (:func:`session_order`), called once the other queries are done."""
+    """Run the content and hour expressions over ``[start, end)`` in ``engine``, count the
+    distinct visitors of ``previous`` (a month, end exclusive) when given, and order the
+    span's sessions. ``sessions``: a function giving that order when another thread computes
+    it (:func:`session_order`); it is called when the session tables are first read."""
     with opened_events(source, engine=engine) as events:
         visitors = None
         if previous is not None:
@@ -110,18 +142,8 @@ def event_tables(
             )
         content = content_tables(events, start, end)
         hours = hour_tables(events, start, end)
-        seqs = sessions() if sessions is not None else sequences(events, start, end)
-    return EventTables(
-        transitions=transition_tables(seqs),
-        paths=path_table(seqs),
-        positions=position_table(seqs),
-        funnel=funnel_table(seqs),
-        truncated_sessions=seqs.truncated,
-        session_reach=seqs.reach,
-        content=content,
-        hours=hours,
-        previous_visitors=visitors,
-    )
+        order = sessions if sessions is not None else sequences(events, start, end)
+    return EventTables(content=content, hours=hours, order=order, previous_visitors=visitors)
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,19 +208,19 @@ def detail_findings(analysis: Any, tables: EventTables) -> tuple[list[DetailFind
     an :class:`~.analysis.Analysis` (its spans and reference), with every test made."""
     if analysis.reference is None:
         return [], DetailTests([], [], [], [], [], [])
-    if tables.truncated_sessions:
-        analysis.notes.append(
-            f"{tables.truncated_sessions:,} sessions had more checks than the session analyses "
-            "hold; their later checks are left out of transitions, positions and the funnel."
-        )
     days = analysis.cube.days
     spans = [
         (str(days[start]), str(days[end - 1]), scope) for start, end, scope in analysis.spans()
     ]
     k, reference = analysis.k, analysis.reference
-    transitions = scan_transitions(tables.transitions, spans, reference)
-    content = scan_content(tables.content, spans, reference, k=k)
+    content = scan_content(tables.content, spans, reference, k=k)  # while the sessions finish
     hours = scan_hours(tables.hours, spans, reference, k=k)
+    if tables.truncated_sessions:
+        analysis.notes.append(
+            f"{tables.truncated_sessions:,} sessions had more checks than the session analyses "
+            "hold; their later checks are left out of transitions, positions and the funnel."
+        )
+    transitions = scan_transitions(tables.transitions, spans, reference)
     paths = scan_paths(tables.paths, spans, reference, k=k) if tables.paths else []
     positions = scan_positions(tables.positions, spans, reference, k=k) if tables.positions else []
     funnel = scan_funnel(tables.funnel, spans, reference, k=k) if tables.funnel else []

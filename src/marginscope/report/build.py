@@ -250,7 +250,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     """The report of ``month`` from an aggregated cube (tests and benchmarks start here);
     ``reference``: inclusive days of "normal" (default the 28 days before the month);
     ``events``: the event-level tables for transitions and setup content, or a function
-    giving them (called after the statistics and charts, which do not need them: the
+    giving them (called after the statistics and charts, which do not need them, while the
     report's passes still run); their session counts complete a cube aggregated without
     (:func:`~marginscope.analytics.aggregate.with_sessions`); ``funding``: the BTC funding
     prints for the market response (issue 21)."""
@@ -333,7 +333,8 @@ def _aggregated(source: Any, start: date, end: date, reach_from: date, *, engine
     cube's passes: the session order (the largest pass) and the other event-level queries
     (DuckDB releases the GIL; one stream alone leaves a core idle part of the time). The
     cube comes back without its session counts and the tables as a function that waits for
-    them: the statistics and charts run while the session order finishes."""
+    the content and hours (their session tables wait for the session order when first read):
+    the statistics, the charts and the content and hour scans run while it finishes."""
     if previous is None:
         return aggregate(source, start, end, engine=engine, reach_from=reach_from), None
     if engine != "duckdb" or not owns(source):
