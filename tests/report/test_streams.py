@@ -3,8 +3,11 @@ the report of one stream (a caller's own connection, where the passes take turns
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 
+from marginscope.analytics.aggregate import aggregate
 from marginscope.analytics.sources import owns
 from marginscope.report import build_report
 
@@ -29,4 +32,6 @@ def test_the_streams_at_once_give_the_turn_by_turn_report(events_db, report):
     finally:
         con.close()
     assert in_turn.summary["sessions"] == report.summary["sessions"] > 0
+    own_pass = aggregate(events_db, date(2025, 11, 1), date(2025, 12, 1)).reach  # sessions=True
+    assert report.summary["sessions"] == own_pass.total_sessions  # the session order's count
     assert _without_run_details(in_turn.to_dict()) == _without_run_details(report.to_dict())
