@@ -270,7 +270,7 @@ def report_from_cube(cube: DailyCube, month: str, *, market: MarketContext | Non
     is_synthetic = bool(cube.synthetic > 0) if synthetic is None else synthetic
     if synthetic and not cube.synthetic:
         share = 1.0
-    drawn = []
+    drawn: list[Chart] = []
     if charts:
         step(STEPS[3])
         drawn = _charts(analysis, market, is_synthetic, table)
